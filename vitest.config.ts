@@ -1,0 +1,28 @@
+import { defineConfig } from "vitest/config";
+
+// Two projects so CI can re-run only the database-backed service suites on embedded PGlite
+// (see .ci/run) while infra synth tests run once.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "service",
+          include: ["test/service/**/*.test.ts", "test/emulators/**/*.test.ts"],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+          pool: "forks",
+        },
+      },
+      {
+        test: {
+          name: "infra",
+          include: ["test/infra/**/*.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          pool: "forks",
+        },
+      },
+    ],
+  },
+});
