@@ -1,0 +1,114 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { AppEnv } from "./app-env";
+import type { Authenticator } from "./auth";
+import { AppError, type ErrorBody } from "./errors";
+import type { Logger } from "./logger";
+import { requestContext } from "./middleware/request-context";
+import { type ChatRoutesDeps, chatRoutes, validationHook } from "./routes/chat";
+import { type HealthDeps, healthRoutes } from "./routes/health";
+
+export interface AppDeps {
+  log: Logger;
+  auth: Authenticator;
+  chat: Omit<ChatRoutesDeps, "auth">;
+  health: HealthDeps;
+  bodyLimitBytes: number;
+  googleCloudProject?: string | undefined;
+}
+
+const CODES: Record<number, string> = {
+  400: "bad_request",
+  401: "unauthorized",
+  403: "forbidden",
+  404: "not_found",
+  405: "method_not_allowed",
+  413: "payload_too_large",
+  415: "unsupported_media_type",
+  429: "rate_limited",
+  503: "unavailable",
+};
+
+/** The whole HTTP surface; no I/O of its own, so tests build it with in-memory or emulator-backed deps. */
+export function createApp(deps: AppDeps) {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  app.use("*", requestContext({ log: deps.log, googleCloudProject: deps.googleCloudProject }));
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: deps.bodyLimitBytes,
+      onError: () => {
+        throw new AppError(
+          413,
+          "payload_too_large",
+          `The request body is larger than ${deps.bodyLimitBytes} bytes`,
+        );
+      },
+    }),
+  );
+  app.use("/api/*", async function identify(c, next) {
+    c.set("identity", await deps.auth.identify(c.req.header("authorization")));
+    await next();
+  });
+
+  app.route("/", healthRoutes(deps.health));
+  app.route("/", chatRoutes({ ...deps.chat, auth: deps.auth }));
+
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Switchboard",
+      version: deps.health.version,
+      description: "Chat endpoint and health of the Switchboard service.",
+    },
+  });
+
+  app.notFound((c) => {
+    const body: ErrorBody = {
+      error: {
+        code: "not_found",
+        message: `No route for ${c.req.method} ${new URL(c.req.url).pathname}`,
+        requestId: c.get("requestId"),
+      },
+    };
+    return c.json(body, 404);
+  });
+
+  app.onError((err, c) => {
+    const requestId = c.get("requestId") ?? "unknown";
+    if (err instanceof AppError) {
+      for (const [name, value] of Object.entries(err.extra.headers ?? {})) c.header(name, value);
+      const body: ErrorBody = {
+        error: {
+          code: err.code,
+          message: err.message,
+          requestId,
+          ...(err.extra.details !== undefined ? { details: err.extra.details } : {}),
+        },
+      };
+      return c.json(body, err.status);
+    }
+    if (err instanceof HTTPException) {
+      const status = err.status as ContentfulStatusCode;
+      const malformed = status === 400 && /malformed json|unexpected|json/i.test(err.message);
+      const body: ErrorBody = {
+        error: {
+          code: malformed ? "invalid_json" : (CODES[status] ?? "error"),
+          message: malformed ? "The request body is not valid JSON" : err.message || "Request failed",
+          requestId,
+        },
+      };
+      return c.json(body, status);
+    }
+    (c.get("log") ?? deps.log).error({ error: err }, "unhandled error");
+    const body: ErrorBody = {
+      error: { code: "internal_error", message: "Something went wrong on our side.", requestId },
+    };
+    return c.json(body, 500);
+  });
+
+  return app;
+}

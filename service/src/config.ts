@@ -1,0 +1,265 @@
+import dotenv from "dotenv";
+import { z } from "zod";
+import type { SecretSource } from "./ports/secret-source";
+
+/**
+ * The one place that knows every setting. Names follow the original bridge's variables where they
+ * existed (GEMINI_API_KEY, DATABASE_URL, PORT, LOG_LEVEL, …); everything else is prefixed by concern.
+ */
+
+const bool = (fallback: boolean) =>
+  z
+    .stringbool({ truthy: ["true", "1", "yes", "on"], falsy: ["false", "0", "no", "off", ""] })
+    .default(fallback);
+const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+const num = (fallback: number, min = 0) => z.coerce.number().min(min).default(fallback);
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === "" ? undefined : v))
+  .optional();
+const json = <T extends z.ZodType>(schema: T, fallback: z.input<T>) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw.trim() === "") return fallback;
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        ctx.addIssue({ code: "custom", message: "must be valid JSON" });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+/** USD per 1M tokens. Prices change: override with MODEL_PRICES rather than editing code. */
+const priceSchema = z.object({
+  input: z.number().min(0),
+  output: z.number().min(0),
+  cached: z.number().min(0),
+});
+export type ModelPrice = z.infer<typeof priceSchema>;
+
+export const DEFAULT_MODEL_PRICES: Record<string, ModelPrice> = {
+  "gemini-2.5-flash": { input: 0.3, output: 2.5, cached: 0.03 },
+  "gemini-2.5-pro": { input: 1.25, output: 10, cached: 0.125 },
+  "gemini-2.5-flash-lite": { input: 0.1, output: 0.4, cached: 0.01 },
+  local: { input: 0, output: 0, cached: 0 },
+};
+
+const tierBudgetSchema = z.object({
+  /** Tokens per UTC day; null means unlimited. */
+  daily: z.number().int().min(0).nullable(),
+  /** Tokens per UTC calendar month; null means unlimited. */
+  monthly: z.number().int().min(0).nullable(),
+});
+export type TierBudget = z.infer<typeof tierBudgetSchema>;
+export const TIERS = ["guest", "free", "premium", "enterprise"] as const;
+export type Tier = (typeof TIERS)[number];
+
+export const DEFAULT_BUDGETS: Record<Tier, TierBudget> = {
+  guest: { daily: 10_000, monthly: null },
+  free: { daily: 50_000, monthly: 500_000 },
+  premium: { daily: 200_000, monthly: 3_000_000 },
+  enterprise: { daily: null, monthly: null },
+};
+
+export const DEFAULT_ESCALATION_PATTERNS = [
+  "compare",
+  "comparison",
+  "analy[sz]e",
+  "analysis",
+  "recommend (the )?best",
+  "pros and cons",
+  "detailed explanation",
+  "why should i",
+];
+
+export const configSchema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+    HOST: z.string().default("0.0.0.0"),
+    PORT: int(8080, 0).pipe(z.number().max(65535)),
+    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    GOOGLE_CLOUD_PROJECT: optionalString,
+
+    DATABASE_URL: optionalString.pipe(
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+        .optional(),
+    ),
+    DATABASE_POOL_MAX: int(5, 1),
+    DATABASE_IAM_AUTH: bool(false),
+    DATA_DIR: z.string().default(".data"),
+
+    MODEL_PROVIDER: z.enum(["auto", "gemini", "local", "gpt-trainer"]).default("auto"),
+    GEMINI_API_KEY: optionalString,
+    GOOGLE_GEMINI_BASE_URL: optionalString.pipe(z.url().optional()),
+    GOOGLE_GENAI_USE_VERTEXAI: bool(false),
+    GOOGLE_CLOUD_LOCATION: z.string().default("us-central1"),
+    MODEL_DEFAULT: z.string().default("gemini-2.5-flash"),
+    MODEL_ESCALATION: z.string().default("gemini-2.5-pro"),
+    MODEL_SUMMARY: z.string().default("gemini-2.5-flash-lite"),
+    MODEL_PRICES: json(z.record(z.string(), priceSchema), DEFAULT_MODEL_PRICES),
+    ROUTING_ESCALATE_PATTERNS: z
+      .string()
+      .optional()
+      .transform((v) =>
+        v === undefined || v.trim() === ""
+          ? DEFAULT_ESCALATION_PATTERNS
+          : v
+              .split(",")
+              .map((s) => s.trim())
+              .filter(Boolean),
+      ),
+    ROUTING_TURN_THRESHOLD: int(10, 1),
+    ROUTING_MAX_COMPARED_ITEMS: int(2, 1),
+    CHAT_TEMPERATURE: num(0.3).pipe(z.number().max(2)),
+    CHAT_MAX_OUTPUT_TOKENS: int(8000, 1),
+    SUMMARY_TEMPERATURE: num(0.1).pipe(z.number().max(2)),
+    SYSTEM_PROMPT: optionalString,
+    HISTORY_MAX_MESSAGES: int(10, 2),
+    HISTORY_MAX_TOKENS: int(4000, 100),
+    CONTEXT_CACHE: bool(true),
+    CONTEXT_CACHE_TTL_SECONDS: int(3600, 60),
+    MODEL_TIMEOUT_MS: int(30_000, 100),
+    MODEL_MAX_RETRIES: int(2, 0).pipe(z.number().max(6)),
+    MODEL_RETRY_BASE_MS: int(250, 1),
+    MODEL_RETRY_MAX_DELAY_MS: int(10_000, 1),
+    CIRCUIT_BREAKER_THRESHOLD: int(5, 1),
+    CIRCUIT_BREAKER_COOLDOWN_MS: int(30_000, 100),
+
+    BUDGETS: json(z.record(z.enum(TIERS), tierBudgetSchema), DEFAULT_BUDGETS),
+    BUDGET_WARN_RATIO: num(0.8).pipe(z.number().max(1)),
+    RATE_LIMIT_USER_PER_MINUTE: int(100, 1),
+    MODEL_REQUESTS_PER_MINUTE: int(500, 1),
+    MODEL_TOKENS_PER_MINUTE: int(2_000_000, 1),
+    MODEL_QUEUE_TIMEOUT_MS: int(2000, 0),
+
+    PII_REDACTION: bool(true),
+    SESSION_SIGNING_KEY: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
+    JWT_SECRET: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
+    JWT_JWKS_URL: optionalString.pipe(z.url().optional()),
+    JWT_ISSUER: optionalString,
+    JWT_AUDIENCE: optionalString,
+    BODY_LIMIT_BYTES: int(64 * 1024, 1024),
+    MESSAGE_MAX_CHARS: int(4000, 1),
+    KNOWLEDGE_DIR: z.string().default("service/knowledge"),
+    SHUTDOWN_TIMEOUT_MS: int(9000, 100),
+  })
+  .superRefine((c, ctx) => {
+    if (c.MODEL_PROVIDER === "gemini" && !c.GEMINI_API_KEY && !c.GOOGLE_GENAI_USE_VERTEXAI) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["GEMINI_API_KEY"],
+        message: "is required when MODEL_PROVIDER=gemini (or set GOOGLE_GENAI_USE_VERTEXAI=true)",
+      });
+    }
+    if (c.GOOGLE_GENAI_USE_VERTEXAI && !c.GOOGLE_CLOUD_PROJECT) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["GOOGLE_CLOUD_PROJECT"],
+        message: "is required when GOOGLE_GENAI_USE_VERTEXAI=true",
+      });
+    }
+    if (c.NODE_ENV === "production" && !c.SESSION_SIGNING_KEY) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["SESSION_SIGNING_KEY"],
+        message: "is required in production (anonymous session tokens must survive restarts and instances)",
+      });
+    }
+    if (c.DATABASE_IAM_AUTH && !c.DATABASE_URL) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["DATABASE_URL"],
+        message: "is required when DATABASE_IAM_AUTH=true",
+      });
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;
+export type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {
+  constructor(readonly issues: readonly string[]) {
+    super(`Invalid configuration:\n${issues.map((i) => `  - ${i}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** `sm://NAME`, `sm://NAME@VERSION`, or a full `projects/P/secrets/NAME/versions/V` resource name. */
+const SECRET_REF =
+  /^(sm:\/\/[A-Za-z0-9_-]+(@[A-Za-z0-9]+)?|projects\/[^/]+\/secrets\/[^/]+\/versions\/[^/]+)$/;
+
+export function isSecretReference(value: string): boolean {
+  return SECRET_REF.test(value.trim());
+}
+
+export function secretResourceName(ref: string, project: string | undefined): string {
+  const value = ref.trim();
+  if (value.startsWith("projects/")) return value;
+  const [name, version = "latest"] = value.slice("sm://".length).split("@");
+  if (!project) {
+    throw new ConfigError([`${ref}: GOOGLE_CLOUD_PROJECT is required to resolve sm:// secret references`]);
+  }
+  return `projects/${project}/secrets/${name}/versions/${version}`;
+}
+
+/**
+ * Replaces every Secret Manager reference in `env` by the secret's value. Values are fetched once, at
+ * start-up, so a request never waits on Secret Manager.
+ */
+export async function resolveSecretReferences(env: Env, source: SecretSource | undefined): Promise<Env> {
+  const refs = Object.entries(env).filter(
+    (entry): entry is [string, string] => entry[1] !== undefined && isSecretReference(entry[1]),
+  );
+  if (refs.length === 0) return env;
+  if (!source) {
+    throw new ConfigError(
+      refs.map(([key]) => `${key}: is a Secret Manager reference but no secret source is set`),
+    );
+  }
+  const resolved: Env = { ...env };
+  const problems: string[] = [];
+  await Promise.all(
+    refs.map(async ([key, ref]) => {
+      try {
+        resolved[key] = await source.access(secretResourceName(ref, env.GOOGLE_CLOUD_PROJECT));
+      } catch (error) {
+        // Only the reference and the reason: never the value.
+        problems.push(
+          `${key}: could not read ${ref} (${error instanceof Error ? error.message : String(error)})`,
+        );
+      }
+    }),
+  );
+  if (problems.length > 0) throw new ConfigError(problems.sort());
+  return resolved;
+}
+
+export function parseConfig(env: Env): Config {
+  const result = configSchema.safeParse(env);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => {
+    const key = issue.path.join(".") || "(config)";
+    const raw = typeof issue.path[0] === "string" ? env[issue.path[0]] : undefined;
+    // Echo the offending value only when it cannot be a credential.
+    const shown =
+      raw !== undefined && !/KEY|SECRET|TOKEN|PASSWORD|DATABASE_URL/.test(key) ? ` (got "${raw}")` : "";
+    return `${key}: ${issue.message}${shown}`;
+  });
+  throw new ConfigError(issues);
+}
+
+export async function loadConfig(env: Env, secrets?: SecretSource): Promise<Config> {
+  return parseConfig(await resolveSecretReferences(env, secrets));
+}
+
+/** This process's environment, with a local `.env` file filled in underneath (never over) real variables. */
+export function readProcessEnv(): Env {
+  dotenv.config({ quiet: true });
+  return { ...process.env };
+}

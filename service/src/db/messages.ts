@@ -1,0 +1,32 @@
+import type { StoredMessage } from "../engine/history";
+import type { Sql } from "./client";
+
+export interface MessageRow extends StoredMessage {
+  model: string | null;
+  createdAt: Date;
+}
+
+/** The messages not yet folded into the session summary, oldest first. */
+export async function unsummarizedMessages(
+  sql: Sql,
+  sessionId: string,
+  after: string,
+): Promise<MessageRow[]> {
+  return sql<MessageRow[]>`
+    select id::text, role, content, tokens, model, created_at from messages
+    where session_id = ${sessionId} and id > ${after}
+    order by id`;
+}
+
+export async function listMessages(
+  sql: Sql,
+  sessionId: string,
+  page: { limit: number; before?: string | undefined },
+): Promise<MessageRow[]> {
+  const rows = await sql<MessageRow[]>`
+    select id::text, role, content, tokens, model, created_at from messages
+    where session_id = ${sessionId} ${page.before ? sql`and id < ${page.before}` : sql``}
+    order by id desc
+    limit ${page.limit}`;
+  return rows.reverse();
+}

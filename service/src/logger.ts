@@ -1,0 +1,95 @@
+import pino, { type Logger } from "pino";
+import { redactPii } from "./engine/redact";
+
+export type { Logger } from "pino";
+
+// Cloud Logging reads `severity` and `message` from JSON lines on stdout.
+// https://cloud.google.com/logging/docs/structured-logging
+const SEVERITY: Record<string, string> = {
+  trace: "DEBUG",
+  debug: "DEBUG",
+  info: "INFO",
+  warn: "WARNING",
+  error: "ERROR",
+  fatal: "CRITICAL",
+};
+
+/** Paths that could carry a credential if a future log call included them; pino removes them. */
+const SECRET_PATHS = [
+  "headers.authorization",
+  "headers.cookie",
+  "headers['x-hub-signature']",
+  "headers['x-internal-token']",
+  "*.apiKey",
+  "*.token",
+  "*.password",
+  "*.secret",
+  "config.GEMINI_API_KEY",
+  "config.SESSION_SIGNING_KEY",
+  "config.JWT_SECRET",
+  "config.DATABASE_URL",
+];
+
+export interface LoggerOptions {
+  level: string;
+  /** Where lines go; stdout by default. Tests pass a stream to read them. */
+  destination?: pino.DestinationStream;
+}
+
+export function createLogger({ level, destination }: LoggerOptions): Logger {
+  return pino(
+    {
+      level,
+      messageKey: "message",
+      errorKey: "error",
+      base: undefined,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: {
+        level: (label) => ({ severity: SEVERITY[label] ?? "DEFAULT" }),
+      },
+      redact: { paths: SECRET_PATHS, censor: "[secret]" },
+      hooks: {
+        // Messages may quote upstream errors that echo user text: redact PII on the way out.
+        logMethod(args, method) {
+          const redacted = args.map((arg) => (typeof arg === "string" ? redactPii(arg).text : arg));
+          method.apply(this, redacted as Parameters<typeof method>);
+        },
+      },
+      serializers: {
+        error: (err: unknown) => {
+          if (!(err instanceof Error)) return err;
+          return { type: err.name, message: redactPii(err.message).text };
+        },
+      },
+    },
+    destination,
+  );
+}
+
+/** `X-Cloud-Trace-Context: TRACE_ID/SPAN_ID;o=1` or W3C `traceparent` → Cloud Logging trace fields. */
+export function traceFields(
+  headers: { cloudTrace?: string | undefined; traceparent?: string | undefined },
+  project: string | undefined,
+): Record<string, string | boolean> {
+  if (!project) return {};
+  let traceId: string | undefined;
+  let spanId: string | undefined;
+  let sampled = false;
+  if (headers.cloudTrace) {
+    const match = /^([0-9a-f]{32})(?:\/(\d+))?(?:;o=(\d))?/i.exec(headers.cloudTrace);
+    traceId = match?.[1];
+    spanId = match?.[2];
+    sampled = match?.[3] === "1";
+  } else if (headers.traceparent) {
+    const match = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/i.exec(headers.traceparent);
+    traceId = match?.[1];
+    spanId = match?.[2];
+    sampled = match?.[3] === "01";
+  }
+  if (!traceId) return {};
+  return {
+    "logging.googleapis.com/trace": `projects/${project}/traces/${traceId}`,
+    ...(spanId ? { "logging.googleapis.com/spanId": spanId } : {}),
+    "logging.googleapis.com/trace_sampled": sampled,
+  };
+}

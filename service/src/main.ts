@@ -1,0 +1,265 @@
+import { randomBytes } from "node:crypto";
+import { chmod, readFile, writeFile } from "node:fs/promises";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { serve } from "@hono/node-server";
+import type pino from "pino";
+import { LocalKnowledgeProvider } from "./adapters/local-model";
+import { createApp } from "./app";
+import { Authenticator } from "./auth";
+import { type Config, ConfigError, type Env, isSecretReference, loadConfig, readProcessEnv } from "./config";
+import { openDatabase } from "./db/client";
+import { migrate } from "./db/migrate";
+import { ConversationEngine, type EngineSettings } from "./engine/conversation-engine";
+import { loadKnowledgeBase } from "./engine/knowledge";
+import { ModelCallLimiter } from "./engine/model-limiter";
+import { CircuitBreaker } from "./engine/resilience";
+import { createLogger, type Logger } from "./logger";
+import type { ModelProvider } from "./ports/model-provider";
+import type { SecretSource } from "./ports/secret-source";
+
+export const VERSION = process.env.npm_package_version ?? "0.1.0";
+
+export const DEFAULT_SYSTEM_PROMPT = [
+  "You are the support assistant of this company, answering customers in a chat.",
+  "Answer briefly and concretely from the knowledge base articles when they cover the question.",
+  "When they do not, say so plainly and offer to connect the customer with a person; never invent policies, prices or account details.",
+  "Placeholders like [EMAIL] or [CARD] stand for details removed for privacy; do not ask the customer to repeat them.",
+].join(" ");
+
+export interface StartOptions {
+  /** Log destination (tests read the lines); stdout by default. */
+  logDestination?: pino.DestinationStream;
+  /** Keep the embedded database in memory instead of DATA_DIR (tests). */
+  inMemoryDatabase?: boolean;
+  /** Secret Manager client options (tests point it at the emulator). */
+  secretSource?: SecretSource;
+  /** Register SIGTERM/SIGINT handlers (the real process only). */
+  handleSignals?: boolean;
+}
+
+export interface RunningService {
+  url: string;
+  port: number;
+  config: Config;
+  log: Logger;
+  /** Stop accepting, let in-flight requests and streams finish, close the pool. */
+  close(): Promise<void>;
+}
+
+async function secretSourceFor(env: Env): Promise<SecretSource | undefined> {
+  if (!Object.values(env).some((v) => v !== undefined && isSecretReference(v))) return undefined;
+  // Loaded only when a reference exists: the client library costs start-up time.
+  const { SecretManagerSource } = await import("./adapters/secret-manager");
+  return new SecretManagerSource();
+}
+
+/** Outside production a missing signing key is generated once and kept beside the embedded data. */
+async function sessionKey(config: Config, persistDir: string | undefined): Promise<string> {
+  if (config.SESSION_SIGNING_KEY) return config.SESSION_SIGNING_KEY;
+  if (!persistDir) return randomBytes(32).toString("base64url");
+  const file = join(persistDir, "session-signing-key");
+  try {
+    return (await readFile(file, "utf8")).trim();
+  } catch {
+    const key = randomBytes(32).toString("base64url");
+    await writeFile(file, key, { mode: 0o600 });
+    await chmod(file, 0o600);
+    return key;
+  }
+}
+
+async function buildProvider(
+  config: Config,
+  deps: { sql: import("./db/client").Sql; log: Logger; local: LocalKnowledgeProvider },
+): Promise<ModelProvider> {
+  const wanted =
+    config.MODEL_PROVIDER === "auto"
+      ? config.GEMINI_API_KEY || config.GOOGLE_GENAI_USE_VERTEXAI
+        ? "gemini"
+        : "local"
+      : config.MODEL_PROVIDER;
+  if (wanted === "gemini") {
+    const { GeminiProvider } = await import("./adapters/gemini");
+    return new GeminiProvider({
+      apiKey: config.GEMINI_API_KEY,
+      vertex: config.GOOGLE_GENAI_USE_VERTEXAI
+        ? { project: config.GOOGLE_CLOUD_PROJECT ?? "", location: config.GOOGLE_CLOUD_LOCATION }
+        : undefined,
+      baseUrl: config.GOOGLE_GEMINI_BASE_URL,
+      timeoutMs: config.MODEL_TIMEOUT_MS,
+      cache: config.CONTEXT_CACHE
+        ? { sql: deps.sql, ttlSeconds: config.CONTEXT_CACHE_TTL_SECONDS }
+        : undefined,
+      log: deps.log,
+    });
+  }
+  if (wanted === "gpt-trainer")
+    throw new ConfigError(["MODEL_PROVIDER: gpt-trainer is not available in this version"]);
+  return deps.local;
+}
+
+export function engineSettings(config: Config): EngineSettings {
+  return {
+    systemPrompt: config.SYSTEM_PROMPT ?? DEFAULT_SYSTEM_PROMPT,
+    temperature: config.CHAT_TEMPERATURE,
+    maxOutputTokens: config.CHAT_MAX_OUTPUT_TOKENS,
+    summaryModel: config.MODEL_SUMMARY,
+    summaryTemperature: config.SUMMARY_TEMPERATURE,
+    history: { maxMessages: config.HISTORY_MAX_MESSAGES, maxTokens: config.HISTORY_MAX_TOKENS },
+    routing: {
+      defaultModel: config.MODEL_DEFAULT,
+      escalationModel: config.MODEL_ESCALATION,
+      escalatePatterns: config.ROUTING_ESCALATE_PATTERNS,
+      turnThreshold: config.ROUTING_TURN_THRESHOLD,
+      maxComparedItems: config.ROUTING_MAX_COMPARED_ITEMS,
+    },
+    budgets: config.BUDGETS,
+    budgetWarnRatio: config.BUDGET_WARN_RATIO,
+    prices: config.MODEL_PRICES,
+    redactPii: config.PII_REDACTION,
+    userRequestsPerMinute: config.RATE_LIMIT_USER_PER_MINUTE,
+    retry: {
+      maxRetries: config.MODEL_MAX_RETRIES,
+      baseDelayMs: config.MODEL_RETRY_BASE_MS,
+      maxDelayMs: config.MODEL_RETRY_MAX_DELAY_MS,
+    },
+    knowledgeFullContextTokens: 32_000,
+  };
+}
+
+export async function startService(env: Env, opts: StartOptions = {}): Promise<RunningService> {
+  const config = await loadConfig(env, opts.secretSource ?? (await secretSourceFor(env)));
+  const log = createLogger({ level: config.LOG_LEVEL, destination: opts.logDestination });
+  const startedAt = Date.now();
+
+  const embeddedDir =
+    config.DATABASE_URL || opts.inMemoryDatabase ? undefined : join(config.DATA_DIR, "pglite");
+  const db = await openDatabase({
+    url: config.DATABASE_URL,
+    poolMax: config.DATABASE_POOL_MAX,
+    iamAuth: config.DATABASE_IAM_AUTH,
+    dataDir: embeddedDir,
+  });
+  try {
+    const { applied } = await migrate(db.sql);
+    if (applied.length) log.info({ event: "db.migrated", applied }, `applied ${applied.length} migration(s)`);
+    const knowledge = await loadKnowledgeBase(db.sql, config.KNOWLEDGE_DIR);
+    const local = new LocalKnowledgeProvider(db.sql);
+    const provider = await buildProvider(config, { sql: db.sql, log, local });
+    const breaker = new CircuitBreaker(
+      provider.name,
+      config.CIRCUIT_BREAKER_THRESHOLD,
+      config.CIRCUIT_BREAKER_COOLDOWN_MS,
+    );
+    const engine = new ConversationEngine({
+      sql: db.sql,
+      provider,
+      local,
+      knowledge,
+      breaker,
+      limiter: new ModelCallLimiter({
+        requestsPerMinute: config.MODEL_REQUESTS_PER_MINUTE,
+        tokensPerMinute: config.MODEL_TOKENS_PER_MINUTE,
+        queueTimeoutMs: config.MODEL_QUEUE_TIMEOUT_MS,
+      }),
+      settings: engineSettings(config),
+      log,
+    });
+    const auth = new Authenticator({
+      sessionKey: await sessionKey(config, embeddedDir ? config.DATA_DIR : undefined),
+      jwtSecret: config.JWT_SECRET,
+      jwksUrl: config.JWT_JWKS_URL,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+    });
+    const app = createApp({
+      log,
+      auth,
+      bodyLimitBytes: config.BODY_LIMIT_BYTES,
+      googleCloudProject: config.GOOGLE_CLOUD_PROJECT,
+      chat: { engine, sql: db.sql, messageMaxChars: config.MESSAGE_MAX_CHARS },
+      health: {
+        sql: db.sql,
+        databaseKind: db.kind,
+        modelProvider: () => ({ name: provider.name, circuit: breaker.state }),
+        knowledgeChunks: knowledge.chunks,
+        integrations: {
+          gemini: provider.name === "gemini",
+          userJwt: auth.usersConfigured,
+          secretManager: Object.values(env).some((v) => v !== undefined && isSecretReference(v)),
+        },
+        version: VERSION,
+        startedAt,
+      },
+    });
+
+    const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+      const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
+    });
+    const port = (server.address() as AddressInfo).port;
+    log.info(
+      {
+        event: "service.started",
+        port,
+        database: db.kind,
+        modelProvider: provider.name,
+        knowledgeChunks: knowledge.chunks,
+        startupMs: Date.now() - startedAt,
+      },
+      `Switchboard listening on http://localhost:${port}`,
+    );
+
+    let closing: Promise<void> | undefined;
+    const close = () => {
+      closing ??= (async () => {
+        log.info({ event: "service.stopping" }, "shutting down: finishing in-flight requests");
+        // Stop accepting; in-flight requests and SSE streams run to completion.
+        const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+        if ("closeIdleConnections" in server) server.closeIdleConnections();
+        const deadline = new Promise<"timeout">((resolve) =>
+          setTimeout(resolve, config.SHUTDOWN_TIMEOUT_MS, "timeout").unref(),
+        );
+        if ((await Promise.race([drained, deadline])) === "timeout") {
+          log.warn({ event: "service.shutdown_timeout" }, "in-flight requests did not finish in time");
+          if ("closeAllConnections" in server) server.closeAllConnections();
+        }
+        await db.close(2);
+        log.info({ event: "service.stopped" }, "stopped");
+      })();
+      return closing;
+    };
+
+    if (opts.handleSignals) {
+      for (const signal of ["SIGTERM", "SIGINT"] as const) {
+        process.once(signal, () => {
+          // Cloud Run sends SIGKILL 10 s after SIGTERM.
+          close().then(
+            () => process.exit(0),
+            (error: unknown) => {
+              log.error({ error }, "shutdown failed");
+              process.exit(1);
+            },
+          );
+        });
+      }
+    }
+    return { url: `http://127.0.0.1:${port}`, port, config, log, close };
+  } catch (error) {
+    await db.close(1).catch(() => {});
+    throw error;
+  }
+}
+
+const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isEntry) {
+  startService(readProcessEnv(), { handleSignals: true }).catch((error: unknown) => {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+    } else {
+      console.error("Switchboard failed to start:", error instanceof Error ? error.message : error);
+    }
+    process.exit(1);
+  });
+}

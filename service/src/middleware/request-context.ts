@@ -1,0 +1,57 @@
+import { randomUUID } from "node:crypto";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import type { MiddlewareHandler } from "hono";
+import { type Logger, traceFields } from "../logger";
+
+export interface RequestContextOptions {
+  log: Logger;
+  googleCloudProject?: string | undefined;
+}
+
+const INCOMING_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+/**
+ * A request id (the caller's X-Request-Id when it looks sane), a child logger carrying it and the Cloud
+ * Trace fields, and one access-log line per request in Cloud Logging's httpRequest format.
+ */
+export function requestContext(opts: RequestContextOptions): MiddlewareHandler {
+  return async function requestContextMiddleware(c, next) {
+    const started = performance.now();
+    const incoming = c.req.header("x-request-id");
+    const requestId = incoming && INCOMING_ID.test(incoming) ? incoming : randomUUID();
+    const trace = traceFields(
+      { cloudTrace: c.req.header("x-cloud-trace-context"), traceparent: c.req.header("traceparent") },
+      opts.googleCloudProject,
+    );
+    const log = opts.log.child({ requestId, ...trace });
+    c.set("requestId", requestId);
+    c.set("log", log);
+    c.header("X-Request-Id", requestId);
+    await next();
+    const status = c.res.status;
+    const url = new URL(c.req.url);
+    let remoteIp = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
+    if (!remoteIp) {
+      try {
+        remoteIp = getConnInfo(c).remote.address;
+      } catch {
+        remoteIp = undefined;
+      }
+    }
+    log[status >= 500 ? "error" : status >= 400 ? "warn" : "info"](
+      {
+        httpRequest: {
+          requestMethod: c.req.method,
+          // Path only: query strings may carry tokens.
+          requestUrl: url.pathname,
+          status,
+          latency: `${((performance.now() - started) / 1000).toFixed(3)}s`,
+          userAgent: c.req.header("user-agent"),
+          remoteIp,
+          protocol: "HTTP/1.1",
+        },
+      },
+      `${c.req.method} ${url.pathname} ${status}`,
+    );
+  };
+}

@@ -1,0 +1,219 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { streamSSE } from "hono/streaming";
+import type { AppEnv } from "../app-env";
+import type { Authenticator } from "../auth";
+import type { Sql } from "../db/client";
+import { listMessages } from "../db/messages";
+import { findSession } from "../db/sessions";
+import type { ConversationEngine, TurnResult } from "../engine/conversation-engine";
+import { AppError, type ErrorBody, notFound } from "../errors";
+import { errorResponses, UsageSchema } from "./schemas";
+
+export interface ChatRoutesDeps {
+  engine: ConversationEngine;
+  auth: Authenticator;
+  sql: Sql;
+  messageMaxChars: number;
+  /** Aborted when the process shuts down, so streams can end cleanly. */
+  shutdownSignal?: AbortSignal | undefined;
+}
+
+// NUL cannot be stored in PostgreSQL text and other control characters only hide content.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
+const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
+
+export function chatRoutes(deps: ChatRoutesDeps) {
+  const ChatRequest = z
+    .object({
+      message: z
+        .string()
+        .transform((s) => s.replace(CONTROL, "").trim())
+        .pipe(
+          z
+            .string()
+            .min(1, "must not be empty")
+            .max(deps.messageMaxChars, `must be at most ${deps.messageMaxChars} characters`),
+        )
+        .openapi({ example: "How do I reset my password?" }),
+      sessionId: z
+        .uuid()
+        .optional()
+        .openapi({ description: "Continue this session (from an earlier reply)" }),
+    })
+    .openapi("ChatRequest");
+
+  const ChatResponse = z
+    .object({
+      sessionId: z.uuid(),
+      reply: z.string(),
+      model: z.string(),
+      outcome: z.enum(["answered", "fallback"]),
+      usage: UsageSchema,
+      budget: z.object({ status: z.enum(["ok", "warn"]), remaining: z.number().int().nullable() }),
+      sessionToken: z.string().optional().openapi({
+        description:
+          "Only on a caller's first message without credentials: send it back as `Authorization: Bearer`",
+      }),
+    })
+    .openapi("ChatResponse");
+
+  const chat = createRoute({
+    method: "post",
+    path: "/api/v1/chat",
+    summary: "Send a message and get the assistant's reply (JSON, or SSE with Accept: text/event-stream)",
+    request: { body: { content: { "application/json": { schema: ChatRequest } }, required: true } },
+    responses: {
+      200: {
+        description:
+          "The reply. As SSE: `delta` events `{text}`, then one `done` event with this object, or an `error` event.",
+        content: {
+          "application/json": { schema: ChatResponse },
+          "text/event-stream": { schema: z.string() },
+        },
+      },
+      ...errorResponses(400, 401, 404, 413, 415, 429, 503),
+    },
+  });
+
+  const MessagesResponse = z
+    .object({
+      sessionId: z.uuid(),
+      summary: z.string().nullable(),
+      messages: z.array(
+        z.object({
+          id: z.string(),
+          role: z.enum(["user", "assistant"]),
+          content: z.string(),
+          model: z.string().nullable(),
+          createdAt: z.string(),
+        }),
+      ),
+      nextBefore: z.string().nullable().openapi({ description: "Pass as `before` for older messages" }),
+    })
+    .openapi("SessionMessages");
+
+  const history = createRoute({
+    method: "get",
+    path: "/api/v1/sessions/{id}/messages",
+    summary: "A session's messages, oldest first (as stored: after PII redaction)",
+    request: {
+      params: z.object({ id: z.uuid() }),
+      query: z.object({
+        limit: z.coerce.number().int().min(1).max(200).default(50),
+        before: z
+          .string()
+          .regex(/^\d{1,18}$/, "must be a message id")
+          .optional(),
+      }),
+    },
+    responses: {
+      200: { description: "Messages", content: { "application/json": { schema: MessagesResponse } } },
+      ...errorResponses(400, 401, 404),
+    },
+  });
+
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+
+  app.use("/api/v1/chat", async function requireJson(c, next) {
+    if (c.req.method === "POST" && !/^application\/json\b/i.test(c.req.header("content-type") ?? "")) {
+      throw new AppError(415, "unsupported_media_type", "Content-Type must be application/json");
+    }
+    await next();
+  });
+
+  app.openapi(chat, async (c) => {
+    const body = c.req.valid("json");
+    let identity = c.get("identity");
+    let sessionToken: string | undefined;
+    if (!identity) {
+      if (body.sessionId) throw notFound("session");
+      ({ identity, token: sessionToken } = await deps.auth.mintAnonymous());
+    }
+    // Everything that can refuse the turn happens here, so refusals are plain JSON even for SSE.
+    const turn = await deps.engine.prepare({
+      identity,
+      channel: "web",
+      sessionId: body.sessionId,
+      message: body.message,
+    });
+    const payload = (result: TurnResult) => ({
+      sessionId: result.sessionId,
+      reply: result.reply,
+      model: result.model,
+      outcome: result.outcome,
+      usage: result.usage,
+      budget: result.budget,
+      ...(sessionToken ? { sessionToken } : {}),
+    });
+
+    if (/\btext\/event-stream\b/.test(c.req.header("accept") ?? "")) {
+      const requestId = c.get("requestId");
+      const log = c.get("log");
+      return streamSSE(c, async (stream) => {
+        try {
+          const result = await deps.engine.run(turn, (text) =>
+            stream.writeSSE({ event: "delta", data: JSON.stringify({ text }) }),
+          );
+          await stream.writeSSE({ event: "done", data: JSON.stringify(payload(result)) });
+        } catch (error) {
+          log.error({ error }, "stream failed");
+          const body: ErrorBody = {
+            error: { code: "stream_failed", message: "The reply could not be completed.", requestId },
+          };
+          await stream.writeSSE({ event: "error", data: JSON.stringify(body) });
+        }
+      }) as never;
+    }
+    return c.json(payload(await deps.engine.run(turn)), 200);
+  });
+
+  app.openapi(history, async (c) => {
+    const { id } = c.req.valid("param");
+    const { limit, before } = c.req.valid("query");
+    const identity = c.get("identity");
+    const session = identity ? await findSession(deps.sql, id) : undefined;
+    if (!session || session.identityId !== identity?.id) throw notFound("session");
+    const rows = await listMessages(deps.sql, id, { limit: limit + 1, before });
+    const more = rows.length > limit;
+    const page = more ? rows.slice(1) : rows;
+    return c.json(
+      {
+        sessionId: id,
+        summary: session.summary,
+        messages: page.map((m) => ({
+          id: m.id,
+          role: m.role,
+          content: m.content,
+          model: m.model,
+          createdAt: m.createdAt.toISOString(),
+        })),
+        nextBefore: more ? (page[0]?.id ?? null) : null,
+      },
+      200,
+    );
+  });
+
+  return app;
+}
+
+export function validationHook(
+  result:
+    | { success: true }
+    | {
+        success: false;
+        error: { issues: readonly { path: PropertyKey[]; message: string }[] };
+        target: string;
+      },
+): void {
+  if (result.success) return;
+  const fields = result.error.issues.map((issue) => ({
+    field: issue.path.map(String).join(".") || result.target,
+    message: issue.message,
+  }));
+  throw new AppError(
+    400,
+    "validation_failed",
+    `Invalid ${result.target}: ${fields.map((f) => `${f.field} ${f.message}`).join("; ")}`,
+    { details: { fields } },
+  );
+}
