@@ -9,7 +9,7 @@ import { LocalKnowledgeProvider } from "./adapters/local-model";
 import { createApp } from "./app";
 import { Authenticator } from "./auth";
 import { type Config, ConfigError, type Env, isSecretReference, loadConfig, readProcessEnv } from "./config";
-import { openDatabase } from "./db/client";
+import { type Database, openDatabase } from "./db/client";
 import { migrate } from "./db/migrate";
 import { ConversationEngine, type EngineSettings } from "./engine/conversation-engine";
 import { loadKnowledgeBase } from "./engine/knowledge";
@@ -35,6 +35,8 @@ export interface StartOptions {
   inMemoryDatabase?: boolean;
   /** Secret Manager client options (tests point it at the emulator). */
   secretSource?: SecretSource;
+  /** Use this database instead of opening one (tests: two instances sharing one database). Not closed. */
+  database?: Database;
   /** Register SIGTERM/SIGINT handlers (the real process only). */
   handleSignals?: boolean;
 }
@@ -136,12 +138,14 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
 
   const embeddedDir =
     config.DATABASE_URL || opts.inMemoryDatabase ? undefined : join(config.DATA_DIR, "pglite");
-  const db = await openDatabase({
-    url: config.DATABASE_URL,
-    poolMax: config.DATABASE_POOL_MAX,
-    iamAuth: config.DATABASE_IAM_AUTH,
-    dataDir: embeddedDir,
-  });
+  const db: Database = opts.database
+    ? { ...opts.database, close: async () => {} }
+    : await openDatabase({
+        url: config.DATABASE_URL,
+        poolMax: config.DATABASE_POOL_MAX,
+        iamAuth: config.DATABASE_IAM_AUTH,
+        dataDir: embeddedDir,
+      });
   try {
     const { applied } = await migrate(db.sql);
     if (applied.length) log.info({ event: "db.migrated", applied }, `applied ${applied.length} migration(s)`);

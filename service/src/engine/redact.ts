@@ -15,8 +15,10 @@ const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}
 const CARD = /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])/g;
 // Area 000/666/9xx, group 00 and serial 0000 are never issued.
 const SSN = /(?<!\d)(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?!\d)/g;
-// International (+CC …) or North-American shaped numbers with at least 9 digits in all.
-const PHONE = /(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\d{2,4}[ .-])\d{3,4}[ .-]?\d{3,4}(?![\w])/g;
+// International (+CC …) or North-American shaped numbers with at least 9 digits in all, never a slice of
+// a longer digit group (an order number that failed the card check stays as it is).
+const PHONE =
+  /(?<![\w+]|\d[ .-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?|\d{2,4}[ .-])\d{3,4}[ .-]?\d{3,4}(?!\w|[ .-]\d)/g;
 
 export function luhnValid(digits: string): boolean {
   let sum = 0;

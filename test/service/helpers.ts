@@ -1,0 +1,94 @@
+import { randomBytes } from "node:crypto";
+import { Writable } from "node:stream";
+import postgres from "postgres";
+import { type Database, openDatabase } from "../../service/src/db/client";
+import { type RunningService, type StartOptions, startService } from "../../service/src/main";
+
+/**
+ * A database for one test file: on the PostgreSQL server (TEST_DATABASE_URL) a fresh schema of its own,
+ * dropped afterwards, so files running in parallel never see each other's rows; otherwise PGlite in memory.
+ */
+export async function testDatabase(): Promise<{
+  db: Database;
+  url: string | undefined;
+  drop(): Promise<void>;
+}> {
+  const server = process.env.TEST_DATABASE_URL;
+  if (!server) {
+    const db = await openDatabase({ poolMax: 5 });
+    return { db, url: undefined, drop: () => db.close(1) };
+  }
+  const schema = `t_${randomBytes(6).toString("hex")}`;
+  const admin = postgres(server, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create schema ${schema}`);
+  const url = `${server}${server.includes("?") ? "&" : "?"}search_path=${schema}`;
+  const db = await openDatabase({ url, poolMax: 5 });
+  return {
+    db,
+    url,
+    async drop() {
+      await db.close(1);
+      await admin.unsafe(`drop schema ${schema} cascade`);
+      await admin.end();
+    },
+  };
+}
+
+/** Captures the service's JSON log lines. */
+export class LogCapture extends Writable {
+  readonly lines: Record<string, unknown>[] = [];
+  readonly raw: string[] = [];
+  override _write(chunk: Buffer, _enc: string, done: () => void) {
+    for (const line of chunk.toString("utf8").split("\n")) {
+      if (!line.trim()) continue;
+      this.raw.push(line);
+      this.lines.push(JSON.parse(line) as Record<string, unknown>);
+    }
+    done();
+  }
+  events(name: string) {
+    return this.lines.filter((l) => l.event === name);
+  }
+}
+
+export interface TestService extends RunningService {
+  logs: LogCapture;
+  db: Database;
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
+  get(path: string, headers?: Record<string, string>): Promise<Response>;
+}
+
+export const baseEnv = {
+  NODE_ENV: "test",
+  PORT: "0",
+  HOST: "127.0.0.1",
+  LOG_LEVEL: "info",
+  MODEL_PROVIDER: "local",
+  KNOWLEDGE_DIR: "service/knowledge",
+  SESSION_SIGNING_KEY: "test-session-signing-key-0123456789abcdef",
+} as const;
+
+/** The real service on an ephemeral port, on a database of the caller's (shared between instances). */
+export async function startTestService(
+  db: Database,
+  env: Record<string, string | undefined> = {},
+  opts: Omit<StartOptions, "database" | "logDestination"> = {},
+): Promise<TestService> {
+  const logs = new LogCapture();
+  const running = await startService({ ...baseEnv, ...env }, { ...opts, database: db, logDestination: logs });
+  const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${running.url}${path}`, {
+      method,
+      headers: body === undefined ? headers : { "content-type": "application/json", ...headers },
+      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    });
+  return {
+    ...running,
+    logs,
+    db,
+    post: (path, body, headers) => call("POST", path, body, headers),
+    get: (path, headers) => call("GET", path, undefined, headers),
+  };
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
