@@ -76,109 +76,108 @@ export const DEFAULT_ESCALATION_PATTERNS = [
   "why should i",
 ];
 
-export const configSchema = z
-  .object({
-    NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-    HOST: z.string().default("0.0.0.0"),
-    PORT: int(8080, 0).pipe(z.number().max(65535)),
-    LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-    GOOGLE_CLOUD_PROJECT: optionalString,
+export const configSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  HOST: z.string().default("0.0.0.0"),
+  PORT: int(8080, 0).pipe(z.number().max(65535)),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  GOOGLE_CLOUD_PROJECT: optionalString,
 
-    DATABASE_URL: optionalString.pipe(
-      z
-        .string()
-        .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
-        .optional(),
-    ),
-    DATABASE_POOL_MAX: int(5, 1),
-    DATABASE_IAM_AUTH: bool(false),
-    DATA_DIR: z.string().default(".data"),
-
-    MODEL_PROVIDER: z.enum(["auto", "gemini", "local", "gpt-trainer"]).default("auto"),
-    GEMINI_API_KEY: optionalString,
-    GOOGLE_GEMINI_BASE_URL: optionalString.pipe(z.url().optional()),
-    GOOGLE_GENAI_USE_VERTEXAI: bool(false),
-    GOOGLE_CLOUD_LOCATION: z.string().default("us-central1"),
-    MODEL_DEFAULT: z.string().default("gemini-2.5-flash"),
-    MODEL_ESCALATION: z.string().default("gemini-2.5-pro"),
-    MODEL_SUMMARY: z.string().default("gemini-2.5-flash-lite"),
-    MODEL_PRICES: json(z.record(z.string(), priceSchema), DEFAULT_MODEL_PRICES),
-    ROUTING_ESCALATE_PATTERNS: z
+  DATABASE_URL: optionalString.pipe(
+    z
       .string()
-      .optional()
-      .transform((v) =>
-        v === undefined || v.trim() === ""
-          ? DEFAULT_ESCALATION_PATTERNS
-          : v
-              .split(",")
-              .map((s) => s.trim())
-              .filter(Boolean),
-      ),
-    ROUTING_TURN_THRESHOLD: int(10, 1),
-    ROUTING_MAX_COMPARED_ITEMS: int(2, 1),
-    CHAT_TEMPERATURE: num(0.3).pipe(z.number().max(2)),
-    CHAT_MAX_OUTPUT_TOKENS: int(8000, 1),
-    SUMMARY_TEMPERATURE: num(0.1).pipe(z.number().max(2)),
-    SYSTEM_PROMPT: optionalString,
-    HISTORY_MAX_MESSAGES: int(10, 2),
-    HISTORY_MAX_TOKENS: int(4000, 100),
-    CONTEXT_CACHE: bool(true),
-    CONTEXT_CACHE_TTL_SECONDS: int(3600, 60),
-    MODEL_TIMEOUT_MS: int(30_000, 100),
-    MODEL_MAX_RETRIES: int(2, 0).pipe(z.number().max(6)),
-    MODEL_RETRY_BASE_MS: int(250, 1),
-    MODEL_RETRY_MAX_DELAY_MS: int(10_000, 1),
-    CIRCUIT_BREAKER_THRESHOLD: int(5, 1),
-    CIRCUIT_BREAKER_COOLDOWN_MS: int(30_000, 100),
+      .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL")
+      .optional(),
+  ),
+  DATABASE_POOL_MAX: int(5, 1),
+  DATABASE_IAM_AUTH: bool(false),
+  DATA_DIR: z.string().default(".data"),
 
-    BUDGETS: json(z.record(z.enum(TIERS), tierBudgetSchema), DEFAULT_BUDGETS),
-    BUDGET_WARN_RATIO: num(0.8).pipe(z.number().max(1)),
-    RATE_LIMIT_USER_PER_MINUTE: int(100, 1),
-    MODEL_REQUESTS_PER_MINUTE: int(500, 1),
-    MODEL_TOKENS_PER_MINUTE: int(2_000_000, 1),
-    MODEL_QUEUE_TIMEOUT_MS: int(2000, 0),
+  MODEL_PROVIDER: z.enum(["auto", "gemini", "local", "gpt-trainer"]).default("auto"),
+  GEMINI_API_KEY: optionalString,
+  GOOGLE_GEMINI_BASE_URL: optionalString.pipe(z.url().optional()),
+  GOOGLE_GENAI_USE_VERTEXAI: bool(false),
+  GOOGLE_CLOUD_LOCATION: z.string().default("us-central1"),
+  MODEL_DEFAULT: z.string().default("gemini-2.5-flash"),
+  MODEL_ESCALATION: z.string().default("gemini-2.5-pro"),
+  MODEL_SUMMARY: z.string().default("gemini-2.5-flash-lite"),
+  MODEL_PRICES: json(z.record(z.string(), priceSchema), DEFAULT_MODEL_PRICES),
+  ROUTING_ESCALATE_PATTERNS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      v === undefined || v.trim() === ""
+        ? DEFAULT_ESCALATION_PATTERNS
+        : v
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean),
+    ),
+  ROUTING_TURN_THRESHOLD: int(10, 1),
+  ROUTING_MAX_COMPARED_ITEMS: int(2, 1),
+  CHAT_TEMPERATURE: num(0.3).pipe(z.number().max(2)),
+  CHAT_MAX_OUTPUT_TOKENS: int(8000, 1),
+  SUMMARY_TEMPERATURE: num(0.1).pipe(z.number().max(2)),
+  SYSTEM_PROMPT: optionalString,
+  HISTORY_MAX_MESSAGES: int(10, 2),
+  HISTORY_MAX_TOKENS: int(4000, 100),
+  CONTEXT_CACHE: bool(true),
+  CONTEXT_CACHE_TTL_SECONDS: int(3600, 60),
+  MODEL_TIMEOUT_MS: int(30_000, 100),
+  MODEL_MAX_RETRIES: int(2, 0).pipe(z.number().max(6)),
+  MODEL_RETRY_BASE_MS: int(250, 1),
+  MODEL_RETRY_MAX_DELAY_MS: int(10_000, 1),
+  CIRCUIT_BREAKER_THRESHOLD: int(5, 1),
+  CIRCUIT_BREAKER_COOLDOWN_MS: int(30_000, 100),
 
-    PII_REDACTION: bool(true),
-    SESSION_SIGNING_KEY: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
-    JWT_SECRET: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
-    JWT_JWKS_URL: optionalString.pipe(z.url().optional()),
-    JWT_ISSUER: optionalString,
-    JWT_AUDIENCE: optionalString,
-    BODY_LIMIT_BYTES: int(64 * 1024, 1024),
-    MESSAGE_MAX_CHARS: int(4000, 1),
-    KNOWLEDGE_DIR: z.string().default("service/knowledge"),
-    SHUTDOWN_TIMEOUT_MS: int(9000, 100),
-  })
-  .superRefine((c, ctx) => {
-    if (c.MODEL_PROVIDER === "gemini" && !c.GEMINI_API_KEY && !c.GOOGLE_GENAI_USE_VERTEXAI) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["GEMINI_API_KEY"],
-        message: "is required when MODEL_PROVIDER=gemini (or set GOOGLE_GENAI_USE_VERTEXAI=true)",
-      });
-    }
-    if (c.GOOGLE_GENAI_USE_VERTEXAI && !c.GOOGLE_CLOUD_PROJECT) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["GOOGLE_CLOUD_PROJECT"],
-        message: "is required when GOOGLE_GENAI_USE_VERTEXAI=true",
-      });
-    }
-    if (c.NODE_ENV === "production" && !c.SESSION_SIGNING_KEY) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["SESSION_SIGNING_KEY"],
-        message: "is required in production (anonymous session tokens must survive restarts and instances)",
-      });
-    }
-    if (c.DATABASE_IAM_AUTH && !c.DATABASE_URL) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["DATABASE_URL"],
-        message: "is required when DATABASE_IAM_AUTH=true",
-      });
-    }
-  });
+  BUDGETS: json(z.record(z.enum(TIERS), tierBudgetSchema), DEFAULT_BUDGETS),
+  BUDGET_WARN_RATIO: num(0.8).pipe(z.number().max(1)),
+  RATE_LIMIT_USER_PER_MINUTE: int(100, 1),
+  MODEL_REQUESTS_PER_MINUTE: int(500, 1),
+  MODEL_TOKENS_PER_MINUTE: int(2_000_000, 1),
+  MODEL_QUEUE_TIMEOUT_MS: int(2000, 0),
+
+  PII_REDACTION: bool(true),
+  SESSION_SIGNING_KEY: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
+  JWT_SECRET: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
+  JWT_JWKS_URL: optionalString.pipe(z.url().optional()),
+  JWT_ISSUER: optionalString,
+  JWT_AUDIENCE: optionalString,
+  BODY_LIMIT_BYTES: int(64 * 1024, 1024),
+  MESSAGE_MAX_CHARS: int(4000, 1),
+  KNOWLEDGE_DIR: z.string().default("service/knowledge"),
+  SHUTDOWN_TIMEOUT_MS: int(9000, 100),
+});
+
+const truthy = (v: string | undefined) =>
+  v !== undefined && ["true", "1", "yes", "on"].includes(v.trim().toLowerCase());
+const present = (v: string | undefined) => v !== undefined && v.trim() !== "";
+
+/**
+ * Rules between variables, checked on the raw values so they are reported together with every other
+ * problem (a schema refinement would stay silent while any single field is invalid).
+ */
+function crossFieldIssues(env: Env): string[] {
+  const issues: string[] = [];
+  const provider = env.MODEL_PROVIDER?.trim() || "auto";
+  if (provider === "gemini" && !present(env.GEMINI_API_KEY) && !truthy(env.GOOGLE_GENAI_USE_VERTEXAI)) {
+    issues.push(
+      "GEMINI_API_KEY: is required when MODEL_PROVIDER=gemini (or set GOOGLE_GENAI_USE_VERTEXAI=true)",
+    );
+  }
+  if (truthy(env.GOOGLE_GENAI_USE_VERTEXAI) && !present(env.GOOGLE_CLOUD_PROJECT)) {
+    issues.push("GOOGLE_CLOUD_PROJECT: is required when GOOGLE_GENAI_USE_VERTEXAI=true");
+  }
+  if (env.NODE_ENV?.trim() === "production" && !present(env.SESSION_SIGNING_KEY)) {
+    issues.push(
+      "SESSION_SIGNING_KEY: is required in production (anonymous session tokens must survive restarts and instances)",
+    );
+  }
+  if (truthy(env.DATABASE_IAM_AUTH) && !present(env.DATABASE_URL)) {
+    issues.push("DATABASE_URL: is required when DATABASE_IAM_AUTH=true");
+  }
+  return issues;
+}
 
 export type Config = z.infer<typeof configSchema>;
 export type Env = Record<string, string | undefined>;
@@ -242,8 +241,9 @@ export async function resolveSecretReferences(env: Env, source: SecretSource | u
 
 export function parseConfig(env: Env): Config {
   const result = configSchema.safeParse(env);
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => {
+  const cross = crossFieldIssues(env);
+  if (result.success && cross.length === 0) return result.data;
+  const fieldIssues = (result.error?.issues ?? []).map((issue) => {
     const key = issue.path.join(".") || "(config)";
     const raw = typeof issue.path[0] === "string" ? env[issue.path[0]] : undefined;
     // Echo the offending value only when it cannot be a credential.
@@ -251,7 +251,7 @@ export function parseConfig(env: Env): Config {
       raw !== undefined && !/KEY|SECRET|TOKEN|PASSWORD|DATABASE_URL/.test(key) ? ` (got "${raw}")` : "";
     return `${key}: ${issue.message}${shown}`;
   });
-  throw new ConfigError(issues);
+  throw new ConfigError([...fieldIssues, ...cross]);
 }
 
 export async function loadConfig(env: Env, secrets?: SecretSource): Promise<Config> {

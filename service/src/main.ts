@@ -221,6 +221,11 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
         log.info({ event: "service.stopping" }, "shutting down: finishing in-flight requests");
         // Stop accepting; in-flight requests and SSE streams run to completion.
         const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Kept-alive sockets would carry new requests into a draining process: close each one as soon
+        // as its in-flight response is done.
+        const idleSweep = setInterval(() => {
+          if ("closeIdleConnections" in server) server.closeIdleConnections();
+        }, 50);
         if ("closeIdleConnections" in server) server.closeIdleConnections();
         const deadline = new Promise<"timeout">((resolve) =>
           setTimeout(resolve, config.SHUTDOWN_TIMEOUT_MS, "timeout").unref(),
@@ -229,6 +234,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
           log.warn({ event: "service.shutdown_timeout" }, "in-flight requests did not finish in time");
           if ("closeAllConnections" in server) server.closeAllConnections();
         }
+        clearInterval(idleSweep);
         await db.close(2);
         log.info({ event: "service.stopped" }, "stopped");
       })();

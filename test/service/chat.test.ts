@@ -26,8 +26,8 @@ async function json(res: Response) {
 }
 
 async function count(table: string) {
-  const [row] = await svc.db.sql.unsafe(`select count(*)::int as n from ${table}`);
-  return (row as { n: number }).n;
+  const rows = await svc.db.sql.unsafe<{ n: number }[]>(`select count(*)::int as n from ${table}`);
+  return rows[0]?.n ?? 0;
 }
 
 describe("chat on the offline knowledge base", () => {
