@@ -739,12 +739,6 @@ export async function startGeminiEmulator(
   server = await startEmulatorServer(handle);
   emulator.url = server.url;
   emulator.requests = server.requests;
-  const originalReset = emulator.reset;
-  emulator.reset = () => {
-    originalReset();
-    server?.requests.splice(0);
-    emulator.requests = server?.requests ?? [];
-  };
   return emulator;
 }
 
