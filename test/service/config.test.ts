@@ -134,3 +134,14 @@ describe("Secret Manager references, resolved at start-up with the real client",
     }
   });
 });
+
+describe("documentation", () => {
+  test("the README's configuration table documents every variable the service reads", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const { configSchema } = await import("../../service/src/config");
+    const readme = await readFile("README.md", "utf8");
+    const documented = new Set([...readme.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]));
+    const missing = Object.keys(configSchema.shape).filter((key) => !documented.has(key));
+    expect(missing).toEqual([]);
+  });
+});
