@@ -118,6 +118,12 @@ describe("gemini emulator with the real @google/genai client", () => {
       (last?.usageMetadata?.promptTokenCount ?? 0) + (last?.usageMetadata?.candidatesTokenCount ?? 0),
     );
     expect(new Set(chunks.map((c) => c.responseId)).size).toBe(1);
+    // running usage on every chunk, cumulative candidates, complete on the last
+    const candidateCounts = chunks.map((c) => c.usageMetadata?.candidatesTokenCount ?? 0);
+    expect(candidateCounts).toEqual([...candidateCounts].sort((a, b) => a - b));
+    expect(
+      chunks.every((c) => c.usageMetadata?.promptTokenCount === last?.usageMetadata?.promptTokenCount),
+    ).toBe(true);
     const request = gemini.requests.at(-1);
     expect(request?.path).toBe("/v1beta/models/gemini-2.5-flash:streamGenerateContent");
     expect(request?.query.alt).toBe("sse");
@@ -135,6 +141,7 @@ describe("gemini emulator with the real @google/genai client", () => {
     const events = raw.split("\r\n\r\n").filter((e) => e !== "");
     expect(events).toHaveLength(2);
     expect(events.every((e) => e.startsWith("data: "))).toBe(true);
+    expect(events[0]).toContain('{"candidates": [{"content": {"parts": [{"text": "a "}],"role": "model"}');
   });
 
   it("function calls come back as response.functionCalls (unary and streamed)", async () => {

@@ -8,9 +8,10 @@
  * - `POST /v1beta/models/{model}:generateContent`
  * - `POST /v1beta/models/{model}:streamGenerateContent?alt=sse` — `text/event-stream`, one
  *   `data: <GenerateContentResponse JSON>` event per chunk, events separated by a blank line (CRLF CRLF, as
- *   Google's front end frames it; the SDK accepts LF, CR and CRLF). Every chunk carries `modelVersion`,
- *   `responseId` and a partial `usageMetadata` (prompt counts only); the last chunk carries `finishReason`
- *   and the complete `usageMetadata`. A failure after the stream started is sent as a final
+ *   Google's front end frames it, with its `{"key": value,"next": …}` JSON spacing; the SDK accepts LF, CR and
+ *   CRLF). Every chunk carries `modelVersion`, the same `responseId` and a running `usageMetadata` (prompt
+ *   counts plus the candidates tokens produced so far); the last chunk carries `finishReason` and the
+ *   complete `usageMetadata`. A failure after the stream started is sent as a final
  *   `data: {"error":{…}}` event (the SDK turns it into an `ApiError`), or as a dropped connection.
  * - `POST /v1beta/models/{model}:countTokens` → `{ totalTokens, promptTokensDetails }`.
  * - `POST /v1beta/cachedContents`, `GET /v1beta/cachedContents`, `GET|PATCH|DELETE /v1beta/cachedContents/{id}`,
@@ -491,13 +492,19 @@ export async function startGeminiEmulator(
       return;
     }
 
-    const partialUsage: UsageMetadataJson = {
-      promptTokenCount: usage.promptTokenCount,
-      totalTokenCount: usage.promptTokenCount,
-      ...(usage.cachedContentTokenCount !== undefined
-        ? { cachedContentTokenCount: usage.cachedContentTokenCount }
-        : {}),
-      ...(usage.promptTokensDetails ? { promptTokensDetails: usage.promptTokensDetails } : {}),
+    // Like the real stream, every chunk carries usage so far: the prompt counts and the candidates produced up
+    // to that chunk (cumulative); the last chunk carries the complete numbers.
+    const partialUsage = (charsSoFar: number): UsageMetadataJson => {
+      const candidates = Math.min(Math.ceil(charsSoFar / 4), usage.candidatesTokenCount ?? 0);
+      return {
+        promptTokenCount: usage.promptTokenCount,
+        ...(candidates > 0 ? { candidatesTokenCount: candidates } : {}),
+        totalTokenCount: usage.promptTokenCount + candidates,
+        ...(usage.cachedContentTokenCount !== undefined
+          ? { cachedContentTokenCount: usage.cachedContentTokenCount }
+          : {}),
+        ...(usage.promptTokensDetails ? { promptTokensDetails: usage.promptTokensDetails } : {}),
+      };
     };
     const events: Record<string, unknown>[] = [];
     const textPieces = answer.functionCall
@@ -516,13 +523,15 @@ export async function startGeminiEmulator(
       lastCandidates[0].finishReason = answer.finishReason;
     }
     startSse(res);
+    let charsSoFar = 0;
     for (const [i, event] of events.entries()) {
       if (i > 0) await sleep(emulator.chunkDelayMs);
       if (isGone(res)) return;
       const isLast = i === events.length - 1;
+      charsSoFar += textPieces[i]?.length ?? 0;
       await writeSse(res, {
         ...event,
-        usageMetadata: isLast ? usage : partialUsage,
+        usageMetadata: isLast ? usage : partialUsage(charsSoFar),
         modelVersion: model,
         responseId,
       });
@@ -540,12 +549,19 @@ export async function startGeminiEmulator(
     const promptTokenCount = usageFor(body, "", undefined, undefined).promptTokenCount;
     const pieces = script.afterChunks > 0 ? splitText(script.text, script.afterChunks) : [];
     startSse(res);
+    let charsSoFar = 0;
     for (const [i, piece] of pieces.entries()) {
       if (i > 0) await sleep(emulator.chunkDelayMs);
       if (isGone(res)) return;
+      charsSoFar += piece.length;
+      const candidatesTokenCount = Math.ceil(charsSoFar / 4);
       await writeSse(res, {
         candidates: [candidateFor([{ text: piece }], undefined)],
-        usageMetadata: { promptTokenCount, totalTokenCount: promptTokenCount },
+        usageMetadata: {
+          promptTokenCount,
+          candidatesTokenCount,
+          totalTokenCount: promptTokenCount + candidatesTokenCount,
+        },
         modelVersion: model,
         responseId,
       });
@@ -755,8 +771,21 @@ function startSse(res: ServerResponse): void {
 function writeSse(res: ServerResponse, payload: unknown): Promise<void> {
   if (isGone(res)) return Promise.resolve();
   return new Promise((resolve) => {
-    res.write(`data: ${JSON.stringify(payload)}\r\n\r\n`, () => resolve());
+    res.write(`data: ${googleJson(payload)}\r\n\r\n`, () => resolve());
   });
+}
+
+/**
+ * JSON the way Google's front end writes SSE payloads: `{"key": value,"next": …}` (a space after colons,
+ * none after commas), as seen in recorded `streamGenerateContent?alt=sse` traffic.
+ */
+export function googleJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => googleJson(v ?? null)).join(",")}]`;
+  if (isRecord(value)) {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}: ${googleJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
 }
 
 function defaultChunkCount(text: string): number {
