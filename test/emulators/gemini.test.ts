@@ -302,6 +302,22 @@ describe("gemini emulator with the real @google/genai client", () => {
     expect(retry?.retryDelay).toBe("12s");
   });
 
+  it("the SDK retries a 503 only when httpOptions.retryOptions is set", async () => {
+    gemini.enqueue({ kind: "error", status: 503 }, { kind: "text", text: "second try" });
+    const response = await ai.models.generateContent({
+      model: "gemini-2.5-flash",
+      contents: "x",
+      config: { httpOptions: { retryOptions: { attempts: 2, initialDelay: 0.01, maxDelay: 0.02 } } },
+    });
+    expect(response.text).toBe("second try");
+    expect(gemini.requests).toHaveLength(2);
+
+    gemini.enqueue({ kind: "error", status: 503 }, { kind: "text", text: "never reached" });
+    const error = await apiError(ai.models.generateContent({ model: "gemini-2.5-flash", contents: "x" }));
+    expect(error.status).toBe(503);
+    expect(gemini.requests).toHaveLength(3);
+  });
+
   it("a wrong API key and an unknown model answer like the real API", async () => {
     const wrong = new GoogleGenAI({ apiKey: "not-the-key", httpOptions: { baseUrl: gemini.url } });
     const keyError = await apiError(
@@ -341,7 +357,7 @@ describe("gemini emulator with the real @google/genai client", () => {
       (async () => {
         for await (const chunk of cut) seen.push(chunk.text ?? "");
       })(),
-    ).rejects.toThrow();
+    ).rejects.toThrow("terminated"); // undici's TypeError, not an ApiError
     expect(seen).toEqual(["cut"]);
   });
 
@@ -354,7 +370,7 @@ describe("gemini emulator with the real @google/genai client", () => {
         contents: "x",
         config: { httpOptions: { timeout: 200 } },
       }),
-    ).rejects.toThrow();
+    ).rejects.toMatchObject({ name: "AbortError" }); // a DOMException, not an ApiError
     expect(Date.now() - started).toBeLessThan(3_000);
 
     gemini.latencyMs = 150;
