@@ -183,6 +183,15 @@ describe("gemini emulator with the real @google/genai client", () => {
     expect(calls).toEqual([{ name: "lookup_order", args: { id: "B-2" } }]);
   });
 
+  it("models.get and models.list describe the known models", async () => {
+    const model = await ai.models.get({ model: "gemini-2.5-flash" });
+    expect(model.name).toBe("models/gemini-2.5-flash");
+    const pager = await ai.models.list();
+    const names = [];
+    for await (const m of pager) names.push(m.name);
+    expect(names).toContain("models/gemini-2.5-pro");
+  });
+
   it("countTokens counts with the chars/4 estimate", async () => {
     const result = await ai.models.countTokens({ model: "gemini-2.5-flash", contents: "12345678" });
     expect(result.totalTokens).toBe(2);

@@ -14,6 +14,7 @@
  *   complete `usageMetadata`. A failure after the stream started is sent as a final
  *   `data: {"error":{…}}` event (the SDK turns it into an `ApiError`), or as a dropped connection.
  * - `POST /v1beta/models/{model}:countTokens` → `{ totalTokens, promptTokensDetails }`.
+ * - `GET /v1beta/models`, `GET /v1beta/models/{model}` (static model descriptions of `emulator.models`).
  * - `POST /v1beta/cachedContents`, `GET /v1beta/cachedContents`, `GET|PATCH|DELETE /v1beta/cachedContents/{id}`,
  *   with TTL/expiry, the minimum-size check ("Cached content is too small…"), and the generateContent rules
  *   for `cachedContent` (same model; no `systemInstruction`/`tools`/`toolConfig` next to a cache; unknown or
@@ -40,6 +41,7 @@
  * safety ratings, grounding, implicit caching.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { paginate } from "./google-rest";
 import {
   type EmulatorServer,
   isGone,
@@ -731,6 +733,21 @@ export async function startGeminiEmulator(
       await handleGenerate(res, req, model, stream);
       return;
     }
+    if (req.method === "GET" && (rest === "models" || /^models\/[^/:]+$/.test(rest))) {
+      if (!checkKey(req, res)) return;
+      if (rest === "models") {
+        const { page, nextPageToken } = paginate([...models], req.query, 50);
+        sendJson(res, 200, { models: page.map(modelJson), ...(nextPageToken ? { nextPageToken } : {}) });
+        return;
+      }
+      const model = rest.slice("models/".length);
+      if (!models.has(model)) {
+        sendGoogleError(res, "NOT_FOUND", `models/${model} is not found for API version v1beta.`);
+        return;
+      }
+      sendJson(res, 200, modelJson(model));
+      return;
+    }
     if (rest === "cachedContents") {
       if (!checkKey(req, res)) return;
       if (req.method === "POST") {
@@ -756,6 +773,23 @@ export async function startGeminiEmulator(
   emulator.url = server.url;
   emulator.requests = server.requests;
   return emulator;
+}
+
+function modelJson(model: string): Record<string, unknown> {
+  return {
+    name: `models/${model}`,
+    version: "001",
+    displayName: model,
+    description: `Emulated ${model}`,
+    inputTokenLimit: 1_048_576,
+    outputTokenLimit: 65_536,
+    supportedGenerationMethods: ["generateContent", "countTokens", "createCachedContent"],
+    temperature: 1,
+    topP: 0.95,
+    topK: 64,
+    maxTemperature: 2,
+    thinking: model.startsWith("gemini-2.5") || model.startsWith("gemini-3"),
+  };
 }
 
 function startSse(res: ServerResponse): void {

@@ -3,8 +3,10 @@
  *
  * Point the real SDK at it with
  * `new IntercomClient({ token: emulator.token, baseUrl: emulator.url })` (`baseUrl` wins over `environment`).
- * The SDK retries 408/429/5xx twice by itself, waiting for `Retry-After` or `X-RateLimit-Reset` (capped at 60 s)
- * or 1 s/2 s backoff; pass `maxRetries: 0` in tests that assert on a single failure.
+ * The SDK retries 408/429/5xx twice by itself, waiting for `Retry-After` or, failing that, until
+ * `X-RateLimit-Reset` when it lies in the future (capped at 60 s) — also for a 500, since every Intercom response
+ * carries that header, so a retried 5xx waits for the end of the current 10 s window — else 1 s/2 s backoff.
+ * Pass `maxRetries: 0` in tests that assert on a single failure.
  *
  * Covered of the real service:
  * - `GET /me` (the admin owning the token, with its `app`), `GET /admins`, `GET /teams`.
