@@ -75,7 +75,7 @@ describe("intercom emulator with the real intercom-client", () => {
       body: { message_type: "note", type: "admin", admin_id: bot, body: "<p>AI handed off</p>" },
     });
     expect(intercom.replies(conv.id).map((p) => [p.body, p.author.type, p.author.id])).toEqual([
-      ["<p>On it.</p>", "bot", bot],
+      ["<p>On it.</p>", "admin", bot],
     ]);
     expect(intercom.notes(conv.id).map((p) => p.body)).toEqual(["<p>AI handed off</p>"]);
     expect(intercom.requests.at(-1)?.body).toEqual({
@@ -268,6 +268,23 @@ describe("intercom emulator with the real intercom-client", () => {
     }
     // The window may roll over between calls; at least one call must have been limited.
     expect(results).toContain(429);
+  });
+
+  it("the bot's own API reply shows up in an admin.replied item authored by its admin id", async () => {
+    const conv = intercom.createConversation({ body: "hi" });
+    await client.conversations.reply({
+      conversation_id: conv.id,
+      body: { message_type: "comment", type: "admin", admin_id: intercom.botAdmin.id, body: "<p>Hello!</p>" },
+    });
+    const item = intercom.webhookItem(conv.id) as {
+      conversation_parts: { conversation_parts: { author: { type: string; id: string }; body: string }[] };
+    };
+    expect(item.conversation_parts.conversation_parts).toEqual([
+      expect.objectContaining({
+        body: "<p>Hello!</p>",
+        author: expect.objectContaining({ type: "admin", id: intercom.botAdmin.id }),
+      }),
+    ]);
   });
 
   it("signedNotification builds the real envelope and an HMAC-SHA1 X-Hub-Signature", () => {

@@ -384,8 +384,10 @@ export async function startIntercomEmulator(opts: IntercomEmulatorOptions = {}):
   }
 
   function adminAuthor(admin: IntercomAdmin): IntercomAuthor {
+    // Parts written through the API are authored by the admin whose admin_id was sent, the bot's own replies
+    // included (type "bot" is Intercom's own automation), so a bridge must recognise its parts by admin id.
     return {
-      type: admin.id === emulator.botAdmin.id ? "bot" : "admin",
+      type: "admin",
       id: admin.id,
       name: admin.name,
       email: admin.email,
