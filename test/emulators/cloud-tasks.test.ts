@@ -156,6 +156,21 @@ describe("cloud tasks emulator with the real CloudTasksClient (REST fallback)", 
     expect(forced.map((r) => r.status)).toEqual([500, 204]); // one 500 left, then the default 204
   });
 
+  it("deliveries can go through a custom fetch (e.g. a Hono app's app.request) instead of a socket", async () => {
+    const seen: { url: string; auth: string | null }[] = [];
+    tasks.fetch = async (url, init) => {
+      seen.push({ url, auth: new Headers(init.headers).get("authorization") });
+      return new Response(null, { status: 204 });
+    };
+    await client.createTask({ parent: queue, task: httpTask("in-process") });
+    const results = await tasks.dispatch();
+    expect(results.map((r) => r.status)).toEqual([204]);
+    expect(seen).toEqual([
+      { url: `${target.url}/internal/tasks/answer`, auth: expect.stringMatching(/^Bearer /) },
+    ]);
+    expect(received).toHaveLength(0);
+  });
+
   it("runTask delivers one task at once; failNext injects an error", async () => {
     const [created] = await client.createTask({ parent: queue, task: httpTask("run-me") });
     await client.runTask({ name: created.name });

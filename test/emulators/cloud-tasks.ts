@@ -23,7 +23,8 @@
  * `X-CloudTasks-QueueName`, `X-CloudTasks-TaskName`, `X-CloudTasks-TaskRetryCount`,
  * `X-CloudTasks-TaskExecutionCount`, `X-CloudTasks-TaskETA`. A 2xx completes (deletes) the task; anything
  * else is retried right away until `maxAttempts` (then the task is dropped, as when the real retry config is
- * exhausted). Every attempt is recorded in `dispatches`.
+ * exhausted). Every attempt is recorded in `dispatches`. Deliveries use `emulator.fetch` (global fetch by
+ * default; point it at e.g. a Hono `app.request` to deliver without a socket).
  *
  * Like the Secret Manager emulator, errors reach the caller as GaxiosErrors with the HTTP status in `code`
  * (google-gax 5.0.8 REST fallback); gax does not retry them.
@@ -128,6 +129,11 @@ export interface CloudTasksEmulator {
   dispatches: DispatchRecord[];
   /** Bearer token put on OIDC tasks' deliveries. Default: `emulated-oidc:<serviceAccountEmail>:<audience>`. */
   tokenFor: (oidc: OidcTokenJson) => string | Promise<string>;
+  /**
+   * The fetch used to deliver tasks (default: the global fetch). Set it to route deliveries into an app without
+   * a socket, e.g. `(url, init) => app.request(url, init)` for a Hono app.
+   */
+  fetch: (url: string, init: RequestInit) => Promise<Response>;
   /** How long a task name stays reserved after the task was deleted or executed (default 1 hour). */
   nameReuseWindowMs: number;
   createQueue(project: string, location: string, queueId: string): string;
@@ -364,7 +370,7 @@ export async function startCloudTasksEmulator(
       body: http.body.toString("utf8"),
     };
     try {
-      const response = await fetch(http.url, {
+      const response = await emulator.fetch(http.url, {
         method: http.httpMethod,
         headers,
         ...(http.body.length > 0 && http.httpMethod !== "GET" && http.httpMethod !== "HEAD"
@@ -481,6 +487,7 @@ export async function startCloudTasksEmulator(
     tasks,
     dispatches: [],
     tokenFor: defaultTokenFor,
+    fetch: (url, init) => fetch(url, init),
     nameReuseWindowMs: 60 * 60 * 1000,
     latencyMs: 0,
     createQueue: (project, location, queueId) =>
@@ -515,6 +522,7 @@ export async function startCloudTasksEmulator(
       emulator.dispatches.length = 0;
       emulator.requests.length = 0;
       emulator.tokenFor = defaultTokenFor;
+      emulator.fetch = (url, init) => fetch(url, init);
       emulator.nameReuseWindowMs = 60 * 60 * 1000;
       emulator.latencyMs = 0;
       queues.clear();
