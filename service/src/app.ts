@@ -9,13 +9,23 @@ import type { Logger } from "./logger";
 import { requestContext } from "./middleware/request-context";
 import { type ChatRoutesDeps, chatRoutes, validationHook } from "./routes/chat";
 import { type HealthDeps, healthRoutes } from "./routes/health";
+import { type IntercomWebhookDeps, intercomWebhookRoutes } from "./routes/intercom";
+import { type IntercomAdminDeps, intercomAdminRoutes } from "./routes/intercom-admin";
+import { type InternalDeps, internalRoutes } from "./routes/internal";
 
 export interface AppDeps {
   log: Logger;
   auth: Authenticator;
   chat: Omit<ChatRoutesDeps, "auth">;
   health: HealthDeps;
+  intercom: {
+    webhook: IntercomWebhookDeps;
+    internal: InternalDeps;
+    admin: Omit<IntercomAdminDeps, "auth">;
+  };
   bodyLimitBytes: number;
+  /** Intercom notifications carry whole conversations: a larger limit of their own. */
+  webhookBodyLimitBytes: number;
   googleCloudProject?: string | undefined;
 }
 
@@ -36,19 +46,18 @@ export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   app.use("*", requestContext({ log: deps.log, googleCloudProject: deps.googleCloudProject }));
-  app.use(
-    "*",
+  const limit = (maxSize: number) =>
     bodyLimit({
-      maxSize: deps.bodyLimitBytes,
+      maxSize,
       onError: () => {
-        throw new AppError(
-          413,
-          "payload_too_large",
-          `The request body is larger than ${deps.bodyLimitBytes} bytes`,
-        );
+        throw new AppError(413, "payload_too_large", `The request body is larger than ${maxSize} bytes`);
       },
-    }),
-  );
+    });
+  const apiLimit = limit(deps.bodyLimitBytes);
+  const webhookLimit = limit(deps.webhookBodyLimitBytes);
+  app.use("*", async function sizeLimit(c, next) {
+    return (c.req.path.startsWith("/webhooks/") ? webhookLimit : apiLimit)(c, next);
+  });
   app.use("/api/*", async function identify(c, next) {
     c.set("identity", await deps.auth.identify(c.req.header("authorization")));
     await next();
@@ -56,13 +65,16 @@ export function createApp(deps: AppDeps) {
 
   app.route("/", healthRoutes(deps.health));
   app.route("/", chatRoutes({ ...deps.chat, auth: deps.auth }));
+  app.route("/", intercomWebhookRoutes(deps.intercom.webhook));
+  app.route("/", internalRoutes(deps.intercom.internal));
+  app.route("/", intercomAdminRoutes({ ...deps.intercom.admin, auth: deps.auth }));
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: {
       title: "Switchboard",
       version: deps.health.version,
-      description: "Chat endpoint and health of the Switchboard service.",
+      description: "Chat endpoint, Intercom bridge and health of the Switchboard service.",
     },
   });
 

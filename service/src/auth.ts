@@ -94,7 +94,8 @@ export class Authenticator {
       typeof claimed === "string" && (TIERS as readonly string[]).includes(claimed)
         ? (claimed as Tier)
         : (this.opts.defaultUserTier ?? "free");
-    return { id: `user:${payload.sub}`, kind: "user", tier };
+    const roles = Array.isArray(payload.roles) ? payload.roles : [payload.role];
+    return { id: `user:${payload.sub}`, kind: "user", tier, admin: roles.includes("admin") };
   }
 
   async mintAnonymous(): Promise<{ identity: Identity; token: string }> {

@@ -147,6 +147,56 @@ export const configSchema = z.object({
   MESSAGE_MAX_CHARS: int(4000, 1),
   KNOWLEDGE_DIR: z.string().default("service/knowledge"),
   SHUTDOWN_TIMEOUT_MS: int(9000, 100),
+
+  INTERCOM_ACCESS_TOKEN: optionalString,
+  INTERCOM_WEBHOOK_SECRET: optionalString,
+  INTERCOM_ADMIN_ID: optionalString,
+  INTERCOM_REGION: z.enum(["us", "eu", "au"]).default("us"),
+  INTERCOM_API_BASE: optionalString.pipe(z.url().optional()),
+  INTERCOM_CUSTOMER_TIER: z.enum(TIERS).default("premium"),
+  WEBHOOK_BODY_LIMIT_BYTES: int(1024 * 1024, 1024),
+  POLLING_INTERVAL: int(60, 0),
+  TASK_QUEUE: z.enum(["in-process", "cloud-tasks"]).default("in-process"),
+  CLOUD_TASKS_QUEUE: optionalString.pipe(
+    z
+      .string()
+      .regex(/^projects\/[^/]+\/locations\/[^/]+\/queues\/[^/]+$/, "must be projects/P/locations/L/queues/Q")
+      .optional(),
+  ),
+  TASKS_INVOKER_SA: optionalString.pipe(z.email().optional()),
+  PUBLIC_URL: optionalString.pipe(z.url().optional()),
+  INTERNAL_AUDIENCE: optionalString,
+  INTERNAL_SHARED_SECRET: optionalString.pipe(
+    z.string().min(16, "must be at least 16 characters").optional(),
+  ),
+  GOOGLE_OIDC_JWKS_URL: z.url().default("https://www.googleapis.com/oauth2/v3/certs"),
+  OUTBOX_LEASE_SECONDS: int(120, 5),
+  OUTBOX_MAX_ATTEMPTS: int(8, 1),
+  HANDOFF_ASSIGNEE: optionalString.pipe(
+    z
+      .string()
+      .regex(/^(team|admin):\S+$/, 'must be "team:<id>" or "admin:<id>"')
+      .optional(),
+  ),
+  HANDOFF_TAG: z.string().default("switchboard-handoff"),
+  HANDOFF_MESSAGE: z
+    .string()
+    .default("I'm connecting you with a member of our support team. They'll reply here shortly."),
+  HANDOFF_MESSAGE_AFTER_HOURS: z
+    .string()
+    .default(
+      "I'm passing this to our support team. They're offline right now and will reply here as soon as they're back.",
+    ),
+  BUSINESS_HOURS: z.string().default("Mon-Fri 09:00-17:00"),
+  BUSINESS_TIMEZONE: z.string().default("UTC"),
+  HANDOFF_REQUEST_PATTERN: z
+    .string()
+    .default(
+      "\\b(talk|speak|chat|connect me)\\b.{0,24}\\b(human|person|agent|someone|representative|support team)\\b|\\breal (person|human)\\b",
+    ),
+  HANDOFF_TOPICS: optionalString,
+  HANDOFF_LOW_CONFIDENCE_LIMIT: int(2, 1),
+  ADMIN_API_KEY: optionalString.pipe(z.string().min(24, "must be at least 24 characters").optional()),
 });
 
 const truthy = (v: string | undefined) =>
@@ -172,6 +222,20 @@ function crossFieldIssues(env: Env): string[] {
     issues.push(
       "SESSION_SIGNING_KEY: is required in production (anonymous session tokens must survive restarts and instances)",
     );
+  }
+  if (env.TASK_QUEUE?.trim() === "cloud-tasks") {
+    for (const key of ["CLOUD_TASKS_QUEUE", "TASKS_INVOKER_SA", "PUBLIC_URL"]) {
+      if (!present(env[key])) issues.push(`${key}: is required when TASK_QUEUE=cloud-tasks`);
+    }
+  }
+  for (const key of ["HANDOFF_REQUEST_PATTERN", "HANDOFF_TOPICS"]) {
+    const value = env[key];
+    if (!present(value)) continue;
+    try {
+      new RegExp(value as string, "i");
+    } catch {
+      issues.push(`${key}: is not a valid regular expression`);
+    }
   }
   if (truthy(env.DATABASE_IAM_AUTH) && !present(env.DATABASE_URL)) {
     issues.push("DATABASE_URL: is required when DATABASE_IAM_AUTH=true");

@@ -5,9 +5,12 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { serve } from "@hono/node-server";
 import type pino from "pino";
+import { InProcessTaskQueue } from "./adapters/in-process-queue";
 import { LocalKnowledgeProvider } from "./adapters/local-model";
 import { createApp } from "./app";
 import { Authenticator } from "./auth";
+import { parseBusinessHours } from "./channels/business-hours";
+import { IntercomBridge } from "./channels/intercom";
 import { type Config, ConfigError, type Env, isSecretReference, loadConfig, readProcessEnv } from "./config";
 import { type Database, openDatabase } from "./db/client";
 import { migrate } from "./db/migrate";
@@ -16,8 +19,10 @@ import { loadKnowledgeBase } from "./engine/knowledge";
 import { ModelCallLimiter } from "./engine/model-limiter";
 import { CircuitBreaker } from "./engine/resilience";
 import { createLogger, type Logger } from "./logger";
+import type { IntercomGateway } from "./ports/intercom";
 import type { ModelProvider } from "./ports/model-provider";
 import type { SecretSource } from "./ports/secret-source";
+import type { TaskQueue } from "./ports/task-queue";
 
 export const VERSION = process.env.npm_package_version ?? "0.1.0";
 
@@ -131,6 +136,94 @@ export function engineSettings(config: Config): EngineSettings {
   };
 }
 
+interface IntercomParts {
+  gateway?: IntercomGateway;
+  bridge?: IntercomBridge;
+  queue?: TaskQueue;
+  adminId?: string;
+  poller?: NodeJS.Timeout;
+}
+
+/** The Intercom bridge when a token is configured; the rest of the service works without it. */
+async function buildIntercom(
+  config: Config,
+  deps: { sql: import("./db/client").Sql; engine: ConversationEngine; log: Logger },
+): Promise<IntercomParts> {
+  if (!config.INTERCOM_ACCESS_TOKEN) return {};
+  const token = config.INTERCOM_ACCESS_TOKEN;
+  const { IntercomSdkGateway } = await import("./adapters/intercom");
+  const gateway = new IntercomSdkGateway({
+    token: () => token,
+    region: config.INTERCOM_REGION,
+    baseUrl: config.INTERCOM_API_BASE,
+  });
+  let adminId = config.INTERCOM_ADMIN_ID;
+  if (!adminId) {
+    try {
+      adminId = (await gateway.me()).id;
+    } catch (error) {
+      deps.log.error(
+        { event: "intercom.unavailable", error },
+        "could not read the bot admin from Intercom (GET /me); set INTERCOM_ADMIN_ID. Replies are off.",
+      );
+      return { gateway };
+    }
+  }
+  const bridge = new IntercomBridge({
+    sql: deps.sql,
+    gateway,
+    engine: deps.engine,
+    log: deps.log,
+    settings: {
+      adminId,
+      customerTier: config.INTERCOM_CUSTOMER_TIER,
+      leaseSeconds: config.OUTBOX_LEASE_SECONDS,
+      maxAttempts: config.OUTBOX_MAX_ATTEMPTS,
+      pollLookbackSeconds: 3600,
+      pollLimit: 200,
+      handoff: {
+        assignee: config.HANDOFF_ASSIGNEE
+          ? {
+              type: config.HANDOFF_ASSIGNEE.startsWith("team:") ? "team" : "admin",
+              id: config.HANDOFF_ASSIGNEE.slice(config.HANDOFF_ASSIGNEE.indexOf(":") + 1),
+            }
+          : undefined,
+        tag: config.HANDOFF_TAG,
+        message: config.HANDOFF_MESSAGE,
+        afterHoursMessage: config.HANDOFF_MESSAGE_AFTER_HOURS,
+        businessHours: parseBusinessHours(config.BUSINESS_HOURS, config.BUSINESS_TIMEZONE),
+        requestPattern: new RegExp(config.HANDOFF_REQUEST_PATTERN, "i"),
+        topicPattern: config.HANDOFF_TOPICS ? new RegExp(config.HANDOFF_TOPICS, "i") : undefined,
+        lowConfidenceLimit: config.HANDOFF_LOW_CONFIDENCE_LIMIT,
+      },
+    },
+  });
+  let queue: TaskQueue;
+  let poller: NodeJS.Timeout | undefined;
+  if (config.TASK_QUEUE === "cloud-tasks") {
+    const { CloudTasksQueue } = await import("./adapters/cloud-tasks-queue");
+    queue = new CloudTasksQueue({
+      queue: config.CLOUD_TASKS_QUEUE ?? "",
+      publicUrl: config.PUBLIC_URL ?? "",
+      invokerServiceAccount: config.TASKS_INVOKER_SA ?? "",
+      audience: config.INTERNAL_AUDIENCE ?? config.PUBLIC_URL ?? "",
+    });
+  } else {
+    queue = new InProcessTaskQueue(async (id) => void (await bridge.process(id)), deps.log);
+    if (config.POLLING_INTERVAL > 0) {
+      // Locally there is no Cloud Scheduler: the same poll (and stale-work sweep) runs on a timer.
+      poller = setInterval(() => {
+        bridge
+          .poll()
+          .catch((error: unknown) => deps.log.warn({ event: "intercom.poll_failed", error }, "poll failed"));
+      }, config.POLLING_INTERVAL * 1000);
+      poller.unref();
+    }
+  }
+  bridge.attachQueue(queue);
+  return { gateway, bridge, queue, adminId, ...(poller ? { poller } : {}) };
+}
+
 export async function startService(env: Env, opts: StartOptions = {}): Promise<RunningService> {
   const config = await loadConfig(env, opts.secretSource ?? (await secretSourceFor(env)));
   const log = createLogger({ level: config.LOG_LEVEL, destination: opts.logDestination });
@@ -178,10 +271,40 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
     });
+    const intercom = await buildIntercom(config, { sql: db.sql, engine, log });
     const app = createApp({
       log,
       auth,
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
+      webhookBodyLimitBytes: config.WEBHOOK_BODY_LIMIT_BYTES,
+      intercom: {
+        webhook: { bridge: intercom.bridge, webhookSecret: config.INTERCOM_WEBHOOK_SECRET },
+        internal: {
+          bridge: intercom.bridge,
+          auth:
+            config.TASK_QUEUE === "cloud-tasks"
+              ? {
+                  mode: "oidc",
+                  audience: config.INTERNAL_AUDIENCE ?? config.PUBLIC_URL ?? "",
+                  invokerEmail: config.TASKS_INVOKER_SA ?? "",
+                  jwksUrl: config.GOOGLE_OIDC_JWKS_URL,
+                }
+              : { mode: "shared", secret: config.INTERNAL_SHARED_SECRET },
+        },
+        admin: {
+          gateway: intercom.gateway,
+          sql: db.sql,
+          adminApiKey: config.ADMIN_API_KEY,
+          configured: {
+            accessToken: config.INTERCOM_ACCESS_TOKEN !== undefined,
+            webhookSecret: config.INTERCOM_WEBHOOK_SECRET !== undefined,
+            adminId: intercom.adminId ?? false,
+            region: config.INTERCOM_REGION,
+            taskQueue: config.TASK_QUEUE,
+            polling: config.TASK_QUEUE === "in-process" && config.POLLING_INTERVAL > 0,
+          },
+        },
+      },
       googleCloudProject: config.GOOGLE_CLOUD_PROJECT,
       chat: { engine, sql: db.sql, messageMaxChars: config.MESSAGE_MAX_CHARS },
       health: {
@@ -191,6 +314,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
         knowledgeChunks: knowledge.chunks,
         integrations: {
           gemini: provider.name === "gemini",
+          intercom: intercom.bridge !== undefined,
           userJwt: auth.usersConfigured,
           secretManager: Object.values(env).some((v) => v !== undefined && isSecretReference(v)),
         },
@@ -235,6 +359,8 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
           if ("closeAllConnections" in server) server.closeAllConnections();
         }
         clearInterval(idleSweep);
+        clearInterval(intercom.poller);
+        await intercom.queue?.close();
         await db.close(2);
         log.info({ event: "service.stopped" }, "stopped");
       })();

@@ -118,6 +118,12 @@ describe("gemini emulator with the real @google/genai client", () => {
       (last?.usageMetadata?.promptTokenCount ?? 0) + (last?.usageMetadata?.candidatesTokenCount ?? 0),
     );
     expect(new Set(chunks.map((c) => c.responseId)).size).toBe(1);
+    // running usage on every chunk, cumulative candidates, complete on the last
+    const candidateCounts = chunks.map((c) => c.usageMetadata?.candidatesTokenCount ?? 0);
+    expect(candidateCounts).toEqual([...candidateCounts].sort((a, b) => a - b));
+    expect(
+      chunks.every((c) => c.usageMetadata?.promptTokenCount === last?.usageMetadata?.promptTokenCount),
+    ).toBe(true);
     const request = gemini.requests.at(-1);
     expect(request?.path).toBe("/v1beta/models/gemini-2.5-flash:streamGenerateContent");
     expect(request?.query.alt).toBe("sse");
@@ -135,6 +141,7 @@ describe("gemini emulator with the real @google/genai client", () => {
     const events = raw.split("\r\n\r\n").filter((e) => e !== "");
     expect(events).toHaveLength(2);
     expect(events.every((e) => e.startsWith("data: "))).toBe(true);
+    expect(events[0]).toContain('{"candidates": [{"content": {"parts": [{"text": "a "}],"role": "model"}');
   });
 
   it("function calls come back as response.functionCalls (unary and streamed)", async () => {
@@ -174,6 +181,15 @@ describe("gemini emulator with the real @google/genai client", () => {
     }
     expect(texts).toEqual(["Checking."]);
     expect(calls).toEqual([{ name: "lookup_order", args: { id: "B-2" } }]);
+  });
+
+  it("models.get and models.list describe the known models", async () => {
+    const model = await ai.models.get({ model: "gemini-2.5-flash" });
+    expect(model.name).toBe("models/gemini-2.5-flash");
+    const pager = await ai.models.list();
+    const names = [];
+    for await (const m of pager) names.push(m.name);
+    expect(names).toContain("models/gemini-2.5-pro");
   });
 
   it("countTokens counts with the chars/4 estimate", async () => {
@@ -295,6 +311,22 @@ describe("gemini emulator with the real @google/genai client", () => {
     expect(retry?.retryDelay).toBe("12s");
   });
 
+  it("the SDK retries a 503 only when httpOptions.retryOptions is set", async () => {
+    gemini.enqueue({ kind: "error", status: 503 }, { kind: "text", text: "second try" });
+    const response = await ai.models.generateContent({
+      model: "gemini-2.5-flash",
+      contents: "x",
+      config: { httpOptions: { retryOptions: { attempts: 2, initialDelay: 0.01, maxDelay: 0.02 } } },
+    });
+    expect(response.text).toBe("second try");
+    expect(gemini.requests).toHaveLength(2);
+
+    gemini.enqueue({ kind: "error", status: 503 }, { kind: "text", text: "never reached" });
+    const error = await apiError(ai.models.generateContent({ model: "gemini-2.5-flash", contents: "x" }));
+    expect(error.status).toBe(503);
+    expect(gemini.requests).toHaveLength(3);
+  });
+
   it("a wrong API key and an unknown model answer like the real API", async () => {
     const wrong = new GoogleGenAI({ apiKey: "not-the-key", httpOptions: { baseUrl: gemini.url } });
     const keyError = await apiError(
@@ -334,7 +366,7 @@ describe("gemini emulator with the real @google/genai client", () => {
       (async () => {
         for await (const chunk of cut) seen.push(chunk.text ?? "");
       })(),
-    ).rejects.toThrow();
+    ).rejects.toThrow("terminated"); // undici's TypeError, not an ApiError
     expect(seen).toEqual(["cut"]);
   });
 
@@ -347,7 +379,7 @@ describe("gemini emulator with the real @google/genai client", () => {
         contents: "x",
         config: { httpOptions: { timeout: 200 } },
       }),
-    ).rejects.toThrow();
+    ).rejects.toMatchObject({ name: "AbortError" }); // a DOMException, not an ApiError
     expect(Date.now() - started).toBeLessThan(3_000);
 
     gemini.latencyMs = 150;

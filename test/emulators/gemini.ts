@@ -8,11 +8,13 @@
  * - `POST /v1beta/models/{model}:generateContent`
  * - `POST /v1beta/models/{model}:streamGenerateContent?alt=sse` — `text/event-stream`, one
  *   `data: <GenerateContentResponse JSON>` event per chunk, events separated by a blank line (CRLF CRLF, as
- *   Google's front end frames it; the SDK accepts LF, CR and CRLF). Every chunk carries `modelVersion`,
- *   `responseId` and a partial `usageMetadata` (prompt counts only); the last chunk carries `finishReason`
- *   and the complete `usageMetadata`. A failure after the stream started is sent as a final
+ *   Google's front end frames it, with its `{"key": value,"next": …}` JSON spacing; the SDK accepts LF, CR and
+ *   CRLF). Every chunk carries `modelVersion`, the same `responseId` and a running `usageMetadata` (prompt
+ *   counts plus the candidates tokens produced so far); the last chunk carries `finishReason` and the
+ *   complete `usageMetadata`. A failure after the stream started is sent as a final
  *   `data: {"error":{…}}` event (the SDK turns it into an `ApiError`), or as a dropped connection.
  * - `POST /v1beta/models/{model}:countTokens` → `{ totalTokens, promptTokensDetails }`.
+ * - `GET /v1beta/models`, `GET /v1beta/models/{model}` (static model descriptions of `emulator.models`).
  * - `POST /v1beta/cachedContents`, `GET /v1beta/cachedContents`, `GET|PATCH|DELETE /v1beta/cachedContents/{id}`,
  *   with TTL/expiry, the minimum-size check ("Cached content is too small…"), and the generateContent rules
  *   for `cachedContent` (same model; no `systemInstruction`/`tools`/`toolConfig` next to a cache; unknown or
@@ -39,6 +41,7 @@
  * safety ratings, grounding, implicit caching.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { paginate } from "./google-rest";
 import {
   type EmulatorServer,
   isGone,
@@ -491,13 +494,19 @@ export async function startGeminiEmulator(
       return;
     }
 
-    const partialUsage: UsageMetadataJson = {
-      promptTokenCount: usage.promptTokenCount,
-      totalTokenCount: usage.promptTokenCount,
-      ...(usage.cachedContentTokenCount !== undefined
-        ? { cachedContentTokenCount: usage.cachedContentTokenCount }
-        : {}),
-      ...(usage.promptTokensDetails ? { promptTokensDetails: usage.promptTokensDetails } : {}),
+    // Like the real stream, every chunk carries usage so far: the prompt counts and the candidates produced up
+    // to that chunk (cumulative); the last chunk carries the complete numbers.
+    const partialUsage = (charsSoFar: number): UsageMetadataJson => {
+      const candidates = Math.min(Math.ceil(charsSoFar / 4), usage.candidatesTokenCount ?? 0);
+      return {
+        promptTokenCount: usage.promptTokenCount,
+        ...(candidates > 0 ? { candidatesTokenCount: candidates } : {}),
+        totalTokenCount: usage.promptTokenCount + candidates,
+        ...(usage.cachedContentTokenCount !== undefined
+          ? { cachedContentTokenCount: usage.cachedContentTokenCount }
+          : {}),
+        ...(usage.promptTokensDetails ? { promptTokensDetails: usage.promptTokensDetails } : {}),
+      };
     };
     const events: Record<string, unknown>[] = [];
     const textPieces = answer.functionCall
@@ -516,13 +525,15 @@ export async function startGeminiEmulator(
       lastCandidates[0].finishReason = answer.finishReason;
     }
     startSse(res);
+    let charsSoFar = 0;
     for (const [i, event] of events.entries()) {
       if (i > 0) await sleep(emulator.chunkDelayMs);
       if (isGone(res)) return;
       const isLast = i === events.length - 1;
+      charsSoFar += textPieces[i]?.length ?? 0;
       await writeSse(res, {
         ...event,
-        usageMetadata: isLast ? usage : partialUsage,
+        usageMetadata: isLast ? usage : partialUsage(charsSoFar),
         modelVersion: model,
         responseId,
       });
@@ -540,12 +551,19 @@ export async function startGeminiEmulator(
     const promptTokenCount = usageFor(body, "", undefined, undefined).promptTokenCount;
     const pieces = script.afterChunks > 0 ? splitText(script.text, script.afterChunks) : [];
     startSse(res);
+    let charsSoFar = 0;
     for (const [i, piece] of pieces.entries()) {
       if (i > 0) await sleep(emulator.chunkDelayMs);
       if (isGone(res)) return;
+      charsSoFar += piece.length;
+      const candidatesTokenCount = Math.ceil(charsSoFar / 4);
       await writeSse(res, {
         candidates: [candidateFor([{ text: piece }], undefined)],
-        usageMetadata: { promptTokenCount, totalTokenCount: promptTokenCount },
+        usageMetadata: {
+          promptTokenCount,
+          candidatesTokenCount,
+          totalTokenCount: promptTokenCount + candidatesTokenCount,
+        },
         modelVersion: model,
         responseId,
       });
@@ -715,6 +733,21 @@ export async function startGeminiEmulator(
       await handleGenerate(res, req, model, stream);
       return;
     }
+    if (req.method === "GET" && (rest === "models" || /^models\/[^/:]+$/.test(rest))) {
+      if (!checkKey(req, res)) return;
+      if (rest === "models") {
+        const { page, nextPageToken } = paginate([...models], req.query, 50);
+        sendJson(res, 200, { models: page.map(modelJson), ...(nextPageToken ? { nextPageToken } : {}) });
+        return;
+      }
+      const model = rest.slice("models/".length);
+      if (!models.has(model)) {
+        sendGoogleError(res, "NOT_FOUND", `models/${model} is not found for API version v1beta.`);
+        return;
+      }
+      sendJson(res, 200, modelJson(model));
+      return;
+    }
     if (rest === "cachedContents") {
       if (!checkKey(req, res)) return;
       if (req.method === "POST") {
@@ -742,6 +775,23 @@ export async function startGeminiEmulator(
   return emulator;
 }
 
+function modelJson(model: string): Record<string, unknown> {
+  return {
+    name: `models/${model}`,
+    version: "001",
+    displayName: model,
+    description: `Emulated ${model}`,
+    inputTokenLimit: 1_048_576,
+    outputTokenLimit: 65_536,
+    supportedGenerationMethods: ["generateContent", "countTokens", "createCachedContent"],
+    temperature: 1,
+    topP: 0.95,
+    topK: 64,
+    maxTemperature: 2,
+    thinking: model.startsWith("gemini-2.5") || model.startsWith("gemini-3"),
+  };
+}
+
 function startSse(res: ServerResponse): void {
   res.writeHead(200, {
     "content-type": "text/event-stream",
@@ -755,8 +805,21 @@ function startSse(res: ServerResponse): void {
 function writeSse(res: ServerResponse, payload: unknown): Promise<void> {
   if (isGone(res)) return Promise.resolve();
   return new Promise((resolve) => {
-    res.write(`data: ${JSON.stringify(payload)}\r\n\r\n`, () => resolve());
+    res.write(`data: ${googleJson(payload)}\r\n\r\n`, () => resolve());
   });
+}
+
+/**
+ * JSON the way Google's front end writes SSE payloads: `{"key": value,"next": …}` (a space after colons,
+ * none after commas), as seen in recorded `streamGenerateContent?alt=sse` traffic.
+ */
+export function googleJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((v) => googleJson(v ?? null)).join(",")}]`;
+  if (isRecord(value)) {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}: ${googleJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
 }
 
 function defaultChunkCount(text: string): number {

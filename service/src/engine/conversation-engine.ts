@@ -34,6 +34,8 @@ export interface Identity {
   id: string;
   kind: "anonymous" | "user" | "intercom";
   tier: Tier;
+  /** A user JWT with `role: "admin"` (or `roles` containing it): may call the /intercom admin endpoints. */
+  admin?: boolean;
 }
 
 export interface EngineSettings {

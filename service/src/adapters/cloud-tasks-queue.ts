@@ -1,0 +1,62 @@
+import { CloudTasksClient } from "@google-cloud/tasks";
+import type { TaskQueue } from "../ports/task-queue";
+
+export type CloudTasksClientOptions = ConstructorParameters<typeof CloudTasksClient>[0];
+
+export interface CloudTasksQueueOptions {
+  /** projects/P/locations/L/queues/Q */
+  queue: string;
+  /** The service's public base URL; tasks push to `${publicUrl}/internal/tasks/outbox/<id>`. */
+  publicUrl: string;
+  /** The identity Cloud Tasks signs the OIDC token as (it needs run.invoker on this service). */
+  invokerServiceAccount: string;
+  /** The OIDC token audience the service verifies. */
+  audience: string;
+  clientOptions?: CloudTasksClientOptions;
+}
+
+const ALREADY_EXISTS = 6;
+
+/**
+ * Cloud Tasks push queue. Each dispatch is a named task (`outbox-<id>-<attempt>`), so an enqueue repeated
+ * by a retry is rejected by Cloud Tasks as a duplicate instead of answering the customer twice.
+ * https://cloud.google.com/tasks/docs/reference/rest/v2/projects.locations.queues.tasks/create
+ */
+export class CloudTasksQueue implements TaskQueue {
+  readonly name = "cloud-tasks";
+  private readonly client: CloudTasksClient;
+
+  constructor(private readonly opts: CloudTasksQueueOptions) {
+    this.client = new CloudTasksClient(opts.clientOptions);
+  }
+
+  async enqueue(outboxId: string, opts: { attempt: number; notBefore?: Date | undefined }) {
+    const base = this.opts.publicUrl.replace(/\/+$/, "");
+    try {
+      await this.client.createTask({
+        parent: this.opts.queue,
+        task: {
+          name: `${this.opts.queue}/tasks/outbox-${outboxId}-${opts.attempt}`,
+          ...(opts.notBefore
+            ? { scheduleTime: { seconds: Math.ceil(opts.notBefore.getTime() / 1000) } }
+            : {}),
+          httpRequest: {
+            httpMethod: "POST",
+            url: `${base}/internal/tasks/outbox/${outboxId}`,
+            headers: { "Content-Type": "application/json" },
+            body: Buffer.from(JSON.stringify({ outboxId })).toString("base64"),
+            oidcToken: { serviceAccountEmail: this.opts.invokerServiceAccount, audience: this.opts.audience },
+          },
+        },
+      });
+    } catch (error) {
+      const e = error as { code?: number; status?: number };
+      if (e.code === ALREADY_EXISTS || e.code === 409 || e.status === 409) return;
+      throw error;
+    }
+  }
+
+  async close() {
+    await this.client.close();
+  }
+}
