@@ -273,7 +273,7 @@ describe("handoff to a person", () => {
       (a) => a.length > 0,
     );
     const call = gemini.requests.find((r) => JSON.stringify(r.body).includes("close my company account"));
-    expect(JSON.stringify((call?.body as { tools?: unknown }).tools)).toContain("handoff");
+    expect(JSON.stringify((call?.body as { tools?: unknown } | undefined)?.tools)).toContain("handoff");
     const [handoff] = await db.sql`select reason from handoffs where conversation_id = ${conv.id}`;
     expect(handoff?.reason).toBe("model_cannot_help");
   });
