@@ -23,7 +23,7 @@ const SECRET = "intercom-client-secret";
 let tasks: CloudTasksEmulator;
 let intercom: IntercomEmulator;
 let jwks: Server;
-let privateKey: CryptoKey;
+let privateKey: Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
 let svc: TestService;
 let drop: () => Promise<void>;
 
