@@ -1,0 +1,151 @@
+import { BillingAccountIamMember } from "@cdktf/provider-google/lib/billing-account-iam-member";
+import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
+import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
+import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
+import { StorageBucketIamMember } from "@cdktf/provider-google/lib/storage-bucket-iam-member";
+import { Construct } from "constructs";
+import { exempt } from "../guardrails/guardrails";
+
+export interface CiIdentitiesProps {
+  /** Project the service accounts live in (the bootstrap project). */
+  readonly projectId: string;
+  /** Projects the CI identities plan and deploy (one per environment). */
+  readonly targetProjectIds: readonly string[];
+  readonly stateBucketName: string;
+  /** Who may impersonate the plan identity (every workflow run of the repository). */
+  readonly planPrincipalSet: string;
+  /** Who may impersonate the deploy identity (main-branch runs only). */
+  readonly deployPrincipalSet: string;
+  /** Billing account the budgets live on. @default undefined (no billing grants) */
+  readonly billingAccount?: string;
+}
+
+/**
+ * Terraform `plan` on pull requests needs read access to everything the stacks manage; predefined viewer
+ * roles per service, not roles/viewer (CKV_GCP_117). `roles/serviceusage.serviceUsageConsumer` because the
+ * provider bills API quota to the target project (user_project_override).
+ */
+export const PLAN_ROLES = [
+  "roles/browser",
+  "roles/iam.securityReviewer",
+  "roles/iam.serviceAccountViewer",
+  "roles/serviceusage.serviceUsageConsumer",
+  "roles/serviceusage.serviceUsageViewer",
+  "roles/run.viewer",
+  "roles/cloudsql.viewer",
+  "roles/compute.networkViewer",
+  "roles/vpcaccess.viewer",
+  "roles/secretmanager.viewer",
+  "roles/cloudtasks.viewer",
+  "roles/cloudscheduler.viewer",
+  "roles/artifactregistry.reader",
+  "roles/monitoring.viewer",
+  "roles/logging.viewer",
+] as const;
+
+/**
+ * Terraform `apply` creates and changes every resource type of the platform stack, including IAM policy.
+ * Many of these are admin roles, which guardrail CKV_GCP_42 forbids for service accounts: each grant is
+ * exempted with DEPLOY_EXEMPTION below.
+ */
+export const DEPLOY_ROLES = [
+  "roles/serviceusage.serviceUsageAdmin",
+  "roles/resourcemanager.projectIamAdmin",
+  "roles/iam.serviceAccountAdmin",
+  "roles/iam.serviceAccountUser",
+  "roles/run.admin",
+  "roles/cloudsql.admin",
+  "roles/compute.networkAdmin",
+  "roles/servicenetworking.networksAdmin",
+  "roles/vpcaccess.admin",
+  "roles/secretmanager.admin",
+  "roles/cloudtasks.admin",
+  "roles/cloudscheduler.admin",
+  "roles/artifactregistry.admin",
+  "roles/monitoring.admin",
+  "roles/logging.configWriter",
+] as const;
+
+const DEPLOY_EXEMPTION =
+  "The deploy identity is Terraform apply: it must create and change every resource type of the platform " +
+  "stack. It has no key, and only main-branch workflow runs of one repository can impersonate it (WIF).";
+
+const roleId = (role: string) =>
+  role
+    .replace(/^roles\//, "")
+    .replace(/\./g, "-")
+    .toLowerCase();
+
+/** The read-only plan identity (pull requests) and the deploy identity (merges to main), keyless. */
+export class CiIdentities extends Construct {
+  readonly plan: ServiceAccount;
+  readonly deploy: ServiceAccount;
+
+  constructor(scope: Construct, id: string, props: CiIdentitiesProps) {
+    super(scope, id);
+    this.plan = new ServiceAccount(this, "plan", {
+      project: props.projectId,
+      accountId: "switchboard-ci-plan",
+      displayName: "Switchboard CI: terraform plan (read-only, pull requests)",
+    });
+    this.deploy = new ServiceAccount(this, "deploy", {
+      project: props.projectId,
+      accountId: "switchboard-ci-deploy",
+      displayName: "Switchboard CI: terraform apply and image deploys (main branch)",
+    });
+
+    new ServiceAccountIamMember(this, "plan-federation", {
+      serviceAccountId: this.plan.name,
+      role: "roles/iam.workloadIdentityUser",
+      member: props.planPrincipalSet,
+    });
+    new ServiceAccountIamMember(this, "deploy-federation", {
+      serviceAccountId: this.deploy.name,
+      role: "roles/iam.workloadIdentityUser",
+      member: props.deployPrincipalSet,
+    });
+
+    // State: plan reads (runs with -lock=false), deploy reads, writes and locks.
+    new StorageBucketIamMember(this, "plan-state-reader", {
+      bucket: props.stateBucketName,
+      role: "roles/storage.objectViewer",
+      member: `serviceAccount:${this.plan.email}`,
+    });
+    new StorageBucketIamMember(this, "deploy-state-writer", {
+      bucket: props.stateBucketName,
+      role: "roles/storage.objectUser",
+      member: `serviceAccount:${this.deploy.email}`,
+    });
+
+    for (const project of props.targetProjectIds) {
+      for (const role of PLAN_ROLES) {
+        new ProjectIamMember(this, `plan-${project}-${roleId(role)}`, {
+          project,
+          role,
+          member: `serviceAccount:${this.plan.email}`,
+        });
+      }
+      for (const role of DEPLOY_ROLES) {
+        const grant = new ProjectIamMember(this, `deploy-${project}-${roleId(role)}`, {
+          project,
+          role,
+          member: `serviceAccount:${this.deploy.email}`,
+        });
+        if (/admin/i.test(role)) exempt(grant, "CKV_GCP_42", DEPLOY_EXEMPTION);
+      }
+    }
+
+    if (props.billingAccount) {
+      new BillingAccountIamMember(this, "plan-billing-viewer", {
+        billingAccountId: props.billingAccount,
+        role: "roles/billing.viewer",
+        member: `serviceAccount:${this.plan.email}`,
+      });
+      new BillingAccountIamMember(this, "deploy-billing-costs-manager", {
+        billingAccountId: props.billingAccount,
+        role: "roles/billing.costsManager",
+        member: `serviceAccount:${this.deploy.email}`,
+      });
+    }
+  }
+}
