@@ -43,7 +43,7 @@ export class AlertPolicies extends Construct {
         severity: doc.severity,
         enabled: doc.enabled ?? true,
         documentation: { mimeType: "text/markdown", ...doc.documentation },
-        conditions: [...doc.conditions] as MonitoringAlertPolicyConditions[],
+        conditions: doc.conditions as unknown as MonitoringAlertPolicyConditions[],
         ...(doc.alertStrategy ? { alertStrategy: doc.alertStrategy } : {}),
         notificationChannels: [...props.notificationChannelIds],
         userLabels: { ...props.labels, ...doc.userLabels },

@@ -158,14 +158,19 @@ export function validateAlertPolicy(doc: unknown, where: string): AlertPolicyDoc
 
 // ---- dashboards (widget rows, expanded to a mosaic layout) ------------------------------------------
 
+/**
+ * One chart: either a metric with its aggregation (`metric`, `resource`, `aligner`, ...) or a PromQL query
+ * (`promql`), for sums over distributions such as tokens and cost.
+ */
 export interface WidgetRow {
   readonly title: string;
-  readonly metric: string;
+  readonly promql?: string;
+  readonly metric?: string;
   /** Monitored resource type. */
-  readonly resource: string;
+  readonly resource?: string;
   /** Extra filter clauses ANDed to the metric and resource. */
   readonly filter?: string;
-  readonly aligner: string;
+  readonly aligner?: string;
   /** @default "REDUCE_SUM" */
   readonly reducer?: string;
   readonly groupBy?: readonly string[];
@@ -187,6 +192,7 @@ export interface DashboardDoc {
 
 const WIDGET_KEYS = new Set([
   "title",
+  "promql",
   "metric",
   "resource",
   "filter",
@@ -207,11 +213,28 @@ export function validateDashboard(doc: unknown, where: string): DashboardDoc {
   for (const [i, w] of (d.widgets as Record<string, unknown>[]).entries()) {
     for (const key of Object.keys(w))
       if (!WIDGET_KEYS.has(key)) fail(where, `widgets[${i}]: unknown field ${key}`);
-    for (const key of ["title", "metric", "resource", "aligner"]) {
+    const required = typeof w.promql === "string" ? ["title"] : ["title", "metric", "resource", "aligner"];
+    for (const key of required) {
       if (typeof w[key] !== "string" || !w[key]) fail(where, `widgets[${i}].${key} is required`);
     }
   }
   return d as unknown as DashboardDoc;
+}
+
+function seriesFilter(w: WidgetRow): Record<string, unknown> {
+  return {
+    filter: [
+      `metric.type="${w.metric}"`,
+      `resource.type="${w.resource}"`,
+      ...(w.filter ? [w.filter] : []),
+    ].join(" AND "),
+    aggregation: {
+      alignmentPeriod: w.period ?? "60s",
+      perSeriesAligner: w.aligner,
+      crossSeriesReducer: w.reducer ?? "REDUCE_SUM",
+      groupByFields: [...(w.groupBy ?? [])],
+    },
+  };
 }
 
 /** Dashboard rows → Cloud Monitoring Dashboard JSON (mosaic layout, 48 columns). */
@@ -235,21 +258,9 @@ export function dashboardJson(doc: DashboardDoc): Record<string, unknown> {
               {
                 plotType: w.plot ?? "LINE",
                 minAlignmentPeriod: w.period ?? "60s",
-                timeSeriesQuery: {
-                  timeSeriesFilter: {
-                    filter: [
-                      `metric.type="${w.metric}"`,
-                      `resource.type="${w.resource}"`,
-                      ...(w.filter ? [w.filter] : []),
-                    ].join(" AND "),
-                    aggregation: {
-                      alignmentPeriod: w.period ?? "60s",
-                      perSeriesAligner: w.aligner,
-                      crossSeriesReducer: w.reducer ?? "REDUCE_SUM",
-                      groupByFields: [...(w.groupBy ?? [])],
-                    },
-                  },
-                },
+                timeSeriesQuery: w.promql
+                  ? { prometheusQuery: w.promql }
+                  : { timeSeriesFilter: seriesFilter(w) },
               },
             ],
             ...(w.threshold !== undefined ? { thresholds: [{ value: w.threshold, targetAxis: "Y1" }] } : {}),
