@@ -299,7 +299,7 @@ export function deploymentFor(
     secretsReady: s.secretsReady,
     alertEmails: s.alertEmails ?? site.alertEmails,
     ...(s.publicUrl ? { publicUrl: s.publicUrl } : {}),
-    labels: { app: "switchboard", env: name, "managed-by": "cdktf" },
+    labels: { app: "switchboard", env: name, managed_by: "cdktf" },
   };
 }
 

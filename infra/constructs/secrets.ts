@@ -30,7 +30,7 @@ export class Secrets extends Construct {
         project: props.projectId,
         secretId: spec.id,
         labels: { ...props.labels },
-        annotations: { "switchboard/env-var": spec.envVar, "switchboard/description": spec.description },
+        annotations: { "switchboard-env-var": spec.envVar, "switchboard-description": spec.description },
         replication: { auto: {} },
         deletionProtection: props.deletionProtection ?? true,
       });

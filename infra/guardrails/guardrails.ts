@@ -14,7 +14,7 @@ import { type Config, RULE_IDS, RULES, type RuleContext } from "./rules";
 export interface GuardrailOptions {
   /** Deletion protection required on stateful resources. @default true */
   readonly requireDataProtection?: boolean;
-  /** @default ["app", "env", "managed-by"] */
+  /** @default ["app", "env", "managed_by"] */
   readonly requiredLabels?: readonly string[];
 }
 
@@ -58,7 +58,7 @@ export function evaluateGuardrails(stack: TerraformStack, options: GuardrailOpti
   const tf = stack.toTerraform() as StackJson;
   const ctx: RuleContext = {
     requireDataProtection: options.requireDataProtection ?? true,
-    requiredLabels: options.requiredLabels ?? ["app", "env", "managed-by"],
+    requiredLabels: options.requiredLabels ?? ["app", "env", "managed_by"],
     providerDefaultLabels:
       (tf.provider?.google?.[0]?.default_labels as Record<string, unknown> | undefined) ?? {},
   };

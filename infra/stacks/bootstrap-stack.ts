@@ -26,7 +26,7 @@ export class BootstrapStack extends TerraformStack {
   constructor(scope: Construct, id: string, props: BootstrapStackProps) {
     super(scope, id);
     const { site } = props;
-    const labels = { app: "switchboard", env: "bootstrap", "managed-by": "cdktf" };
+    const labels = { app: "switchboard", env: "bootstrap", managed_by: "cdktf" };
     new LocalBackend(this, { path: "../../../terraform.bootstrap.tfstate" });
     new GoogleProvider(this, "google", {
       project: site.bootstrapProjectId,
