@@ -13,6 +13,9 @@ import {
 
 let stacks: Record<StackName, StackJson>;
 
+/** Cloud Run's deterministic URL as Terraform sees it (the project number is read at plan time). */
+const RUN_URL = `https://switchboard-${"$"}{data.google_project.project.number}.europe-west1.run.app`;
+
 beforeAll(() => {
   stacks = synthAll();
 });
@@ -146,9 +149,7 @@ describe("the synthesized app", () => {
     expect(plain.CLOUD_TASKS_QUEUE).toBe(
       "projects/switchboard-prod-000000/locations/europe-west1/queues/switchboard-outbox",
     );
-    expect(plain.PUBLIC_URL).toBe(
-      "https://switchboard-${data.google_project.project.number}.europe-west1.run.app",
-    );
+    expect(plain.PUBLIC_URL).toBe(RUN_URL);
     expect(plain.INTERNAL_AUDIENCE).toBe(plain.PUBLIC_URL);
     const secret = env.filter((e) => e.value_source).map((e) => e.name);
     expect(secret.sort()).toEqual(
@@ -168,12 +169,8 @@ describe("the synthesized app", () => {
     const job = only(stacks.prod, "google_cloud_scheduler_job") as {
       http_target: { uri: string; oidc_token: { audience: string; service_account_email: string } };
     };
-    expect(job.http_target.uri).toBe(
-      "https://switchboard-${data.google_project.project.number}.europe-west1.run.app/internal/poll",
-    );
-    expect(job.http_target.oidc_token.audience).toBe(
-      "https://switchboard-${data.google_project.project.number}.europe-west1.run.app",
-    );
+    expect(job.http_target.uri).toBe(`${RUN_URL}/internal/poll`);
+    expect(job.http_target.oidc_token.audience).toBe(RUN_URL);
     expect(job.http_target.oidc_token.service_account_email).toMatch(
       /google_service_account\.identity_invoker/,
     );
