@@ -38,12 +38,15 @@ export class Database extends Construct {
   readonly connectionName: string;
   readonly privateIp: string;
   readonly databaseName: string;
+  /** Instance name as a plain string (known before apply). */
+  readonly instanceName: string;
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
     const { spec } = props;
     const prefix = props.namePrefix ?? "switchboard";
     this.databaseName = props.databaseName ?? "switchboard";
+    this.instanceName = `${prefix}-pg`;
 
     const flags: Record<string, string> = {
       "cloudsql.iam_authentication": "on",
@@ -57,7 +60,7 @@ export class Database extends Construct {
 
     this.instance = new SqlDatabaseInstance(this, "instance", {
       project: props.projectId,
-      name: `${prefix}-pg`,
+      name: this.instanceName,
       region: props.region,
       databaseVersion: "POSTGRES_15",
       deletionProtection: props.deletionProtection,

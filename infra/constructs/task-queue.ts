@@ -24,10 +24,13 @@ export class TaskQueue extends Construct {
   readonly queue: CloudTasksQueue;
   /** `projects/P/locations/L/queues/Q`, the form the Cloud Tasks client takes. */
   readonly queuePath: string;
+  /** Queue name as a plain string (known before apply). */
+  readonly queueName: string;
 
   constructor(scope: Construct, id: string, props: TaskQueueProps) {
     super(scope, id);
     const name = props.queueName ?? "switchboard-outbox";
+    this.queueName = name;
     const { spec } = props;
     this.queue = new CloudTasksQueue(this, "queue", {
       project: props.projectId,

@@ -190,22 +190,23 @@ export class PlatformStack extends TerraformStack {
       emails: d.alertEmails,
       labels: d.labels,
     });
-    const uptime = new UptimeCheck(this, "uptime", {
+    new UptimeCheck(this, "uptime", {
       projectId: d.projectId,
       host: runHost,
       period: env.alerting.uptimePeriod,
       labels: d.labels,
     });
+    // Literal values only: cdktf's HCL renderer (cdktf synth --hcl) mangles quoted strings that also hold
+    // references, and every filter quotes its values. The uptime alert filters on this project's checks.
     const vars = {
       ENV: env.name,
       PROJECT_ID: d.projectId,
       REGION: d.region,
       SERVICE_NAME,
-      SQL_DATABASE_ID: `${d.projectId}:${this.database.instance.name}`,
+      SQL_DATABASE_ID: `${d.projectId}:${this.database.instanceName}`,
       SQL_CONNECTIONS_ALERT: Math.floor(env.database.maxConnections * 0.9),
       RUN_MAX_INSTANCES: env.run.maxInstances,
-      TASK_QUEUE: this.queue.queue.name,
-      UPTIME_CHECK_ID: uptime.checkId,
+      TASK_QUEUE: this.queue.queueName,
     };
     new Dashboards(this, "dashboards", { projectId: d.projectId, catalog, vars });
     new AlertPolicies(this, "alerts", {

@@ -28,7 +28,6 @@ const VARS = {
   SQL_CONNECTIONS_ALERT: 180,
   RUN_MAX_INSTANCES: 20,
   TASK_QUEUE: "switchboard-outbox",
-  UPTIME_CHECK_ID: "check-1",
 };
 const catalog = buildCatalog();
 

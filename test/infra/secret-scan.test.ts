@@ -28,7 +28,7 @@ function shannon(s: string): number {
 function scan(value: unknown, path = "$"): string[] {
   if (typeof value === "string") {
     const out = PATTERNS.filter(([, re]) => re.test(value)).map(([what]) => `${path}: ${what}`);
-    for (const token of value.split(/[^A-Za-z0-9+/=]+/)) {
+    for (const token of value.split(/[^A-Za-z0-9+=]+/)) {
       if (
         token.length >= 32 &&
         /[0-9]/.test(token) &&

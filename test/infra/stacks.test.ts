@@ -187,6 +187,23 @@ describe("the synthesized app", () => {
     }
   });
 
+  it("keeps `cdktf synth --hcl` valid: no quoted string that also holds a reference, dashboards as files", () => {
+    // cdktf's HCL renderer mangles a string like `a="${ref}"`; filters must use literal values only.
+    const offenders: string[] = [];
+    const walk = (v: unknown, path: string) => {
+      if (typeof v === "string" && v.includes('"') && v.includes("${") && !v.startsWith("${"))
+        offenders.push(path);
+      else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`);
+    };
+    for (const name of STACK_NAMES) walk(stacks[name].resource, name);
+    expect(offenders).toEqual([]);
+    for (const d of resources(stacks.prod, "google_monitoring_dashboard")) {
+      expect(d.dashboard_json).toMatch(
+        /^\$\{templatefile\("assets\/dashboards_[a-z-]+-json_[0-9A-F]+\/[0-9A-F]+\/[a-z-]+\.json", \{\}\)\}$/,
+      );
+    }
+  });
+
   it("exports the outputs operators need", () => {
     expect(Object.keys(stacks.prod.output ?? {})).toEqual(
       expect.arrayContaining([
