@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { buildApp } from "./app";
-import { loadSite, SiteConfigError } from "./site";
+import { RULES } from "./guardrails/rules";
+import { ENVIRONMENT_NAMES, loadSite, SiteConfigError } from "./site";
 
 /**
  * Entry point of `cdktf synth|diff|deploy` (cdktf.json) and of `npm run synth`.
@@ -33,7 +34,10 @@ function printSummary(outdir: string): void {
   const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8")) as {
     stacks: Record<string, { synthesizedStackPath: string }>;
   };
-  for (const [name, stack] of Object.entries(manifest.stacks)) {
+  let exemptions = 0;
+  const order = (name: string) => ["bootstrap", ...ENVIRONMENT_NAMES].indexOf(name as never);
+  const stacks = Object.entries(manifest.stacks).sort(([a], [b]) => order(a) - order(b));
+  for (const [name, stack] of stacks) {
     const tf = JSON.parse(readFileSync(join(outdir, stack.synthesizedStackPath), "utf8")) as {
       resource?: Record<string, Record<string, unknown>>;
     };
@@ -43,7 +47,11 @@ function printSummary(outdir: string): void {
     const total = counts.reduce((n, [, c]) => n + c, 0);
     console.log(`${name}: ${total} resources → ${stack.synthesizedStackPath}`);
     console.log(`  ${counts.map(([t, c]) => `${t} ${c}`).join(", ")}`);
+    exemptions += Object.values(tf.resource ?? {})
+      .flatMap((byName) => Object.values(byName) as { "//"?: { guardrail_exemptions?: object } }[])
+      .reduce((n, r) => n + Object.keys(r["//"]?.guardrail_exemptions ?? {}).length, 0);
   }
+  console.log(`guardrails: ${RULES.length} rules passed on every stack (${exemptions} reasoned exemptions)`);
 }
 
 main();
