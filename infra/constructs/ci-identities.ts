@@ -94,58 +94,56 @@ export class CiIdentities extends Construct {
       displayName: "Switchboard CI: terraform apply and image deploys (main branch)",
     });
 
-    new ServiceAccountIamMember(this, "plan-federation", {
-      serviceAccountId: this.plan.name,
-      role: "roles/iam.workloadIdentityUser",
-      member: props.planPrincipalSet,
-    });
-    new ServiceAccountIamMember(this, "deploy-federation", {
-      serviceAccountId: this.deploy.name,
-      role: "roles/iam.workloadIdentityUser",
-      member: props.deployPrincipalSet,
-    });
-
-    // State: plan reads (runs with -lock=false), deploy reads, writes and locks.
-    new StorageBucketIamMember(this, "plan-state-reader", {
-      bucket: props.stateBucketName,
-      role: "roles/storage.objectViewer",
-      member: `serviceAccount:${this.plan.email}`,
-    });
-    new StorageBucketIamMember(this, "deploy-state-writer", {
-      bucket: props.stateBucketName,
-      role: "roles/storage.objectUser",
-      member: `serviceAccount:${this.deploy.email}`,
-    });
-
-    for (const project of props.targetProjectIds) {
-      for (const role of PLAN_ROLES) {
-        new ProjectIamMember(this, `plan-${project}-${roleId(role)}`, {
-          project,
-          role,
-          member: `serviceAccount:${this.plan.email}`,
+    // Plan reads state (and runs with -lock=false); deploy reads, writes and locks it.
+    const identities = [
+      {
+        id: "plan",
+        account: this.plan,
+        principalSet: props.planPrincipalSet,
+        stateRole: "roles/storage.objectViewer",
+        projectRoles: PLAN_ROLES,
+        billingRole: "roles/billing.viewer",
+      },
+      {
+        id: "deploy",
+        account: this.deploy,
+        principalSet: props.deployPrincipalSet,
+        stateRole: "roles/storage.objectUser",
+        projectRoles: DEPLOY_ROLES,
+        billingRole: "roles/billing.costsManager",
+        adminExemption: DEPLOY_EXEMPTION,
+      },
+    ];
+    for (const identity of identities) {
+      const member = `serviceAccount:${identity.account.email}`;
+      new ServiceAccountIamMember(this, `${identity.id}-federation`, {
+        serviceAccountId: identity.account.name,
+        role: "roles/iam.workloadIdentityUser",
+        member: identity.principalSet,
+      });
+      new StorageBucketIamMember(this, `${identity.id}-state`, {
+        bucket: props.stateBucketName,
+        role: identity.stateRole,
+        member,
+      });
+      for (const project of props.targetProjectIds) {
+        for (const role of identity.projectRoles) {
+          const grant = new ProjectIamMember(this, `${identity.id}-${project}-${roleId(role)}`, {
+            project,
+            role,
+            member,
+          });
+          if (identity.adminExemption && /admin/i.test(role))
+            exempt(grant, "CKV_GCP_42", identity.adminExemption);
+        }
+      }
+      if (props.billingAccount) {
+        new BillingAccountIamMember(this, `${identity.id}-billing`, {
+          billingAccountId: props.billingAccount,
+          role: identity.billingRole,
+          member,
         });
       }
-      for (const role of DEPLOY_ROLES) {
-        const grant = new ProjectIamMember(this, `deploy-${project}-${roleId(role)}`, {
-          project,
-          role,
-          member: `serviceAccount:${this.deploy.email}`,
-        });
-        if (/admin/i.test(role)) exempt(grant, "CKV_GCP_42", DEPLOY_EXEMPTION);
-      }
-    }
-
-    if (props.billingAccount) {
-      new BillingAccountIamMember(this, "plan-billing-viewer", {
-        billingAccountId: props.billingAccount,
-        role: "roles/billing.viewer",
-        member: `serviceAccount:${this.plan.email}`,
-      });
-      new BillingAccountIamMember(this, "deploy-billing-costs-manager", {
-        billingAccountId: props.billingAccount,
-        role: "roles/billing.costsManager",
-        member: `serviceAccount:${this.deploy.email}`,
-      });
     }
   }
 }

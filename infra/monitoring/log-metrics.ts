@@ -27,6 +27,15 @@ export interface LogMetricSpec {
   readonly buckets?: { readonly count: number; readonly growth: number; readonly scale: number };
 }
 
+const CHANNEL_OUTCOME: readonly LogMetricLabel[] = [
+  { key: "channel", field: "channel", description: "web or intercom" },
+  { key: "outcome", field: "outcome", description: "how the turn ended" },
+];
+const MODEL_TIER: readonly LogMetricLabel[] = [
+  { key: "model", field: "model", description: "model id" },
+  { key: "tier", field: "tier", description: "user tier" },
+];
+
 export const LOG_METRICS: readonly LogMetricSpec[] = [
   {
     name: "switchboard_conversation_duration_ms",
@@ -35,10 +44,7 @@ export const LOG_METRICS: readonly LogMetricSpec[] = [
     kind: "distribution",
     valueField: "durationMs",
     unit: "ms",
-    labels: [
-      { key: "channel", field: "channel", description: "web or intercom" },
-      { key: "outcome", field: "outcome", description: "how the turn ended" },
-    ],
+    labels: CHANNEL_OUTCOME,
     buckets: { count: 24, growth: 1.5, scale: 10 },
   },
   {
@@ -47,10 +53,7 @@ export const LOG_METRICS: readonly LogMetricSpec[] = [
     event: "conversation.processed",
     kind: "counter",
     unit: "1",
-    labels: [
-      { key: "channel", field: "channel", description: "web or intercom" },
-      { key: "outcome", field: "outcome", description: "how the turn ended" },
-    ],
+    labels: CHANNEL_OUTCOME,
   },
   {
     name: "switchboard_upstream_errors",
@@ -69,10 +72,7 @@ export const LOG_METRICS: readonly LogMetricSpec[] = [
     event: "model.usage",
     kind: "counter",
     unit: "1",
-    labels: [
-      { key: "model", field: "model", description: "model id" },
-      { key: "tier", field: "tier", description: "user tier" },
-    ],
+    labels: MODEL_TIER,
   },
   ...(["input", "output", "thoughts", "cached"] as const).map(
     (kind): LogMetricSpec => ({
@@ -82,10 +82,7 @@ export const LOG_METRICS: readonly LogMetricSpec[] = [
       kind: "distribution",
       valueField: `${kind}Tokens`,
       unit: "1",
-      labels: [
-        { key: "model", field: "model", description: "model id" },
-        { key: "tier", field: "tier", description: "user tier" },
-      ],
+      labels: MODEL_TIER,
       buckets: { count: 20, growth: 2, scale: 16 },
     }),
   ),
@@ -96,10 +93,7 @@ export const LOG_METRICS: readonly LogMetricSpec[] = [
     kind: "distribution",
     valueField: "costUsd",
     unit: "USD",
-    labels: [
-      { key: "model", field: "model", description: "model id" },
-      { key: "tier", field: "tier", description: "user tier" },
-    ],
+    labels: MODEL_TIER,
     buckets: { count: 20, growth: 2, scale: 0.00001 },
   },
   {

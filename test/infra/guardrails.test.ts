@@ -104,6 +104,13 @@ function run(
   });
 }
 
+const publicBucketGrant = (stack: TerraformStack) =>
+  new StorageBucketIamMember(stack, "public", {
+    bucket: "b",
+    role: "roles/storage.objectViewer",
+    member: "allUsers",
+  });
+
 /** One deliberately bad construct per rule. */
 const BAD: Record<string, (stack: TerraformStack) => void> = {
   CKV_GCP_6: (s) => sql(s, { ipConfiguration: { ...ip, sslMode: "ALLOW_UNENCRYPTED_AND_ENCRYPTED" } }),
@@ -130,12 +137,7 @@ const BAD: Record<string, (stack: TerraformStack) => void> = {
       member: "serviceAccount:x@p.iam.gserviceaccount.com",
     }),
   CKV2_GCP_3: (s) => new ServiceAccountKey(s, "key", { serviceAccountId: "x@p.iam.gserviceaccount.com" }),
-  SB_PUBLIC_IAM: (s) =>
-    new StorageBucketIamMember(s, "public", {
-      bucket: "b",
-      role: "roles/storage.objectViewer",
-      member: "allUsers",
-    }),
+  SB_PUBLIC_IAM: publicBucketGrant,
   CKV_GCP_29: (s) => bucket(s, { uniformBucketLevelAccess: false }),
   CKV_GCP_114: (s) => bucket(s, { publicAccessPrevention: "inherited" }),
   CKV_GCP_78: (s) => bucket(s, { versioning: { enabled: false } }),
@@ -215,12 +217,7 @@ describe("guardrails", () => {
 
   it("lets one resource be exempted from one rule with a reason, recorded in the synthesized JSON", () => {
     const stack = stackWith((s) => {
-      const grant = new StorageBucketIamMember(s, "public", {
-        bucket: "b",
-        role: "roles/storage.objectViewer",
-        member: "allUsers",
-      });
-      exempt(grant, "SB_PUBLIC_IAM", "Public website assets bucket, reviewed in ADR-7");
+      exempt(publicBucketGrant(s), "SB_PUBLIC_IAM", "Public website assets bucket, reviewed in ADR-7");
     });
     applyGuardrails(stack);
     const json = JSON.parse(Testing.synth(stack, true)) as Record<
