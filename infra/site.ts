@@ -56,6 +56,8 @@ export const siteSchema = z.object({
   stateBucket: z.string().regex(/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/, "must be a valid bucket name"),
   /** `owner/name` of the GitHub repository whose Actions may plan and deploy. */
   githubRepository: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, "must be owner/name"),
+  /** Numeric id of the repository owner (`gh api users/<owner> --jq .id`), pins federation to it. */
+  githubRepositoryOwnerId: z.string().regex(/^\d+$/, "must be the numeric GitHub owner id").optional(),
   /** Billing account for budgets (`XXXXXX-XXXXXX-XXXXXX`); omit to skip budgets. */
   billingAccount: z
     .string()
@@ -105,6 +107,7 @@ function overridesFromEnv(env: Readonly<Record<string, string | undefined>>): Re
     ["SWITCHBOARD_BOOTSTRAP_PROJECT", ["bootstrapProjectId"], String],
     ["SWITCHBOARD_STATE_BUCKET", ["stateBucket"], String],
     ["SWITCHBOARD_GITHUB_REPOSITORY", ["githubRepository"], String],
+    ["SWITCHBOARD_GITHUB_REPOSITORY_OWNER_ID", ["githubRepositoryOwnerId"], String],
     ["SWITCHBOARD_BILLING_ACCOUNT", ["billingAccount"], String],
     ["SWITCHBOARD_ALERT_EMAILS", ["alertEmails"], list],
   ];
@@ -158,6 +161,7 @@ function hintFor(path: readonly PropertyKey[]): string {
     bootstrapProjectId: "SWITCHBOARD_BOOTSTRAP_PROJECT",
     stateBucket: "SWITCHBOARD_STATE_BUCKET",
     githubRepository: "SWITCHBOARD_GITHUB_REPOSITORY",
+    githubRepositoryOwnerId: "SWITCHBOARD_GITHUB_REPOSITORY_OWNER_ID",
     billingAccount: "SWITCHBOARD_BILLING_ACCOUNT",
     alertEmails: "SWITCHBOARD_ALERT_EMAILS",
   };

@@ -5,12 +5,16 @@ import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-acco
 import { StorageBucketIamMember } from "@cdktf/provider-google/lib/storage-bucket-iam-member";
 import { Construct } from "constructs";
 import { exempt } from "../guardrails/guardrails";
+import { roleId } from "./naming";
 
 export interface CiIdentitiesProps {
   /** Project the service accounts live in (the bootstrap project). */
   readonly projectId: string;
-  /** Projects the CI identities plan and deploy (one per environment). */
-  readonly targetProjectIds: readonly string[];
+  /**
+   * Projects the CI identities plan and deploy, keyed by a stable name (the environment): construct ids
+   * use the key, so changing a project id replaces grants in place instead of renaming resources.
+   */
+  readonly targetProjects: Readonly<Record<string, string>>;
   readonly stateBucketName: string;
   /** Who may impersonate the plan identity (every workflow run of the repository). */
   readonly planPrincipalSet: string;
@@ -70,12 +74,6 @@ const DEPLOY_EXEMPTION =
   "The deploy identity is Terraform apply: it must create and change every resource type of the platform " +
   "stack. It has no key, and only main-branch workflow runs of one repository can impersonate it (WIF).";
 
-const roleId = (role: string) =>
-  role
-    .replace(/^roles\//, "")
-    .replace(/\./g, "-")
-    .toLowerCase();
-
 /** The read-only plan identity (pull requests) and the deploy identity (merges to main), keyless. */
 export class CiIdentities extends Construct {
   readonly plan: ServiceAccount;
@@ -126,9 +124,9 @@ export class CiIdentities extends Construct {
         role: identity.stateRole,
         member,
       });
-      for (const project of props.targetProjectIds) {
+      for (const [target, project] of Object.entries(props.targetProjects)) {
         for (const role of identity.projectRoles) {
-          const grant = new ProjectIamMember(this, `${identity.id}-${project}-${roleId(role)}`, {
+          const grant = new ProjectIamMember(this, `${identity.id}-${target}-${roleId(role)}`, {
             project,
             role,
             member,

@@ -74,6 +74,8 @@ export class Database extends Construct {
         diskAutoresize: true,
         diskAutoresizeLimit: spec.diskAutoresizeLimitGb,
         deletionProtectionEnabled: props.deletionProtection,
+        // Where data is protected, backups outlive even a deliberate instance deletion.
+        retainBackupsOnDelete: props.deletionProtection,
         userLabels: { ...props.labels },
         ipConfiguration: {
           ipv4Enabled: false,

@@ -6,6 +6,12 @@ export interface GithubOidcProps {
   readonly projectId: string;
   /** `owner/name`; the only repository whose workflows may federate. */
   readonly repository: string;
+  /**
+   * Numeric GitHub id of the repository owner. Pins federation to the owner account, not just its name,
+   * so a deleted and re-registered organisation name cannot federate.
+   * @default undefined (repository name only)
+   */
+  readonly repositoryOwnerId?: string;
   /** @default "github" */
   readonly poolId?: string;
   /** @default "github-actions" */
@@ -46,7 +52,13 @@ export class GithubOidc extends Construct {
         "attribute.ref": "assertion.ref",
         "attribute.event_name": "assertion.event_name",
       },
-      attributeCondition: `assertion.repository == "${props.repository}"`,
+      // pull_request_target runs with the base branch's ref (refs/heads/main) on behalf of forks: never
+      // let it federate, or it could impersonate the main-branch deploy identity.
+      attributeCondition: [
+        `assertion.repository == "${props.repository}"`,
+        ...(props.repositoryOwnerId ? [`assertion.repository_owner_id == "${props.repositoryOwnerId}"`] : []),
+        `assertion.event_name != "pull_request_target"`,
+      ].join(" && "),
       oidc: { issuerUri: "https://token.actions.githubusercontent.com" },
     });
     const base = `principalSet://iam.googleapis.com/${this.pool.name}`;

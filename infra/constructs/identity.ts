@@ -2,6 +2,7 @@ import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member"
 import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
 import { Construct } from "constructs";
+import { roleId } from "./naming";
 
 export interface IdentityProps {
   readonly projectId: string;
@@ -33,6 +34,8 @@ export class Identity extends Construct {
   /** `serviceAccount:<runtime e-mail>`. */
   readonly runtimeMember: string;
   readonly invokerMember: string;
+  /** The runtime's project-level grants (Cloud SQL login, logs, ...): the service must start after them. */
+  readonly runtimeGrants: readonly ProjectIamMember[];
 
   static readonly RUNTIME_ROLES = [
     "roles/cloudsql.client",
@@ -62,20 +65,14 @@ export class Identity extends Construct {
     this.runtimeMember = `serviceAccount:${this.runtime.email}`;
     this.invokerMember = `serviceAccount:${this.invoker.email}`;
 
-    for (const role of [...Identity.RUNTIME_ROLES, ...(props.extraRuntimeRoles ?? [])]) {
-      new ProjectIamMember(
-        this,
-        `runtime-${role
-          .replace(/^roles\//, "")
-          .replace(/\./g, "-")
-          .toLowerCase()}`,
-        {
+    this.runtimeGrants = [...Identity.RUNTIME_ROLES, ...(props.extraRuntimeRoles ?? [])].map(
+      (role) =>
+        new ProjectIamMember(this, `runtime-${roleId(role)}`, {
           project: props.projectId,
           role,
           member: this.runtimeMember,
-        },
-      );
-    }
+        }),
+    );
 
     new ServiceAccountIamMember(this, "runtime-acts-as-invoker", {
       serviceAccountId: this.invoker.name,

@@ -21,10 +21,13 @@ export interface SecretsProps {
 export class Secrets extends Construct {
   /** Secret resources by env var name, for Cloud Run's `secret_key_ref`. */
   readonly byEnvVar: ReadonlyMap<string, SecretManagerSecret>;
+  /** The per-secret accessor grants: a revision that reads the secrets must wait for them. */
+  readonly accessGrants: readonly SecretManagerSecretIamMember[];
 
   constructor(scope: Construct, id: string, props: SecretsProps) {
     super(scope, id);
     const byEnvVar = new Map<string, SecretManagerSecret>();
+    const accessGrants: SecretManagerSecretIamMember[] = [];
     for (const spec of props.secrets) {
       const secret = new SecretManagerSecret(this, spec.id, {
         project: props.projectId,
@@ -34,14 +37,16 @@ export class Secrets extends Construct {
         replication: { auto: {} },
         deletionProtection: props.deletionProtection ?? true,
       });
-      new SecretManagerSecretIamMember(this, `${spec.id}-accessor`, {
+      const grant = new SecretManagerSecretIamMember(this, `${spec.id}-accessor`, {
         project: props.projectId,
         secretId: secret.secretId,
         role: "roles/secretmanager.secretAccessor",
         member: props.accessor,
       });
       byEnvVar.set(spec.envVar, secret);
+      accessGrants.push(grant);
     }
     this.byEnvVar = byEnvVar;
+    this.accessGrants = accessGrants;
   }
 }

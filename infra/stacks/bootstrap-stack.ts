@@ -57,11 +57,12 @@ export class BootstrapStack extends TerraformStack {
     this.oidc = new GithubOidc(this, "github-oidc", {
       projectId: site.bootstrapProjectId,
       repository: site.githubRepository,
+      ...(site.githubRepositoryOwnerId ? { repositoryOwnerId: site.githubRepositoryOwnerId } : {}),
     });
     this.oidc.pool.dependsOn = apis.services.map((s) => dependable(s));
     this.ci = new CiIdentities(this, "ci", {
       projectId: site.bootstrapProjectId,
-      targetProjectIds: ENVIRONMENT_NAMES.map((n) => site.environments[n].projectId),
+      targetProjects: Object.fromEntries(ENVIRONMENT_NAMES.map((n) => [n, site.environments[n].projectId])),
       stateBucketName: this.stateBucket.bucket.name,
       planPrincipalSet: this.oidc.repositoryPrincipalSet,
       deployPrincipalSet: this.oidc.mainBranchPrincipalSet,

@@ -163,11 +163,16 @@ export class PlatformStack extends TerraformStack {
       publicAccessReason: PUBLIC_ACCESS_REASON,
       labels: d.labels,
     });
-    // The revision reads the secrets and logs in as the IAM user at startup: both must exist first.
+    // The first revision reads the secrets and logs in to Cloud SQL as its IAM user before its startup
+    // probe passes: the user, the secrets and every grant involved must exist first.
     this.run.service.dependsOn = [
       ...(this.run.service.dependsOn ?? []),
-      dependable(this.database.iamUser),
-      ...[...secrets.byEnvVar.values()].map((s) => dependable(s)),
+      ...[
+        this.database.iamUser,
+        ...secrets.byEnvVar.values(),
+        ...secrets.accessGrants,
+        ...identity.runtimeGrants,
+      ].map((r) => dependable(r)),
     ];
 
     new PollSchedule(this, "poll", {

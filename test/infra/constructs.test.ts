@@ -402,7 +402,7 @@ describe("bootstrap constructs", () => {
     const oidc = new GithubOidc(s, "github-oidc", { projectId: P, repository: "example-org/switchboard" });
     new CiIdentities(s, "ci", {
       projectId: P,
-      targetProjectIds: ["switchboard-dev-000000"],
+      targetProjects: { dev: "switchboard-dev-000000" },
       stateBucketName: state.bucket.name,
       planPrincipalSet: oidc.repositoryPrincipalSet,
       deployPrincipalSet: oidc.mainBranchPrincipalSet,
@@ -422,7 +422,8 @@ describe("bootstrap constructs", () => {
   });
   it("trusts GitHub OIDC for one repository only", () => {
     expect(only(out, "google_iam_workload_identity_pool_provider")).toMatchObject({
-      attribute_condition: 'assertion.repository == "example-org/switchboard"',
+      attribute_condition:
+        'assertion.repository == "example-org/switchboard" && assertion.event_name != "pull_request_target"',
       oidc: { issuer_uri: "https://token.actions.githubusercontent.com" },
     });
   });
