@@ -24,9 +24,17 @@ function main(): void {
   if (site.example) {
     console.warn("note: synthesizing with the EXAMPLE site (placeholder project ids); not deployable.");
   }
-  const { app } = buildApp({ site });
-  app.synth();
-  if (!process.env.CDKTF_OUTDIR || process.argv.includes("--summary")) printSummary(app.outdir);
+  let outdir: string;
+  try {
+    const { app } = buildApp({ site });
+    app.synth();
+    outdir = app.outdir;
+  } catch (error) {
+    // Guardrail and monitoring-file failures are messages for a human, not stack traces.
+    console.error((error as Error).message);
+    process.exit(1);
+  }
+  if (!process.env.CDKTF_OUTDIR || process.argv.includes("--summary")) printSummary(outdir);
 }
 
 /** One line per stack: resource count and counts by type. */

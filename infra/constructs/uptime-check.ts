@@ -18,7 +18,7 @@ export interface UptimeCheckProps {
  */
 export class UptimeCheck extends Construct {
   readonly check: MonitoringUptimeCheckConfig;
-  /** The check id the uptime alert filters on. */
+  /** The generated check id (`metric.labels.check_id`), for filters that must single this check out. */
   readonly checkId: string;
 
   constructor(scope: Construct, id: string, props: UptimeCheckProps) {
