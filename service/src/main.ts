@@ -42,6 +42,8 @@ export interface StartOptions {
   secretSource?: SecretSource;
   /** Use this database instead of opening one (tests: two instances sharing one database). Not closed. */
   database?: Database;
+  /** Cloud Tasks client options (tests point the real client at the emulator). */
+  cloudTasksClientOptions?: import("./adapters/cloud-tasks-queue").CloudTasksClientOptions;
   /** Register SIGTERM/SIGINT handlers (the real process only). */
   handleSignals?: boolean;
 }
@@ -147,7 +149,12 @@ interface IntercomParts {
 /** The Intercom bridge when a token is configured; the rest of the service works without it. */
 async function buildIntercom(
   config: Config,
-  deps: { sql: import("./db/client").Sql; engine: ConversationEngine; log: Logger },
+  deps: {
+    sql: import("./db/client").Sql;
+    engine: ConversationEngine;
+    log: Logger;
+    cloudTasksClientOptions?: StartOptions["cloudTasksClientOptions"];
+  },
 ): Promise<IntercomParts> {
   if (!config.INTERCOM_ACCESS_TOKEN) return {};
   const token = config.INTERCOM_ACCESS_TOKEN;
@@ -207,6 +214,7 @@ async function buildIntercom(
       publicUrl: config.PUBLIC_URL ?? "",
       invokerServiceAccount: config.TASKS_INVOKER_SA ?? "",
       audience: config.INTERNAL_AUDIENCE ?? config.PUBLIC_URL ?? "",
+      clientOptions: deps.cloudTasksClientOptions,
     });
   } else {
     queue = new InProcessTaskQueue(async (id) => void (await bridge.process(id)), deps.log);
@@ -271,7 +279,12 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
     });
-    const intercom = await buildIntercom(config, { sql: db.sql, engine, log });
+    const intercom = await buildIntercom(config, {
+      sql: db.sql,
+      engine,
+      log,
+      cloudTasksClientOptions: opts.cloudTasksClientOptions,
+    });
     const app = createApp({
       log,
       auth,

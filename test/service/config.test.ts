@@ -140,7 +140,7 @@ describe("documentation", () => {
     const { readFile } = await import("node:fs/promises");
     const { configSchema } = await import("../../service/src/config");
     const readme = await readFile("README.md", "utf8");
-    const documented = new Set([...readme.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]));
+    const documented = new Set([...readme.matchAll(/^\|\s*`([A-Z0-9_]+)`\s*\|/gm)].map((m) => m[1]));
     const missing = Object.keys(configSchema.shape).filter((key) => !documented.has(key));
     expect(missing).toEqual([]);
   });

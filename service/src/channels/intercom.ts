@@ -207,7 +207,7 @@ export class IntercomBridge {
   async process(outboxId: string): Promise<Processed> {
     const { sql, settings, log } = this.deps;
     const row = await findOutbox(sql, outboxId);
-    if (!row || row.status !== "pending") return "noop";
+    if (row?.status !== "pending") return "noop";
     const holder = randomUUID();
     if (!(await lockConversation(sql, row.conversationId, holder, settings.leaseSeconds))) {
       // Another task is answering this conversation; look again shortly (it may answer this row too).

@@ -11,6 +11,8 @@ export interface Database {
   readonly sql: Sql;
   /** `server` for a PostgreSQL/Cloud SQL server, `embedded` for PGlite in this process. */
   readonly kind: "server" | "embedded";
+  /** For the embedded database: the loopback URL of its socket server (other processes can connect). */
+  readonly url?: string;
   close(timeoutSeconds?: number): Promise<void>;
 }
 
@@ -51,11 +53,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     return { sql, kind: "server", close: (timeout = 5) => sql.end({ timeout }) };
   }
 
-  // PGlite is single-connection; the socket server multiplexes the pool's connections onto it, so
-  // the exact same `postgres` client code runs here, in tests and against Cloud SQL.
+  // PGlite is one backend session behind a socket server, so the exact same `postgres` client code runs
+  // here, in tests and against Cloud SQL. The server multiplexes connections message by message, which
+  // lets concurrent connections clobber each other's statements and transactions; one pooled connection
+  // serializes them in the client instead, as a real server's isolation would.
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
   const db = await PGlite.create(options.dataDir ?? "memory://");
-  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: max });
+  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 4 });
   await server.start();
   const [host, port] = server.getServerConn().split(":");
   const sql = postgres({
@@ -64,11 +68,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     port: Number(port),
     user: "postgres",
     database: "postgres",
-    max,
+    max: 1,
   }) as Sql;
   return {
     sql,
     kind: "embedded",
+    url: `postgres://postgres@${host}:${port}/postgres`,
     async close(timeout = 5) {
       await sql.end({ timeout });
       await server.stop();

@@ -1,0 +1,83 @@
+import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
+import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
+import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
+import { Construct } from "constructs";
+import { roleId } from "./naming";
+
+export interface IdentityProps {
+  readonly projectId: string;
+  /** @default "switchboard" */
+  readonly namePrefix?: string;
+  /**
+   * Extra project-level roles for the runtime identity, e.g. `roles/aiplatform.user` when Gemini is
+   * reached through Vertex AI.
+   * @default []
+   */
+  readonly extraRuntimeRoles?: readonly string[];
+}
+
+/**
+ * The two identities of a deployment, with no keys:
+ * - runtime: what the Cloud Run service runs as. It gets only what the service uses at project level
+ *   (Cloud SQL client and IAM login, logs, metrics, traces); per-secret accessor and the enqueuer role are
+ *   granted on the secret and the queue themselves by the constructs that own them.
+ * - invoker: the identity Cloud Tasks and Cloud Scheduler sign their OIDC tokens as. It holds
+ *   `run.invoker` on this one service (granted by RunService) and nothing else.
+ * The runtime may act as the invoker, because creating a task that carries an OIDC token for an account
+ * requires iam.serviceAccounts.actAs on it (https://cloud.google.com/tasks/docs/creating-http-target-tasks).
+ */
+export class Identity extends Construct {
+  readonly runtime: ServiceAccount;
+  readonly invoker: ServiceAccount;
+  /** The runtime's Cloud SQL IAM user name: its e-mail without `.gserviceaccount.com`. */
+  readonly runtimeDatabaseUser: string;
+  /** `serviceAccount:<runtime e-mail>`. */
+  readonly runtimeMember: string;
+  readonly invokerMember: string;
+  /** The runtime's project-level grants (Cloud SQL login, logs, ...): the service must start after them. */
+  readonly runtimeGrants: readonly ProjectIamMember[];
+
+  static readonly RUNTIME_ROLES = [
+    "roles/cloudsql.client",
+    "roles/cloudsql.instanceUser",
+    "roles/logging.logWriter",
+    "roles/monitoring.metricWriter",
+    "roles/cloudtrace.agent",
+  ] as const;
+
+  constructor(scope: Construct, id: string, props: IdentityProps) {
+    super(scope, id);
+    const prefix = props.namePrefix ?? "switchboard";
+
+    this.runtime = new ServiceAccount(this, "runtime", {
+      project: props.projectId,
+      accountId: `${prefix}-run`,
+      displayName: "Switchboard runtime (Cloud Run service identity)",
+    });
+    this.invoker = new ServiceAccount(this, "invoker", {
+      project: props.projectId,
+      accountId: `${prefix}-invoker`,
+      displayName: "Switchboard invoker (Cloud Tasks and Scheduler OIDC tokens)",
+    });
+    // Built from the known account id rather than the email attribute so DATABASE_URL is plain text
+    // in the plan.
+    this.runtimeDatabaseUser = `${prefix}-run@${props.projectId}.iam`;
+    this.runtimeMember = `serviceAccount:${this.runtime.email}`;
+    this.invokerMember = `serviceAccount:${this.invoker.email}`;
+
+    this.runtimeGrants = [...Identity.RUNTIME_ROLES, ...(props.extraRuntimeRoles ?? [])].map(
+      (role) =>
+        new ProjectIamMember(this, `runtime-${roleId(role)}`, {
+          project: props.projectId,
+          role,
+          member: this.runtimeMember,
+        }),
+    );
+
+    new ServiceAccountIamMember(this, "runtime-acts-as-invoker", {
+      serviceAccountId: this.invoker.name,
+      role: "roles/iam.serviceAccountUser",
+      member: this.runtimeMember,
+    });
+  }
+}

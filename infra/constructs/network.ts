@@ -1,0 +1,90 @@
+import { ComputeGlobalAddress } from "@cdktf/provider-google/lib/compute-global-address";
+import { ComputeNetwork } from "@cdktf/provider-google/lib/compute-network";
+import { ComputeSubnetwork } from "@cdktf/provider-google/lib/compute-subnetwork";
+import { ServiceNetworkingConnection } from "@cdktf/provider-google/lib/service-networking-connection";
+import { VpcAccessConnector } from "@cdktf/provider-google/lib/vpc-access-connector";
+import { Construct } from "constructs";
+import type { ConnectorSpec, NetworkSpec } from "../environments";
+
+export interface NetworkProps {
+  readonly projectId: string;
+  readonly region: string;
+  /** Prefix of every resource name. @default "switchboard" */
+  readonly namePrefix?: string;
+  readonly network: NetworkSpec;
+  readonly connector: ConnectorSpec;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/**
+ * A private network for the service's egress to Cloud SQL:
+ * - custom-mode VPC (no auto subnets in every region),
+ * - one /28 subnet for the Serverless VPC Access connector, with flow logs and private Google access,
+ * - a range reserved for private services access and the peering to servicenetworking, which Cloud SQL's
+ *   private IP lives behind (https://cloud.google.com/sql/docs/postgres/configure-private-services-access),
+ * - the connector Cloud Run sends private-range traffic through.
+ */
+export class Network extends Construct {
+  readonly vpc: ComputeNetwork;
+  readonly subnet: ComputeSubnetwork;
+  readonly privateServicesRange: ComputeGlobalAddress;
+  /** Cloud SQL must wait for this peering before it can take a private IP. */
+  readonly privateServicesConnection: ServiceNetworkingConnection;
+  readonly connector: VpcAccessConnector;
+
+  constructor(scope: Construct, id: string, props: NetworkProps) {
+    super(scope, id);
+    const prefix = props.namePrefix ?? "switchboard";
+
+    this.vpc = new ComputeNetwork(this, "vpc", {
+      project: props.projectId,
+      name: `${prefix}-vpc`,
+      autoCreateSubnetworks: false,
+      routingMode: "REGIONAL",
+      deleteDefaultRoutesOnCreate: false,
+    });
+
+    this.subnet = new ComputeSubnetwork(this, "connector-subnet", {
+      project: props.projectId,
+      name: `${prefix}-connector`,
+      region: props.region,
+      network: this.vpc.id,
+      ipCidrRange: props.network.connectorCidr,
+      privateIpGoogleAccess: true,
+      logConfig: {
+        aggregationInterval: "INTERVAL_5_SEC",
+        flowSampling: props.network.flowLogSampling,
+        metadata: "INCLUDE_ALL_METADATA",
+      },
+    });
+
+    this.privateServicesRange = new ComputeGlobalAddress(this, "private-services-range", {
+      project: props.projectId,
+      name: `${prefix}-private-services`,
+      purpose: "VPC_PEERING",
+      addressType: "INTERNAL",
+      prefixLength: props.network.privateServicesPrefixLength,
+      network: this.vpc.id,
+      labels: { ...props.labels },
+    });
+
+    this.privateServicesConnection = new ServiceNetworkingConnection(this, "private-services-connection", {
+      network: this.vpc.id,
+      service: "servicenetworking.googleapis.com",
+      reservedPeeringRanges: [this.privateServicesRange.name],
+      // Deleting the peering fails while Cloud SQL's producer network still holds addresses; abandon it
+      // on destroy instead of wedging `cdktf destroy`.
+      deletionPolicy: "ABANDON",
+    });
+
+    this.connector = new VpcAccessConnector(this, "connector", {
+      project: props.projectId,
+      name: `${prefix}-conn`,
+      region: props.region,
+      machineType: props.connector.machineType,
+      minInstances: props.connector.minInstances,
+      maxInstances: props.connector.maxInstances,
+      subnet: { name: this.subnet.name, projectId: props.projectId },
+    });
+  }
+}

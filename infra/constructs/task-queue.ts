@@ -1,0 +1,63 @@
+import { CloudTasksQueue } from "@cdktf/provider-google/lib/cloud-tasks-queue";
+import { CloudTasksQueueIamMember } from "@cdktf/provider-google/lib/cloud-tasks-queue-iam-member";
+import { Construct } from "constructs";
+import type { TasksSpec } from "../environments";
+
+export interface TaskQueueProps {
+  readonly projectId: string;
+  readonly region: string;
+  /** Queue names cannot be reused for 7 days after deletion. @default "switchboard-outbox" */
+  readonly queueName?: string;
+  readonly spec: TasksSpec;
+  /** Principal that creates tasks (the runtime identity). */
+  readonly enqueuerMember: string;
+}
+
+/**
+ * The Cloud Tasks queue the service's outbox pushes work through (one task per conversation turn, HTTP
+ * target `POST /internal/tasks/outbox/:id` with an OIDC token of the invoker identity). The dispatch rate
+ * stays under Gemini's request budget and backoff starts at 10 s and doubles to 10 min, so a 429 from
+ * Gemini (retryDelay ~60 s) or Intercom (10-second windows) drains instead of hammering.
+ * https://cloud.google.com/tasks/docs/configuring-queues
+ */
+export class TaskQueue extends Construct {
+  readonly queue: CloudTasksQueue;
+  /** `projects/P/locations/L/queues/Q`, the form the Cloud Tasks client takes. */
+  readonly queuePath: string;
+  /** Queue name as a plain string (known before apply). */
+  readonly queueName: string;
+
+  constructor(scope: Construct, id: string, props: TaskQueueProps) {
+    super(scope, id);
+    const name = props.queueName ?? "switchboard-outbox";
+    this.queueName = name;
+    const { spec } = props;
+    this.queue = new CloudTasksQueue(this, "queue", {
+      project: props.projectId,
+      location: props.region,
+      name,
+      rateLimits: {
+        maxDispatchesPerSecond: spec.maxDispatchesPerSecond,
+        maxConcurrentDispatches: spec.maxConcurrentDispatches,
+      },
+      retryConfig: {
+        maxAttempts: spec.maxAttempts,
+        minBackoff: spec.minBackoff,
+        maxBackoff: spec.maxBackoff,
+        maxDoublings: 6,
+        maxRetryDuration: spec.maxRetryDuration,
+      },
+      stackdriverLoggingConfig: { samplingRatio: spec.loggingSamplingRatio },
+    });
+    this.queuePath = `projects/${props.projectId}/locations/${props.region}/queues/${name}`;
+
+    // Enqueue on this queue only, not project-wide.
+    new CloudTasksQueueIamMember(this, "enqueuer", {
+      project: props.projectId,
+      location: props.region,
+      name: this.queue.name,
+      role: "roles/cloudtasks.enqueuer",
+      member: props.enqueuerMember,
+    });
+  }
+}

@@ -1,0 +1,385 @@
+import type { EnvironmentName, Site } from "./site";
+
+/**
+ * Everything that differs between dev, staging and prod, as data. Constructs never branch on the
+ * environment name; they read these fields. Numbers follow the product brief (shared/REFERENCE.md):
+ * Cloud Run 2 vCPU / 4 GiB, min 1, max 20, concurrency 80, timeout 300 s in prod; dev scales to zero;
+ * Cloud SQL PostgreSQL 15 on db-custom-2-4096 with 20 GB SSD, 7 days of backups, PITR and regional HA in
+ * prod; a pool of 5 connections per instance.
+ */
+
+/** How the service reaches Gemini: keyless through Vertex AI, or with an API key secret. */
+export type GeminiAccess = "vertex" | "api-key";
+
+export interface RunSpec {
+  /** vCPU limit, e.g. "1" or "2". */
+  readonly cpu: string;
+  /** Memory limit, e.g. "512Mi" or "4Gi". */
+  readonly memory: string;
+  readonly minInstances: number;
+  readonly maxInstances: number;
+  /** Requests one instance serves at once. */
+  readonly concurrency: number;
+  readonly timeoutSeconds: number;
+  /**
+   * CPU only during requests (true) or always allocated (false). The service does no background work
+   * (DESIGN.md: work outlives a request only through the task queue), so throttling is safe and cheaper.
+   */
+  readonly cpuIdle: boolean;
+  readonly logLevel: "debug" | "info" | "warn";
+  /** Connections each instance may open to PostgreSQL. */
+  readonly databasePoolMax: number;
+}
+
+export interface ConnectorSpec {
+  /** Serverless VPC Access connector machine type: f1-micro, e2-micro or e2-standard-4. */
+  readonly machineType: "f1-micro" | "e2-micro" | "e2-standard-4";
+  readonly minInstances: number;
+  readonly maxInstances: number;
+}
+
+export interface NetworkSpec {
+  /** /28 subnet the connector runs in (flow logs and private Google access on). */
+  readonly connectorCidr: string;
+  /** Prefix length of the range reserved for private services access (Cloud SQL). */
+  readonly privateServicesPrefixLength: number;
+  /** Fraction of flows sampled into VPC flow logs. */
+  readonly flowLogSampling: number;
+}
+
+export interface DatabaseSpec {
+  readonly tier: string;
+  readonly diskSizeGb: number;
+  /** Ceiling for storage auto-grow, in GB. */
+  readonly diskAutoresizeLimitGb: number;
+  /** REGIONAL = high availability with a standby in a second zone. */
+  readonly availability: "ZONAL" | "REGIONAL";
+  /** Daily automated backups kept. */
+  readonly retainedBackups: number;
+  /** Days of write-ahead log kept for point-in-time recovery (1-7). */
+  readonly pitrDays: number;
+  /** `max_connections` flag; the connections alert fires at 90 % of it. */
+  readonly maxConnections: number;
+  /** Day (1 = Monday) and hour (UTC) of the maintenance window. */
+  readonly maintenanceDay: number;
+  readonly maintenanceHour: number;
+  readonly backupStartTime: string;
+}
+
+export interface ModelSpec {
+  readonly provider: "gemini" | "local" | "gpt-trainer";
+  readonly gemini: GeminiAccess;
+  /** Whether the GPT-trainer credentials (API key and chatbot id) are provisioned. */
+  readonly gptTrainer: boolean;
+  /** Vertex AI location for Gemini (global endpoint works for the 2.5 models). */
+  readonly vertexLocation: string;
+}
+
+export interface TasksSpec {
+  /**
+   * Dispatch rate towards the service. Each task is one conversation turn: one or two Gemini calls and two
+   * or three Intercom calls. Gemini allows 500 requests/min per deployment in the brief (8.3/s), Intercom
+   * 10,000 calls/min per app, so Gemini bounds it.
+   */
+  readonly maxDispatchesPerSecond: number;
+  readonly maxConcurrentDispatches: number;
+  readonly maxAttempts: number;
+  /** Gemini's 429 asks for a retry after ~60 s: back off from 10 s to 10 min. */
+  readonly minBackoff: string;
+  readonly maxBackoff: string;
+  readonly maxRetryDuration: string;
+  /** Fraction of task operations logged. */
+  readonly loggingSamplingRatio: number;
+}
+
+export interface PollingSpec {
+  /** Cron schedule of the Intercom polling job (a safety net behind webhooks). */
+  readonly schedule: string;
+  /** POLLING_INTERVAL the service uses for its look-back window. */
+  readonly interval: string;
+  readonly paused: boolean;
+}
+
+export interface AlertingSpec {
+  /** Page the site's alert e-mails; false creates the policies without notifications. */
+  readonly notify: boolean;
+  /** Uptime check period. */
+  readonly uptimePeriod: "60s" | "300s" | "600s" | "900s";
+}
+
+export interface BudgetSpec {
+  /** Monthly budget in USD; alerts at 50/80/100 % of it. */
+  readonly monthlyUsd: number;
+}
+
+export interface EnvironmentSpec {
+  readonly name: EnvironmentName;
+  /**
+   * Deletion protection on stateful resources (Cloud SQL in Terraform and in GCP, secrets, the Cloud Run
+   * service), and the guardrail that requires it.
+   */
+  readonly deletionProtection: boolean;
+  readonly run: RunSpec;
+  readonly connector: ConnectorSpec;
+  readonly network: NetworkSpec;
+  readonly database: DatabaseSpec;
+  readonly model: ModelSpec;
+  readonly tasks: TasksSpec;
+  readonly polling: PollingSpec;
+  readonly alerting: AlertingSpec;
+  readonly budget: BudgetSpec;
+  /** Keep images: the most recent N versions survive cleanup. */
+  readonly imagesKept: number;
+}
+
+const tasksDefaults: TasksSpec = {
+  maxDispatchesPerSecond: 5,
+  maxConcurrentDispatches: 20,
+  maxAttempts: 10,
+  minBackoff: "10s",
+  maxBackoff: "600s",
+  maxRetryDuration: "3600s",
+  loggingSamplingRatio: 1,
+};
+
+const modelDefaults: ModelSpec = {
+  provider: "gemini",
+  gemini: "vertex",
+  gptTrainer: false,
+  vertexLocation: "global",
+};
+
+const networkDefaults: NetworkSpec = {
+  connectorCidr: "10.8.0.0/28",
+  privateServicesPrefixLength: 20,
+  flowLogSampling: 0.5,
+};
+
+export const environments: Readonly<Record<EnvironmentName, EnvironmentSpec>> = {
+  dev: {
+    name: "dev",
+    deletionProtection: false,
+    run: {
+      cpu: "1",
+      memory: "512Mi",
+      minInstances: 0,
+      maxInstances: 3,
+      concurrency: 80,
+      timeoutSeconds: 300,
+      cpuIdle: true,
+      logLevel: "debug",
+      databasePoolMax: 5,
+    },
+    connector: { machineType: "f1-micro", minInstances: 2, maxInstances: 3 },
+    network: { ...networkDefaults, flowLogSampling: 0.1 },
+    database: {
+      tier: "db-custom-1-3840",
+      diskSizeGb: 10,
+      diskAutoresizeLimitGb: 50,
+      availability: "ZONAL",
+      retainedBackups: 3,
+      pitrDays: 1,
+      maxConnections: 50,
+      maintenanceDay: 2,
+      maintenanceHour: 3,
+      backupStartTime: "02:00",
+    },
+    model: modelDefaults,
+    tasks: { ...tasksDefaults, maxDispatchesPerSecond: 1, maxConcurrentDispatches: 5 },
+    polling: { schedule: "*/5 * * * *", interval: "300s", paused: false },
+    alerting: { notify: false, uptimePeriod: "900s" },
+    budget: { monthlyUsd: 100 },
+    imagesKept: 10,
+  },
+  staging: {
+    name: "staging",
+    deletionProtection: true,
+    run: {
+      cpu: "1",
+      memory: "1Gi",
+      minInstances: 0,
+      maxInstances: 5,
+      concurrency: 80,
+      timeoutSeconds: 300,
+      cpuIdle: true,
+      logLevel: "info",
+      databasePoolMax: 5,
+    },
+    connector: { machineType: "e2-micro", minInstances: 2, maxInstances: 3 },
+    network: networkDefaults,
+    database: {
+      tier: "db-custom-1-3840",
+      diskSizeGb: 20,
+      diskAutoresizeLimitGb: 100,
+      availability: "ZONAL",
+      retainedBackups: 7,
+      pitrDays: 3,
+      maxConnections: 100,
+      maintenanceDay: 2,
+      maintenanceHour: 3,
+      backupStartTime: "02:00",
+    },
+    model: modelDefaults,
+    tasks: { ...tasksDefaults, maxDispatchesPerSecond: 2, maxConcurrentDispatches: 10 },
+    polling: { schedule: "* * * * *", interval: "60s", paused: false },
+    alerting: { notify: true, uptimePeriod: "300s" },
+    budget: { monthlyUsd: 200 },
+    imagesKept: 20,
+  },
+  prod: {
+    name: "prod",
+    deletionProtection: true,
+    run: {
+      cpu: "2",
+      memory: "4Gi",
+      minInstances: 1,
+      maxInstances: 20,
+      concurrency: 80,
+      timeoutSeconds: 300,
+      cpuIdle: true,
+      logLevel: "info",
+      databasePoolMax: 5,
+    },
+    connector: { machineType: "e2-micro", minInstances: 2, maxInstances: 10 },
+    network: networkDefaults,
+    database: {
+      tier: "db-custom-2-4096",
+      diskSizeGb: 20,
+      diskAutoresizeLimitGb: 500,
+      availability: "REGIONAL",
+      retainedBackups: 7,
+      pitrDays: 7,
+      // 20 instances x 5 = 100 connections from Cloud Run, plus headroom for migrations and humans.
+      maxConnections: 200,
+      maintenanceDay: 7,
+      maintenanceHour: 3,
+      backupStartTime: "02:00",
+    },
+    model: modelDefaults,
+    tasks: tasksDefaults,
+    polling: { schedule: "* * * * *", interval: "60s", paused: false },
+    alerting: { notify: true, uptimePeriod: "60s" },
+    budget: { monthlyUsd: 1000 },
+    imagesKept: 30,
+  },
+};
+
+/** Site values and environment data joined: what a platform stack is built from. */
+export interface Deployment {
+  readonly env: EnvironmentSpec;
+  readonly site: Site;
+  readonly projectId: string;
+  readonly region: string;
+  readonly image: string;
+  readonly intercomAdminId: string;
+  readonly intercomRegion: "us" | "eu" | "au";
+  readonly corsOrigins: readonly string[];
+  readonly secretsReady: boolean;
+  readonly alertEmails: readonly string[];
+  readonly publicUrl?: string;
+  /** Labels every labelable resource carries (required by guardrail SB_LABELS). */
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export function deploymentFor(
+  name: EnvironmentName,
+  site: Site,
+  spec: EnvironmentSpec = environments[name],
+): Deployment {
+  const s = site.environments[name];
+  return {
+    env: spec,
+    site,
+    projectId: s.projectId,
+    region: site.region,
+    image: s.image,
+    intercomAdminId: s.intercomAdminId,
+    intercomRegion: s.intercomRegion,
+    corsOrigins: s.corsOrigins,
+    secretsReady: s.secretsReady,
+    alertEmails: s.alertEmails ?? site.alertEmails,
+    ...(s.publicUrl ? { publicUrl: s.publicUrl } : {}),
+    labels: { app: "switchboard", env: name, managed_by: "cdktf" },
+  };
+}
+
+/** One credential the service reads, stored as one Secret Manager secret and exposed as one env var. */
+export interface SecretSpec {
+  /** Secret id in Secret Manager (kebab-case). */
+  readonly id: string;
+  /** Env var the service reads it from. */
+  readonly envVar: string;
+  readonly description: string;
+}
+
+const SECRETS = {
+  intercomAccessToken: {
+    id: "intercom-access-token",
+    envVar: "INTERCOM_ACCESS_TOKEN",
+    description: "Intercom access token of the bot's app (Authorization: Bearer)",
+  },
+  intercomWebhookSecret: {
+    id: "intercom-webhook-secret",
+    envVar: "INTERCOM_WEBHOOK_SECRET",
+    description: "Intercom app client secret: HMAC-SHA1 key of X-Hub-Signature",
+  },
+  sessionSigningKey: {
+    id: "session-signing-key",
+    envVar: "SESSION_SIGNING_KEY",
+    description: "Key that signs web chat session tokens",
+  },
+  adminApiKey: { id: "admin-api-key", envVar: "ADMIN_API_KEY", description: "Key of the admin API" },
+  jwtSecret: { id: "jwt-secret", envVar: "JWT_SECRET", description: "Secret of JWTs the service issues" },
+  geminiApiKey: {
+    id: "gemini-api-key",
+    envVar: "GEMINI_API_KEY",
+    description: "Gemini Developer API key (only when Gemini is not reached through Vertex AI)",
+  },
+  gptTrainerApiKey: {
+    id: "gpt-trainer-api-key",
+    envVar: "GPT_TRAINER_API_KEY",
+    description: "GPT-trainer API key",
+  },
+  chatbotUuid: {
+    id: "gpt-trainer-chatbot-uuid",
+    envVar: "CHATBOT_UUID",
+    description: "GPT-trainer chatbot id",
+  },
+} as const satisfies Record<string, SecretSpec>;
+
+/** The secrets an environment's service reads: always the Intercom and signing keys, model keys by choice. */
+export function secretsFor(env: EnvironmentSpec): SecretSpec[] {
+  return [
+    SECRETS.intercomAccessToken,
+    SECRETS.intercomWebhookSecret,
+    SECRETS.sessionSigningKey,
+    SECRETS.adminApiKey,
+    SECRETS.jwtSecret,
+    ...(env.model.gemini === "api-key" ? [SECRETS.geminiApiKey] : []),
+    ...(env.model.gptTrainer ? [SECRETS.gptTrainerApiKey, SECRETS.chatbotUuid] : []),
+  ];
+}
+
+/** APIs a platform stack calls; Vertex AI and billing budgets only when used. */
+export function apisFor(env: EnvironmentSpec, withBudget: boolean): string[] {
+  return [
+    "artifactregistry.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "cloudscheduler.googleapis.com",
+    "cloudtasks.googleapis.com",
+    "cloudtrace.googleapis.com",
+    "compute.googleapis.com",
+    "iam.googleapis.com",
+    "iamcredentials.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
+    "run.googleapis.com",
+    "secretmanager.googleapis.com",
+    "servicenetworking.googleapis.com",
+    "serviceusage.googleapis.com",
+    "sqladmin.googleapis.com",
+    "vpcaccess.googleapis.com",
+    ...(env.model.gemini === "vertex" ? ["aiplatform.googleapis.com"] : []),
+    ...(withBudget ? ["billingbudgets.googleapis.com"] : []),
+  ];
+}

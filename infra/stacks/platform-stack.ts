@@ -1,0 +1,258 @@
+import { DataGoogleProject } from "@cdktf/provider-google/lib/data-google-project";
+import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
+import { dependable, GcsBackend, TerraformOutput, TerraformResource, TerraformStack } from "cdktf";
+import type { Construct } from "constructs";
+import { AlertPolicies } from "../constructs/alert-policies";
+import { ArtifactRegistry } from "../constructs/artifact-registry";
+import { Budget } from "../constructs/budget";
+import { Dashboards } from "../constructs/dashboards";
+import { Database } from "../constructs/database";
+import { Identity } from "../constructs/identity";
+import { LogMetrics } from "../constructs/log-metrics";
+import { Network } from "../constructs/network";
+import { NotificationChannels } from "../constructs/notification-channels";
+import { PollSchedule } from "../constructs/poll-schedule";
+import { ProjectServices } from "../constructs/project-services";
+import { RunService } from "../constructs/run-service";
+import { Secrets } from "../constructs/secrets";
+import { TaskQueue } from "../constructs/task-queue";
+import { UptimeCheck } from "../constructs/uptime-check";
+import { apisFor, type Deployment, secretsFor } from "../environments";
+import { applyGuardrails } from "../guardrails/guardrails";
+import { buildCatalog } from "../monitoring/metric-catalog";
+
+export interface PlatformStackProps {
+  readonly deployment: Deployment;
+}
+
+const SERVICE_NAME = "switchboard";
+
+/** Why the service accepts unauthenticated requests (becomes the SB_RUN_PUBLIC_INVOKER exemption). */
+const PUBLIC_ACCESS_REASON =
+  "End users' browsers call POST /api/v1/chat and load the widget, and Intercom delivers POST " +
+  "/webhooks/intercom from the internet; neither can present a Google identity. The service authenticates " +
+  "them itself (signed session tokens, X-Hub-Signature HMAC), and /internal/* requires a Google-signed " +
+  "OIDC token of the invoker identity.";
+
+/**
+ * One environment of Switchboard in its own Google Cloud project: APIs, network, database, secrets,
+ * identities, image registry, the Cloud Run service, the task queue and poller, and observability.
+ * State lives in the bootstrap bucket under `switchboard/<env>`.
+ */
+export class PlatformStack extends TerraformStack {
+  readonly run: RunService;
+  readonly database: Database;
+  readonly queue: TaskQueue;
+  readonly publicUrl: string;
+
+  constructor(scope: Construct, id: string, props: PlatformStackProps) {
+    super(scope, id);
+    const d = props.deployment;
+    const { env } = d;
+    const withBudget = d.site.billingAccount !== undefined;
+
+    new GcsBackend(this, { bucket: d.site.stateBucket, prefix: `switchboard/${env.name}` });
+    new GoogleProvider(this, "google", {
+      project: d.projectId,
+      region: d.region,
+      defaultLabels: d.labels,
+      // Bill API quota (billing budgets, service usage) to this project, not the caller's.
+      userProjectOverride: true,
+      billingProject: d.projectId,
+    });
+
+    const apis = new ProjectServices(this, "apis", {
+      projectId: d.projectId,
+      apis: apisFor(env, withBudget),
+    });
+    const project = new DataGoogleProject(this, "project", { projectId: d.projectId });
+
+    // Cloud Run's deterministic URL (https://cloud.google.com/run/docs/triggering/https-request#deterministic):
+    // known before the service exists, so the service can be told its own URL and OIDC audience without a
+    // dependency cycle (service → env var → service.uri).
+    const runHost = `${SERVICE_NAME}-${project.number}.${d.region}.run.app`;
+    this.publicUrl = d.publicUrl ?? `https://${runHost}`;
+    const internalAudience = `https://${runHost}`;
+
+    const network = new Network(this, "network", {
+      projectId: d.projectId,
+      region: d.region,
+      network: env.network,
+      connector: env.connector,
+      labels: d.labels,
+    });
+
+    const identity = new Identity(this, "identity", {
+      projectId: d.projectId,
+      extraRuntimeRoles: env.model.gemini === "vertex" ? ["roles/aiplatform.user"] : [],
+    });
+
+    this.database = new Database(this, "database", {
+      projectId: d.projectId,
+      region: d.region,
+      spec: env.database,
+      deletionProtection: env.deletionProtection,
+      networkId: network.vpc.id,
+      privateServicesConnection: network.privateServicesConnection,
+      iamServiceAccountUser: identity.runtimeDatabaseUser,
+      labels: d.labels,
+    });
+
+    const secretSpecs = secretsFor(env);
+    const secrets = new Secrets(this, "secrets", {
+      projectId: d.projectId,
+      secrets: secretSpecs,
+      accessor: identity.runtimeMember,
+      labels: d.labels,
+      deletionProtection: env.deletionProtection,
+    });
+
+    const registry = new ArtifactRegistry(this, "registry", {
+      projectId: d.projectId,
+      region: d.region,
+      keepCount: env.imagesKept,
+      labels: d.labels,
+    });
+
+    this.queue = new TaskQueue(this, "tasks", {
+      projectId: d.projectId,
+      region: d.region,
+      spec: env.tasks,
+      enqueuerMember: identity.runtimeMember,
+    });
+
+    const plainEnv: Record<string, string> = {
+      NODE_ENV: "production",
+      LOG_LEVEL: env.run.logLevel,
+      GOOGLE_CLOUD_PROJECT: d.projectId,
+      DATABASE_URL: `postgres://${encodeURIComponent(identity.runtimeDatabaseUser)}@${this.database.privateIp}:5432/${this.database.databaseName}?sslmode=require`,
+      DATABASE_IAM_AUTH: "true",
+      DATABASE_POOL_MAX: String(env.run.databasePoolMax),
+      MODEL_PROVIDER: env.model.provider,
+      INTERCOM_ADMIN_ID: d.intercomAdminId,
+      INTERCOM_REGION: d.intercomRegion,
+      TASK_QUEUE: "cloud-tasks",
+      CLOUD_TASKS_QUEUE: this.queue.queuePath,
+      TASKS_INVOKER_SA: identity.invoker.email,
+      INTERNAL_AUDIENCE: internalAudience,
+      PUBLIC_URL: this.publicUrl,
+      POLLING_INTERVAL: env.polling.interval,
+      CORS_ORIGINS: d.corsOrigins.join(","),
+      ...(env.model.gemini === "vertex"
+        ? { GOOGLE_GENAI_USE_VERTEXAI: "true", GOOGLE_CLOUD_LOCATION: env.model.vertexLocation }
+        : {}),
+    };
+    const secretEnv: Record<string, string> = d.secretsReady
+      ? Object.fromEntries(
+          secretSpecs.map((s) => [s.envVar, secrets.byEnvVar.get(s.envVar)?.secretId ?? s.id] as const),
+        )
+      : {};
+
+    this.run = new RunService(this, "run", {
+      projectId: d.projectId,
+      region: d.region,
+      serviceName: SERVICE_NAME,
+      image: d.image,
+      serviceAccountEmail: identity.runtime.email,
+      spec: env.run,
+      deletionProtection: env.deletionProtection,
+      connectorId: network.connector.id,
+      env: plainEnv,
+      secretEnv,
+      invokerMember: identity.invokerMember,
+      publicAccessReason: PUBLIC_ACCESS_REASON,
+      labels: d.labels,
+    });
+    // The first revision reads the secrets and logs in to Cloud SQL as its IAM user before its startup
+    // probe passes: the user, the secrets and every grant involved must exist first.
+    this.run.service.dependsOn = [
+      ...(this.run.service.dependsOn ?? []),
+      ...[
+        this.database.iamUser,
+        ...secrets.byEnvVar.values(),
+        ...secrets.accessGrants,
+        ...identity.runtimeGrants,
+      ].map((r) => dependable(r)),
+    ];
+
+    new PollSchedule(this, "poll", {
+      projectId: d.projectId,
+      region: d.region,
+      spec: env.polling,
+      targetUrl: `${internalAudience}/internal/poll`,
+      audience: internalAudience,
+      invokerEmail: identity.invoker.email,
+    });
+
+    // ---- observability ----
+    const logMetrics = new LogMetrics(this, "log-metrics", {
+      projectId: d.projectId,
+      serviceName: SERVICE_NAME,
+    });
+    const catalog = buildCatalog(logMetrics.metricTypes);
+    const channels = new NotificationChannels(this, "notifications", {
+      projectId: d.projectId,
+      emails: d.alertEmails,
+      labels: d.labels,
+    });
+    new UptimeCheck(this, "uptime", {
+      projectId: d.projectId,
+      host: runHost,
+      period: env.alerting.uptimePeriod,
+      labels: d.labels,
+    });
+    // Literal values only: cdktf's HCL renderer (cdktf synth --hcl) mangles quoted strings that also hold
+    // references, and every filter quotes its values. The uptime alert filters on this project's checks.
+    const vars = {
+      ENV: env.name,
+      PROJECT_ID: d.projectId,
+      REGION: d.region,
+      SERVICE_NAME,
+      SQL_DATABASE_ID: `${d.projectId}:${this.database.instanceName}`,
+      SQL_CONNECTIONS_ALERT: Math.floor(env.database.maxConnections * 0.9),
+      RUN_MAX_INSTANCES: env.run.maxInstances,
+      TASK_QUEUE: this.queue.queueName,
+    };
+    new Dashboards(this, "dashboards", { projectId: d.projectId, catalog, vars });
+    new AlertPolicies(this, "alerts", {
+      projectId: d.projectId,
+      catalog,
+      vars,
+      notificationChannelIds: env.alerting.notify ? channels.channelIds : [],
+      labels: d.labels,
+    });
+    if (d.site.billingAccount) {
+      new Budget(this, "budget", {
+        billingAccount: d.site.billingAccount,
+        projectNumber: project.number,
+        displayName: `switchboard-${env.name}`,
+        monthlyUsd: env.budget.monthlyUsd,
+        notificationChannelIds: env.alerting.notify ? channels.channelIds : [],
+      });
+    }
+
+    // Every resource waits for the APIs it calls (enabling an API is eventually consistent).
+    const serviceIds = apis.services.map((s) => dependable(s));
+    for (const node of this.node.findAll()) {
+      if (node instanceof TerraformResource && !apis.services.includes(node as never)) {
+        node.dependsOn = [...new Set([...(node.dependsOn ?? []), ...serviceIds])];
+      }
+    }
+
+    new TerraformOutput(this, "service_url", { value: this.publicUrl });
+    new TerraformOutput(this, "webhook_url", {
+      value: `${this.publicUrl}/webhooks/intercom`,
+      description: "Intercom app → Webhooks → endpoint URL",
+    });
+    new TerraformOutput(this, "database_connection_name", { value: this.database.connectionName });
+    new TerraformOutput(this, "queue_name", { value: this.queue.queuePath });
+    new TerraformOutput(this, "image_repository", { value: registry.imageRepository });
+    new TerraformOutput(this, "runtime_service_account", { value: identity.runtime.email });
+    new TerraformOutput(this, "secret_ids", {
+      value: secretSpecs.map((s) => s.id),
+      description: "Secrets to give a version before the service can start (gcloud secrets versions add)",
+    });
+
+    applyGuardrails(this, { requireDataProtection: env.deletionProtection });
+  }
+}

@@ -1,0 +1,448 @@
+import { Testing } from "cdktf";
+import type { Construct } from "constructs";
+import { describe, expect, it } from "vitest";
+import { ArtifactRegistry } from "../../infra/constructs/artifact-registry";
+import { Budget } from "../../infra/constructs/budget";
+import { CiIdentities, DEPLOY_ROLES, PLAN_ROLES } from "../../infra/constructs/ci-identities";
+import { Database } from "../../infra/constructs/database";
+import { GithubOidc } from "../../infra/constructs/github-oidc";
+import { Identity } from "../../infra/constructs/identity";
+import { LogMetrics } from "../../infra/constructs/log-metrics";
+import { Network } from "../../infra/constructs/network";
+import { NotificationChannels } from "../../infra/constructs/notification-channels";
+import { PollSchedule } from "../../infra/constructs/poll-schedule";
+import { ProjectServices } from "../../infra/constructs/project-services";
+import { RunService } from "../../infra/constructs/run-service";
+import { Secrets } from "../../infra/constructs/secrets";
+import { StateBucket } from "../../infra/constructs/state-bucket";
+import { TaskQueue } from "../../infra/constructs/task-queue";
+import { UptimeCheck } from "../../infra/constructs/uptime-check";
+import { environments, secretsFor } from "../../infra/environments";
+import { LOG_METRICS } from "../../infra/monitoring/log-metrics";
+import { only, parse, resources } from "./helpers";
+
+const P = "switchboard-test-000000";
+const LABELS = { app: "switchboard", env: "test", managed_by: "cdktf" };
+const synth = (fn: (scope: Construct) => void) => parse(Testing.synthScope(fn));
+type Json = Record<string, unknown>;
+const sorted = (xs: readonly unknown[]) => xs.map(String).sort();
+
+describe("ProjectServices", () => {
+  it("enables each API once and never disables it on destroy", () => {
+    const out = synth((s) => {
+      new ProjectServices(s, "apis", {
+        projectId: P,
+        apis: ["run.googleapis.com", "run.googleapis.com", "sqladmin.googleapis.com"],
+      });
+    });
+    const services = resources(out, "google_project_service");
+    expect(services.map((x) => x.service)).toEqual(["run.googleapis.com", "sqladmin.googleapis.com"]);
+    for (const x of services) expect(x.disable_on_destroy).toBe(false);
+  });
+});
+
+describe("Network", () => {
+  const out = synth((s) => {
+    new Network(s, "network", {
+      projectId: P,
+      region: "europe-west1",
+      network: environments.prod.network,
+      connector: environments.prod.connector,
+      labels: LABELS,
+    });
+  });
+  it("is a custom-mode VPC with a flow-logged, private-Google-access subnet for the connector", () => {
+    expect(only(out, "google_compute_network").auto_create_subnetworks).toBe(false);
+    const subnet = only(out, "google_compute_subnetwork");
+    expect(subnet.ip_cidr_range).toBe("10.8.0.0/28");
+    expect(subnet.private_ip_google_access).toBe(true);
+    expect(subnet.log_config).toMatchObject({ flow_sampling: 0.5 });
+  });
+  it("reserves a private services range and peers it, abandoning the peering on destroy", () => {
+    expect(only(out, "google_compute_global_address")).toMatchObject({
+      purpose: "VPC_PEERING",
+      prefix_length: 20,
+    });
+    expect(only(out, "google_service_networking_connection")).toMatchObject({
+      service: "servicenetworking.googleapis.com",
+      deletion_policy: "ABANDON",
+    });
+  });
+  it("sizes the connector from the environment data", () => {
+    expect(only(out, "google_vpc_access_connector")).toMatchObject({
+      machine_type: "e2-micro",
+      min_instances: 2,
+      max_instances: 10,
+      subnet: { name: expect.stringContaining("google_compute_subnetwork") },
+    });
+  });
+});
+
+describe("Database", () => {
+  const make = (deletionProtection: boolean) =>
+    synth((s) => {
+      const network = new Network(s, "network", {
+        projectId: P,
+        region: "europe-west1",
+        network: environments.prod.network,
+        connector: environments.prod.connector,
+        labels: LABELS,
+      });
+      new Database(s, "database", {
+        projectId: P,
+        region: "europe-west1",
+        spec: environments.prod.database,
+        deletionProtection,
+        networkId: network.vpc.id,
+        privateServicesConnection: network.privateServicesConnection,
+        iamServiceAccountUser: `switchboard-run@${P}.iam`,
+        labels: LABELS,
+      });
+    });
+  const out = make(true);
+  const instance = only(out, "google_sql_database_instance") as Json & { settings: Json };
+  it("is PostgreSQL 15 on private IP only, TLS required, after the peering exists", () => {
+    expect(instance.database_version).toBe("POSTGRES_15");
+    expect(instance.settings.ip_configuration).toMatchObject({
+      ipv4_enabled: false,
+      ssl_mode: "ENCRYPTED_ONLY",
+    });
+    expect(instance.depends_on).toEqual([expect.stringMatching(/^google_service_networking_connection\./)]);
+  });
+  it("backs up daily with PITR, retention and HA from the data, and has a maintenance window", () => {
+    expect(instance.settings).toMatchObject({
+      tier: "db-custom-2-4096",
+      availability_type: "REGIONAL",
+      disk_type: "PD_SSD",
+      disk_size: 20,
+      disk_autoresize: true,
+      backup_configuration: {
+        enabled: true,
+        point_in_time_recovery_enabled: true,
+        transaction_log_retention_days: 7,
+        backup_retention_settings: { retained_backups: 7, retention_unit: "COUNT" },
+      },
+      maintenance_window: { day: 7, hour: 3 },
+      insights_config: { query_insights_enabled: true },
+    });
+  });
+  it("turns on IAM authentication and the logging flags", () => {
+    const flags = Object.fromEntries(
+      (instance.settings.database_flags as { name: string; value: string }[]).map((f) => [f.name, f.value]),
+    );
+    expect(flags).toMatchObject({
+      "cloudsql.iam_authentication": "on",
+      log_checkpoints: "on",
+      log_connections: "on",
+      log_disconnections: "on",
+      log_lock_waits: "on",
+      max_connections: "200",
+    });
+  });
+  it("protects the instance in Terraform and GCP when asked, not otherwise", () => {
+    expect(instance.deletion_protection).toBe(true);
+    expect(instance.settings.deletion_protection_enabled).toBe(true);
+    const dev = only(make(false), "google_sql_database_instance") as Json & { settings: Json };
+    expect(dev.deletion_protection).toBe(false);
+    expect(dev.settings.deletion_protection_enabled).toBe(false);
+  });
+  it("creates the application database and the runtime's IAM user, with no password anywhere", () => {
+    expect(only(out, "google_sql_database").name).toBe("switchboard");
+    const user = only(out, "google_sql_user");
+    expect(user).toMatchObject({ type: "CLOUD_IAM_SERVICE_ACCOUNT", name: `switchboard-run@${P}.iam` });
+    expect(user.password).toBeUndefined();
+    expect(JSON.stringify(out)).not.toMatch(/root_password|"password"/);
+  });
+});
+
+describe("Identity", () => {
+  const out = synth((s) => {
+    new Identity(s, "identity", { projectId: P, extraRuntimeRoles: ["roles/aiplatform.user"] });
+  });
+  it("creates a runtime and an invoker identity, no keys", () => {
+    expect(sorted(resources(out, "google_service_account").map((a) => a.account_id))).toEqual([
+      "switchboard-invoker",
+      "switchboard-run",
+    ]);
+    expect(resources(out, "google_service_account_key")).toEqual([]);
+  });
+  it("grants the runtime only what the service uses", () => {
+    expect(sorted(resources(out, "google_project_iam_member").map((m) => m.role))).toEqual(
+      sorted([...Identity.RUNTIME_ROLES, "roles/aiplatform.user"]),
+    );
+  });
+  it("lets the runtime mint tasks that carry the invoker's OIDC token", () => {
+    expect(only(out, "google_service_account_iam_member")).toMatchObject({
+      role: "roles/iam.serviceAccountUser",
+      member: expect.stringContaining("google_service_account.identity_runtime"),
+    });
+  });
+});
+
+describe("Secrets", () => {
+  const specs = secretsFor(environments.prod);
+  const out = synth((s) => {
+    new Secrets(s, "secrets", {
+      projectId: P,
+      secrets: specs,
+      accessor: "serviceAccount:run@x",
+      labels: LABELS,
+    });
+  });
+  it("creates one secret per credential with no version and no value", () => {
+    expect(sorted(resources(out, "google_secret_manager_secret").map((x) => x.secret_id))).toEqual(
+      sorted(specs.map((x) => x.id)),
+    );
+    expect(resources(out, "google_secret_manager_secret_version")).toEqual([]);
+  });
+  it("grants accessor on each secret to the runtime only", () => {
+    const grants = resources(out, "google_secret_manager_secret_iam_member");
+    expect(grants).toHaveLength(specs.length);
+    for (const g of grants)
+      expect(g).toMatchObject({ role: "roles/secretmanager.secretAccessor", member: "serviceAccount:run@x" });
+  });
+});
+
+describe("ArtifactRegistry", () => {
+  it("is a Docker repository with immutable tags and active cleanup policies", () => {
+    const out = synth((s) => {
+      new ArtifactRegistry(s, "registry", {
+        projectId: P,
+        region: "europe-west1",
+        keepCount: 30,
+        labels: LABELS,
+      });
+    });
+    expect(only(out, "google_artifact_registry_repository")).toMatchObject({
+      format: "DOCKER",
+      docker_config: { immutable_tags: true },
+      cleanup_policy_dry_run: false,
+      cleanup_policies: [
+        { id: "delete-untagged", action: "DELETE", condition: { tag_state: "UNTAGGED" } },
+        { id: "keep-recent", action: "KEEP", most_recent_versions: { keep_count: 30 } },
+      ],
+    });
+  });
+});
+
+describe("RunService", () => {
+  const make = (publicAccessReason?: string) =>
+    synth((s) => {
+      new RunService(s, "run", {
+        projectId: P,
+        region: "europe-west1",
+        image: "us-docker.pkg.dev/cloudrun/container/hello",
+        serviceAccountEmail: "run@x",
+        spec: environments.prod.run,
+        deletionProtection: true,
+        connectorId: "connector",
+        env: { NODE_ENV: "production" },
+        secretEnv: { JWT_SECRET: "jwt-secret" },
+        invokerMember: "serviceAccount:invoker@x",
+        ...(publicAccessReason ? { publicAccessReason } : {}),
+        labels: LABELS,
+      });
+    });
+  const out = make("browsers and Intercom webhooks must reach it");
+  const service = only(out, "google_cloud_run_v2_service") as Json & {
+    template: Json & { containers: Json[] };
+  };
+  const container = service.template.containers[0] as Json;
+  it("runs as the runtime identity with the environment's size, scaling, concurrency and timeout", () => {
+    expect(service.template).toMatchObject({
+      service_account: "run@x",
+      max_instance_request_concurrency: 80,
+      timeout: "300s",
+      scaling: { min_instance_count: 1, max_instance_count: 20 },
+      vpc_access: { connector: "connector", egress: "PRIVATE_RANGES_ONLY" },
+    });
+    expect(container.resources).toMatchObject({
+      limits: { cpu: "2", memory: "4Gi" },
+      startup_cpu_boost: true,
+    });
+  });
+  it("probes startup on the readiness path and liveness on /healthz", () => {
+    expect(container.startup_probe).toMatchObject({ http_get: { path: "/api/v1/health", port: 8080 } });
+    expect(container.liveness_probe).toMatchObject({ http_get: { path: "/healthz", port: 8080 } });
+  });
+  it("reads secrets from Secret Manager at latest and plain values as values", () => {
+    expect(container.env).toEqual([
+      { name: "JWT_SECRET", value_source: { secret_key_ref: { secret: "jwt-secret", version: "latest" } } },
+      { name: "NODE_ENV", value: "production" },
+    ]);
+  });
+  it("has explicit ingress and leaves the image to CI after the first deploy", () => {
+    expect(service.ingress).toBe("INGRESS_TRAFFIC_ALL");
+    expect(service.lifecycle).toEqual({
+      ignore_changes: ["template[0].containers[0].image", "client", "client_version"],
+    });
+  });
+  it("grants run.invoker to the invoker identity, and to allUsers only with a reason", () => {
+    const members = resources(out, "google_cloud_run_v2_service_iam_member").map((m) => m.member);
+    expect(members).toEqual(["serviceAccount:invoker@x", "allUsers"]);
+    const privateOut = make();
+    expect(resources(privateOut, "google_cloud_run_v2_service_iam_member").map((m) => m.member)).toEqual([
+      "serviceAccount:invoker@x",
+    ]);
+  });
+});
+
+describe("TaskQueue and PollSchedule", () => {
+  const out = synth((s) => {
+    new TaskQueue(s, "tasks", {
+      projectId: P,
+      region: "europe-west1",
+      spec: environments.prod.tasks,
+      enqueuerMember: "serviceAccount:run@x",
+    });
+    new PollSchedule(s, "poll", {
+      projectId: P,
+      region: "europe-west1",
+      spec: environments.prod.polling,
+      targetUrl: "https://svc/internal/poll",
+      audience: "https://svc",
+      invokerEmail: "invoker@x",
+    });
+  });
+  it("rate-limits dispatch and backs off retries", () => {
+    expect(only(out, "google_cloud_tasks_queue")).toMatchObject({
+      name: "switchboard-outbox",
+      rate_limits: { max_dispatches_per_second: 5, max_concurrent_dispatches: 20 },
+      retry_config: { max_attempts: 10, min_backoff: "10s", max_backoff: "600s" },
+    });
+  });
+  it("grants enqueue on the queue itself to the runtime", () => {
+    expect(only(out, "google_cloud_tasks_queue_iam_member")).toMatchObject({
+      role: "roles/cloudtasks.enqueuer",
+      member: "serviceAccount:run@x",
+    });
+  });
+  it("polls the internal endpoint with an OIDC token", () => {
+    expect(only(out, "google_cloud_scheduler_job")).toMatchObject({
+      schedule: "* * * * *",
+      http_target: {
+        uri: "https://svc/internal/poll",
+        http_method: "POST",
+        oidc_token: { service_account_email: "invoker@x", audience: "https://svc" },
+      },
+    });
+  });
+});
+
+describe("LogMetrics", () => {
+  const out = synth((s) => {
+    new LogMetrics(s, "log-metrics", { projectId: P, serviceName: "switchboard" });
+  });
+  it("defines one metric per row over the service's stdout events", () => {
+    const metrics = resources(out, "google_logging_metric");
+    expect(sorted(metrics.map((m) => m.name))).toEqual(sorted(LOG_METRICS.map((m) => m.name)));
+    const duration = metrics.find((m) => m.name === "switchboard_conversation_duration_ms") as Json;
+    expect(duration.filter).toContain('jsonPayload.event="conversation.processed"');
+    expect(duration.filter).toContain(`logName="projects/${P}/logs/run.googleapis.com%2Fstdout"`);
+    expect(duration).toMatchObject({
+      value_extractor: "EXTRACT(jsonPayload.durationMs)",
+      metric_descriptor: { value_type: "DISTRIBUTION", metric_kind: "DELTA" },
+      label_extractors: { channel: "EXTRACT(jsonPayload.channel)", outcome: "EXTRACT(jsonPayload.outcome)" },
+    });
+    const errors = metrics.find((m) => m.name === "switchboard_upstream_errors") as Json;
+    expect(errors).toMatchObject({
+      metric_descriptor: { value_type: "INT64" },
+      label_extractors: { upstream: "EXTRACT(jsonPayload.upstream)", status: "EXTRACT(jsonPayload.status)" },
+    });
+    expect(errors.value_extractor).toBeUndefined();
+  });
+});
+
+describe("NotificationChannels, UptimeCheck and Budget", () => {
+  const out = synth((s) => {
+    const channels = new NotificationChannels(s, "notifications", {
+      projectId: P,
+      emails: ["a@example.com", "b@example.com"],
+      labels: LABELS,
+    });
+    new UptimeCheck(s, "uptime", { projectId: P, host: "svc-1.europe-west1.run.app", labels: LABELS });
+    new Budget(s, "budget", {
+      billingAccount: "000000-000000-000000",
+      projectNumber: "123",
+      displayName: "switchboard-test",
+      monthlyUsd: 100,
+      notificationChannelIds: channels.channelIds,
+    });
+  });
+  it("creates an e-mail channel per address", () => {
+    expect(resources(out, "google_monitoring_notification_channel").map((c) => c.labels)).toEqual([
+      { email_address: "a@example.com" },
+      { email_address: "b@example.com" },
+    ]);
+  });
+  it("checks the readiness endpoint over HTTPS", () => {
+    expect(only(out, "google_monitoring_uptime_check_config")).toMatchObject({
+      monitored_resource: { type: "uptime_url", labels: { host: "svc-1.europe-west1.run.app" } },
+      http_check: { path: "/api/v1/health", use_ssl: true, validate_ssl: true, port: 443 },
+    });
+  });
+  it("budgets the project with 50/80/100 % thresholds", () => {
+    const budget = only(out, "google_billing_budget") as Json & { threshold_rules: Json[] };
+    expect(budget.budget_filter).toMatchObject({ projects: ["projects/123"] });
+    expect(budget.amount).toEqual({ specified_amount: { currency_code: "USD", units: "100" } });
+    expect(
+      budget.threshold_rules.filter((r) => r.spend_basis === "CURRENT_SPEND").map((r) => r.threshold_percent),
+    ).toEqual([0.5, 0.8, 1]);
+  });
+});
+
+describe("bootstrap constructs", () => {
+  const out = synth((s) => {
+    const state = new StateBucket(s, "state", {
+      projectId: P,
+      name: "tf-state-000000",
+      location: "europe-west1",
+      labels: LABELS,
+    });
+    const oidc = new GithubOidc(s, "github-oidc", { projectId: P, repository: "example-org/switchboard" });
+    new CiIdentities(s, "ci", {
+      projectId: P,
+      targetProjects: { dev: "switchboard-dev-000000" },
+      stateBucketName: state.bucket.name,
+      planPrincipalSet: oidc.repositoryPrincipalSet,
+      deployPrincipalSet: oidc.mainBranchPrincipalSet,
+    });
+  });
+  it("makes a private, versioned state bucket that expires old versions", () => {
+    expect(only(out, "google_storage_bucket")).toMatchObject({
+      uniform_bucket_level_access: true,
+      public_access_prevention: "enforced",
+      versioning: { enabled: true },
+      lifecycle: { prevent_destroy: true },
+      lifecycle_rule: [
+        { condition: { num_newer_versions: 20 } },
+        { condition: { days_since_noncurrent_time: 90 } },
+      ],
+    });
+  });
+  it("trusts GitHub OIDC for one repository only", () => {
+    expect(only(out, "google_iam_workload_identity_pool_provider")).toMatchObject({
+      attribute_condition:
+        'assertion.repository == "example-org/switchboard" && assertion.event_name != "pull_request_target"',
+      oidc: { issuer_uri: "https://token.actions.githubusercontent.com" },
+    });
+  });
+  it("lets pull requests impersonate the plan identity and only main impersonate the deploy identity", () => {
+    const members = resources(out, "google_service_account_iam_member").map((m) => String(m.member));
+    expect(members.filter((m) => m.endsWith("/attribute.repository/example-org/switchboard"))).toHaveLength(
+      1,
+    );
+    expect(members.filter((m) => m.endsWith("/attribute.ref/refs/heads/main"))).toHaveLength(1);
+  });
+  it("grants plan read-only roles and deploy its apply roles on each target project, no basic roles, no keys", () => {
+    const roles = resources(out, "google_project_iam_member").map((m) => m.role as string);
+    expect(roles.sort()).toEqual([...PLAN_ROLES, ...DEPLOY_ROLES].sort());
+    expect(roles).not.toEqual(expect.arrayContaining(["roles/owner", "roles/editor", "roles/viewer"]));
+    expect(resources(out, "google_service_account_key")).toEqual([]);
+    const stateRoles = Object.fromEntries(
+      resources(out, "google_storage_bucket_iam_member").map((m) => [String(m.role), String(m.member)]),
+    );
+    expect(stateRoles["roles/storage.objectViewer"]).toContain("ci_plan");
+    expect(stateRoles["roles/storage.objectUser"]).toContain("ci_deploy");
+  });
+});

@@ -1,0 +1,221 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Testing } from "cdktf";
+import { describe, expect, it } from "vitest";
+import { AlertPolicies } from "../../infra/constructs/alert-policies";
+import { Dashboards } from "../../infra/constructs/dashboards";
+import { LOG_METRICS, logMetricType } from "../../infra/monitoring/log-metrics";
+import { buildCatalog, promqlName, unknownMetrics } from "../../infra/monitoring/metric-catalog";
+import {
+  assertKnownMetrics,
+  DASHBOARDS_DIR,
+  dashboardJson,
+  fillTemplate,
+  POLICIES_DIR,
+  readMonitoringFiles,
+  validateAlertPolicy,
+  validateDashboard,
+} from "../../infra/monitoring/monitoring-files";
+import { parse } from "./helpers";
+
+const VARS = {
+  ENV: "test",
+  PROJECT_ID: "p-000000",
+  REGION: "europe-west1",
+  SERVICE_NAME: "switchboard",
+  SQL_DATABASE_ID: "p-000000:switchboard-pg",
+  SQL_CONNECTIONS_ALERT: 180,
+  RUN_MAX_INSTANCES: 20,
+  TASK_QUEUE: "switchboard-outbox",
+};
+const catalog = buildCatalog();
+
+function dirWith(name: string, content: unknown): string {
+  const dir = mkdtempSync(join(tmpdir(), "switchboard-monitoring-"));
+  writeFileSync(join(dir, `${name}.json`), JSON.stringify(content));
+  return dir;
+}
+
+describe("policies/*.json", () => {
+  const files = readMonitoringFiles(POLICIES_DIR);
+
+  it("covers every alert the brief lists", () => {
+    expect(files.map((f) => f.name)).toEqual(
+      expect.arrayContaining([
+        "api-latency-p95",
+        "api-error-rate",
+        "sql-cpu",
+        "sql-connections",
+        "sql-disk",
+        "run-max-instances",
+        "daily-tokens-spike",
+        "gemini-rate-limited",
+        "gemini-server-errors",
+        "conversation-processing-time",
+      ]),
+    );
+  });
+
+  it.each(files.map((f) => [f.name, f] as const))(
+    "%s is a valid policy over known metrics",
+    (_name, file) => {
+      const doc = validateAlertPolicy(fillTemplate(file.content, VARS, file.path), file.path);
+      expect(() => assertKnownMetrics(doc, catalog, file.path)).not.toThrow();
+      expect(JSON.stringify(doc)).not.toMatch(/\$\{/);
+    },
+  );
+
+  it("keeps the brief's thresholds", () => {
+    const threshold = (name: string) => {
+      const file = files.find((f) => f.name === name);
+      const doc = validateAlertPolicy(fillTemplate(file?.content, VARS, name), name);
+      return (doc.conditions[0] as { conditionThreshold: { thresholdValue: number; duration: string } })
+        .conditionThreshold;
+    };
+    expect(threshold("api-latency-p95")).toMatchObject({ thresholdValue: 2000, duration: "300s" });
+    expect(threshold("api-error-rate")).toMatchObject({ thresholdValue: 0.05, duration: "120s" });
+    expect(threshold("sql-cpu").thresholdValue).toBe(0.85);
+    expect(threshold("sql-connections").thresholdValue).toBe(180);
+    expect(threshold("sql-disk").thresholdValue).toBe(0.8);
+    expect(threshold("run-max-instances").thresholdValue).toBe(20);
+    expect(threshold("gemini-rate-limited").thresholdValue).toBe(10);
+    expect(threshold("gemini-server-errors")).toMatchObject({ thresholdValue: 0.05, duration: "60s" });
+    expect(threshold("conversation-processing-time").thresholdValue).toBe(5000);
+  });
+});
+
+describe("dashboards/*.json", () => {
+  const files = readMonitoringFiles(DASHBOARDS_DIR);
+
+  it.each(files.map((f) => [f.name, f] as const))(
+    "%s expands to a valid dashboard over known metrics",
+    (_n, file) => {
+      const json = dashboardJson(validateDashboard(fillTemplate(file.content, VARS, file.path), file.path));
+      expect(() => assertKnownMetrics(json, catalog, file.path)).not.toThrow();
+      const tiles = (json.mosaicLayout as { tiles: { xPos: number; width: number }[] }).tiles;
+      for (const t of tiles) expect(t.xPos + t.width).toBeLessThanOrEqual(48);
+    },
+  );
+
+  it("has the bridge widgets the brief lists", () => {
+    const conv = files.find((f) => f.name === "conversations");
+    const titles = validateDashboard(fillTemplate(conv?.content, VARS, "c"), "c").widgets.map((w) => w.title);
+    for (const wanted of [/processing time/i, /conversations processed/i, /API errors/i, /instances/i]) {
+      expect(titles.some((t) => wanted.test(t))).toBe(true);
+    }
+  });
+});
+
+describe("metric references", () => {
+  it("knows every log-based metric, in filter and PromQL spelling", () => {
+    for (const m of LOG_METRICS) {
+      expect(catalog.types.has(logMetricType(m.name))).toBe(true);
+      expect(unknownMetrics(`sum(rate(${promqlName(logMetricType(m.name))}_count[5m]))`, catalog)).toEqual(
+        [],
+      );
+    }
+    expect(promqlName("run.googleapis.com/container/instance_count")).toBe(
+      "run_googleapis_com:container_instance_count",
+    );
+  });
+
+  it("fails synth on a policy that refers to an undefined metric", () => {
+    const bad = {
+      displayName: "bad",
+      combiner: "OR",
+      severity: "WARNING",
+      documentation: { content: "this alert watches a metric nobody defines" },
+      conditions: [
+        {
+          displayName: "typo",
+          conditionThreshold: {
+            filter: 'metric.type="logging.googleapis.com/user/switchboard_conversation_duration"',
+            comparison: "COMPARISON_GT",
+            thresholdValue: 1,
+            duration: "60s",
+          },
+        },
+      ],
+    };
+    expect(() =>
+      Testing.synthScope((s) => {
+        new AlertPolicies(s, "alerts", {
+          projectId: "p",
+          catalog,
+          vars: VARS,
+          notificationChannelIds: [],
+          labels: {},
+          directory: dirWith("typo", bad),
+        });
+      }),
+    ).toThrow(
+      /typo\.json: refers to metric\(s\) no construct or Google service defines: logging\.googleapis\.com\/user\/switchboard_conversation_duration\b/,
+    );
+  });
+
+  it("fails synth on a dashboard that charts an undefined metric, in a filter or in PromQL", () => {
+    const make = (widget: Record<string, unknown>) => () =>
+      Testing.synthScope((s) => {
+        new Dashboards(s, "dashboards", {
+          projectId: "p",
+          catalog,
+          vars: VARS,
+          directory: dirWith("bad", { displayName: "bad", widgets: [{ title: "x", ...widget }] }),
+        });
+      });
+    expect(
+      make({
+        metric: "run.googleapis.com/request_counts",
+        resource: "cloud_run_revision",
+        aligner: "ALIGN_RATE",
+      }),
+    ).toThrow(/run\.googleapis\.com\/request_counts/);
+    expect(make({ promql: "sum(rate(logging_googleapis_com:user_nope_sum[5m]))" })).toThrow(/user_nope_sum/);
+  });
+
+  it("fails on an unknown placeholder and on a malformed policy", () => {
+    expect(() => fillTemplate({ a: `${"$"}{NOPE}` }, VARS, "x.json")).toThrow(
+      /x\.json: unknown placeholder \$\{NOPE\}/,
+    );
+    expect(() => validateAlertPolicy({ displayName: "x", combiner: "OR" }, "y.json")).toThrow(
+      /y\.json: severity/,
+    );
+    expect(() =>
+      validateDashboard({ displayName: "d", widgets: [{ title: "t", metrc: "x" }] }, "z.json"),
+    ).toThrow(/unknown field metrc/);
+  });
+
+  it("deploys a policy file as an alert policy with the environment's channels and labels", () => {
+    const out = parse(
+      Testing.synthScope((s) => {
+        new AlertPolicies(s, "alerts", {
+          projectId: "p",
+          catalog,
+          vars: VARS,
+          notificationChannelIds: ["channel-1"],
+          labels: { env: "test" },
+          directory: POLICIES_DIR,
+        });
+      }),
+    );
+    const policy = Object.values(out.resource.google_monitoring_alert_policy ?? {}).find(
+      (p) => p.display_name === "Switchboard (test): Cloud SQL CPU above 85 %",
+    );
+    expect(policy).toMatchObject({
+      combiner: "OR",
+      severity: "WARNING",
+      notification_channels: ["channel-1"],
+      user_labels: { env: "test" },
+      conditions: [
+        {
+          condition_threshold: {
+            filter: expect.stringContaining('resource.labels.database_id="p-000000:switchboard-pg"'),
+            threshold_value: 0.85,
+            comparison: "COMPARISON_GT",
+          },
+        },
+      ],
+    });
+  });
+});

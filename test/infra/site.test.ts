@@ -1,0 +1,82 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { EXAMPLE_SITE_PATH, exampleSite, loadSite, SiteConfigError } from "../../infra/site";
+
+const missing = join(tmpdir(), "switchboard-no-site.json");
+const example = JSON.parse(readFileSync(EXAMPLE_SITE_PATH, "utf8")) as Record<string, unknown>;
+
+function siteFile(content: unknown): string {
+  const path = join(mkdtempSync(join(tmpdir(), "switchboard-site-")), "site.json");
+  writeFileSync(path, JSON.stringify(content));
+  return path;
+}
+
+describe("site configuration", () => {
+  it("ships an example that parses, with placeholder ids", () => {
+    const site = exampleSite();
+    expect(site.example).toBe(true);
+    expect(site.environments.prod.projectId).toBe("switchboard-prod-000000");
+    expect(site.environments.dev.secretsReady).toBe(true);
+  });
+
+  it("refuses to run without a site, saying how to make one", () => {
+    expect(() => loadSite({ env: {}, sitePath: missing })).toThrow(SiteConfigError);
+    expect(() => loadSite({ env: {}, sitePath: missing })).toThrow(
+      /Copy infra\/site\.example\.json to infra\/site\.json/,
+    );
+  });
+
+  it("falls back to the example only when allowed (npm run synth)", () => {
+    expect(loadSite({ env: {}, sitePath: missing, allowExample: true }).example).toBe(true);
+    expect(loadSite({ env: { SWITCHBOARD_SITE: "example" }, sitePath: missing }).example).toBe(true);
+  });
+
+  it("refuses the example values on the deploy path", () => {
+    const path = siteFile(example);
+    expect(() => loadSite({ env: {}, sitePath: path })).toThrow(/cannot be deployed/);
+  });
+
+  it("names each missing or invalid field and the variable that sets it", () => {
+    const { environments: _e, ...rest } = example;
+    const path = siteFile({ ...rest, example: false, region: "Europe West" });
+    let message = "";
+    try {
+      loadSite({ env: {}, sitePath: path });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/region: must be a Google Cloud region.*\(or SWITCHBOARD_REGION\)/);
+    expect(message).toMatch(/environments: /);
+  });
+
+  it("takes every value from environment variables alone (CI)", () => {
+    const env: Record<string, string> = {
+      SWITCHBOARD_REGION: "us-central1",
+      SWITCHBOARD_BOOTSTRAP_PROJECT: "acme-ops-123456",
+      SWITCHBOARD_STATE_BUCKET: "acme-ops-123456-tfstate",
+      SWITCHBOARD_GITHUB_REPOSITORY: "acme/switchboard",
+      SWITCHBOARD_ALERT_EMAILS: "oncall@acme.test, sre@acme.test",
+    };
+    for (const name of ["dev", "staging", "prod"]) {
+      env[`SWITCHBOARD_${name.toUpperCase()}_PROJECT`] = `acme-sb-${name}-1`;
+      env[`SWITCHBOARD_${name.toUpperCase()}_INTERCOM_ADMIN_ID`] = "42";
+    }
+    env.SWITCHBOARD_DEV_SECRETS_READY = "false";
+    const site = loadSite({ env, sitePath: missing });
+    expect(site.example).toBe(false);
+    expect(site.billingAccount).toBeUndefined();
+    expect(site.alertEmails).toEqual(["oncall@acme.test", "sre@acme.test"]);
+    expect(site.environments.prod.projectId).toBe("acme-sb-prod-1");
+    expect(site.environments.dev.secretsReady).toBe(false);
+    expect(site.environments.prod.image).toBe("us-docker.pkg.dev/cloudrun/container/hello");
+  });
+
+  it("lets a variable override one field of the file", () => {
+    const path = siteFile({ ...example, example: false });
+    const site = loadSite({ env: { SWITCHBOARD_PROD_PROJECT: "acme-prod-777777" }, sitePath: path });
+    expect(site.environments.prod.projectId).toBe("acme-prod-777777");
+    expect(site.environments.dev.projectId).toBe("switchboard-dev-000000");
+  });
+});

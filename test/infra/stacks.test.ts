@@ -1,0 +1,283 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { environments } from "../../infra/environments";
+import { exampleSite, type Site } from "../../infra/site";
+import {
+  countsByType,
+  only,
+  resources,
+  STACK_NAMES,
+  type StackJson,
+  type StackName,
+  synthAll,
+} from "./helpers";
+
+let stacks: Record<StackName, StackJson>;
+
+/** Cloud Run's deterministic URL as Terraform sees it (the project number is read at plan time). */
+const RUN_URL = `https://switchboard-${"$"}{data.google_project.project.number}.europe-west1.run.app`;
+
+beforeAll(() => {
+  stacks = synthAll();
+});
+
+type Env = {
+  name: string;
+  value?: string;
+  value_source?: { secret_key_ref: { secret: string; version: string } };
+};
+const runEnv = (stack: StackJson): Env[] =>
+  ((only(stack, "google_cloud_run_v2_service").template as { containers: { env: Env[] }[] }).containers[0]
+    ?.env ?? []) as Env[];
+
+describe("the synthesized app", () => {
+  it("has the bootstrap stack and one platform stack per environment", () => {
+    for (const name of STACK_NAMES) expect(Object.keys(stacks[name].resource).length).toBeGreaterThan(5);
+  });
+
+  it("keeps each platform stack's state under its own prefix; bootstrap state is local", () => {
+    expect(stacks.bootstrap.terraform.backend).toHaveProperty("local");
+    const prefixes = (["dev", "staging", "prod"] as const).map(
+      (n) => stacks[n].terraform.backend?.gcs?.prefix,
+    );
+    expect(prefixes).toEqual(["switchboard/dev", "switchboard/staging", "switchboard/prod"]);
+  });
+
+  it("creates the expected resources per environment", () => {
+    const platform = {
+      google_artifact_registry_repository: 1,
+      google_billing_budget: 1,
+      google_cloud_run_v2_service: 1,
+      google_cloud_run_v2_service_iam_member: 2,
+      google_cloud_scheduler_job: 1,
+      google_cloud_tasks_queue: 1,
+      google_cloud_tasks_queue_iam_member: 1,
+      google_compute_global_address: 1,
+      google_compute_network: 1,
+      google_compute_subnetwork: 1,
+      google_logging_metric: 11,
+      google_monitoring_alert_policy: 12,
+      google_monitoring_dashboard: 2,
+      google_monitoring_notification_channel: 1,
+      google_monitoring_uptime_check_config: 1,
+      google_project_iam_member: 6,
+      google_project_service: 18,
+      google_secret_manager_secret: 5,
+      google_secret_manager_secret_iam_member: 5,
+      google_service_account: 2,
+      google_service_account_iam_member: 1,
+      google_service_networking_connection: 1,
+      google_sql_database: 1,
+      google_sql_database_instance: 1,
+      google_sql_user: 1,
+      google_vpc_access_connector: 1,
+    };
+    expect(countsByType(stacks.dev)).toEqual(platform);
+    expect(countsByType(stacks.staging)).toEqual(platform);
+    expect(countsByType(stacks.prod)).toEqual(platform);
+    expect(countsByType(stacks.bootstrap)).toEqual({
+      google_billing_account_iam_member: 2,
+      google_iam_workload_identity_pool: 1,
+      google_iam_workload_identity_pool_provider: 1,
+      google_project_iam_member: 90,
+      google_project_service: 8,
+      google_service_account: 2,
+      google_service_account_iam_member: 2,
+      google_storage_bucket: 1,
+      google_storage_bucket_iam_member: 2,
+    });
+  });
+
+  it("matches the prod snapshot", () => {
+    expect(stacks.prod).toMatchSnapshot();
+  });
+
+  it("sizes each environment from its data: dev scales to zero without HA, prod is HA with a warm instance", () => {
+    for (const name of ["dev", "staging", "prod"] as const) {
+      const spec = environments[name];
+      const run = only(stacks[name], "google_cloud_run_v2_service") as {
+        template: {
+          scaling: Record<string, number>;
+          max_instance_request_concurrency: number;
+          timeout: string;
+        };
+      };
+      expect(run.template.scaling).toEqual({
+        min_instance_count: spec.run.minInstances,
+        max_instance_count: spec.run.maxInstances,
+      });
+      expect(run.template.max_instance_request_concurrency).toBe(spec.run.concurrency);
+      const sql = only(stacks[name], "google_sql_database_instance") as { settings: Record<string, unknown> };
+      expect(sql.settings.tier).toBe(spec.database.tier);
+      expect(sql.settings.availability_type).toBe(spec.database.availability);
+    }
+    expect(environments.dev.run.minInstances).toBe(0);
+    expect(environments.dev.database.availability).toBe("ZONAL");
+    expect(environments.prod.run.minInstances).toBeGreaterThanOrEqual(1);
+    expect(environments.prod.database.availability).toBe("REGIONAL");
+    expect(only(stacks.dev, "google_sql_database_instance").deletion_protection).toBe(false);
+    expect(only(stacks.prod, "google_sql_database_instance").deletion_protection).toBe(true);
+  });
+
+  it("gives the service every env var of the contract, credentials only from Secret Manager", () => {
+    const env = runEnv(stacks.prod);
+    const plain = Object.fromEntries(env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
+    expect(Object.keys(plain).sort()).toEqual(
+      [
+        "CLOUD_TASKS_QUEUE",
+        "CORS_ORIGINS",
+        "DATABASE_IAM_AUTH",
+        "DATABASE_POOL_MAX",
+        "DATABASE_URL",
+        "GOOGLE_CLOUD_LOCATION",
+        "GOOGLE_CLOUD_PROJECT",
+        "GOOGLE_GENAI_USE_VERTEXAI",
+        "INTERCOM_ADMIN_ID",
+        "INTERCOM_REGION",
+        "INTERNAL_AUDIENCE",
+        "LOG_LEVEL",
+        "MODEL_PROVIDER",
+        "NODE_ENV",
+        "POLLING_INTERVAL",
+        "PUBLIC_URL",
+        "TASK_QUEUE",
+        "TASKS_INVOKER_SA",
+      ].sort(),
+    );
+    expect(plain.DATABASE_URL).toMatch(
+      /^postgres:\/\/switchboard-run%40switchboard-prod-000000\.iam@\$\{google_sql_database_instance\.[^}]+\.private_ip_address\}:5432\/switchboard\?sslmode=require$/,
+    );
+    expect(plain.CLOUD_TASKS_QUEUE).toBe(
+      "projects/switchboard-prod-000000/locations/europe-west1/queues/switchboard-outbox",
+    );
+    expect(plain.PUBLIC_URL).toBe(RUN_URL);
+    expect(plain.INTERNAL_AUDIENCE).toBe(plain.PUBLIC_URL);
+    const secret = env.filter((e) => e.value_source).map((e) => e.name);
+    expect(secret.sort()).toEqual(
+      [
+        "ADMIN_API_KEY",
+        "INTERCOM_ACCESS_TOKEN",
+        "INTERCOM_WEBHOOK_SECRET",
+        "JWT_SECRET",
+        "SESSION_SIGNING_KEY",
+      ].sort(),
+    );
+    for (const e of env.filter((x) => x.value_source))
+      expect(e.value_source?.secret_key_ref.version).toBe("latest");
+  });
+
+  it("points the poller at the internal endpoint with an OIDC token for the service's audience", () => {
+    const job = only(stacks.prod, "google_cloud_scheduler_job") as {
+      http_target: { uri: string; oidc_token: { audience: string; service_account_email: string } };
+    };
+    expect(job.http_target.uri).toBe(`${RUN_URL}/internal/poll`);
+    expect(job.http_target.oidc_token.audience).toBe(RUN_URL);
+    expect(job.http_target.oidc_token.service_account_email).toMatch(
+      /google_service_account\.identity_invoker/,
+    );
+  });
+
+  it("makes every platform resource wait for the project APIs", () => {
+    for (const [type, byName] of Object.entries(stacks.prod.resource)) {
+      if (type === "google_project_service") continue;
+      for (const r of Object.values(byName)) {
+        expect(r.depends_on, type).toEqual(
+          expect.arrayContaining([expect.stringMatching(/^google_project_service\.apis_run_/)]),
+        );
+      }
+    }
+  });
+
+  it("keeps `cdktf synth --hcl` valid: no quoted string that also holds a reference, dashboards as files", () => {
+    // cdktf's HCL renderer mangles a string like `a="${ref}"`; filters must use literal values only.
+    const offenders: string[] = [];
+    const walk = (v: unknown, path: string) => {
+      if (typeof v === "string" && v.includes('"') && v.includes("${") && !v.startsWith("${"))
+        offenders.push(path);
+      else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`);
+    };
+    for (const name of STACK_NAMES) walk(stacks[name].resource, name);
+    expect(offenders).toEqual([]);
+    for (const d of resources(stacks.prod, "google_monitoring_dashboard")) {
+      expect(d.dashboard_json).toMatch(
+        /^\$\{templatefile\("assets\/dashboards_[a-z-]+-json_[0-9A-F]+\/[0-9A-F]+\/[a-z-]+\.json", \{\}\)\}$/,
+      );
+    }
+  });
+
+  it("exports the outputs operators need", () => {
+    expect(Object.keys(stacks.prod.output ?? {})).toEqual(
+      expect.arrayContaining([
+        "service_url",
+        "webhook_url",
+        "database_connection_name",
+        "queue_name",
+        "image_repository",
+      ]),
+    );
+    expect(stacks.prod.output?.webhook_url?.value).toMatch(/\/webhooks\/intercom$/);
+    expect(Object.keys(stacks.bootstrap.output ?? {})).toEqual(
+      expect.arrayContaining([
+        "state_bucket",
+        "workload_identity_provider",
+        "plan_service_account",
+        "deploy_service_account",
+      ]),
+    );
+  });
+
+  it("notifies people from staging and prod alerts but keeps dev alerts silent", () => {
+    const channels = (name: StackName) =>
+      resources(stacks[name], "google_monitoring_alert_policy").map(
+        (p) => p.notification_channels as string[],
+      );
+    for (const c of channels("dev")) expect(c).toEqual([]);
+    for (const c of channels("prod")) expect(c).toHaveLength(1);
+  });
+});
+
+describe("environment data variants", () => {
+  it("omits secret env vars until the secrets have versions (first deploy)", () => {
+    const site = { ...synthSiteWith({ secretsReady: false }) };
+    const out = synthAll({ site });
+    expect(runEnv(out.dev).filter((e) => e.value_source)).toEqual([]);
+    expect(resources(out.dev, "google_secret_manager_secret")).toHaveLength(5);
+  });
+
+  it("switches Gemini from Vertex AI to an API key secret and GPT-trainer on by data alone", () => {
+    const out = synthAll({
+      environments: {
+        ...environments,
+        dev: {
+          ...environments.dev,
+          model: { ...environments.dev.model, gemini: "api-key", gptTrainer: true },
+        },
+      },
+    });
+    const names = runEnv(out.dev).map((e) => e.name);
+    expect(names).toEqual(expect.arrayContaining(["GEMINI_API_KEY", "GPT_TRAINER_API_KEY", "CHATBOT_UUID"]));
+    expect(names).not.toContain("GOOGLE_GENAI_USE_VERTEXAI");
+    const roles = resources(out.dev, "google_project_iam_member").map((m) => m.role);
+    expect(roles).not.toContain("roles/aiplatform.user");
+    expect(resources(out.dev, "google_project_service").map((s) => s.service)).not.toContain(
+      "aiplatform.googleapis.com",
+    );
+    expect(resources(out.prod, "google_project_iam_member").map((m) => m.role)).toContain(
+      "roles/aiplatform.user",
+    );
+  });
+
+  it("skips budgets and billing grants without a billing account", () => {
+    const { billingAccount: _omit, ...site } = synthSiteWith({});
+    const out = synthAll({ site });
+    expect(resources(out.prod, "google_billing_budget")).toEqual([]);
+    expect(resources(out.bootstrap, "google_billing_account_iam_member")).toEqual([]);
+  });
+});
+
+function synthSiteWith(devOverrides: Partial<Site["environments"]["dev"]>): Site {
+  const site = exampleSite();
+  return {
+    ...site,
+    environments: { ...site.environments, dev: { ...site.environments.dev, ...devOverrides } },
+  };
+}
