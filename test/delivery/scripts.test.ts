@@ -84,3 +84,30 @@ describe("smoke-test.sh", () => {
     await expect(smoke()).rejects.toMatchObject({ code: 1 });
   });
 });
+
+describe("deploy targets", () => {
+  test("come from the site configuration: project, region, registry and service of each environment", async () => {
+    const { exampleSite } = await import("../../infra/site");
+    const { deployTarget } = await import("../../scripts/deploy-target");
+    const site = exampleSite();
+    const staging = deployTarget(site, "staging");
+    expect(staging).toEqual({
+      environment: "staging",
+      projectId: site.environments.staging.projectId,
+      region: site.region,
+      service: "switchboard",
+      registryHost: `${site.region}-docker.pkg.dev`,
+      image: `${site.region}-docker.pkg.dev/${site.environments.staging.projectId}/switchboard/service`,
+    });
+    expect(deployTarget(site, "prod").image).toContain(site.environments.prod.projectId);
+  });
+
+  test("use the names the stack gives the Cloud Run service and the Artifact Registry repository", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const root = join(import.meta.dirname, "../..");
+    const stack = await readFile(join(root, "infra/stacks/platform-stack.ts"), "utf8");
+    expect(stack).toMatch(/const SERVICE_NAME = "switchboard";/);
+    const registry = await readFile(join(root, "infra/constructs/artifact-registry.ts"), "utf8");
+    expect(registry).toMatch(/repositoryId = props\.repositoryId \?\? "switchboard"/);
+  });
+});

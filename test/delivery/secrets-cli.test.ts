@@ -276,3 +276,38 @@ describe("arguments", () => {
     }
   });
 });
+
+describe("the npm run secrets wrapper", () => {
+  test("this suite's secret list is what the staging stack defines (infra/environments.ts)", async () => {
+    const { environments, secretsFor } = await import("../../infra/environments");
+    expect(secretsFor(environments.staging).map((s) => [s.id, s.envVar])).toEqual(
+      SECRETS.map((s) => [s.id, s.envVar]),
+    );
+    for (const name of ["dev", "staging", "prod"] as const) {
+      expect(secretsFor(environments[name]).map((s) => s.id)).toContain("session-signing-key");
+    }
+  });
+
+  test("argument errors exit 2 with a message before any cloud call; help exits 0", async () => {
+    const { execFile } = await import("node:child_process");
+    const cli = (...argv: string[]) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = execFile(
+          process.execPath,
+          ["--import", "tsx", "scripts/secrets-cli.ts", ...argv],
+          { env: { PATH: process.env.PATH ?? "", SWITCHBOARD_SITE: "example" } },
+          (_error, stdout, stderr) => resolve({ code: child.exitCode, out: `${stdout}${stderr}` }),
+        );
+      });
+    const help = await cli("--help");
+    expect(help.code).toBe(0);
+    expect(help.out).toContain("Usage: npm run secrets");
+    const typed = await cli("set", "staging", "intercom-access-token", "s3cret");
+    expect(typed.code).toBe(2);
+    expect(typed.out).toContain("never from the command line");
+    expect(typed.out).not.toMatch(/at .+\.ts:\d+/);
+    const env = await cli("status", "qa");
+    expect(env.code).toBe(2);
+    expect(env.out).toContain("<env> must be one of dev, staging, prod");
+  });
+});
