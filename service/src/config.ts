@@ -196,6 +196,9 @@ export const configSchema = z.object({
     ),
   HANDOFF_TOPICS: optionalString,
   HANDOFF_LOW_CONFIDENCE_LIMIT: int(2, 1),
+  GPT_TRAINER_API_KEY: optionalString,
+  CHATBOT_UUID: optionalString,
+  GPT_TRAINER_API_BASE: optionalString.pipe(z.url().optional()),
   ADMIN_API_KEY: optionalString.pipe(z.string().min(24, "must be at least 24 characters").optional()),
 });
 
@@ -214,6 +217,11 @@ function crossFieldIssues(env: Env): string[] {
     issues.push(
       "GEMINI_API_KEY: is required when MODEL_PROVIDER=gemini (or set GOOGLE_GENAI_USE_VERTEXAI=true)",
     );
+  }
+  if (provider === "gpt-trainer") {
+    for (const key of ["GPT_TRAINER_API_KEY", "CHATBOT_UUID"]) {
+      if (!present(env[key])) issues.push(`${key}: is required when MODEL_PROVIDER=gpt-trainer`);
+    }
   }
   if (truthy(env.GOOGLE_GENAI_USE_VERTEXAI) && !present(env.GOOGLE_CLOUD_PROJECT)) {
     issues.push("GOOGLE_CLOUD_PROJECT: is required when GOOGLE_GENAI_USE_VERTEXAI=true");

@@ -104,8 +104,16 @@ async function buildProvider(
       log: deps.log,
     });
   }
-  if (wanted === "gpt-trainer")
-    throw new ConfigError(["MODEL_PROVIDER: gpt-trainer is not available in this version"]);
+  if (wanted === "gpt-trainer") {
+    const { GptTrainerProvider } = await import("./adapters/gpt-trainer");
+    return new GptTrainerProvider({
+      apiKey: config.GPT_TRAINER_API_KEY ?? "",
+      chatbotUuid: config.CHATBOT_UUID ?? "",
+      baseUrl: config.GPT_TRAINER_API_BASE,
+      timeoutMs: config.MODEL_TIMEOUT_MS,
+      sql: deps.sql,
+    });
+  }
   return deps.local;
 }
 
