@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: "service",
-          include: ["test/service/**/*.test.ts", "test/emulators/**/*.test.ts"],
+          include: ["test/service/**/*.test.ts", "test/emulators/**/*.test.ts", "test/delivery/**/*.test.ts"],
           testTimeout: 30_000,
           hookTimeout: 60_000,
           pool: "forks",

@@ -11,9 +11,10 @@ export interface OutboxRow {
 }
 
 /**
- * Records the notification and queues its customer messages in one transaction. Returns null for a
- * notification seen before (nothing is written), else the outbox rows created (a part already queued by
- * the poller or another notification is not queued twice).
+ * Records the notification and queues its customer messages atomically, in one statement (one round
+ * trip: the webhook acknowledgement waits for nothing else). Returns null for a notification seen before
+ * (nothing is written), else the outbox rows created; a part already queued by the poller or another
+ * notification is not queued twice.
  */
 export async function acceptNotification(
   sql: Sql,
@@ -21,23 +22,32 @@ export async function acceptNotification(
   messages: { id: string; conversationId: string; partId: string }[],
   humanTookOver: string | null,
 ): Promise<OutboxRow[] | null> {
-  return sql.begin(async (tx): Promise<OutboxRow[] | null> => {
-    const fresh = await tx`
+  const ids = messages.map((m) => m.id);
+  const conversations = messages.map((m) => m.conversationId);
+  const parts = messages.map((m) => m.partId);
+  const rows = await sql<(OutboxRow & { fresh: boolean })[]>`
+    with delivery as (
       insert into webhook_deliveries (notification_id, topic) values (${notification.id}, ${notification.topic})
-      on conflict do nothing returning 1`;
-    if (fresh.length === 0) return null;
-    if (humanTookOver) {
-      await tx`
-        insert into intercom_conversations (conversation_id, mode) values (${humanTookOver}, 'human')
-        on conflict (conversation_id) do update set mode = 'human', updated_at = now()`;
-    }
-    if (messages.length === 0) return [];
-    const rows = await tx<OutboxRow[]>`
-      insert into outbox ${tx(messages, "id", "conversationId", "partId")}
+      on conflict do nothing
+      returning 1
+    ),
+    human as (
+      insert into intercom_conversations (conversation_id, mode)
+      select ${humanTookOver}, 'human' from delivery where ${humanTookOver}::text is not null
+      on conflict (conversation_id) do update set mode = 'human', updated_at = now()
+      returning 1
+    ),
+    queued as (
+      insert into outbox (id, conversation_id, part_id)
+      select m.id, m.conversation_id, m.part_id
+      from unnest(${ids}::uuid[], ${conversations}::text[], ${parts}::text[]) as m (id, conversation_id, part_id)
+      where exists (select 1 from delivery)
       on conflict (conversation_id, part_id) do nothing
-      returning *`;
-    return [...rows];
-  }) as Promise<OutboxRow[] | null>;
+      returning *
+    )
+    select true as fresh, queued.* from delivery left join queued on true`;
+  if (rows.length === 0) return null;
+  return rows.filter((r) => r.id !== null).map(({ fresh: _fresh, ...row }) => row);
 }
 
 export async function queueMessages(
