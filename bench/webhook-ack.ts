@@ -29,7 +29,11 @@ const svc = await startServiceProcess({
 
 const bodies = Array.from({ length: RATE * (SECONDS + 1) }, (_, i) => {
   const conv = intercom.createConversation({ body: `Benchmark question ${i}: how do refunds work?` });
-  return signedNotification(SECRET, "conversation.user.created", intercom.webhookItem(conv.id, { parts: "none" }));
+  return signedNotification(
+    SECRET,
+    "conversation.user.created",
+    intercom.webhookItem(conv.id, { parts: "none" }),
+  );
 });
 let next = 0;
 
@@ -66,7 +70,16 @@ writeResult("webhook-ack", {
   answeredDuringRun: rows?.answered,
   target: { p99Ms: 25, met: run.latency.p99 <= 25 },
 });
-console.table([{ rate: RATE, requests: run.requests.total, ...latencyMs, non2xx: run.non2xx, answered: rows?.answered, p99_target_met: run.latency.p99 <= 25 }]);
+console.table([
+  {
+    rate: RATE,
+    requests: run.requests.total,
+    ...latencyMs,
+    non2xx: run.non2xx,
+    answered: rows?.answered,
+    p99_target_met: run.latency.p99 <= 25,
+  },
+]);
 
 await svc.stop();
 await db.drop();

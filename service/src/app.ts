@@ -1,5 +1,6 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "./app-env";
@@ -24,6 +25,8 @@ export interface AppDeps {
     admin: Omit<IntercomAdminDeps, "auth">;
   };
   bodyLimitBytes: number;
+  /** Origins whose pages may call /api/* from a browser (the chat widget); none by default. */
+  corsOrigins?: readonly string[];
   /** Intercom notifications carry whole conversations: a larger limit of their own. */
   webhookBodyLimitBytes: number;
   googleCloudProject?: string | undefined;
@@ -58,6 +61,19 @@ export function createApp(deps: AppDeps) {
   app.use("*", async function sizeLimit(c, next) {
     return (c.req.path.startsWith("/webhooks/") ? webhookLimit : apiLimit)(c, next);
   });
+  if (deps.corsOrigins?.length) {
+    const allowed = new Set(deps.corsOrigins);
+    app.use(
+      "/api/*",
+      cors({
+        origin: (origin) => (allowed.has(origin) ? origin : null),
+        allowHeaders: ["Content-Type", "Authorization", "X-Request-Id"],
+        allowMethods: ["GET", "POST", "OPTIONS"],
+        exposeHeaders: ["X-Request-Id", "Retry-After"],
+        maxAge: 600,
+      }),
+    );
+  }
   app.use("/api/*", async function identify(c, next) {
     c.set("identity", await deps.auth.identify(c.req.header("authorization")));
     await next();

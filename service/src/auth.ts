@@ -11,6 +11,8 @@ const SESSION_TTL = "30d";
 export interface AuthOptions {
   /** Signs the anonymous session tokens this service hands out. */
   sessionKey: string;
+  /** The key before the last rotation: still verifies tokens, never signs (no live session breaks). */
+  previousSessionKey?: string | undefined;
   /** Users' JWTs: an HS256 shared secret, a JWKS URL (RS256/ES256 …), or both. */
   jwtSecret?: string | undefined;
   jwksUrl?: string | undefined;
@@ -27,11 +29,15 @@ export interface AuthOptions {
  */
 export class Authenticator {
   private readonly sessionKey: Uint8Array;
+  private readonly previousSessionKey: Uint8Array | undefined;
   private readonly jwtSecret: Uint8Array | undefined;
   private readonly jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
 
   constructor(private readonly opts: AuthOptions) {
     this.sessionKey = new TextEncoder().encode(opts.sessionKey);
+    this.previousSessionKey = opts.previousSessionKey
+      ? new TextEncoder().encode(opts.previousSessionKey)
+      : undefined;
     this.jwtSecret = opts.jwtSecret ? new TextEncoder().encode(opts.jwtSecret) : undefined;
     this.jwks = opts.jwksUrl ? createRemoteJWKSet(new URL(opts.jwksUrl)) : undefined;
   }
@@ -56,17 +62,16 @@ export class Authenticator {
   }
 
   private async verifySession(token: string): Promise<Identity> {
-    try {
-      const { payload } = await jwtVerify(token, this.sessionKey, {
-        issuer: SESSION_ISSUER,
-        audience: SESSION_AUDIENCE,
-        algorithms: ["HS256"],
-      });
-      if (!payload.sub?.startsWith("anon:")) throw new Error("not an anonymous session");
-      return { id: payload.sub, kind: "anonymous", tier: "guest" };
-    } catch {
-      throw invalid("the session token is invalid or expired");
+    const options = { issuer: SESSION_ISSUER, audience: SESSION_AUDIENCE, algorithms: ["HS256"] };
+    for (const key of [this.sessionKey, this.previousSessionKey]) {
+      if (!key) continue;
+      const payload = await jwtVerify(token, key, options).then(
+        (r) => r.payload,
+        () => undefined,
+      );
+      if (payload?.sub?.startsWith("anon:")) return { id: payload.sub, kind: "anonymous", tier: "guest" };
     }
+    throw invalid("the session token is invalid or expired");
   }
 
   private async verifyUser(token: string): Promise<Identity> {

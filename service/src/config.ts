@@ -11,6 +11,20 @@ const bool = (fallback: boolean) =>
   z
     .stringbool({ truthy: ["true", "1", "yes", "on"], falsy: ["false", "0", "no", "off", ""] })
     .default(fallback);
+/** Seconds, written plain (`60`) or as a duration (`60s`, `5m`, `1h`), as Terraform and gcloud write them. */
+const seconds = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw.trim() === "") return fallback;
+      const m = /^\s*(\d+)\s*(s|m|h)?\s*$/i.exec(raw);
+      if (!m?.[1]) {
+        ctx.addIssue({ code: "custom", message: 'must be seconds, like "60", "60s", "5m" or "1h"' });
+        return z.NEVER;
+      }
+      return Number(m[1]) * ({ s: 1, m: 60, h: 3600 }[(m[2] ?? "s").toLowerCase() as "s" | "m" | "h"] ?? 1);
+    });
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
 const num = (fallback: number, min = 0) => z.coerce.number().min(min).default(fallback);
 const optionalString = z
@@ -139,10 +153,23 @@ export const configSchema = z.object({
 
   PII_REDACTION: bool(true),
   SESSION_SIGNING_KEY: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
+  SESSION_SIGNING_KEY_PREVIOUS: optionalString.pipe(
+    z.string().min(32, "must be at least 32 characters").optional(),
+  ),
   JWT_SECRET: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
   JWT_JWKS_URL: optionalString.pipe(z.url().optional()),
   JWT_ISSUER: optionalString,
   JWT_AUDIENCE: optionalString,
+  CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      (v ?? "")
+        .split(",")
+        .map((o) => o.trim().replace(/\/+$/, ""))
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url({ message: "must be a comma-separated list of origins like https://example.com" }))),
   BODY_LIMIT_BYTES: int(64 * 1024, 1024),
   MESSAGE_MAX_CHARS: int(4000, 1),
   KNOWLEDGE_DIR: z.string().default("service/knowledge"),
@@ -155,7 +182,7 @@ export const configSchema = z.object({
   INTERCOM_API_BASE: optionalString.pipe(z.url().optional()),
   INTERCOM_CUSTOMER_TIER: z.enum(TIERS).default("premium"),
   WEBHOOK_BODY_LIMIT_BYTES: int(1024 * 1024, 1024),
-  POLLING_INTERVAL: int(60, 0),
+  POLLING_INTERVAL: seconds(60),
   TASK_QUEUE: z.enum(["in-process", "cloud-tasks"]).default("in-process"),
   CLOUD_TASKS_QUEUE: optionalString.pipe(
     z

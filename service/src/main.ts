@@ -282,6 +282,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
     });
     const auth = new Authenticator({
       sessionKey: await sessionKey(config, embeddedDir ? config.DATA_DIR : undefined),
+      previousSessionKey: config.SESSION_SIGNING_KEY_PREVIOUS,
       jwtSecret: config.JWT_SECRET,
       jwksUrl: config.JWT_JWKS_URL,
       issuer: config.JWT_ISSUER,
@@ -297,6 +298,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       log,
       auth,
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
+      corsOrigins: config.CORS_ORIGINS,
       webhookBodyLimitBytes: config.WEBHOOK_BODY_LIMIT_BYTES,
       intercom: {
         webhook: { bridge: intercom.bridge, webhookSecret: config.INTERCOM_WEBHOOK_SECRET },
