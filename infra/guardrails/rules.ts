@@ -311,8 +311,15 @@ export const RULES: readonly Rule[] = [
     types: RUN,
     check: (c) => {
       for (const k of list(at(c, "template", "containers"))) {
-        const bad = list(k.env).find((e) => SECRET_NAME.test(String(e.name)) && isSet(e.value));
-        if (bad) return `env ${String(bad.name)} has a plain value; use value_source.secret_key_ref`;
+        // A Secret Manager reference the service resolves itself (sm://NAME) is a pointer, not a value.
+        const bad = list(k.env).find(
+          (e) =>
+            SECRET_NAME.test(String(e.name)) &&
+            isSet(e.value) &&
+            !/^sm:\/\/[A-Za-z0-9_-]+(@\w+)?$/.test(String(e.value)),
+        );
+        if (bad)
+          return `env ${String(bad.name)} has a plain value; use value_source.secret_key_ref or an sm:// reference`;
       }
       return undefined;
     },

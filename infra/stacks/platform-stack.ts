@@ -142,11 +142,24 @@ export class PlatformStack extends TerraformStack {
         ? { GOOGLE_GENAI_USE_VERTEXAI: "true", GOOGLE_CLOUD_LOCATION: env.model.vertexLocation }
         : {}),
     };
+    // Credentials an upstream can revoke on rotation are passed as references the service resolves
+    // itself, so after a 401 it re-reads the latest version without a new revision (Cloud Run resolves
+    // secret_key_ref values only when an instance starts).
+    const SELF_RESOLVED = new Set(["INTERCOM_ACCESS_TOKEN"]);
+    const secretIdOf = (s: (typeof secretSpecs)[number]) => secrets.byEnvVar.get(s.envVar)?.secretId ?? s.id;
     const secretEnv: Record<string, string> = d.secretsReady
       ? Object.fromEntries(
-          secretSpecs.map((s) => [s.envVar, secrets.byEnvVar.get(s.envVar)?.secretId ?? s.id] as const),
+          secretSpecs
+            .filter((s) => !SELF_RESOLVED.has(s.envVar))
+            .map((s) => [s.envVar, secretIdOf(s)] as const),
         )
       : {};
+    if (d.secretsReady) {
+      for (const s of secretSpecs.filter((spec) => SELF_RESOLVED.has(spec.envVar))) {
+        // The literal id (not a Terraform reference): the secret of this name is created above.
+        plainEnv[s.envVar] = `sm://${s.id}`;
+      }
+    }
 
     this.run = new RunService(this, "run", {
       projectId: d.projectId,

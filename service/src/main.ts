@@ -11,7 +11,15 @@ import { createApp } from "./app";
 import { Authenticator } from "./auth";
 import { parseBusinessHours } from "./channels/business-hours";
 import { IntercomBridge } from "./channels/intercom";
-import { type Config, ConfigError, type Env, isSecretReference, loadConfig, readProcessEnv } from "./config";
+import {
+  type Config,
+  ConfigError,
+  type Env,
+  isSecretReference,
+  loadConfig,
+  readProcessEnv,
+  secretResourceName,
+} from "./config";
 import { type Database, openDatabase } from "./db/client";
 import { migrate } from "./db/migrate";
 import { ConversationEngine, type EngineSettings } from "./engine/conversation-engine";
@@ -162,15 +170,29 @@ async function buildIntercom(
     engine: ConversationEngine;
     log: Logger;
     cloudTasksClientOptions?: StartOptions["cloudTasksClientOptions"];
+    /** The latest value of a variable given as a Secret Manager reference (after a 401: rotated). */
+    refreshSecret?: ((variable: string) => Promise<string | undefined>) | undefined;
   },
 ): Promise<IntercomParts> {
   if (!config.INTERCOM_ACCESS_TOKEN) return {};
-  const token = config.INTERCOM_ACCESS_TOKEN;
+  let token = config.INTERCOM_ACCESS_TOKEN;
   const { IntercomSdkGateway } = await import("./adapters/intercom");
   const gateway = new IntercomSdkGateway({
     token: () => token,
     region: config.INTERCOM_REGION,
     baseUrl: config.INTERCOM_API_BASE,
+    onUnauthorized: deps.refreshSecret
+      ? async () => {
+          const fresh = await deps.refreshSecret?.("INTERCOM_ACCESS_TOKEN");
+          if (!fresh || fresh === token) return false;
+          token = fresh;
+          deps.log.info(
+            { event: "secret.refreshed", variable: "INTERCOM_ACCESS_TOKEN" },
+            "re-read a rotated secret",
+          );
+          return true;
+        }
+      : undefined,
   });
   let adminId = config.INTERCOM_ADMIN_ID;
   if (!adminId) {
@@ -240,8 +262,34 @@ async function buildIntercom(
   return { gateway, bridge, queue, adminId, ...(poller ? { poller } : {}) };
 }
 
+/**
+ * A credential given as a Secret Manager reference is re-read (its latest version) when an upstream
+ * rejects it, at most once a minute per variable, so a rotated token is picked up without a restart.
+ */
+function secretRefresher(env: Env, source: SecretSource | undefined, log: Logger, intervalMs = 60_000) {
+  if (!source) return undefined;
+  const lastRead = new Map<string, number>();
+  return async (variable: string): Promise<string | undefined> => {
+    const ref = env[variable];
+    if (!ref || !isSecretReference(ref)) return undefined;
+    const now = Date.now();
+    if (now - (lastRead.get(variable) ?? 0) < intervalMs) return undefined;
+    lastRead.set(variable, now);
+    // A pinned version (`@3`, `/versions/3`) is what the operator chose: only `latest` moves.
+    const name = secretResourceName(ref, env.GOOGLE_CLOUD_PROJECT);
+    if (!name.endsWith("/versions/latest")) return undefined;
+    try {
+      return await source.access(name);
+    } catch (error) {
+      log.warn({ event: "secret.refresh_failed", variable, error }, "could not re-read a secret");
+      return undefined;
+    }
+  };
+}
+
 export async function startService(env: Env, opts: StartOptions = {}): Promise<RunningService> {
-  const config = await loadConfig(env, opts.secretSource ?? (await secretSourceFor(env)));
+  const secretSource = opts.secretSource ?? (await secretSourceFor(env));
+  const config = await loadConfig(env, secretSource);
   const log = createLogger({ level: config.LOG_LEVEL, destination: opts.logDestination });
   const startedAt = Date.now();
 
@@ -293,6 +341,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       engine,
       log,
       cloudTasksClientOptions: opts.cloudTasksClientOptions,
+      refreshSecret: secretRefresher(env, secretSource, log),
     });
     const app = createApp({
       log,

@@ -131,6 +131,7 @@ describe("the synthesized app", () => {
         "GOOGLE_CLOUD_LOCATION",
         "GOOGLE_CLOUD_PROJECT",
         "GOOGLE_GENAI_USE_VERTEXAI",
+        "INTERCOM_ACCESS_TOKEN",
         "INTERCOM_ADMIN_ID",
         "INTERCOM_REGION",
         "INTERNAL_AUDIENCE",
@@ -151,15 +152,11 @@ describe("the synthesized app", () => {
     );
     expect(plain.PUBLIC_URL).toBe(RUN_URL);
     expect(plain.INTERNAL_AUDIENCE).toBe(plain.PUBLIC_URL);
+    // Resolved by the service itself, so a 401 after a rotation re-reads the latest version.
+    expect(plain.INTERCOM_ACCESS_TOKEN).toBe("sm://intercom-access-token");
     const secret = env.filter((e) => e.value_source).map((e) => e.name);
     expect(secret.sort()).toEqual(
-      [
-        "ADMIN_API_KEY",
-        "INTERCOM_ACCESS_TOKEN",
-        "INTERCOM_WEBHOOK_SECRET",
-        "JWT_SECRET",
-        "SESSION_SIGNING_KEY",
-      ].sort(),
+      ["ADMIN_API_KEY", "INTERCOM_WEBHOOK_SECRET", "JWT_SECRET", "SESSION_SIGNING_KEY"].sort(),
     );
     for (const e of env.filter((x) => x.value_source))
       expect(e.value_source?.secret_key_ref.version).toBe("latest");
