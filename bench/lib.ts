@@ -49,16 +49,24 @@ export async function startServiceProcess(
   const started = performance.now();
   const child = spawn(process.execPath, entry, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "warn", ...env },
+    // Info level, as in production: one log line per request is part of the cost being measured.
+    env: { PATH: process.env.PATH ?? "", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
   let out = "";
   const port = await new Promise<number>((resolve, reject) => {
-    child.stdout?.on("data", (d: Buffer) => {
+    const onData = (d: Buffer) => {
       out += d.toString();
-      const m = /"port":(\d+)/.exec(out);
-      if (m?.[1]) resolve(Number(m[1]));
-    });
+      const m = /"event":"service.started","port":(\d+)/.exec(out);
+      if (m?.[1]) {
+        // Keep draining the log pipe, without keeping what it says.
+        child.stdout?.off("data", onData);
+        child.stdout?.resume();
+        out = "";
+        resolve(Number(m[1]));
+      }
+    };
+    child.stdout?.on("data", onData);
     child.once("exit", (code) => reject(new Error(`service exited with ${code}: ${out}`)));
   });
   const url = `http://127.0.0.1:${port}`;
