@@ -275,6 +275,8 @@ export interface Deployment {
   readonly intercomRegion: "us" | "eu" | "au";
   readonly corsOrigins: readonly string[];
   readonly secretsReady: boolean;
+  /** Pinned version of the previous session signing key during a rotation. */
+  readonly previousSessionKeyVersion?: number;
   readonly alertEmails: readonly string[];
   readonly publicUrl?: string;
   /** Labels every labelable resource carries (required by guardrail SB_LABELS). */
@@ -297,6 +299,7 @@ export function deploymentFor(
     intercomRegion: s.intercomRegion,
     corsOrigins: s.corsOrigins,
     secretsReady: s.secretsReady,
+    ...(s.previousSessionKeyVersion ? { previousSessionKeyVersion: s.previousSessionKeyVersion } : {}),
     alertEmails: s.alertEmails ?? site.alertEmails,
     ...(s.publicUrl ? { publicUrl: s.publicUrl } : {}),
     labels: { app: "switchboard", env: name, managed_by: "cdktf" },

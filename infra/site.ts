@@ -40,6 +40,11 @@ const siteEnvironmentSchema = z.object({
    * starts without secret env vars), then the secrets are set, then a deploy with `true` wires them in.
    */
   secretsReady: z.boolean().default(true),
+  /**
+   * During a session signing key rotation: the version number of the previous key, exposed pinned as
+   * SESSION_SIGNING_KEY_PREVIOUS so tokens it signed keep working (docs/runbook.md, "Rotating secrets").
+   */
+  previousSessionKeyVersion: z.number().int().positive().optional(),
   /** People paged for this environment; defaults to the site-wide list. */
   alertEmails: z.array(z.string().email()).optional(),
   /** Public URL when a custom domain fronts the service; defaults to Cloud Run's deterministic URL. */
@@ -120,6 +125,7 @@ function overridesFromEnv(env: Readonly<Record<string, string | undefined>>): Re
       [`${prefix}INTERCOM_REGION`, ["environments", name, "intercomRegion"], String],
       [`${prefix}CORS_ORIGINS`, ["environments", name, "corsOrigins"], list],
       [`${prefix}SECRETS_READY`, ["environments", name, "secretsReady"], (v) => v === "true" || v === "1"],
+      [`${prefix}PREVIOUS_SESSION_KEY_VERSION`, ["environments", name, "previousSessionKeyVersion"], Number],
     );
   }
   for (const [variable, path, parse] of scalars) {
@@ -152,6 +158,7 @@ function hintFor(path: readonly PropertyKey[]): string {
       intercomRegion: "INTERCOM_REGION",
       corsOrigins: "CORS_ORIGINS",
       secretsReady: "SECRETS_READY",
+      previousSessionKeyVersion: "PREVIOUS_SESSION_KEY_VERSION",
     };
     const s = suffix[field];
     return s ? ` (or SWITCHBOARD_${env.toUpperCase()}_${s})` : "";

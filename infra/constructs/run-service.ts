@@ -18,7 +18,7 @@ export interface RunServiceProps {
   readonly connectorId: string;
   /** Plain env vars (never credentials: guardrail SB_RUN_SECRET_ENV). */
   readonly env: Readonly<Record<string, string>>;
-  /** Env var name → Secret Manager secret id, read at version `latest`. */
+  /** Env var name → Secret Manager secret id, read at version `latest` (or `id@N` pinned to version N). */
   readonly secretEnv: Readonly<Record<string, string>>;
   /** Principal that may call the internal endpoints (Cloud Tasks / Scheduler OIDC identity). */
   readonly invokerMember: string;
@@ -54,10 +54,10 @@ export class RunService extends Construct {
 
     const env = [
       ...Object.entries(props.env).map(([name, value]) => ({ name, value })),
-      ...Object.entries(props.secretEnv).map(([name, secret]) => ({
-        name,
-        valueSource: { secretKeyRef: { secret, version: "latest" } },
-      })),
+      ...Object.entries(props.secretEnv).map(([name, ref]) => {
+        const [secret = ref, version = "latest"] = ref.split("@");
+        return { name, valueSource: { secretKeyRef: { secret, version } } };
+      }),
     ].sort((a, b) => a.name.localeCompare(b.name));
 
     this.service = new CloudRunV2Service(this, "service", {

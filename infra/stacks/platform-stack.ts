@@ -154,6 +154,11 @@ export class PlatformStack extends TerraformStack {
             .map((s) => [s.envVar, secretIdOf(s)] as const),
         )
       : {};
+    const sessionKey = secretSpecs.find((s) => s.envVar === "SESSION_SIGNING_KEY");
+    if (d.secretsReady && sessionKey && d.previousSessionKeyVersion) {
+      // Pinned: the rotated-out key keeps verifying live sessions until the rotation's grace period ends.
+      secretEnv.SESSION_SIGNING_KEY_PREVIOUS = `${secretIdOf(sessionKey)}@${d.previousSessionKeyVersion}`;
+    }
     if (d.secretsReady) {
       for (const s of secretSpecs.filter((spec) => SELF_RESOLVED.has(spec.envVar))) {
         // The literal id (not a Terraform reference): the secret of this name is created above.

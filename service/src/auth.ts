@@ -69,7 +69,14 @@ export class Authenticator {
         (r) => r.payload,
         () => undefined,
       );
-      if (payload?.sub?.startsWith("anon:")) return { id: payload.sub, kind: "anonymous", tier: "guest" };
+      if (payload?.sub?.startsWith("anon:")) {
+        return {
+          id: payload.sub,
+          kind: "anonymous",
+          tier: "guest",
+          ...(key === this.sessionKey ? {} : { staleSessionToken: true }),
+        };
+      }
     }
     throw invalid("the session token is invalid or expired");
   }
@@ -105,7 +112,12 @@ export class Authenticator {
 
   async mintAnonymous(): Promise<{ identity: Identity; token: string }> {
     const identity: Identity = { id: `anon:${randomUUID()}`, kind: "anonymous", tier: "guest" };
-    const token = await new SignJWT({})
+    return { identity, token: await this.sessionTokenFor(identity) };
+  }
+
+  /** A session token for an anonymous identity, signed with the current key. */
+  async sessionTokenFor(identity: Identity): Promise<string> {
+    return new SignJWT({})
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })
       .setIssuer(SESSION_ISSUER)
       .setAudience(SESSION_AUDIENCE)
@@ -113,7 +125,6 @@ export class Authenticator {
       .setIssuedAt()
       .setExpirationTime(SESSION_TTL)
       .sign(this.sessionKey);
-    return { identity, token };
   }
 }
 

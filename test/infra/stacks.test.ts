@@ -240,6 +240,16 @@ describe("environment data variants", () => {
     expect(resources(out.dev, "google_secret_manager_secret")).toHaveLength(5);
   });
 
+  it("exposes the previous session signing key, pinned, only during a rotation", () => {
+    const previous = (
+      env: { name: string; value_source?: { secret_key_ref: { secret: string; version: string } } }[],
+    ) => env.find((e) => e.name === "SESSION_SIGNING_KEY_PREVIOUS")?.value_source?.secret_key_ref;
+    const during = synthAll({ site: synthSiteWith({ previousSessionKeyVersion: 6 }) });
+    expect(previous(runEnv(during.dev))).toMatchObject({ version: "6" });
+    expect(JSON.stringify(previous(runEnv(during.dev)))).toContain("session-signing-key");
+    expect(previous(runEnv(during.staging))).toBeUndefined();
+  });
+
   it("switches Gemini from Vertex AI to an API key secret and GPT-trainer on by data alone", () => {
     const out = synthAll({
       environments: {

@@ -34,6 +34,17 @@ describe("session signing key rotation", () => {
     });
     const still = await rotated.get(`/api/v1/sessions/${chat.sessionId}/messages`, bearer(chat.sessionToken));
     expect(still.status).toBe(200);
+    // The next reply re-issues the session token under the new key, for the same identity and session.
+    const next = (await (
+      await rotated.post(
+        "/api/v1/chat",
+        { message: "And two-factor?", sessionId: chat.sessionId },
+        bearer(chat.sessionToken),
+      )
+    ).json()) as { sessionId: string; sessionToken?: string };
+    expect(next.sessionId).toBe(chat.sessionId);
+    expect(next.sessionToken).toEqual(expect.any(String));
+    const reissued = next.sessionToken ?? "";
     // New sessions are signed with the new key only.
     const fresh = (await (await rotated.post("/api/v1/chat", { message: "Hi" })).json()) as {
       sessionToken: string;
@@ -47,6 +58,9 @@ describe("session signing key rotation", () => {
     expect(
       (await pruned.post("/api/v1/chat", { message: "Hi again" }, bearer(fresh.sessionToken))).status,
     ).toBe(200);
+    expect((await pruned.get(`/api/v1/sessions/${chat.sessionId}/messages`, bearer(reissued))).status).toBe(
+      200,
+    );
     await pruned.close();
   });
 });

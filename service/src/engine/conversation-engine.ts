@@ -36,6 +36,8 @@ export interface Identity {
   tier: Tier;
   /** A user JWT with `role: "admin"` (or `roles` containing it): may call the /intercom admin endpoints. */
   admin?: boolean;
+  /** An anonymous session token signed with the previous (rotated-out) key: re-issue it. */
+  staleSessionToken?: boolean;
 }
 
 export interface EngineSettings {

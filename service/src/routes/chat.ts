@@ -129,6 +129,8 @@ export function chatRoutes(deps: ChatRoutesDeps) {
       if (body.sessionId) throw notFound("session");
       ({ identity, token: sessionToken } = await deps.auth.mintAnonymous());
     }
+    // Signed with a key that was rotated out: hand back one signed with the current key.
+    if (identity.staleSessionToken) sessionToken = await deps.auth.sessionTokenFor(identity);
     // Everything that can refuse the turn happens here, so refusals are plain JSON even for SSE.
     const turn = await deps.engine.prepare({
       identity,
