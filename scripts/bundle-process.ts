@@ -19,9 +19,21 @@ export interface BundleProcess {
  * test runner), in `dir` as working directory so no node_modules of the repository can be resolved.
  */
 export function launchBundle(dir: string, env: Record<string, string>): BundleProcess {
+  return launchProcess([join(dir, "server.mjs")], env, dir);
+}
+
+/**
+ * The service as a child process: `node <args>` (the bundle, or `--import tsx service/src/main.ts` for the
+ * sources) with only PATH and `env` in its environment.
+ */
+export function launchProcess(
+  args: string[],
+  env: Record<string, string>,
+  cwd = process.cwd(),
+): BundleProcess {
   const spawnedAt = performance.now();
-  const child = spawn(process.execPath, [join(dir, "server.mjs")], {
-    cwd: dir,
+  const child = spawn(process.execPath, args, {
+    cwd,
     env: { PATH: process.env.PATH ?? "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -39,7 +51,7 @@ export function launchBundle(dir: string, env: Record<string, string>): BundlePr
       const m = /"event":"service.started","port":(\d+)/.exec(out);
       if (m?.[1]) resolve(Number(m[1]));
     });
-    exited.then((code) => reject(new Error(`bundle exited (${code}) before listening:\n${err}${out}`)));
+    exited.then((code) => reject(new Error(`service exited (${code}) before listening:\n${err}${out}`)));
   });
   // Callers that expect an early exit never await the port.
   port.catch(() => {});

@@ -1,39 +1,15 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { get } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { launchProcess } from "../../scripts/bundle-process";
 import { type GeminiEmulator, startGeminiEmulator } from "../emulators/gemini";
 import { baseEnv } from "./helpers";
 
 /** The service as a real process, the way `npm start` runs it. */
-function launch(env: Record<string, string>) {
-  const child = spawn(process.execPath, ["--import", "tsx", "service/src/main.ts"], {
-    env: { PATH: process.env.PATH ?? "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    err += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  const port = new Promise<number>((resolve, reject) => {
-    const onData = () => {
-      const m = /"event":"service.started","port":(\d+)/.exec(out);
-      if (m?.[1]) resolve(Number(m[1]));
-    };
-    child.stdout?.on("data", onData);
-    exited.then(() => reject(new Error(`exited before listening: ${err}${out}`)));
-  });
-  // Tests that expect an early exit never await the port.
-  port.catch(() => {});
-  return { child, port, exited, output: () => ({ out, err }) };
-}
+const launch = (env: Record<string, string>) => launchProcess(["--import", "tsx", "service/src/main.ts"], env);
 
 const running: ChildProcess[] = [];
 afterAll(() => {
