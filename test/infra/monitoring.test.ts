@@ -57,14 +57,13 @@ describe("policies/*.json", () => {
     );
   });
 
-  it.each(files.map((f) => [f.name, f] as const))(
-    "%s is a valid policy over known metrics",
-    (_name, file) => {
-      const doc = validateAlertPolicy(fillTemplate(file.content, VARS, file.path), file.path);
-      expect(() => assertKnownMetrics(doc, catalog, file.path)).not.toThrow();
-      expect(JSON.stringify(doc)).not.toMatch(/\$\{/);
-    },
-  );
+  it.each(
+    files.map((f) => [f.name, f] as const),
+  )("%s is a valid policy over known metrics", (_name, file) => {
+    const doc = validateAlertPolicy(fillTemplate(file.content, VARS, file.path), file.path);
+    expect(() => assertKnownMetrics(doc, catalog, file.path)).not.toThrow();
+    expect(JSON.stringify(doc)).not.toMatch(/\$\{/);
+  });
 
   it("keeps the brief's thresholds", () => {
     const threshold = (name: string) => {
@@ -88,15 +87,14 @@ describe("policies/*.json", () => {
 describe("dashboards/*.json", () => {
   const files = readMonitoringFiles(DASHBOARDS_DIR);
 
-  it.each(files.map((f) => [f.name, f] as const))(
-    "%s expands to a valid dashboard over known metrics",
-    (_n, file) => {
-      const json = dashboardJson(validateDashboard(fillTemplate(file.content, VARS, file.path), file.path));
-      expect(() => assertKnownMetrics(json, catalog, file.path)).not.toThrow();
-      const tiles = (json.mosaicLayout as { tiles: { xPos: number; width: number }[] }).tiles;
-      for (const t of tiles) expect(t.xPos + t.width).toBeLessThanOrEqual(48);
-    },
-  );
+  it.each(
+    files.map((f) => [f.name, f] as const),
+  )("%s expands to a valid dashboard over known metrics", (_n, file) => {
+    const json = dashboardJson(validateDashboard(fillTemplate(file.content, VARS, file.path), file.path));
+    expect(() => assertKnownMetrics(json, catalog, file.path)).not.toThrow();
+    const tiles = (json.mosaicLayout as { tiles: { xPos: number; width: number }[] }).tiles;
+    for (const t of tiles) expect(t.xPos + t.width).toBeLessThanOrEqual(48);
+  });
 
   it("has the bridge widgets the brief lists", () => {
     const conv = files.find((f) => f.name === "conversations");

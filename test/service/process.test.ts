@@ -9,7 +9,8 @@ import { type GeminiEmulator, startGeminiEmulator } from "../emulators/gemini";
 import { baseEnv } from "./helpers";
 
 /** The service as a real process, the way `npm start` runs it. */
-const launch = (env: Record<string, string>) => launchProcess(["--import", "tsx", "service/src/main.ts"], env);
+const launch = (env: Record<string, string>) =>
+  launchProcess(["--import", "tsx", "service/src/main.ts"], env);
 
 const running: ChildProcess[] = [];
 afterAll(() => {
