@@ -1,0 +1,57 @@
+/**
+ * Runs the Intercom emulator on its own (`npm run emulators`), so the bridge can be tried by hand without an
+ * Intercom workspace: it seeds a conversation, prints the variables to start Switchboard with, and the
+ * exact curl command (body and signature) of a `conversation.user.created` notification for it.
+ * A test fixture, never part of the service.
+ */
+import { writeFileSync } from "node:fs";
+import { signedNotification, startIntercomEmulator } from "./intercom";
+
+const SECRET = process.env.INTERCOM_WEBHOOK_SECRET ?? "local-intercom-client-secret";
+const intercom = await startIntercomEmulator();
+const hello = intercom.createConversation({
+  body: "How do I reset my password?",
+  contact: { email: "ada@example.com" },
+});
+const person = intercom.createConversation({ body: "I want to talk to a person" });
+const team = intercom.supportTeam.id;
+
+function notify(id: string, file: string) {
+  const n = signedNotification(
+    SECRET,
+    "conversation.user.created",
+    intercom.webhookItem(id, { parts: "none" }),
+  );
+  writeFileSync(file, n.body);
+  return `curl -s localhost:8080/webhooks/intercom -H 'content-type: application/json' -H 'x-hub-signature: ${n.headers["X-Hub-Signature"]}' --data-binary @${file}`;
+}
+
+console.log(`Intercom emulator on ${intercom.url}
+
+Start Switchboard against it (another terminal):
+
+  INTERCOM_ACCESS_TOKEN=${intercom.token} INTERCOM_API_BASE=${intercom.url} \\
+  INTERCOM_WEBHOOK_SECRET=${SECRET} HANDOFF_ASSIGNEE=team:${team} npm start
+
+Then deliver the signed notifications:
+
+  ${notify(hello.id, "/tmp/switchboard-notification-1.json")}
+  ${notify(person.id, "/tmp/switchboard-notification-2.json")}
+
+This terminal prints what the bot does in Intercom. Ctrl-C stops the emulator.
+`);
+
+let seen = 0;
+setInterval(() => {
+  const lines = intercom.requests.slice(seen).filter((r) => r.method !== "GET");
+  seen = intercom.requests.length;
+  for (const r of lines) {
+    const body = r.body as { message_type?: string; body?: string; assignee_id?: string } | undefined;
+    console.log(
+      `${r.method} ${r.path}${body?.message_type ? ` [${body.message_type}]` : ""} ${body?.body ?? body?.assignee_id ?? ""}`,
+    );
+  }
+}, 250);
+process.once("SIGINT", () => {
+  void intercom.close().then(() => process.exit(0));
+});
