@@ -75,6 +75,37 @@ describe("chat on the offline knowledge base", () => {
     expect(JSON.stringify(history)).not.toContain("jo@example.com");
   });
 
+  test("history stays in order when message ids cross a digit boundary (99 → 100)", async () => {
+    await svc.db.sql`select setval(pg_get_serial_sequence('messages', 'id'), 95)`;
+    const first = await json(
+      await svc.post("/api/v1/chat", { message: "Turn 1: how do I reset my password?" }),
+    );
+    const auth = bearer(first.sessionToken);
+    for (let turn = 2; turn <= 4; turn++) {
+      await svc.post(
+        "/api/v1/chat",
+        { message: `Turn ${turn}: what about invoices?`, sessionId: first.sessionId },
+        auth,
+      );
+    }
+    const history = await json(await svc.get(`/api/v1/sessions/${first.sessionId}/messages`, auth));
+    const users = history.messages
+      .filter((m: { role: string }) => m.role === "user")
+      .map((m: { content: string }) => m.content.slice(0, 6));
+    expect(users).toEqual(["Turn 1", "Turn 2", "Turn 3", "Turn 4"]);
+    const ids = history.messages.map((m: { id: string }) => Number(m.id));
+    expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    expect(ids.some((id: number) => id < 100) && ids.some((id: number) => id >= 100)).toBe(true);
+    // Paging with `before` walks back in order too.
+    const page = await json(await svc.get(`/api/v1/sessions/${first.sessionId}/messages?limit=3`, auth));
+    const older = await json(
+      await svc.get(`/api/v1/sessions/${first.sessionId}/messages?limit=3&before=${page.nextBefore}`, auth),
+    );
+    expect([...older.messages, ...page.messages].map((m: { id: string }) => m.id)).toEqual(
+      history.messages.slice(-6).map((m: { id: string }) => m.id),
+    );
+  });
+
   test("a question the knowledge base does not cover gets a plain 'no answer'", async () => {
     const body = await json(await svc.post("/api/v1/chat", { message: "Qwertyuiop zxcvbnm?" }));
     expect(body.reply).toMatch(/don't have an answer/);

@@ -220,6 +220,8 @@ describe("when Gemini keeps failing", () => {
 describe("history limits", () => {
   test("only the window is sent; older turns are folded into a summary by the cheap model", async () => {
     const svc = await service({ HISTORY_MAX_MESSAGES: "4" });
+    // Cross a digit boundary of the message ids (99 → 100): the window must stay in order.
+    await db.sql`select setval(pg_get_serial_sequence('messages', 'id'), 95)`;
     const first = await chat(svc, "Question number 1 about billing");
     const auth = bearer(first.body.sessionToken);
     for (let i = 2; i <= 4; i++)

@@ -80,8 +80,11 @@ describe("graceful shutdown", () => {
   });
 
   test("SIGTERM: in-flight requests and streams complete, new connections are refused, exit 0 within 10 s", async () => {
+    // A data directory of its own: a test never writes into the repository's .data.
+    const dataDir = await mkdtemp(join(tmpdir(), "switchboard-shutdown-"));
     const p = launch({
       ...baseEnv,
+      DATA_DIR: dataDir,
       PORT: "0",
       MODEL_PROVIDER: "gemini",
       GEMINI_API_KEY: gemini.apiKey,
@@ -125,5 +128,6 @@ describe("graceful shutdown", () => {
     expect(await p.exited).toBe(0);
     expect(Date.now() - signalledAt).toBeLessThan(10_000);
     expect(p.output().out).toContain('"event":"service.stopped"');
+    await rm(dataDir, { recursive: true, force: true });
   });
 });

@@ -174,7 +174,7 @@ export async function openHandoff(
   const [existing] = await sql<{ id: string; steps: string[] }[]>`
     select id::text, steps from handoffs
     where conversation_id = ${conversationId} and completed_at is null
-    order by id desc limit 1`;
+    order by handoffs.id desc limit 1`;
   if (existing) return existing;
   const [row] = await sql<{ id: string; steps: string[] }[]>`
     insert into handoffs (conversation_id, reason) values (${conversationId}, ${reason}) returning id::text, steps`;

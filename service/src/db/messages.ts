@@ -6,6 +6,9 @@ export interface MessageRow extends StoredMessage {
   createdAt: Date;
 }
 
+// Ids are selected as text (bigint precision in JSON), so ordering must name the table's column:
+// a bare `order by id` would sort the text ("10" before "9").
+
 /** The messages not yet folded into the session summary, oldest first. */
 export async function unsummarizedMessages(
   sql: Sql,
@@ -15,7 +18,7 @@ export async function unsummarizedMessages(
   return sql<MessageRow[]>`
     select id::text, role, content, tokens, model, created_at from messages
     where session_id = ${sessionId} and id > ${after}
-    order by id`;
+    order by messages.id`;
 }
 
 export async function listMessages(
@@ -26,7 +29,7 @@ export async function listMessages(
   const rows = await sql<MessageRow[]>`
     select id::text, role, content, tokens, model, created_at from messages
     where session_id = ${sessionId} ${page.before ? sql`and id < ${page.before}` : sql``}
-    order by id desc
+    order by messages.id desc
     limit ${page.limit}`;
   return rows.reverse();
 }
