@@ -74,6 +74,25 @@ export function createApp(deps: AppDeps) {
       }),
     );
   }
+  // JSON bodies must be valid UTF-8: a decoder that silently replaces bad bytes would store and answer
+  // text the sender never wrote. (Hono caches the body, so the validators read it again afterwards.)
+  const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+  app.use("*", async function requireUtf8(c, next) {
+    if (
+      c.req.method !== "GET" &&
+      /\bjson\b/i.test(c.req.header("content-type") ?? "") &&
+      !c.req.path.startsWith("/webhooks/")
+    ) {
+      // Read outside the try: a body over the limit must stay a 413.
+      const body = await c.req.arrayBuffer();
+      try {
+        strictUtf8.decode(body);
+      } catch {
+        throw new AppError(400, "invalid_encoding", "The request body is not valid UTF-8");
+      }
+    }
+    await next();
+  });
   app.use("/api/*", async function identify(c, next) {
     c.set("identity", await deps.auth.identify(c.req.header("authorization")));
     await next();
