@@ -2,9 +2,11 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
+import { timeout } from "hono/timeout";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "./app-env";
 import type { Authenticator } from "./auth";
+import { isDatabaseUnavailable } from "./db/client";
 import { AppError, type ErrorBody } from "./errors";
 import type { Logger } from "./logger";
 import { requestContext } from "./middleware/request-context";
@@ -25,6 +27,8 @@ export interface AppDeps {
     admin: Omit<IntercomAdminDeps, "auth">;
   };
   bodyLimitBytes: number;
+  /** A request still unanswered after this gets a 503 instead of hanging (streams are not cut). */
+  requestTimeoutMs?: number;
   /** Origins whose pages may call /api/* from a browser (the chat widget); none by default. */
   corsOrigins?: readonly string[];
   /** Intercom notifications carry whole conversations: a larger limit of their own. */
@@ -49,6 +53,19 @@ export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   app.use("*", requestContext({ log: deps.log, googleCloudProject: deps.googleCloudProject }));
+  if (deps.requestTimeoutMs) {
+    const ms = deps.requestTimeoutMs;
+    app.use(
+      "*",
+      timeout(
+        ms,
+        () =>
+          new AppError(503, "request_timeout", "The request took too long; please retry.", {
+            headers: { "Retry-After": "2" },
+          }),
+      ),
+    );
+  }
   const limit = (maxSize: number) =>
     bodyLimit({
       maxSize,
@@ -149,6 +166,19 @@ export function createApp(deps: AppDeps) {
         },
       };
       return c.json(body, status);
+    }
+    if (isDatabaseUnavailable(err)) {
+      // A restart or failover of the database: tell the client to come back, rather than a bare 500.
+      (c.get("log") ?? deps.log).warn({ event: "database.unavailable", error: err }, "database unavailable");
+      c.header("Retry-After", "2");
+      const body: ErrorBody = {
+        error: {
+          code: "database_unavailable",
+          message: "The service is briefly unavailable; please retry.",
+          requestId,
+        },
+      };
+      return c.json(body, 503);
     }
     (c.get("log") ?? deps.log).error({ error: err }, "unhandled error");
     const body: ErrorBody = {

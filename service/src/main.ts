@@ -347,6 +347,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       log,
       auth,
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
+      requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
       corsOrigins: config.CORS_ORIGINS,
       webhookBodyLimitBytes: config.WEBHOOK_BODY_LIMIT_BYTES,
       intercom: {
@@ -440,6 +441,21 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
     };
 
     if (opts.handleSignals) {
+      process.on("uncaughtException", (error) => {
+        // postgres.js 3.4 can write to a socket it already dropped when a backend dies (a restart or
+        // failover) and throws outside any promise: porsager/postgres#1154, #1208. The connection
+        // reconnects by itself and the stuck request ends at REQUEST_TIMEOUT_MS, so keep serving. Anything
+        // else is a bug we do not understand: exit, and Cloud Run starts a fresh instance.
+        if (error instanceof TypeError && /postgres[\\/]src[\\/]connection\.js/.test(error.stack ?? "")) {
+          log.warn(
+            { event: "database.driver_error", error },
+            "postgres driver error after a lost connection",
+          );
+          return;
+        }
+        log.fatal({ event: "service.crashed", error }, "uncaught exception");
+        process.exit(1);
+      });
       for (const signal of ["SIGTERM", "SIGINT"] as const) {
         process.once(signal, () => {
           // Cloud Run sends SIGKILL 10 s after SIGTERM.
