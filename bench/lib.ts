@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
 
@@ -17,7 +17,7 @@ export const median = (values: number[]) =>
   );
 
 /** Every scenario writes its figures with the machine they came from. */
-export function writeResult(scenario: string, figures: Record<string, unknown>) {
+export function writeResult<T extends Record<string, unknown>>(scenario: string, figures: T) {
   const result = {
     scenario,
     at: new Date().toISOString(),
@@ -42,9 +42,14 @@ export interface ServiceProcess {
 }
 
 /** The service in its own process (as in production), so the load generator never shares its event loop. */
+/** What production runs (`npm run build`); the sources through tsx when there is no bundle. */
+export const SERVICE_ENTRY = existsSync(`${ROOT}dist/server.mjs`)
+  ? [`${ROOT}dist/server.mjs`]
+  : ["--import", "tsx", "service/src/main.ts"];
+
 export async function startServiceProcess(
   env: Record<string, string>,
-  entry: string[] = ["--import", "tsx", "service/src/main.ts"],
+  entry: string[] = SERVICE_ENTRY,
 ): Promise<ServiceProcess> {
   const started = performance.now();
   const child = spawn(process.execPath, entry, {
