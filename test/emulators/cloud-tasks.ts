@@ -38,7 +38,7 @@ import {
   checkBearer,
   decodeEnum,
   encodeEnum,
-  fixedTokenAuthClient,
+  fallbackClientOptions,
   type InjectedGoogleError,
   paginate,
   sendInjectedError,
@@ -157,14 +157,9 @@ export function cloudTasksClientOptions(emulator: {
   port: number;
   token: string;
 }): NonNullable<ConstructorParameters<typeof CloudTasksClient>[0]> {
-  // The cast bridges two copies of google-auth-library (the project's and google-gax's own).
-  return {
-    fallback: true,
-    protocol: "http",
-    apiEndpoint: "127.0.0.1",
-    port: emulator.port,
-    authClient: fixedTokenAuthClient(emulator.token),
-  } as unknown as NonNullable<ConstructorParameters<typeof CloudTasksClient>[0]>;
+  return fallbackClientOptions(emulator) as unknown as NonNullable<
+    ConstructorParameters<typeof CloudTasksClient>[0]
+  >;
 }
 
 const LOCATION_RE = /^\/v2\/projects\/([^/]+)\/locations\/([^/]+)\/queues$/;

@@ -145,3 +145,19 @@ export function sendInjectedError(
   );
   return true;
 }
+
+/**
+ * Options that make a real google-gax client (Secret Manager, Cloud Tasks, …) talk to an emulator over
+ * plain HTTP in REST fallback mode, with a fixed bearer token and no Application Default Credentials.
+ * Callers cast to their client's options type: the project's google-auth-library and google-gax's own copy
+ * are structurally the same client but nominally different classes.
+ */
+export function fallbackClientOptions(emulator: { port: number; token: string }) {
+  return {
+    fallback: true,
+    protocol: "http",
+    apiEndpoint: "127.0.0.1",
+    port: emulator.port,
+    authClient: fixedTokenAuthClient(emulator.token),
+  } as const;
+}

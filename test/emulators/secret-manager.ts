@@ -38,7 +38,7 @@ import {
   checkBearer,
   crc32c,
   encodeEnum,
-  fixedTokenAuthClient,
+  fallbackClientOptions,
   type InjectedGoogleError,
   newEtag,
   paginate,
@@ -148,15 +148,9 @@ export function secretManagerClientOptions(emulator: {
   port: number;
   token: string;
 }): NonNullable<ConstructorParameters<typeof SecretManagerServiceClient>[0]> {
-  // The cast bridges two copies of google-auth-library (the project's 10.9 and google-gax's own 10.5):
-  // structurally the same client, nominally different classes.
-  return {
-    fallback: true,
-    protocol: "http",
-    apiEndpoint: "127.0.0.1",
-    port: emulator.port,
-    authClient: fixedTokenAuthClient(emulator.token),
-  } as unknown as NonNullable<ConstructorParameters<typeof SecretManagerServiceClient>[0]>;
+  return fallbackClientOptions(emulator) as unknown as NonNullable<
+    ConstructorParameters<typeof SecretManagerServiceClient>[0]
+  >;
 }
 
 const PATH_RE =
