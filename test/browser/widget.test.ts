@@ -334,6 +334,14 @@ describe.skipIf(!hasChromium)("the widget in Chromium", () => {
     await expect.poll(() => ui.panel.isVisible()).toBe(false);
     expect(await focused(page)).toBe("button.launcher");
     expect(await ui.launcher.getAttribute("aria-expanded")).toBe("false");
+
+    // Reopened from the launcher, Escape closes it again while the launcher still has focus.
+    await page.keyboard.press("Enter");
+    await expect.poll(() => ui.panel.isVisible()).toBe(true);
+    await ui.launcher.focus();
+    await page.keyboard.press("Escape");
+    await expect.poll(() => ui.panel.isVisible()).toBe(false);
+    expect(await focused(page)).toBe("button.launcher");
   });
 
   test("refused from an origin the deployment does not allow", async () => {

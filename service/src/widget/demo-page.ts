@@ -19,6 +19,7 @@ export function demoPage(origin: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Switchboard: chat demo</title>
+<link rel="icon" href="data:,">
 <style>
   body { font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1b1f24; margin: 0; }
   main { max-width: 46rem; margin: 0 auto; padding: 2rem 1.25rem 6rem; }

@@ -343,8 +343,9 @@ textarea{flex:1;resize:none;height:42px;padding:9px 10px;border:1px solid #aeb6b
   };
   launcher.addEventListener("click", () => (panel.hidden ? open() : hide()));
   close.addEventListener("click", hide);
-  panel.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") {
+  // On the whole widget, so Escape also closes the panel while the launcher has focus.
+  root.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !panel.hidden) {
       event.stopPropagation();
       hide();
     }
