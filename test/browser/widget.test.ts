@@ -159,6 +159,21 @@ const focused = (page: Page) =>
     return el ? `${el.tagName.toLowerCase()}${el.className ? `.${el.className}` : ""}` : "";
   });
 
+/** A page of the Gemini-backed service's demo, whose replies are `text` in `chunks` pieces. */
+async function withScriptedReply(text: string, chunks: number, run: (page: Page) => Promise<void>) {
+  gemini.setResponder(() => ({ kind: "text", text, chunks }));
+  try {
+    const page = await newPage();
+    await page.goto(`${geminiSvc.url}/`);
+    await run(page);
+  } finally {
+    gemini.reset();
+  }
+}
+
+const storedSession = (page: Page) =>
+  page.evaluate(() => JSON.parse(localStorage.getItem(localStorage.key(0) ?? "") ?? "{}"));
+
 async function send(page: Page, text: string) {
   await w(page).input.fill(text);
   await w(page).input.press("Enter");
@@ -212,9 +227,7 @@ describe.skipIf(!hasChromium)("the widget in Chromium", () => {
     expect(await ui.assistant.nth(1).locator("strong").count()).toBeGreaterThan(0);
     await page.screenshot({ path: join(ARTIFACTS, "widget-open.png") });
 
-    const stored = await page.evaluate(() =>
-      JSON.parse(localStorage.getItem(localStorage.key(0) ?? "") ?? "{}"),
-    );
+    const stored = await storedSession(page);
     expect(stored).toMatchObject({ sessionId: expect.any(String), token: expect.any(String) });
 
     await page.reload();
@@ -227,23 +240,14 @@ describe.skipIf(!hasChromium)("the widget in Chromium", () => {
     await send(page, "What payment methods do you accept?");
     await expect.poll(() => ui.assistant.count()).toBe(3);
     await expect.poll(() => page.locator("[data-switchboard] .send").isEnabled()).toBe(true);
-    const after = await page.evaluate(() =>
-      JSON.parse(localStorage.getItem(localStorage.key(0) ?? "") ?? "{}"),
-    );
-    expect(after.sessionId).toBe(stored.sessionId);
+    expect((await storedSession(page)).sessionId).toBe(stored.sessionId);
     expect(await ui.alert.isVisible()).toBe(false);
   });
 
   test("replies render while they stream: typing indicator first, then growing text", async () => {
     gemini.chunkDelayMs = 150;
-    gemini.setResponder(() => ({
-      kind: "text",
-      text: "One, the first part. Two, the second part. Three, the third part. Four, the end.",
-      chunks: 4,
-    }));
-    try {
-      const page = await newPage();
-      await page.goto(`${geminiSvc.url}/`);
+    const text = "One, the first part. Two, the second part. Three, the third part. Four, the end.";
+    await withScriptedReply(text, 4, async (page) => {
       await w(page).launcher.click();
       // Record every state of the reply as the DOM changes.
       await page.evaluate(RECORD_REPLY_STATES);
@@ -259,20 +263,13 @@ describe.skipIf(!hasChromium)("the widget in Chromium", () => {
         expect((texts[i] ?? "").length).toBeGreaterThan((texts[i - 1] ?? "").length);
       }
       expect(states.at(-1)).toMatchObject({ typing: false, busy: "false" });
-    } finally {
-      gemini.reset();
-    }
+    });
   });
 
   test("HTML and script in a reply never run: shown as text, now and after a reload", async () => {
-    gemini.setResponder(() => ({
-      kind: "text",
-      text: '<img src=x onerror="window.__xss=1"> <script>window.__xss=2</script> [click](javascript:window.__xss=3) **ok** [docs](https://example.com/docs)',
-      chunks: 3,
-    }));
-    try {
-      const page = await newPage();
-      await page.goto(`${geminiSvc.url}/`);
+    const hostile =
+      '<img src=x onerror="window.__xss=1"> <script>window.__xss=2</script> [click](javascript:window.__xss=3) **ok** [docs](https://example.com/docs)';
+    await withScriptedReply(hostile, 3, async (page) => {
       const ui = w(page);
       const check = async () => {
         await expect.poll(() => ui.assistant.nth(1).textContent()).toContain("docs");
@@ -295,9 +292,7 @@ describe.skipIf(!hasChromium)("the widget in Chromium", () => {
       await page.reload();
       await ui.launcher.click();
       await check();
-    } finally {
-      gemini.reset();
-    }
+    });
   });
 
   test("keyboard only, from an allowed origin, with hostile host CSS", async () => {
