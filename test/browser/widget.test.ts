@@ -174,6 +174,9 @@ async function withScriptedReply(text: string, chunks: number, run: (page: Page)
 const storedSession = (page: Page) =>
   page.evaluate(() => JSON.parse(localStorage.getItem(localStorage.key(0) ?? "") ?? "{}"));
 
+/** Waits for the reply in flight to finish (the log is aria-busy while one streams). */
+const settled = (page: Page) => expect.poll(() => w(page).log.getAttribute("aria-busy")).toBe("false");
+
 async function send(page: Page, text: string) {
   await w(page).input.fill(text);
   await w(page).input.press("Enter");
@@ -222,7 +225,7 @@ describe.skipIf(!hasChromium)("the widget in Chromium", () => {
     expect(body.match(/^event: delta$/gm)?.length ?? 0).toBeGreaterThan(5);
     expect(body).toMatch(/^event: done$/m);
     await expect.poll(() => ui.assistant.nth(1).textContent()).toContain("Forgot password");
-    await expect.poll(() => page.locator("[data-switchboard] .send").isEnabled()).toBe(true);
+    await settled(page);
     // The article's **heading** is rendered bold, as an element, not as asterisks.
     expect(await ui.assistant.nth(1).locator("strong").count()).toBeGreaterThan(0);
     await page.screenshot({ path: join(ARTIFACTS, "widget-open.png") });
@@ -239,7 +242,7 @@ describe.skipIf(!hasChromium)("the widget in Chromium", () => {
     // The conversation continues in the same session after the reload.
     await send(page, "What payment methods do you accept?");
     await expect.poll(() => ui.assistant.count()).toBe(3);
-    await expect.poll(() => page.locator("[data-switchboard] .send").isEnabled()).toBe(true);
+    await settled(page);
     expect((await storedSession(page)).sessionId).toBe(stored.sessionId);
     expect(await ui.alert.isVisible()).toBe(false);
   });
@@ -253,6 +256,7 @@ describe.skipIf(!hasChromium)("the widget in Chromium", () => {
       await page.evaluate(RECORD_REPLY_STATES);
       await send(page, "Tell me in parts");
       await expect.poll(() => w(page).assistant.nth(1).textContent()).toContain("Four, the end.");
+      await settled(page);
       const states = (await page.evaluate("window.__states")) as ReplyState[];
       expect(states.some((s) => s.typing && s.text === "" && s.busy === "true")).toBe(true);
       const texts = [...new Set(states.map((s) => s.text).filter(Boolean))];
@@ -273,6 +277,7 @@ describe.skipIf(!hasChromium)("the widget in Chromium", () => {
       const ui = w(page);
       const check = async () => {
         await expect.poll(() => ui.assistant.nth(1).textContent()).toContain("docs");
+        await settled(page);
         const reply = ui.assistant.nth(1);
         expect(await reply.textContent()).toContain('<img src=x onerror="window.__xss=1">');
         expect(await reply.textContent()).toContain("<script>window.__xss=2</script>");

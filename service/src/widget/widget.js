@@ -1,6 +1,6 @@
 /**
  * Switchboard chat widget: one <script src=".../widget.js" data-title data-color data-greeting
- * data-position="right|left"> tag. Plain ES2019, no dependencies, no build step: the service serves this
+ * data-position="right|left"> tag. Plain ES2020, no dependencies, no build step: the service serves this
  * file as written. Everything lives in a Shadow DOM so the host page's CSS cannot reach it, and model text
  * only ever reaches the page through textContent / createTextNode (never innerHTML).
  */
@@ -105,9 +105,11 @@ textarea{flex:1;resize:none;height:42px;padding:9px 10px;border:1px solid #aeb6b
     el("span", { "aria-hidden": "true" }),
     el("span", { class: "sr" }, ["Assistant is typing"]),
   ]);
-  const log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Messages" }, [
-    typing,
-  ]);
+  const log = el(
+    "div",
+    { class: "log", role: "log", "aria-live": "polite", "aria-label": "Messages", "aria-busy": "false" },
+    [typing],
+  );
   const error = el("p", { class: "error", role: "alert", hidden: "" });
   const input = el("textarea", {
     id: "sb-input",
