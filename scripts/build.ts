@@ -8,6 +8,7 @@
  *   `new URL("./pglite.wasm", import.meta.url)` (and `locateFile` from the script directory for the data
  *   file), which after bundling also points next to the bundle. So the embedded database bundles too, and the
  *   image needs no node_modules at all.
+ * - `widget.js`: the chat widget, served as written, found like the migrations.
  * - `knowledge/`: the default knowledge base. `KNOWLEDGE_DIR` is relative to the working directory, so the
  *   image sets `KNOWLEDGE_DIR=/app/knowledge`.
  *
@@ -101,6 +102,8 @@ export async function buildService(options: BuildOptions = {}): Promise<BuildRes
     filter: (src) => !src.endsWith(".ts"),
   });
   await cp(join(ROOT, "service/knowledge"), join(outdir, "knowledge"), { recursive: true });
+  // The chat widget is served as written; service/src/widget/assets.ts finds it next to the bundle.
+  await copyFile(join(ROOT, "service/src/widget/widget.js"), join(outdir, "widget.js"));
 
   const require = createRequire(join(ROOT, "service/src/db/client.ts"));
   const pgliteDist = dirname(require.resolve("@electric-sql/pglite"));

@@ -15,6 +15,7 @@ import { type HealthDeps, healthRoutes } from "./routes/health";
 import { type IntercomWebhookDeps, intercomWebhookRoutes } from "./routes/intercom";
 import { type IntercomAdminDeps, intercomAdminRoutes } from "./routes/intercom-admin";
 import { type InternalDeps, internalRoutes } from "./routes/internal";
+import { widgetRoutes } from "./routes/widget";
 
 export interface AppDeps {
   log: Logger;
@@ -120,6 +121,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", intercomWebhookRoutes(deps.intercom.webhook));
   app.route("/", internalRoutes(deps.intercom.internal));
   app.route("/", intercomAdminRoutes({ ...deps.intercom.admin, auth: deps.auth }));
+  app.route("/", widgetRoutes());
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
