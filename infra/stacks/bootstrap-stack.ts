@@ -32,7 +32,9 @@ export class BootstrapStack extends TerraformStack {
       project: site.bootstrapProjectId,
       region: site.region,
       defaultLabels: labels,
-      addTerraformAttributionLabel: true,
+      // Bill API quota (Cloud Billing IAM, IAM, STS) to the bootstrap project rather than the caller's.
+      userProjectOverride: true,
+      billingProject: site.bootstrapProjectId,
     });
 
     const apis = new ProjectServices(this, "apis", {

@@ -184,6 +184,25 @@ describe("metric references", () => {
     ).toThrow(/unknown field metrc/);
   });
 
+  it("deploys each dashboard file as a dashboard read from a file asset", () => {
+    const out = parse(
+      Testing.synthScope((s) => {
+        new Dashboards(s, "dashboards", { projectId: "p", catalog, vars: VARS, directory: DASHBOARDS_DIR });
+      }),
+    );
+    const dashboards = Object.entries(out.resource.google_monitoring_dashboard ?? {});
+    const names = readMonitoringFiles(DASHBOARDS_DIR).map((f) => f.name);
+    expect(dashboards).toHaveLength(names.length);
+    for (const name of names)
+      expect(dashboards.some(([id]) => id.startsWith(`dashboards_${name}_`))).toBe(true);
+    for (const [, d] of dashboards) {
+      expect(d).toMatchObject({
+        project: "p",
+        dashboard_json: expect.stringMatching(/^\$\{templatefile\("assets\//),
+      });
+    }
+  });
+
   it("deploys a policy file as an alert policy with the environment's channels and labels", () => {
     const out = parse(
       Testing.synthScope((s) => {
