@@ -1,6 +1,7 @@
 import { CloudTasksClient } from "@google-cloud/tasks";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type CloudTasksEmulator, cloudTasksClientOptions, startCloudTasksEmulator } from "./cloud-tasks";
+import { restError } from "./google-rest";
 import { type EmulatorServer, type RecordedRequest, startEmulatorServer } from "./http-server";
 
 const queue = "projects/switchboard-test/locations/europe-west1/queues/intercom-answers";
@@ -30,19 +31,6 @@ afterAll(async () => {
   await tasks.close();
   await target.close();
 });
-
-async function restError(
-  promise: Promise<unknown>,
-): Promise<{ code?: number; status: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    const e = error as { code?: number; message: string };
-    const body = JSON.parse(e.message) as { error: { status: string; message: string } };
-    return { code: e.code, status: body.error.status, message: body.error.message };
-  }
-  throw new Error("expected the call to fail");
-}
 
 function httpTask(name?: string) {
   return {

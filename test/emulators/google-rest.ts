@@ -161,3 +161,20 @@ export function fallbackClientOptions(emulator: { port: number; token: string })
     authClient: fixedTokenAuthClient(emulator.token),
   } as const;
 }
+
+/**
+ * In REST fallback mode (gax 5.0.8 + gaxios 7) a failed call rejects with a GaxiosError: `code` is the HTTP
+ * status and `message` the JSON error body, so the gRPC status name is read from the body.
+ */
+export async function restError(
+  promise: Promise<unknown>,
+): Promise<{ code?: number; status: string; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    const e = error as { code?: number; message: string };
+    const body = JSON.parse(e.message) as { error: { status: string; message: string } };
+    return { code: e.code, status: body.error.status, message: body.error.message };
+  }
+  throw new Error("expected the call to fail");
+}

@@ -1,6 +1,6 @@
 import { SecretManagerServiceClient } from "@google-cloud/secret-manager";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { crc32c } from "./google-rest";
+import { crc32c, restError } from "./google-rest";
 import {
   type SecretManagerEmulator,
   secretManagerClientOptions,
@@ -20,23 +20,6 @@ afterAll(async () => {
   await client.close();
   await sm.close();
 });
-
-/**
- * In REST fallback mode (gax 5.0.8 + gaxios 7) a failed call rejects with a GaxiosError: `code` is the HTTP
- * status and `message` the JSON error body, so the gRPC status name is read from the body.
- */
-async function restError(
-  promise: Promise<unknown>,
-): Promise<{ code?: number; status: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    const e = error as { code?: number; message: string };
-    const body = JSON.parse(e.message) as { error: { status: string; message: string } };
-    return { code: e.code, status: body.error.status, message: body.error.message };
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe("secret manager emulator with the real SecretManagerServiceClient (REST fallback)", () => {
   it("accesses a seeded secret by latest and by number, with payload and checksum", async () => {

@@ -200,13 +200,9 @@ export class IntercomSdkGateway implements IntercomGateway {
 
   async createContact(input: ContactInput) {
     const created = await this.call(() =>
-      this.client.contacts.create({
-        ...(input.externalId ? { external_id: input.externalId } : {}),
-        ...(input.email ? { email: input.email } : {}),
-        ...(input.name ? { name: input.name } : {}),
-        ...(input.phone ? { phone: input.phone } : {}),
-        ...(input.customAttributes ? { custom_attributes: input.customAttributes } : {}),
-      } as Parameters<IntercomClient["contacts"]["create"]>[0]),
+      this.client.contacts.create(
+        contactFields(input) as Parameters<IntercomClient["contacts"]["create"]>[0],
+      ),
     );
     return toContact(created as unknown as Raw);
   }
@@ -215,11 +211,7 @@ export class IntercomSdkGateway implements IntercomGateway {
     const updated = await this.call(() =>
       this.client.contacts.update({
         contact_id: id,
-        ...(input.externalId ? { external_id: input.externalId } : {}),
-        ...(input.email ? { email: input.email } : {}),
-        ...(input.name ? { name: input.name } : {}),
-        ...(input.phone ? { phone: input.phone } : {}),
-        ...(input.customAttributes ? { custom_attributes: input.customAttributes } : {}),
+        ...contactFields(input),
       } as Parameters<IntercomClient["contacts"]["update"]>[0]),
     );
     return toContact(updated as unknown as Raw);
@@ -241,6 +233,17 @@ export class IntercomSdkGateway implements IntercomGateway {
       } as Parameters<IntercomClient["events"]["create"]>[0]),
     );
   }
+}
+
+/** Intercom's contact fields for the ones given (absent ones are left as Intercom has them). */
+function contactFields(input: ContactInput): Record<string, unknown> {
+  return {
+    ...(input.externalId ? { external_id: input.externalId } : {}),
+    ...(input.email ? { email: input.email } : {}),
+    ...(input.name ? { name: input.name } : {}),
+    ...(input.phone ? { phone: input.phone } : {}),
+    ...(input.customAttributes ? { custom_attributes: input.customAttributes } : {}),
+  };
 }
 
 function toContact(raw: Raw): IntercomContact {
