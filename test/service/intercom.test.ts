@@ -192,6 +192,17 @@ describe("receiving", () => {
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe("invalid_json");
   });
 
+  test("a reply posted just before a crash is recognised: the message is done, never answered twice", async () => {
+    const conv = intercom.createConversation({ body: "How do I export my data?" });
+    // The crashed processor had posted its answer but not recorded it.
+    intercom.addAdminReply(conv.id, intercom.botAdmin.id, "Here is how to export your data.");
+    await deliver("conversation.user.created", conv.id, { parts: "none" }).send();
+    await settled();
+    expect(botReplies(conv.id)).toHaveLength(1);
+    const [row] = await db.sql`select status, outcome from outbox where conversation_id = ${conv.id}`;
+    expect(row).toEqual({ status: "done", outcome: "already_answered" });
+  });
+
   test("a part authored by the bot itself triggers nothing (no self-reply loop)", async () => {
     const conv = intercom.createConversation({ body: "Hi" });
     await deliver("conversation.user.created", conv.id, { parts: "none" }).send();

@@ -289,7 +289,10 @@ export class IntercomBridge {
     // Answered already (a crash after the reply was posted, or a person replied): never answer twice.
     const open = parts.filter((p) => unanswered.has(p.id));
     if (open.length === 0) {
-      await completeOutbox(sql, ids, "skipped", parts.length === 0 ? "part_missing" : "already_answered");
+      // Answered already means the customer has an answer: done, not skipped (skipped is "left unanswered
+      // on purpose"). A missing part cannot be answered at all.
+      if (parts.length === 0) await completeOutbox(sql, ids, "skipped", "part_missing");
+      else await completeOutbox(sql, ids, "done", "already_answered");
       return "skipped";
     }
 
