@@ -1,5 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { createRemoteJWKSet, decodeJwt, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import {
+  createRemoteJWKSet,
+  decodeJwt,
+  type JWTPayload,
+  type JWTVerifyOptions,
+  jwtVerify,
+  SignJWT,
+} from "jose";
 import { TIERS, type Tier } from "./config";
 import type { Identity } from "./engine/conversation-engine";
 import { AppError } from "./errors";
@@ -20,6 +27,8 @@ export interface AuthOptions {
   audience?: string | undefined;
   /** Tier for a user JWT without a valid `tier` claim. @default "free" */
   defaultUserTier?: Tier;
+  /** Leeway for `exp`/`nbf` against clock skew between the identity provider and us. @default 30 */
+  clockToleranceSeconds?: number;
 }
 
 /**
@@ -62,7 +71,12 @@ export class Authenticator {
   }
 
   private async verifySession(token: string): Promise<Identity> {
-    const options = { issuer: SESSION_ISSUER, audience: SESSION_AUDIENCE, algorithms: ["HS256"] };
+    const options = {
+      issuer: SESSION_ISSUER,
+      audience: SESSION_AUDIENCE,
+      algorithms: ["HS256"],
+      requiredClaims: ["exp"],
+    };
     for (const key of [this.sessionKey, this.previousSessionKey]) {
       if (!key) continue;
       const payload = await jwtVerify(token, key, options).then(
@@ -83,7 +97,10 @@ export class Authenticator {
 
   private async verifyUser(token: string): Promise<Identity> {
     if (!this.usersConfigured) throw invalid("user tokens are not accepted by this deployment");
-    const options = {
+    // A token without `exp` would be valid forever: refuse it, whoever signed it.
+    const options: JWTVerifyOptions = {
+      requiredClaims: ["exp"],
+      clockTolerance: this.opts.clockToleranceSeconds ?? 30,
       ...(this.opts.issuer ? { issuer: this.opts.issuer } : {}),
       ...(this.opts.audience ? { audience: this.opts.audience } : {}),
     };
@@ -107,7 +124,12 @@ export class Authenticator {
         ? (claimed as Tier)
         : (this.opts.defaultUserTier ?? "free");
     const roles = Array.isArray(payload.roles) ? payload.roles : [payload.role];
-    return { id: `user:${payload.sub}`, kind: "user", tier, admin: roles.includes("admin") };
+    return {
+      id: userIdentityId(payload.iss, payload.sub),
+      kind: "user",
+      tier,
+      admin: roles.includes("admin"),
+    };
   }
 
   async mintAnonymous(): Promise<{ identity: Identity; token: string }> {
@@ -127,6 +149,21 @@ export class Authenticator {
       .sign(this.sessionKey);
   }
 }
+
+/**
+ * `user:<sub>` for a token without an issuer (so the ids of existing HS256 users stay as they were), else
+ * `user:<issuer>#<sub>`, so two identity providers' `sub` values never name the same person. An issuer
+ * is any string (a URL may carry `#`), so `%`, `#` and control characters are percent-encoded in both
+ * parts: the first `#` always ends the issuer, and a `sub` without an issuer can never spell one.
+ */
+export function userIdentityId(issuer: string | undefined, sub: string): string {
+  return issuer ? `user:${escapeIdPart(issuer)}#${escapeIdPart(sub)}` : `user:${escapeIdPart(sub)}`;
+}
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is escaped
+const ID_RESERVED = /[%#\u0000-\u001F\u007F]/g;
+const escapeIdPart = (value: string) =>
+  value.replace(ID_RESERVED, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`);
 
 function invalid(message: string) {
   return new AppError(401, "invalid_token", message, {

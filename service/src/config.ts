@@ -160,6 +160,7 @@ export const configSchema = z.object({
   JWT_JWKS_URL: optionalString.pipe(z.url().optional()),
   JWT_ISSUER: optionalString,
   JWT_AUDIENCE: optionalString,
+  JWT_CLOCK_TOLERANCE_SECONDS: int(30, 0).pipe(z.number().max(300)),
   CORS_ORIGINS: z
     .string()
     .optional()
@@ -276,7 +277,39 @@ function crossFieldIssues(env: Env): string[] {
   if (truthy(env.DATABASE_IAM_AUTH) && !present(env.DATABASE_URL)) {
     issues.push("DATABASE_URL: is required when DATABASE_IAM_AUTH=true");
   }
+  issues.push(...jwksIssues(env));
   return issues;
+}
+
+/**
+ * Keys fetched over plain http can be swapped by anyone on the path, and tokens of an identity provider
+ * without a pinned issuer and audience include every other application's tokens of that provider.
+ */
+function jwksIssues(env: Env): string[] {
+  const url = env.JWT_JWKS_URL?.trim();
+  if (!url) return [];
+  const nodeEnv = env.NODE_ENV?.trim() || "development";
+  const issues: string[] = [];
+  if (nodeEnv !== "development" && !/^https:\/\//i.test(url)) {
+    issues.push("JWT_JWKS_URL: must be an https:// URL (http is accepted only with NODE_ENV=development)");
+  }
+  if (nodeEnv === "production") {
+    for (const key of ["JWT_ISSUER", "JWT_AUDIENCE"]) {
+      if (!present(env[key])) issues.push(`${key}: is required in production when JWT_JWKS_URL is set`);
+    }
+  }
+  return issues;
+}
+
+/** Settings that work but should not reach production; logged at start-up. */
+export function configWarnings(config: Config): string[] {
+  if (!config.JWT_JWKS_URL) return [];
+  return ["JWT_ISSUER", "JWT_AUDIENCE"]
+    .filter((key) => config[key as "JWT_ISSUER" | "JWT_AUDIENCE"] === undefined)
+    .map(
+      (key) =>
+        `${key} is not set: tokens from JWT_JWKS_URL are accepted without checking it (refused in production)`,
+    );
 }
 
 export type Config = z.infer<typeof configSchema>;

@@ -14,6 +14,7 @@ import { IntercomBridge } from "./channels/intercom";
 import {
   type Config,
   ConfigError,
+  configWarnings,
   type Env,
   isSecretReference,
   loadConfig,
@@ -291,6 +292,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
   const secretSource = opts.secretSource ?? (await secretSourceFor(env));
   const config = await loadConfig(env, secretSource);
   const log = createLogger({ level: config.LOG_LEVEL, destination: opts.logDestination });
+  for (const warning of configWarnings(config)) log.warn({ event: "config.warning" }, warning);
   const startedAt = Date.now();
 
   const embeddedDir =
@@ -335,6 +337,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       jwksUrl: config.JWT_JWKS_URL,
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
+      clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS,
     });
     const intercom = await buildIntercom(config, {
       sql: db.sql,

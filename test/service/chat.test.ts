@@ -156,7 +156,8 @@ describe("chat on the offline knowledge base", () => {
     // Premium: 200,000 a day, minus this turn.
     expect(body.budget.remaining).toBeGreaterThan(190_000);
     const [session] = await svc.db.sql`select identity_id from sessions where id = ${body.sessionId}`;
-    expect(session?.identityId).toBe("user:u_42");
+    // Namespaced by the token's issuer (issue 10): another issuer's "u_42" is someone else.
+    expect(session?.identityId).toBe("user:https://auth.example.com#u_42");
   });
 });
 

@@ -24,6 +24,8 @@ beforeAll(async () => {
   const t = await testDatabase();
   drop = t.drop;
   svc = await startTestService(t.db, {
+    // A local identity provider over plain http: accepted in development only.
+    NODE_ENV: "development",
     JWT_JWKS_URL: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/.well-known/jwks.json`,
     JWT_ISSUER: "https://idp.example.com/",
     JWT_AUDIENCE: "switchboard",
@@ -54,7 +56,8 @@ test("an RS256 token from the identity provider's JWKS identifies the user, with
   const body = (await res.json()) as { sessionId: string; budget: { remaining: number } };
   expect(body.budget.remaining).toBeGreaterThan(190_000);
   const [row] = await svc.db.sql`select identity_id from sessions where id = ${body.sessionId}`;
-  expect(row?.identityId).toBe("user:auth0|42");
+  // Namespaced by the token's issuer, so another identity provider's "auth0|42" is someone else.
+  expect(row?.identityId).toBe("user:https://idp.example.com/#auth0|42");
 });
 
 test("a token signed by another key, or for another audience, is refused", async () => {
@@ -63,4 +66,22 @@ test("a token signed by another key, or for another audience, is refused", async
     (await svc.post("/api/v1/chat", { message: "hi" }, bearer(await token(key, { aud: "another-app" }))))
       .status,
   ).toBe(401);
+});
+
+test("a token without exp, or expired beyond the clock tolerance, is refused with 401 invalid_token", async () => {
+  const unsigned = () =>
+    new SignJWT({ tier: "free" })
+      .setProtectedHeader({ alg: "RS256", kid: "idp-1" })
+      .setIssuer("https://idp.example.com/")
+      .setAudience("switchboard")
+      .setSubject("auth0|42");
+  const forever = await unsigned().sign(key);
+  const expired = await unsigned()
+    .setExpirationTime(Math.floor(Date.now() / 1000) - 120)
+    .sign(key);
+  for (const t of [forever, expired]) {
+    const res = await svc.post("/api/v1/chat", { message: "hi" }, bearer(t));
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_token");
+  }
 });

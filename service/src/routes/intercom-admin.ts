@@ -27,7 +27,8 @@ function requireAdmin(deps: IntercomAdminDeps): MiddlewareHandler<AppEnv> {
     if (!token) throw new AppError(401, "unauthorized", "an admin credential is required");
     const given = Buffer.from(token);
     if (key && given.length === key.length && timingSafeEqual(given, key)) return next();
-    const identity = await deps.auth.identify(header).catch(() => undefined);
+    // A token that fails verification (expired, no `exp`, wrong issuer) says why: 401 invalid_token.
+    const identity = await deps.auth.identify(header);
     if (!identity) throw new AppError(401, "unauthorized", "an admin credential is required");
     if (!identity.admin) throw new AppError(403, "forbidden", "this identity is not an admin");
     return next();
