@@ -30,6 +30,8 @@ const svc = await startService(
     GOOGLE_GEMINI_BASE_URL: gemini.url,
     SESSION_SIGNING_KEY: "bench-session-signing-key-0123456789abcdef",
     CONTEXT_CACHE: "false",
+    // Thirty turns of one guest in well under a minute: only the history window is measured.
+    RATE_LIMIT_CLIENT_PER_MINUTE: "1000",
     // Thirty turns exceed a guest's daily budget; this measures the window, not the budget.
     BUDGETS: JSON.stringify({
       guest: { daily: null, monthly: null },

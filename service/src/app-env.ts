@@ -6,5 +6,7 @@ export interface AppEnv {
     requestId: string;
     log: Logger;
     identity: Identity | undefined;
+    /** The client's IP address, resolved by the client-address middleware (X-Forwarded-For as far as trusted). */
+    clientAddress: string;
   };
 }

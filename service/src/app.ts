@@ -9,6 +9,7 @@ import type { Authenticator } from "./auth";
 import { isDatabaseUnavailable } from "./db/client";
 import { AppError, type ErrorBody } from "./errors";
 import type { Logger } from "./logger";
+import { clientAddress } from "./middleware/client-address";
 import { requestContext } from "./middleware/request-context";
 import { type ChatRoutesDeps, chatRoutes, validationHook } from "./routes/chat";
 import { type HealthDeps, healthRoutes } from "./routes/health";
@@ -35,6 +36,8 @@ export interface AppDeps {
   /** Intercom notifications carry whole conversations: a larger limit of their own. */
   webhookBodyLimitBytes: number;
   googleCloudProject?: string | undefined;
+  /** Proxies in front of the service that append to X-Forwarded-For (see the client-address middleware). */
+  trustedProxyHops?: number;
 }
 
 const CODES: Record<number, string> = {
@@ -54,6 +57,7 @@ export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   app.use("*", requestContext({ log: deps.log, googleCloudProject: deps.googleCloudProject }));
+  app.use("*", clientAddress({ trustedProxyHops: deps.trustedProxyHops }));
   if (deps.requestTimeoutMs) {
     const ms = deps.requestTimeoutMs;
     app.use(

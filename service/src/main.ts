@@ -140,12 +140,19 @@ export function engineSettings(config: Config): EngineSettings {
       escalatePatterns: config.ROUTING_ESCALATE_PATTERNS,
       turnThreshold: config.ROUTING_TURN_THRESHOLD,
       maxComparedItems: config.ROUTING_MAX_COMPARED_ITEMS,
+      escalateGuests: config.ROUTING_ESCALATE_GUESTS,
     },
     budgets: config.BUDGETS,
     budgetWarnRatio: config.BUDGET_WARN_RATIO,
     prices: config.MODEL_PRICES,
     redactPii: config.PII_REDACTION,
     userRequestsPerMinute: config.RATE_LIMIT_USER_PER_MINUTE,
+    guests: {
+      clientRequestsPerMinute: config.RATE_LIMIT_CLIENT_PER_MINUTE,
+      newSessionsPerHour: config.RATE_LIMIT_GUEST_SESSIONS_PER_HOUR,
+      dailyTokenBudget: config.GUEST_BUDGET_DAILY_TOKENS,
+      warnRatio: config.BUDGET_WARN_RATIO,
+    },
     retry: {
       maxRetries: config.MODEL_MAX_RETRIES,
       baseDelayMs: config.MODEL_RETRY_BASE_MS,
@@ -382,6 +389,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
         },
       },
       googleCloudProject: config.GOOGLE_CLOUD_PROJECT,
+      trustedProxyHops: config.TRUSTED_PROXY_HOPS,
       chat: { engine, sql: db.sql, messageMaxChars: config.MESSAGE_MAX_CHARS },
       health: {
         sql: db.sql,

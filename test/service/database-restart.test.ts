@@ -23,7 +23,14 @@ beforeAll(async () => {
   // The same schema, with an application_name that lets the test find exactly this service's connections.
   const db = await openDatabase({ url: `${t.url}&application_name=${app}`, poolMax: 5 });
   // A short request timeout: a query lost with its connection (a known driver bug) ends the request in time.
-  svc = await startTestService(db, { RATE_LIMIT_USER_PER_MINUTE: "100000", REQUEST_TIMEOUT_MS: "3000" });
+  // Hundreds of tokenless turns from one address: far beyond the per-client guest limits, which are not
+  // what this test is about.
+  svc = await startTestService(db, {
+    RATE_LIMIT_USER_PER_MINUTE: "100000",
+    RATE_LIMIT_CLIENT_PER_MINUTE: "100000",
+    RATE_LIMIT_GUEST_SESSIONS_PER_HOUR: "100000",
+    REQUEST_TIMEOUT_MS: "3000",
+  });
   admin = postgres(server, { max: 1, onnotice: () => {} });
   const close = drop;
   drop = async () => {

@@ -54,7 +54,8 @@ const chat = async (
 describe("Gemini through the real @google/genai SDK", () => {
   let svc: TestService;
   beforeAll(async () => {
-    svc = await service();
+    // These turns are tokenless guests; since issue 10 guests reach Pro only when this says so.
+    svc = await service({ ROUTING_ESCALATE_GUESTS: "true" });
   });
 
   test("a configured key switches the chat endpoint to Gemini, grounded in a cached knowledge base", async () => {

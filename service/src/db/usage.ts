@@ -32,12 +32,24 @@ export async function budgetUsage(
   return used;
 }
 
-/** Records one model call and charges its tokens to the identity's day and month counters. */
+/**
+ * Records one model call and charges its tokens to the identity's day and month counters, and to the
+ * day counter of a shared `pool` (all guests) when given.
+ */
 export function recordUsage(
   tx: Sql | TransactionSql,
   entry: LedgerEntry,
-  charge: { tokens: number; day: string; month: string },
+  charge: { tokens: number; day: string; month: string; pool?: string | undefined },
 ) {
+  const pool = charge.pool
+    ? [
+        tx`
+      insert into usage_counters (identity_id, period, period_start, tokens)
+      values (${charge.pool}, 'day', ${charge.day}, ${charge.tokens})
+      on conflict (identity_id, period, period_start)
+      do update set tokens = usage_counters.tokens + excluded.tokens`,
+      ]
+    : [];
   return [
     tx`insert into usage_ledger ${tx(entry as unknown as Record<string, unknown>)}`,
     tx`
@@ -46,5 +58,6 @@ export function recordUsage(
              (${entry.identityId}, 'month', ${charge.month}, ${charge.tokens})
       on conflict (identity_id, period, period_start)
       do update set tokens = usage_counters.tokens + excluded.tokens`,
+    ...pool,
   ];
 }

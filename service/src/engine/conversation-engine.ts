@@ -20,6 +20,7 @@ import {
 } from "../ports/model-provider";
 import { type BudgetVerdict, checkBudget, periodStarts } from "./budgets";
 import { costUsd, priceFor, totalTokens } from "./cost";
+import { GUEST_POOL, type GuestLimitSettings, GuestLimits } from "./guest-limits";
 import { type StoredMessage, selectWindow, summaryPrompt } from "./history";
 import type { KnowledgeBase } from "./knowledge";
 import type { ModelCallLimiter } from "./model-limiter";
@@ -30,7 +31,7 @@ import { compileRules, type RoutingRules } from "./routing";
 export type Channel = "web" | "intercom";
 
 export interface Identity {
-  /** Stable id: `anon:<uuid>`, `user:<sub>`, `intercom:<contact id>`. */
+  /** Stable id: `anon:<uuid>`, `user:<sub>` or `user:<issuer>#<sub>`, `intercom:<contact id>`. */
   id: string;
   kind: "anonymous" | "user" | "intercom";
   tier: Tier;
@@ -53,6 +54,8 @@ export interface EngineSettings {
   prices: Record<string, ModelPrice>;
   redactPii: boolean;
   userRequestsPerMinute: number;
+  /** Limits of callers without a user JWT: per client address, and for all guests together. */
+  guests: GuestLimitSettings;
   retry: { maxRetries: number; baseDelayMs: number; maxDelayMs: number };
   /** Send the whole knowledge base (cacheable) when it is at most this many tokens; else search it. */
   knowledgeFullContextTokens: number;
@@ -79,6 +82,10 @@ export interface TurnInput {
   sessionId?: string | undefined;
   /** Or continue the session tied to an external conversation (an Intercom conversation id). */
   externalRef?: string | undefined;
+  /** The caller's IP address (web channel): anonymous callers are limited per address. */
+  clientAddress?: string | undefined;
+  /** The anonymous identity was minted for this turn (a new session token will be handed out). */
+  newIdentity?: boolean | undefined;
   message: string;
   tools?: FunctionDeclaration[] | undefined;
   signal?: AbortSignal | undefined;
@@ -121,10 +128,12 @@ const INTERRUPTED = "\n\n(The answer was interrupted. Please ask again.)";
  */
 export class ConversationEngine {
   private readonly route: ReturnType<typeof compileRules>;
+  private readonly guests: GuestLimits;
   private readonly now: () => Date;
 
   constructor(private readonly deps: EngineDeps) {
     this.route = compileRules(deps.settings.routing);
+    this.guests = new GuestLimits({ sql: deps.sql, settings: deps.settings.guests, log: deps.log });
     this.now = deps.now ?? (() => new Date());
   }
 
@@ -132,7 +141,12 @@ export class ConversationEngine {
     const { sql, settings } = this.deps;
     const startedAt = performance.now();
     const now = this.now();
-    await this.checkRateLimit(input.identity, now);
+    if (input.identity.kind === "anonymous") {
+      // Without an address (not a web request) every such caller shares one key: stricter, never looser.
+      await this.guests.admit(input.clientAddress ?? "unknown", input.newIdentity === true, now);
+    }
+    // A freshly minted identity has no hits yet: skip the write.
+    if (!input.newIdentity) await this.checkRateLimit(input.identity, now);
 
     let session: SessionRow | undefined;
     if (input.sessionId) {
@@ -204,7 +218,8 @@ export class ConversationEngine {
       { role: "user", text: turn.text },
     ];
 
-    const routed = this.route(turn.text, session?.turns ?? 0);
+    const mayEscalate = input.identity.kind !== "anonymous" || settings.routing.escalateGuests === true;
+    const routed = this.route(turn.text, session?.turns ?? 0, mayEscalate);
     const grounding = await this.grounding(turn.text);
     const request: GenerateRequest = {
       model: routed.model,
@@ -467,7 +482,12 @@ export class ConversationEngine {
     const entry = this.entry(...args);
     const periods = periodStarts(this.now());
     await this.deps.sql.begin((tx) =>
-      recordUsage(tx, entry, { tokens: totalTokens(entry), day: periods.day, month: periods.month }),
+      recordUsage(tx, entry, {
+        tokens: totalTokens(entry),
+        day: periods.day,
+        month: periods.month,
+        pool: guestPoolOf(args[0].input.identity),
+      }),
     );
     this.logUsage(entry, args[0].input.identity.tier);
   }
@@ -514,11 +534,19 @@ export class ConversationEngine {
         insert into messages (session_id, role, content, tokens, model)
         values (${turn.sessionId}, 'user', ${turn.text}, ${userTokens}, null),
                (${turn.sessionId}, 'assistant', ${reply}, ${replyTokens}, ${result.model})`,
-      ...recordUsage(tx, entry, { tokens: totalTokens(usage), day: periods.day, month: periods.month }),
+      ...recordUsage(tx, entry, {
+        tokens: totalTokens(usage),
+        day: periods.day,
+        month: periods.month,
+        pool: guestPoolOf(input.identity),
+      }),
     ]);
     this.logUsage(entry, input.identity.tier);
   }
 }
+
+/** Anonymous callers' tokens also count against the budget all guests share. */
+const guestPoolOf = (identity: Identity) => (identity.kind === "anonymous" ? GUEST_POOL : undefined);
 
 const FALLBACK_INTRO =
   "I can't reach the assistant right now, but this article from our help center may help:\n\n";

@@ -12,6 +12,11 @@ export interface RoutingRules {
   turnThreshold: number;
   /** Escalate when a comparison names more than this many items. */
   maxComparedItems: number;
+  /**
+   * May anonymous callers reach the escalation model at all? Off, so that a keyword is no free Pro call
+   * for anyone with curl. @default false
+   */
+  escalateGuests?: boolean;
 }
 
 export interface RoutingDecision {
@@ -21,7 +26,9 @@ export interface RoutingDecision {
 
 export function compileRules(rules: RoutingRules) {
   const pattern = new RegExp(`\\b(?:${rules.escalatePatterns.join("|")})`, "i");
-  return (message: string, previousTurns: number): RoutingDecision => {
+  /** `mayEscalate`: false keeps the caller on the default model whatever the message says. */
+  return (message: string, previousTurns: number, mayEscalate = true): RoutingDecision => {
+    if (!mayEscalate) return { model: rules.defaultModel, reason: "default" };
     if (pattern.test(message)) return { model: rules.escalationModel, reason: "pattern" };
     if (comparedItems(message) > rules.maxComparedItems)
       return { model: rules.escalationModel, reason: "items" };

@@ -125,6 +125,7 @@ export function chatRoutes(deps: ChatRoutesDeps) {
     const body = c.req.valid("json");
     let identity = c.get("identity");
     let sessionToken: string | undefined;
+    const minted = !identity;
     if (!identity) {
       if (body.sessionId) throw notFound("session");
       ({ identity, token: sessionToken } = await deps.auth.mintAnonymous());
@@ -137,6 +138,8 @@ export function chatRoutes(deps: ChatRoutesDeps) {
       channel: "web",
       sessionId: body.sessionId,
       message: body.message,
+      clientAddress: c.get("clientAddress"),
+      newIdentity: minted,
     });
     const payload = (result: TurnResult) => ({
       sessionId: result.sessionId,

@@ -1,0 +1,121 @@
+import { isIPv6 } from "node:net";
+import type { Sql } from "../db/client";
+import { hitWindow } from "../db/rate-limits";
+import { budgetUsage } from "../db/usage";
+import { AppError } from "../errors";
+import type { Logger } from "../logger";
+import { periodStarts } from "./budgets";
+
+export interface GuestLimitSettings {
+  /** Chat requests per client address per minute, for every caller that is not a signed-in user. */
+  clientRequestsPerMinute: number;
+  /** New anonymous sessions (session tokens handed out) per client address per hour. */
+  newSessionsPerHour: number;
+  /** Tokens per UTC day shared by every anonymous caller of the deployment. */
+  dailyTokenBudget: number;
+  /** Log `budget.warning` (scope `guests`) once this share of the daily budget is used. */
+  warnRatio: number;
+}
+
+/** The usage counter every anonymous caller's tokens are also charged to (no identity id looks like it). */
+export const GUEST_POOL = "pool:guests";
+
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+
+/**
+ * Limits for callers without a user JWT. An anonymous identity costs nothing to mint, so per-identity
+ * limits alone stop nobody: these hold per client address, and for all guests together.
+ */
+export class GuestLimits {
+  /** The UTC day this instance last logged the pool's warning: once a day, not on every request. */
+  private warnedDay: string | undefined;
+
+  constructor(private readonly deps: { sql: Sql; settings: GuestLimitSettings; log: Logger }) {}
+
+  /** Refuses the turn (429 with Retry-After) before anything is spent; `newSession`: a token is minted. */
+  async admit(clientAddress: string, newSession: boolean, now: Date): Promise<void> {
+    const { settings } = this.deps;
+    const key = limitKey(clientAddress);
+    const perMinute = settings.clientRequestsPerMinute;
+    await this.hit(`client:${key}`, MINUTE, perMinute, now, (retryAfter) =>
+      refusal("rate_limited", "Too many messages from this network; please slow down.", retryAfter, {
+        limit: "client",
+        limitPerMinute: perMinute,
+        retryAfterSeconds: retryAfter,
+      }),
+    );
+    if (newSession) {
+      const perHour = settings.newSessionsPerHour;
+      await this.hit(`guest-sessions:${key}`, HOUR, perHour, now, (retryAfter) =>
+        refusal(
+          "too_many_sessions",
+          "Too many new conversations from this network; continue an existing one or try again later.",
+          retryAfter,
+          { limit: "guest_sessions", limitPerHour: perHour, retryAfterSeconds: retryAfter },
+        ),
+      );
+    }
+    await this.checkPool(now);
+  }
+
+  private async hit(
+    key: string,
+    windowMs: number,
+    limit: number,
+    now: Date,
+    refuse: (retryAfterSeconds: number) => AppError,
+  ) {
+    const windowStart = new Date(Math.floor(now.getTime() / windowMs) * windowMs);
+    const hits = await hitWindow(this.deps.sql, key, windowStart);
+    if (hits > limit) throw refuse(secondsUntil(new Date(windowStart.getTime() + windowMs), now));
+  }
+
+  private async checkPool(now: Date) {
+    const { settings, log } = this.deps;
+    const periods = periodStarts(now);
+    const used = (await budgetUsage(this.deps.sql, GUEST_POOL, periods.day, periods.month)).day;
+    const budget = settings.dailyTokenBudget;
+    if (used >= budget) {
+      const retryAfter = secondsUntil(periods.nextDay, now);
+      throw refusal(
+        "guest_budget_exceeded",
+        "Chat without signing in has used up today's allowance; sign in or try again tomorrow.",
+        retryAfter,
+        { period: "day", resetAt: periods.nextDay.toISOString(), retryAfterSeconds: retryAfter },
+      );
+    }
+    if (used >= budget * settings.warnRatio && this.warnedDay !== periods.day) {
+      this.warnedDay = periods.day;
+      log.warn(
+        { event: "budget.warning", scope: "guests", used, budget, remaining: budget - used },
+        "guests' shared daily token budget above warning threshold",
+      );
+    }
+  }
+}
+
+/**
+ * The key a client's limits are counted under. An IPv6 client usually holds a whole /64 and can pick any
+ * address in it, so IPv6 addresses count per /64 prefix; IPv4 addresses count as themselves.
+ */
+export function limitKey(address: string): string {
+  if (!isIPv6(address)) return address;
+  const [head = "", tail] = address.split("::");
+  // A trailing dotted quad (::ffff:1.2.3.4 forms) stands for two groups.
+  const groups = (part: string) =>
+    part ? part.split(":").flatMap((g) => (g.includes(".") ? ["0", "0"] : [g])) : [];
+  const left = groups(head);
+  const right = tail === undefined ? [] : groups(tail);
+  const zeros = Array<string>(Math.max(0, 8 - left.length - right.length)).fill("0");
+  const prefix = [...left, ...zeros, ...right].slice(0, 4).map((g) => Number.parseInt(g, 16).toString(16));
+  return `${prefix.join(":")}::/64`;
+}
+
+function secondsUntil(when: Date, now: Date): number {
+  return Math.max(1, Math.ceil((when.getTime() - now.getTime()) / 1000));
+}
+
+function refusal(code: string, message: string, retryAfter: number, details: Record<string, unknown>) {
+  return new AppError(429, code, message, { headers: { "Retry-After": String(retryAfter) }, details });
+}
