@@ -143,6 +143,11 @@ describe("behind one trusted proxy (TRUSTED_PROXY_HOPS=1, as on Cloud Run)", () 
     const ok = responses.filter((r) => r.status === 200).length;
     console.log(`forged X-Forwarded-For flood: ${ok} × 200 of 150`);
     expect(ok).toBe(limit);
+    // The access log names the address the proxy saw, not what the client wrote.
+    const logged = svc.logs.lines
+      .map((l) => (l.httpRequest as { remoteIp?: string } | undefined)?.remoteIp)
+      .filter((ip) => ip !== undefined);
+    expect(new Set(logged)).toEqual(new Set(["198.51.100.7"]));
     for (const r of responses) if (!r.bodyUsed) await r.body?.cancel();
     // Another client behind the same proxy is not affected.
     expect((await svc.post("/api/v1/chat", QUESTION, via(undefined, "198.51.100.8"))).status).toBe(200);

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { getConnInfo } from "@hono/node-server/conninfo";
 import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../app-env";
 import { type Logger, traceFields } from "../logger";
 
 export interface RequestContextOptions {
@@ -14,7 +14,7 @@ const INCOMING_ID = /^[A-Za-z0-9._:-]{8,128}$/;
  * A request id (the caller's X-Request-Id when it looks sane), a child logger carrying it and the Cloud
  * Trace fields, and one access-log line per request in Cloud Logging's httpRequest format.
  */
-export function requestContext(opts: RequestContextOptions): MiddlewareHandler {
+export function requestContext(opts: RequestContextOptions): MiddlewareHandler<AppEnv> {
   return async function requestContextMiddleware(c, next) {
     const started = performance.now();
     const incoming = c.req.header("x-request-id");
@@ -30,14 +30,9 @@ export function requestContext(opts: RequestContextOptions): MiddlewareHandler {
     await next();
     const status = c.res.status;
     const url = new URL(c.req.url);
-    let remoteIp = c.req.header("x-forwarded-for")?.split(",")[0]?.trim();
-    if (!remoteIp) {
-      try {
-        remoteIp = getConnInfo(c).remote.address;
-      } catch {
-        remoteIp = undefined;
-      }
-    }
+    // Resolved by the client-address middleware: the leftmost X-Forwarded-For entry is whatever the
+    // client wrote there.
+    const remoteIp: string | undefined = c.get("clientAddress");
     log[status >= 500 ? "error" : status >= 400 ? "warn" : "info"](
       {
         httpRequest: {
