@@ -397,6 +397,16 @@ describe.skipIf(!hasChromium)("the widget in Chromium", () => {
     await send(page, "hello again");
     await expect.poll(() => ui.alert.textContent()).toMatch(/busy.*5 s/);
 
+    // The budget all guests share (issue 10) reads as a limit with its reset, not "in 40000 s".
+    await page.unroute("**/api/v1/chat");
+    await reply(
+      429,
+      { error: { code: "guest_budget_exceeded", message: "Guests", requestId: "r", details: { resetAt } } },
+      { "retry-after": "40000" },
+    );
+    await send(page, "hello again");
+    await expect.poll(() => ui.alert.textContent()).toMatch(/message limit.*resets at/);
+
     await page.unroute("**/api/v1/chat");
     await page.context().setOffline(true);
     await expect.poll(() => ui.alert.textContent()).toContain("offline");

@@ -190,7 +190,7 @@ textarea{flex:1;resize:none;height:42px;padding:9px 10px;border:1px solid #aeb6b
       seconds > 0
         ? ` Please try again in ${seconds} s (at ${clock(new Date(Date.now() + seconds * 1000))}).`
         : " Please try again shortly.";
-    if (e.code === "budget_exceeded") {
+    if (e.code === "budget_exceeded" || e.code === "guest_budget_exceeded") {
       const reset = e.details?.resetAt ? new Date(e.details.resetAt) : null;
       return `You have reached the message limit for now.${reset && !Number.isNaN(reset.getTime()) ? ` It resets at ${reset.toLocaleString([], { dateStyle: "medium", timeStyle: "short" })}.` : ""}`;
     }
