@@ -26,6 +26,7 @@ import { ConversationEngine, type EngineSettings } from "./engine/conversation-e
 import { loadKnowledgeBase } from "./engine/knowledge";
 import { ModelCallLimiter } from "./engine/model-limiter";
 import { CircuitBreaker } from "./engine/resilience";
+import { purgeExpired, retentionPolicy } from "./engine/retention";
 import { createLogger, type Logger } from "./logger";
 import type { IntercomGateway } from "./ports/intercom";
 import type { ModelProvider } from "./ports/model-provider";
@@ -343,6 +344,17 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       cloudTasksClientOptions: opts.cloudTasksClientOptions,
       refreshSecret: secretRefresher(env, secretSource, log),
     });
+    const policy = retentionPolicy(config);
+    const retention = () => purgeExpired(db.sql, policy, log);
+    // Locally there is no Cloud Scheduler: the same purge runs on a timer.
+    const retentionTimer =
+      config.TASK_QUEUE === "in-process" && config.RETENTION_INTERVAL > 0
+        ? setInterval(() => {
+            retention().catch((error: unknown) =>
+              log.warn({ event: "retention.failed", error }, "retention purge failed"),
+            );
+          }, config.RETENTION_INTERVAL * 1000).unref()
+        : undefined;
     const app = createApp({
       log,
       auth,
@@ -354,6 +366,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
         webhook: { bridge: intercom.bridge, webhookSecret: config.INTERCOM_WEBHOOK_SECRET },
         internal: {
           bridge: intercom.bridge,
+          retention,
           auth:
             config.TASK_QUEUE === "cloud-tasks"
               ? {
@@ -433,6 +446,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
         }
         clearInterval(idleSweep);
         clearInterval(intercom.poller);
+        clearInterval(retentionTimer);
         await intercom.queue?.close();
         await db.close(2);
         log.info({ event: "service.stopped" }, "stopped");
