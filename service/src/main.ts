@@ -23,6 +23,7 @@ import {
 import { type Database, openDatabase } from "./db/client";
 import { migrate } from "./db/migrate";
 import { ConversationEngine, type EngineSettings } from "./engine/conversation-engine";
+import { erasureKey } from "./engine/erasure";
 import { loadKnowledgeBase } from "./engine/knowledge";
 import { ModelCallLimiter } from "./engine/model-limiter";
 import { CircuitBreaker } from "./engine/resilience";
@@ -344,6 +345,8 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       cloudTasksClientOptions: opts.cloudTasksClientOptions,
       refreshSecret: secretRefresher(env, secretSource, log),
     });
+    // The same key the Authenticator got (configured, or kept beside the embedded data).
+    const erasureRefKey = erasureKey(await sessionKey(config, embeddedDir ? config.DATA_DIR : undefined));
     const policy = retentionPolicy(config);
     const retention = () => purgeExpired(db.sql, policy, log);
     // Locally there is no Cloud Scheduler: the same purge runs on a timer.
@@ -381,6 +384,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
           gateway: intercom.gateway,
           sql: db.sql,
           adminApiKey: config.ADMIN_API_KEY,
+          erasureKey: erasureRefKey,
           configured: {
             accessToken: config.INTERCOM_ACCESS_TOKEN !== undefined,
             webhookSecret: config.INTERCOM_WEBHOOK_SECRET !== undefined,
