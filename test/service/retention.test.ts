@@ -253,4 +253,28 @@ describe("POST /internal/retention", () => {
       await batched.close();
     }
   });
+
+  test("sessions go in the same call as their messages, however many batches the messages take", async () => {
+    const batched = await startTestService(db, {
+      INTERNAL_SHARED_SECRET: INTERNAL,
+      RETENTION_INTERVAL: "0",
+      RETENTION_BATCH_SIZE: "2",
+    });
+    try {
+      const ids: string[] = [];
+      for (const message of ["How do I reset my password?", "How do refunds work?", "What plans are there?"])
+        ids.push((await chat(message)).body.sessionId);
+      const list = ids.map((id) => `'${id}'`).join(", ");
+      await age("sessions", "updated_at", "91 days", `id in (${list})`);
+      await age("messages", "created_at", "91 days", `session_id in (${list})`);
+      const body = (await (await purge(batched.url)).json()) as {
+        done: boolean;
+        purged: { sessions: number; messages: number };
+      };
+      expect(body).toMatchObject({ done: true, purged: { sessions: 3, messages: 6 } });
+      expect(await count(`select count(*)::int as n from sessions where id in (${list})`)).toBe(0);
+    } finally {
+      await batched.close();
+    }
+  });
 });

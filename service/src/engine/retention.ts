@@ -54,6 +54,12 @@ export const RETENTION_KINDS = [
 ] as const;
 export type RetentionKind = (typeof RETENTION_KINDS)[number];
 
+/** Rows that become purgeable only once the other kind is purged: a kind waits for these to finish. */
+const WAITS_FOR: Partial<Record<RetentionKind, RetentionKind[]>> = {
+  sessions: ["messages"],
+  conversations: ["outbox", "handoffs"],
+};
+
 function kinds(p: RetentionPolicy): Record<RetentionKind, [PurgeBatch, number]> {
   return {
     messages: [purgeMessages, p.sessionsDays],
@@ -95,7 +101,8 @@ export async function purgeExpired(sql: Sql, policy: RetentionPolicy, log: Logge
       const [batch, age] = table[kind];
       const n = await batch(sql, age, policy.batchSize);
       purged[kind] += n;
-      if (n >= policy.batchSize) stillOpen.push(kind);
+      const waiting = WAITS_FOR[kind]?.some((other) => stillOpen.includes(other)) ?? false;
+      if (n >= policy.batchSize || waiting) stillOpen.push(kind);
     }
     open = stillOpen;
   } while (open.length > 0 && performance.now() - started < policy.timeBudgetMs);
