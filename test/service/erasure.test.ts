@@ -163,7 +163,7 @@ describe("GDPR erasure", () => {
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({
       actor: "admin-api-key",
-      counts: { sessions: 2, handoffs: 1, outbox: 2, intercomConversations: 2 },
+      counts: { sessions: 2, handoffs: 1, outbox: 2, intercomConversations: 2, intercomContact: 1 },
     });
     expect(records[0]?.counts.messages).toBeGreaterThanOrEqual(4);
     const [recordText] = await db.sql<{ row: string }[]>`

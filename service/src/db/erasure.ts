@@ -49,7 +49,8 @@ export async function eraseSubject(
     if (!erased && !audit.deletedUpstream) return { counts, erasureId: null };
     const [row] = await tx<{ id: string }[]>`
       insert into erasures (actor, request_id, subject_ref, counts)
-      values (${audit.actor}, ${audit.requestId}, ${audit.subjectRef}, ${tx.json({ ...counts })})
+      values (${audit.actor}, ${audit.requestId}, ${audit.subjectRef},
+              ${tx.json({ ...counts, intercomContact: audit.deletedUpstream ? 1 : 0 })})
       returning id::text`;
     return { counts, erasureId: row?.id ?? null };
   }) as Promise<{ counts: ErasureCounts; erasureId: string | null }>;
