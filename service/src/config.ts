@@ -231,6 +231,33 @@ export const configSchema = z.object({
     ),
   HANDOFF_TOPICS: optionalString,
   HANDOFF_LOW_CONFIDENCE_LIMIT: int(2, 1),
+
+  // Retention, purged by POST /internal/retention (Cloud Scheduler) or a local timer. Each limit is the
+  // age past which rows go; none is "forever".
+  /** Days a session may stay idle before it goes with its messages (and messages already summarized). */
+  RETENTION_SESSIONS_DAYS: int(90, 1),
+  /** Days of usage ledger and of past budget counters: a year of monthly cost comparisons plus a month. */
+  RETENTION_USAGE_LEDGER_DAYS: int(395, 1),
+  /**
+   * Days a notification id is remembered, to drop Intercom's redeliveries. Intercom resends a notification
+   * not acknowledged within 5 s, holds throttled ones up to 2 hours, and keeps delivering to an endpoint
+   * that answers errors for up to seven days before suspending it; notifications queued during an Intercom
+   * outage arrive late. So at least 8 days, and 30 by default.
+   * https://developers.intercom.com/docs/webhooks/webhook-notifications
+   */
+  RETENTION_WEBHOOK_DELIVERIES_DAYS: int(30, 8),
+  /** Days an answered or skipped outbox row is kept (for tracing what happened); pending rows always stay. */
+  RETENTION_OUTBOX_DAYS: int(30, 1),
+  /** Days a finished handoff, and the bridge state of an idle conversation, is kept. */
+  RETENTION_HANDOFFS_DAYS: int(90, 1),
+  /** Hours, not days: windows only count while current; this must outlast the longest window a limit uses. */
+  RETENTION_RATE_LIMIT_HOURS: int(48, 1),
+  /** Rows deleted per statement, so a purge never holds locks for long. */
+  RETENTION_BATCH_SIZE: int(1000, 1),
+  /** A purge call stops after this (plus one round of batches); the next call continues. */
+  RETENTION_TIME_BUDGET_MS: int(20_000, 0),
+  /** Seconds between local purges (in-process queue only; `0` turns it off). In Cloud, Cloud Scheduler calls. */
+  RETENTION_INTERVAL: seconds(3600),
   GPT_TRAINER_API_KEY: optionalString,
   CHATBOT_UUID: optionalString,
   GPT_TRAINER_API_BASE: optionalString.pipe(z.url().optional()),

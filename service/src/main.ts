@@ -24,9 +24,11 @@ import {
 import { type Database, openDatabase } from "./db/client";
 import { migrate } from "./db/migrate";
 import { ConversationEngine, type EngineSettings } from "./engine/conversation-engine";
+import { erasureKey } from "./engine/erasure";
 import { loadKnowledgeBase } from "./engine/knowledge";
 import { ModelCallLimiter } from "./engine/model-limiter";
 import { CircuitBreaker } from "./engine/resilience";
+import { purgeExpired, retentionPolicy } from "./engine/retention";
 import { createLogger, type Logger } from "./logger";
 import type { IntercomGateway } from "./ports/intercom";
 import type { ModelProvider } from "./ports/model-provider";
@@ -353,6 +355,19 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       cloudTasksClientOptions: opts.cloudTasksClientOptions,
       refreshSecret: secretRefresher(env, secretSource, log),
     });
+    // The same key the Authenticator got (configured, or kept beside the embedded data).
+    const erasureRefKey = erasureKey(await sessionKey(config, embeddedDir ? config.DATA_DIR : undefined));
+    const policy = retentionPolicy(config);
+    const retention = () => purgeExpired(db.sql, policy, log);
+    // Locally there is no Cloud Scheduler: the same purge runs on a timer.
+    const retentionTimer =
+      config.TASK_QUEUE === "in-process" && config.RETENTION_INTERVAL > 0
+        ? setInterval(() => {
+            retention().catch((error: unknown) =>
+              log.warn({ event: "retention.failed", error }, "retention purge failed"),
+            );
+          }, config.RETENTION_INTERVAL * 1000).unref()
+        : undefined;
     const app = createApp({
       log,
       auth,
@@ -364,6 +379,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
         webhook: { bridge: intercom.bridge, webhookSecret: config.INTERCOM_WEBHOOK_SECRET },
         internal: {
           bridge: intercom.bridge,
+          retention,
           auth:
             config.TASK_QUEUE === "cloud-tasks"
               ? {
@@ -378,6 +394,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
           gateway: intercom.gateway,
           sql: db.sql,
           adminApiKey: config.ADMIN_API_KEY,
+          erasureKey: erasureRefKey,
           configured: {
             accessToken: config.INTERCOM_ACCESS_TOKEN !== undefined,
             webhookSecret: config.INTERCOM_WEBHOOK_SECRET !== undefined,
@@ -444,6 +461,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
         }
         clearInterval(idleSweep);
         clearInterval(intercom.poller);
+        clearInterval(retentionTimer);
         await intercom.queue?.close();
         await db.close(2);
         log.info({ event: "service.stopped" }, "stopped");

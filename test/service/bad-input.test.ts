@@ -424,6 +424,7 @@ describe(`${RUNS} malformed requests per endpoint`, () => {
       .tuple(
         fc.oneof(
           fc.constant("/internal/poll"),
+          fc.constant("/internal/retention"),
           fc.uuid().map((id) => `/internal/tasks/outbox/${id}`),
         ),
         fc.oneof(

@@ -155,6 +155,21 @@ describe("/internal/* accepts only the invoker's Google-signed token", () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ outcome: "noop" });
   });
+  test("POST /internal/retention: Cloud Scheduler's invoker token → 200 with counts, another identity → 403", async () => {
+    const retention = (token: string) =>
+      fetch(`${svc.url}/internal/retention`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}` },
+      });
+    const other = await retention(
+      await googleToken({ aud: PUBLIC_URL, email: "someone@acme-prod.iam.gserviceaccount.com" }),
+    );
+    expect(other.status).toBe(403);
+    expect(((await other.json()) as { error: { code: string } }).error.code).toBe("forbidden");
+    const res = await retention(await googleToken({ aud: PUBLIC_URL, email: INVOKER }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ done: true, purged: { sessions: 0, webhookDeliveries: 0 } });
+  });
   test("the shared local secret is not accepted in cloud mode", async () => {
     const res = await fetch(`${svc.url}/internal/poll`, {
       method: "POST",

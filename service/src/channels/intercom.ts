@@ -17,6 +17,7 @@ import {
   openHandoff,
   queueMessages,
   releaseOutbox,
+  rememberContact,
   setConversationMode,
   setCursor,
   unlockConversation,
@@ -146,7 +147,13 @@ export class IntercomBridge {
       this.deps.sql,
       { id: n.id, topic: n.topic },
       messages,
-      humanTookOver,
+      conversationId
+        ? {
+            id: conversationId,
+            contactId: notificationContactId(n.item),
+            humanTookOver: humanTookOver !== null,
+          }
+        : null,
     );
     if (rows === null) return { status: "duplicate", queued: 0 };
     if (conversationId && n.topic === "conversation.admin.closed") {
@@ -186,6 +193,7 @@ export class IntercomBridge {
       const state = await conversationState(sql, summary.id);
       if (state.mode === "human") continue;
       const conversation = await gateway.getConversation(summary.id);
+      await this.rememberContact(conversation, state.contactId);
       const rows = await queueMessages(
         sql,
         unansweredParts(conversation, settings.adminId).map((p) => ({
@@ -275,6 +283,7 @@ export class IntercomBridge {
     const ids = rows.map((r) => r.id);
     const conversation = await gateway.getConversation(conversationId);
     const state = await conversationState(sql, conversationId);
+    await this.rememberContact(conversation, state.contactId);
 
     const humanAssigned =
       conversation.adminAssigneeId !== null && conversation.adminAssigneeId !== settings.adminId;
@@ -357,6 +366,12 @@ export class IntercomBridge {
     await countLowConfidence(sql, conversation.id, !uncertain);
     await completeOutbox(sql, ids, "done", "answered");
     return "answered";
+  }
+
+  /** Whose conversation this is, recorded once, so erasing that contact reaches everything kept of it. */
+  private async rememberContact(conversation: IntercomConversation, known: string | null) {
+    if (conversation.contactId && conversation.contactId !== known)
+      await rememberContact(this.deps.sql, conversation.id, conversation.contactId);
   }
 
   /**
@@ -456,6 +471,13 @@ function notificationParts(item: Record<string, unknown>): IntercomPart[] {
     });
   }
   return parts.filter((p) => p.id !== "");
+}
+
+/** The customer of a conversation item: its first contact, as the adapter reads a fetched conversation. */
+function notificationContactId(item: Record<string, unknown>): string | null {
+  const list = (item.contacts as { contacts?: unknown } | undefined)?.contacts;
+  const first = Array.isArray(list) ? (list[0] as { id?: unknown } | undefined) : undefined;
+  return typeof first?.id === "string" || typeof first?.id === "number" ? String(first.id) : null;
 }
 
 /** Messages written by the customer (never by the bot's own admin: no self-reply loops). */

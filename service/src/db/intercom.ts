@@ -10,6 +10,13 @@ export interface OutboxRow {
   createdAt: Date;
 }
 
+/** The conversation a notification is about: its contact (for erasure) and whether a person took it over. */
+export interface NotifiedConversation {
+  id: string;
+  contactId: string | null;
+  humanTookOver: boolean;
+}
+
 /**
  * Records the notification and queues its customer messages atomically, in one statement (one round
  * trip: the webhook acknowledgement waits for nothing else). Returns null for a notification seen before
@@ -20,8 +27,11 @@ export async function acceptNotification(
   sql: Sql,
   notification: { id: string; topic: string },
   messages: { id: string; conversationId: string; partId: string }[],
-  humanTookOver: string | null,
+  conversation: NotifiedConversation | null,
 ): Promise<OutboxRow[] | null> {
+  const conversationId = conversation?.id ?? null;
+  const contactId = conversation?.contactId ?? null;
+  const human = conversation?.humanTookOver ?? false;
   const ids = messages.map((m) => m.id);
   const conversations = messages.map((m) => m.conversationId);
   const parts = messages.map((m) => m.partId);
@@ -31,10 +41,15 @@ export async function acceptNotification(
       on conflict do nothing
       returning 1
     ),
-    human as (
-      insert into intercom_conversations (conversation_id, mode)
-      select ${humanTookOver}, 'human' from delivery where ${humanTookOver}::text is not null
-      on conflict (conversation_id) do update set mode = 'human', updated_at = now()
+    conversation as (
+      insert into intercom_conversations (conversation_id, mode, contact_id)
+      select ${conversationId}, case when ${human} then 'human' else 'bot' end, ${contactId}
+      from delivery
+      where ${conversationId}::text is not null and (${human} or ${contactId}::text is not null)
+      on conflict (conversation_id) do update
+        set mode = case when ${human} then 'human' else intercom_conversations.mode end,
+            contact_id = coalesce(excluded.contact_id, intercom_conversations.contact_id),
+            updated_at = now()
       returning 1
     ),
     queued as (
@@ -104,12 +119,22 @@ export async function unlockConversation(sql: Sql, conversationId: string, holde
 export interface ConversationState {
   mode: "bot" | "human";
   lowConfidenceAnswers: number;
+  /** The Intercom contact recorded for the conversation (null: not known yet). */
+  contactId: string | null;
 }
 
 export async function conversationState(sql: Sql, conversationId: string): Promise<ConversationState> {
   const [row] = await sql<ConversationState[]>`
-    select mode, low_confidence_answers from intercom_conversations where conversation_id = ${conversationId}`;
-  return row ?? { mode: "bot", lowConfidenceAnswers: 0 };
+    select mode, low_confidence_answers, contact_id from intercom_conversations
+    where conversation_id = ${conversationId}`;
+  return row ?? { mode: "bot", lowConfidenceAnswers: 0, contactId: null };
+}
+
+/** Records whose conversation this is, so a GDPR erasure of the contact finds it. */
+export async function rememberContact(sql: Sql, conversationId: string, contactId: string) {
+  await sql`
+    insert into intercom_conversations (conversation_id, contact_id) values (${conversationId}, ${contactId})
+    on conflict (conversation_id) do update set contact_id = excluded.contact_id`;
 }
 
 export async function setConversationMode(sql: Sql, conversationId: string, mode: "bot" | "human") {

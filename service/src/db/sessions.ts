@@ -42,9 +42,3 @@ export async function saveSummary(sql: Sql, id: string, summary: string, through
     update sessions set summary = ${summary}, summarized_through = ${through}
     where id = ${id} and summarized_through < ${through}`;
 }
-
-/** GDPR erasure: every session of an identity, with its messages (cascade). */
-export async function deleteSessionsOf(sql: Sql, identityId: string): Promise<number> {
-  const rows = await sql`delete from sessions where identity_id = ${identityId} returning id`;
-  return rows.length;
-}

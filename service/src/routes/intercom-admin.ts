@@ -5,7 +5,7 @@ import type { AppEnv } from "../app-env";
 import type { Authenticator } from "../auth";
 import type { Sql } from "../db/client";
 import { handoffCounts, outboxStats } from "../db/intercom";
-import { deleteSessionsOf } from "../db/sessions";
+import { erasePerson } from "../engine/erasure";
 import { AppError } from "../errors";
 import { IntercomApiError, type IntercomGateway } from "../ports/intercom";
 import { errorResponses } from "./schemas";
@@ -16,6 +16,8 @@ export interface IntercomAdminDeps {
   auth: Authenticator;
   adminApiKey: string | undefined;
   configured: Record<string, boolean | string>;
+  /** Keys the erasure records' subject references (engine/erasure.ts). */
+  erasureKey: Buffer;
 }
 
 /** An admin credential: the deployment's ADMIN_API_KEY, or a user JWT carrying the admin role. */
@@ -31,6 +33,8 @@ function requireAdmin(deps: IntercomAdminDeps): MiddlewareHandler<AppEnv> {
     const identity = await deps.auth.identify(header);
     if (!identity) throw new AppError(401, "unauthorized", "an admin credential is required");
     if (!identity.admin) throw new AppError(403, "forbidden", "this identity is not an admin");
+    // Who acted, for the erasure record.
+    c.set("identity", identity);
     return next();
   };
 }
@@ -194,7 +198,7 @@ export function intercomAdminRoutes(deps: IntercomAdminDeps) {
       method: "delete",
       path: "/intercom/contacts/{externalId}",
       summary:
-        "GDPR erasure: delete the contact in Intercom and every local session and message of that person",
+        "GDPR erasure: delete the contact in Intercom and everything kept here of that person, and record the erasure",
       request: { params: z.object({ externalId: z.string().min(1).max(255) }) },
       responses: {
         200: {
@@ -214,18 +218,25 @@ export function intercomAdminRoutes(deps: IntercomAdminDeps) {
     }),
     async (c) => {
       const { externalId } = c.req.valid("param");
-      const g = gateway();
-      const contact = await g.findContact({ externalId }).catch(upstream);
-      if (contact) await g.deleteContact(contact.id).catch(upstream);
+      // Without Intercom configured the erasure still reaches everything kept here.
+      const g = deps.gateway;
+      const contact = g ? await g.findContact({ externalId }).catch(upstream) : null;
+      if (g && contact) await g.deleteContact(contact.id).catch(upstream);
       // Local data goes even when Intercom no longer knows the person.
-      let sessionsDeleted = await deleteSessionsOf(deps.sql, `user:${externalId}`);
-      if (contact) sessionsDeleted += await deleteSessionsOf(deps.sql, `intercom:${contact.id}`);
-      const ids = [`user:${externalId}`, ...(contact ? [`intercom:${contact.id}`] : [])];
-      await deps.sql`update usage_ledger set identity_id = 'erased' where identity_id in ${deps.sql(ids)}`;
-      await deps.sql`delete from usage_counters where identity_id in ${deps.sql(ids)}`;
-      if (!contact && sessionsDeleted === 0)
-        throw new AppError(404, "contact_not_found", "No such contact here or in Intercom");
-      return c.json({ deleted: true, intercomContactId: contact?.id ?? null, sessionsDeleted }, 200);
+      const { counts, erasureId } = await erasePerson(
+        { sql: deps.sql, key: deps.erasureKey, log: c.get("log") },
+        {
+          externalId,
+          contactId: contact?.id ?? null,
+          actor: c.get("identity")?.id ?? "admin-api-key",
+          requestId: c.get("requestId"),
+        },
+      );
+      if (!erasureId) throw new AppError(404, "contact_not_found", "No such contact here or in Intercom");
+      return c.json(
+        { deleted: true, intercomContactId: contact?.id ?? null, sessionsDeleted: counts.sessions },
+        200,
+      );
     },
   );
 

@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../app-env";
 import type { IntercomBridge } from "../channels/intercom";
+import { type PurgeResult, RETENTION_KINDS } from "../engine/retention";
 import { AppError } from "../errors";
 import { type InternalAuthOptions, internalAuth } from "../middleware/internal-auth";
 import { errorResponses } from "./schemas";
@@ -8,9 +9,20 @@ import { errorResponses } from "./schemas";
 export interface InternalDeps {
   bridge: IntercomBridge | undefined;
   auth: InternalAuthOptions;
+  /** The retention purge (engine/retention.ts), bound to the database and the configured policy. */
+  retention: () => Promise<PurgeResult>;
 }
 
-/** Called by Cloud Scheduler (poll) and Cloud Tasks (outbox tasks) only. */
+const PurgeResultSchema = z
+  .object({
+    done: z.boolean().openapi({ description: "False when the time budget ran out first: call again" }),
+    purged: z.object(Object.fromEntries(RETENTION_KINDS.map((k) => [k, z.number().int()]))),
+    rounds: z.number().int(),
+    durationMs: z.number().int(),
+  })
+  .openapi("RetentionResult");
+
+/** Called by Cloud Scheduler (poll, retention) and Cloud Tasks (outbox tasks) only. */
 export function internalRoutes(deps: InternalDeps) {
   const app = new OpenAPIHono<AppEnv>();
   app.use("/internal/*", internalAuth(deps.auth));
@@ -38,6 +50,22 @@ export function internalRoutes(deps: InternalDeps) {
       },
     }),
     async (c) => c.json(await bridge().poll(), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/internal/retention",
+      summary: "Delete data older than the retention limits, in bounded batches; counts per kind",
+      responses: {
+        200: {
+          description: "Rows deleted per kind of data",
+          content: { "application/json": { schema: PurgeResultSchema } },
+        },
+        ...errorResponses(401, 403),
+      },
+    }),
+    async (c) => c.json(await deps.retention(), 200),
   );
 
   app.openapi(

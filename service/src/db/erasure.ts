@@ -1,0 +1,107 @@
+import type { Sql, TransactionSql } from "./client";
+
+export interface ErasureSubject {
+  /** Identities of the person: `user:<external id>`, `intercom:<contact id>`. */
+  identityIds: string[];
+  /** Their Intercom contact, when Intercom knows them. */
+  contactId: string | null;
+}
+
+export interface ErasureAudit {
+  actor: string;
+  requestId: string;
+  /** A non-reversible reference to the subject (an HMAC with a server key), never the subject itself. */
+  subjectRef: string;
+  /** The person was deleted in Intercom: worth a record even when nothing was kept here. */
+  deletedUpstream: boolean;
+}
+
+export interface ErasureCounts {
+  sessions: number;
+  messages: number;
+  handoffs: number;
+  outbox: number;
+  intercomConversations: number;
+  usageLedgerAnonymised: number;
+  usageCounters: number;
+  rateLimitWindows: number;
+  providerSessions: number;
+}
+
+/**
+ * GDPR erasure of one person, in one transaction: their sessions and messages (by identity, and every
+ * Intercom conversation of their contact), the conversations' outbox rows, handoffs and bridge state,
+ * their budget counters and rate-limit windows; usage ledger rows stay for cost accounting with the
+ * identity and session blanked. Webhook deliveries keep only Intercom's notification id and topic, nothing
+ * of the person, and stay for deduplication. Records the erasure (counts only) when anything was erased.
+ */
+export async function eraseSubject(
+  sql: Sql,
+  subject: ErasureSubject,
+  audit: ErasureAudit,
+): Promise<{ counts: ErasureCounts; erasureId: string | null }> {
+  return sql.begin(async (tx) => {
+    const conversations = await conversationsOf(tx, subject);
+    // A conversation without a known contact is answered as `intercom:<conversation id>`.
+    const identities = [...subject.identityIds, ...conversations.map((c) => `intercom:${c}`)];
+    const counts = await eraseRows(tx, identities, conversations);
+    const erased = Object.values(counts).some((n) => n > 0);
+    if (!erased && !audit.deletedUpstream) return { counts, erasureId: null };
+    const [row] = await tx<{ id: string }[]>`
+      insert into erasures (actor, request_id, subject_ref, counts)
+      values (${audit.actor}, ${audit.requestId}, ${audit.subjectRef},
+              ${tx.json({ ...counts, intercomContact: audit.deletedUpstream ? 1 : 0 })})
+      returning id::text`;
+    return { counts, erasureId: row?.id ?? null };
+  }) as Promise<{ counts: ErasureCounts; erasureId: string | null }>;
+}
+
+async function conversationsOf(tx: TransactionSql, subject: ErasureSubject): Promise<string[]> {
+  const rows = await tx<{ conversationId: string }[]>`
+    select conversation_id from intercom_conversations
+    where ${subject.contactId}::text is not null and contact_id = ${subject.contactId}
+    union
+    select external_ref from sessions
+    where channel = 'intercom' and external_ref is not null and identity_id = any(${subject.identityIds}::text[])`;
+  return rows.map((r) => r.conversationId);
+}
+
+async function eraseRows(
+  tx: TransactionSql,
+  identities: string[],
+  conversations: string[],
+): Promise<ErasureCounts> {
+  const sessionIds = (
+    await tx<{ id: string }[]>`
+      select id from sessions
+      where identity_id = any(${identities}::text[])
+         or (channel = 'intercom' and external_ref = any(${conversations}::text[]))
+      for update`
+  ).map((r) => r.id);
+  // The engine's rate-limit key of an identity is `user:<identity id>` (engine/conversation-engine.ts).
+  const rateKeys = identities.flatMap((id) => [id, `user:${id}`]);
+  const gptTrainerKeys = sessionIds.map((id) => `gpt-trainer.session.${id}`);
+  const [messages, sessions, handoffs, outbox, conversationRows, ledger, counters, windows, provider] =
+    await Promise.all([
+      tx`delete from messages where session_id = any(${sessionIds}::uuid[])`,
+      tx`delete from sessions where id = any(${sessionIds}::uuid[])`,
+      tx`delete from handoffs where conversation_id = any(${conversations}::text[])`,
+      tx`delete from outbox where conversation_id = any(${conversations}::text[])`,
+      tx`delete from intercom_conversations where conversation_id = any(${conversations}::text[])`,
+      tx`update usage_ledger set identity_id = 'erased', session_id = null where identity_id = any(${identities}::text[])`,
+      tx`delete from usage_counters where identity_id = any(${identities}::text[])`,
+      tx`delete from rate_limit_windows where key = any(${rateKeys}::text[])`,
+      tx`delete from app_state where key = any(${gptTrainerKeys}::text[])`,
+    ]);
+  return {
+    sessions: sessions.count,
+    messages: messages.count,
+    handoffs: handoffs.count,
+    outbox: outbox.count,
+    intercomConversations: conversationRows.count,
+    usageLedgerAnonymised: ledger.count,
+    usageCounters: counters.count,
+    rateLimitWindows: windows.count,
+    providerSessions: provider.count,
+  };
+}

@@ -1,0 +1,136 @@
+import type { Sql } from "./client";
+
+/**
+ * One batch of the retention purge per kind of data: at most `limit` rows, in one short statement, so a
+ * purge never holds locks for long. Rows another transaction holds are skipped (`skip locked`), not
+ * waited for; the next batch or the next call takes them. Ages are measured on the database's clock,
+ * the one that wrote the timestamps.
+ */
+export type PurgeBatch = (sql: Sql, age: number, limit: number) => Promise<number>;
+
+const days = (sql: Sql, n: number) => sql`(now() - make_interval(days => ${n}::int))`;
+
+/**
+ * Messages older than the limit, of sessions idle for longer than the limit, or already folded into the
+ * summary of a session still in use (the engine never reads those again; the summary keeps their gist).
+ * Unsummarized messages of a live session stay: they are its context window.
+ */
+export const purgeMessages: PurgeBatch = async (sql, age, limit) => {
+  const cutoff = days(sql, age);
+  const result = await sql`
+    delete from messages where id in (
+      select m.id from messages m join sessions s on s.id = m.session_id
+      where m.created_at < ${cutoff} and (s.updated_at < ${cutoff} or m.id <= s.summarized_through)
+      limit ${limit}
+      for update of m skip locked)`;
+  return result.count;
+};
+
+/**
+ * Sessions idle for longer than the limit, once their messages are gone (so no batch cascades into an
+ * unbounded number of messages), with the GPT-trainer session kept for each (adapters/gpt-trainer.ts).
+ * The outer `updated_at` test is re-checked on the row as it is when locked: a session that a turn
+ * just used again is kept.
+ */
+export const purgeSessions: PurgeBatch = async (sql, age, limit) => {
+  const cutoff = days(sql, age);
+  const [row] = await sql<{ n: number }[]>`
+    with gone as (
+      delete from sessions where updated_at < ${cutoff} and id in (
+        select s.id from sessions s
+        where s.updated_at < ${cutoff} and not exists (select 1 from messages m where m.session_id = s.id)
+        limit ${limit}
+        for update skip locked)
+      returning id
+    ), provider_sessions as (
+      delete from app_state where key in (select 'gpt-trainer.session.' || id::text from gone)
+    )
+    select count(*)::int as n from gone`;
+  return row?.n ?? 0;
+};
+
+export const purgeUsageLedger: PurgeBatch = async (sql, age, limit) => {
+  const result = await sql`
+    delete from usage_ledger where id in (
+      select id from usage_ledger where created_at < ${days(sql, age)}
+      limit ${limit}
+      for update skip locked)`;
+  return result.count;
+};
+
+/**
+ * Budget counters of periods that ended before the limit. The current day and month always end after
+ * it (the limit is at least a day), so a budget keeps refusing after a purge.
+ */
+export const purgeUsageCounters: PurgeBatch = async (sql, age, limit) => {
+  const cutoff = sql`(${days(sql, age)} at time zone 'UTC')`;
+  const result = await sql`
+    delete from usage_counters where (identity_id, period, period_start) in (
+      select identity_id, period, period_start from usage_counters
+      where period_start < ${cutoff}::date
+        and (period = 'day' or period_start < date_trunc('month', ${cutoff})::date)
+      limit ${limit}
+      for update skip locked)`;
+  return result.count;
+};
+
+export const purgeWebhookDeliveries: PurgeBatch = async (sql, age, limit) => {
+  const result = await sql`
+    delete from webhook_deliveries where notification_id in (
+      select notification_id from webhook_deliveries where received_at < ${days(sql, age)}
+      limit ${limit}
+      for update skip locked)`;
+  return result.count;
+};
+
+/** Outbox rows answered or skipped before the limit. Pending rows are work still to do: never purged. */
+export const purgeOutbox: PurgeBatch = async (sql, age, limit) => {
+  const result = await sql`
+    delete from outbox where status <> 'pending' and id in (
+      select id from outbox where status <> 'pending' and completed_at < ${days(sql, age)}
+      limit ${limit}
+      for update skip locked)`;
+  return result.count;
+};
+
+/** Finished handoffs; an unfinished one is resumed by the next attempt, so it stays. */
+export const purgeHandoffs: PurgeBatch = async (sql, age, limit) => {
+  const result = await sql`
+    delete from handoffs where id in (
+      select id from handoffs where completed_at < ${days(sql, age)}
+      limit ${limit}
+      for update skip locked)`;
+  return result.count;
+};
+
+/**
+ * Bridge state of conversations idle for longer than the limit, unless work on them is still open (a
+ * held lock, a pending outbox row, an unfinished handoff). A conversation that comes back afterwards
+ * starts again in bot mode; a person assigned in Intercom still keeps the bot silent.
+ */
+export const purgeConversations: PurgeBatch = async (sql, age, limit) => {
+  const cutoff = days(sql, age);
+  const result = await sql`
+    delete from intercom_conversations where updated_at < ${cutoff} and conversation_id in (
+      select c.conversation_id from intercom_conversations c
+      where c.updated_at < ${cutoff}
+        and (c.locked_until is null or c.locked_until < now())
+        and not exists (
+          select 1 from outbox o where o.conversation_id = c.conversation_id and o.status = 'pending')
+        and not exists (
+          select 1 from handoffs h where h.conversation_id = c.conversation_id and h.completed_at is null)
+      limit ${limit}
+      for update skip locked)`;
+  return result.count;
+};
+
+/** Rate-limit windows, by hours: the counters only matter while their window is current. */
+export const purgeRateLimitWindows: PurgeBatch = async (sql, hours, limit) => {
+  const result = await sql`
+    delete from rate_limit_windows where (key, window_start) in (
+      select key, window_start from rate_limit_windows
+      where window_start < now() - make_interval(hours => ${hours}::int)
+      limit ${limit}
+      for update skip locked)`;
+  return result.count;
+};

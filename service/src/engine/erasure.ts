@@ -1,0 +1,57 @@
+import { createHmac, hkdfSync } from "node:crypto";
+import type { Sql } from "../db/client";
+import { type ErasureCounts, eraseSubject } from "../db/erasure";
+import type { Logger } from "../logger";
+
+/**
+ * The key of erasure references, derived from the session signing key (a server secret that production
+ * requires) for this one purpose, so the signing key itself never hashes anything else. Rotating the
+ * signing key makes older references unmatchable: they become anonymous.
+ */
+export function erasureKey(sessionSigningKey: string): Buffer {
+  return Buffer.from(hkdfSync("sha256", sessionSigningKey, "", "switchboard/erasure-subject/v1", 32));
+}
+
+/**
+ * A reference to an erased person that reveals nothing without the server key: with it, and only with it,
+ * one can check whether a given external id was erased (a repeated request, a regulator's question), which
+ * a record with no reference at all could not answer. Still pseudonymous data while the key exists.
+ */
+export function subjectReference(key: Buffer, externalId: string): string {
+  return createHmac("sha256", key).update(`external-id:${externalId}`).digest("hex");
+}
+
+export interface PersonErasure {
+  externalId: string;
+  /** The person's Intercom contact, when Intercom knows them (already deleted there). */
+  contactId: string | null;
+  actor: string;
+  requestId: string;
+}
+
+/** Erases everything kept here of one person and leaves the record and a log line, neither naming them. */
+export async function erasePerson(
+  deps: { sql: Sql; key: Buffer; log: Logger },
+  person: PersonErasure,
+): Promise<{ counts: ErasureCounts; erasureId: string | null }> {
+  const identityIds = [`user:${person.externalId}`];
+  if (person.contactId) identityIds.push(`intercom:${person.contactId}`);
+  const subjectRef = subjectReference(deps.key, person.externalId);
+  const result = await eraseSubject(
+    deps.sql,
+    { identityIds, contactId: person.contactId },
+    {
+      actor: person.actor,
+      requestId: person.requestId,
+      subjectRef,
+      deletedUpstream: person.contactId !== null,
+    },
+  );
+  if (result.erasureId) {
+    deps.log.info(
+      { event: "gdpr.erasure", erasureId: result.erasureId, actor: person.actor, counts: result.counts },
+      "personal data erased",
+    );
+  }
+  return result;
+}
