@@ -55,6 +55,13 @@ export class Authenticator {
     return this.jwtSecret !== undefined || this.jwks !== undefined;
   }
 
+  /** Every identity id a user with this `sub` can have here: without an issuer, and under the configured one. */
+  userIdentityIds(sub: string): string[] {
+    const ids = [userIdentityId(undefined, sub)];
+    if (this.opts.issuer) ids.push(userIdentityId(this.opts.issuer, sub));
+    return ids;
+  }
+
   async identify(authorization: string | undefined): Promise<Identity | undefined> {
     if (!authorization) return undefined;
     const match = /^Bearer\s+([A-Za-z0-9_\-.]+)\s*$/i.exec(authorization);

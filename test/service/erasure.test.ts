@@ -12,6 +12,8 @@ import { bearer, startTestService, type TestService, testDatabase } from "./help
 const SECRET = "erasure-test-intercom-client-secret";
 const ADMIN_KEY = "erasure-test-admin-key-0123456789";
 const JWT_SECRET = "erasure-test-jwt-secret-0123456789abcdef";
+// Users' ids are namespaced by issuer (`user:<issuer>#<sub>`): the erasure must find them under it.
+const JWT_ISSUER = "https://id.erasure.example/";
 
 let intercom: IntercomEmulator;
 let db: Database;
@@ -29,6 +31,7 @@ beforeAll(async () => {
     INTERCOM_WEBHOOK_SECRET: SECRET,
     ADMIN_API_KEY: ADMIN_KEY,
     JWT_SECRET,
+    JWT_ISSUER,
     POLLING_INTERVAL: "0",
     RETENTION_INTERVAL: "0",
   });
@@ -48,12 +51,18 @@ async function eventually<T>(fn: () => T | Promise<T>, ok: (v: T) => boolean, ms
   }
 }
 
-const userToken = (sub: string, claims: Record<string, unknown> = {}) =>
-  new SignJWT({ tier: "free", ...claims })
+/** A user's HS256 token; with an issuer unless `issuer` is null (a deployment that names none). */
+const userToken = (
+  sub: string,
+  claims: Record<string, unknown> = {},
+  issuer: string | null = JWT_ISSUER,
+) => {
+  const jwt = new SignJWT({ tier: "free", ...claims })
     .setProtectedHeader({ alg: "HS256" })
     .setSubject(sub)
-    .setExpirationTime("1h")
-    .sign(new TextEncoder().encode(JWT_SECRET));
+    .setExpirationTime("1h");
+  return (issuer ? jwt.setIssuer(issuer) : jwt).sign(new TextEncoder().encode(JWT_SECRET));
+};
 
 /** A person with a chat session and two Intercom conversations: one answered, one handed to a person. */
 async function seedPerson(externalId: string, marker: string) {
@@ -190,12 +199,12 @@ describe("GDPR erasure", () => {
       const chat = await plain.post(
         "/api/v1/chat",
         { message: "What plans do you offer? heron-cy-5501" },
-        bearer(await userToken("gdpr_cy")),
+        bearer(await userToken("gdpr_cy", {}, null)),
       );
       expect(chat.status).toBe(200);
       const res = await fetch(`${plain.url}/intercom/contacts/gdpr_cy`, {
         method: "DELETE",
-        headers: bearer(await userToken("ops-lead", { role: "admin" })),
+        headers: bearer(await userToken("ops-lead", { role: "admin" }, null)),
       });
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ deleted: true, intercomContactId: null, sessionsDeleted: 1 });

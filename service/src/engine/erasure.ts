@@ -23,6 +23,8 @@ export function subjectReference(key: Buffer, externalId: string): string {
 
 export interface PersonErasure {
   externalId: string;
+  /** The ids this person signed in with (`user:<sub>`, and under each accepted issuer). */
+  userIdentityIds: readonly string[];
   /** The person's Intercom contact, when Intercom knows them (already deleted there). */
   contactId: string | null;
   actor: string;
@@ -34,7 +36,7 @@ export async function erasePerson(
   deps: { sql: Sql; key: Buffer; log: Logger },
   person: PersonErasure,
 ): Promise<{ counts: ErasureCounts; erasureId: string | null }> {
-  const identityIds = [`user:${person.externalId}`];
+  const identityIds = [...person.userIdentityIds];
   if (person.contactId) identityIds.push(`intercom:${person.contactId}`);
   const subjectRef = subjectReference(deps.key, person.externalId);
   const result = await eraseSubject(

@@ -227,6 +227,7 @@ export function intercomAdminRoutes(deps: IntercomAdminDeps) {
         { sql: deps.sql, key: deps.erasureKey, log: c.get("log") },
         {
           externalId,
+          userIdentityIds: deps.auth.userIdentityIds(externalId),
           contactId: contact?.id ?? null,
           actor: c.get("identity")?.id ?? "admin-api-key",
           requestId: c.get("requestId"),
