@@ -1,5 +1,5 @@
 import pino, { type Logger } from "pino";
-import { redactPii } from "./engine/redact";
+import { redactPii } from "./redaction";
 
 export type { Logger } from "pino";
 
