@@ -290,7 +290,11 @@ function secretRefresher(env: Env, source: SecretSource | undefined, log: Logger
 export async function startService(env: Env, opts: StartOptions = {}): Promise<RunningService> {
   const secretSource = opts.secretSource ?? (await secretSourceFor(env));
   const config = await loadConfig(env, secretSource);
-  const log = createLogger({ level: config.LOG_LEVEL, destination: opts.logDestination });
+  const log = createLogger({
+    level: config.LOG_LEVEL,
+    destination: opts.logDestination,
+    identityHashKey: config.SESSION_SIGNING_KEY,
+  });
   const startedAt = Date.now();
 
   const embeddedDir =
