@@ -15,17 +15,37 @@ const SEVERITY: Record<string, string> = {
   fatal: "CRITICAL",
 };
 
+/**
+ * Error Reporting groups the log entries that carry this `@type`, a `serviceContext` and a stack trace
+ * (`stack_trace` is read before `message`). https://cloud.google.com/error-reporting/docs/formatting-error-messages
+ */
+const REPORTED_ERROR_EVENT =
+  "type.googleapis.com/google.devtools.clouderrorreporting.v1beta1.ReportedErrorEvent";
+const ERROR_LEVEL = pino.levels.values.error ?? 50;
+
+export interface ServiceContext {
+  service: string;
+  version: string;
+}
+
 export interface LoggerOptions {
   level: string;
   /** Where lines go; stdout by default. Tests pass a stream to read them. */
   destination?: pino.DestinationStream;
+  /** Names this deployment in Error Reporting. @default { service: "switchboard", version: "unknown" } */
+  serviceContext?: ServiceContext;
   /** Keys the hash of identity ids that embed personal data; a random key per process without it. */
   identityHashKey?: string | undefined;
 }
 
 const redactText = (text: string) => redactPii(text).text;
 
-export function createLogger({ level, destination, identityHashKey }: LoggerOptions): Logger {
+export function createLogger({
+  level,
+  destination,
+  serviceContext = { service: "switchboard", version: "unknown" },
+  identityHashKey,
+}: LoggerOptions): Logger {
   return pino(
     {
       level,
@@ -42,6 +62,13 @@ export function createLogger({ level, destination, identityHashKey }: LoggerOpti
         logMethod(args, method) {
           method.apply(this, redactArguments(args) as Parameters<typeof method>);
         },
+      },
+      // Error lines become Error Reporting events, with the (redacted) stack so they can be grouped.
+      // Warnings (a retried upstream failure, a database restart) stay out of it.
+      mixin(fields, levelValue) {
+        const error = (fields as { error?: unknown }).error;
+        if (levelValue < ERROR_LEVEL || !(error instanceof Error) || !error.stack) return {};
+        return { "@type": REPORTED_ERROR_EVENT, serviceContext, stack_trace: redactText(error.stack) };
       },
       serializers: {
         error: (err: unknown) => {

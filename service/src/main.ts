@@ -293,6 +293,8 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
   const log = createLogger({
     level: config.LOG_LEVEL,
     destination: opts.logDestination,
+    // Google's own client libraries take these from Cloud Run's variables the same way.
+    serviceContext: { service: config.K_SERVICE ?? "switchboard", version: config.K_REVISION ?? VERSION },
     identityHashKey: config.SESSION_SIGNING_KEY,
   });
   const startedAt = Date.now();

@@ -4,12 +4,14 @@ import { createLogger } from "../../service/src/logger";
 import { bearer, LogCapture, startTestService, type TestService, testDatabase } from "./helpers";
 
 const JWT_SECRET = "user-jwt-secret-0123456789abcdef0123456789";
+const ISSUER = "https://auth.example.com";
 const EMAIL = "jane.doe@example.com";
 
 /** A user JWT whose subject is an e-mail address, as many identity providers issue them. */
 const userToken = (sub: string) =>
   new SignJWT({})
     .setProtectedHeader({ alg: "HS256" })
+    .setIssuer(ISSUER)
     .setSubject(sub)
     .setIssuedAt()
     .setExpirationTime("10m")
@@ -29,6 +31,7 @@ beforeAll(async () => {
   drop = t.drop;
   svc = await startTestService(t.db, {
     JWT_SECRET,
+    JWT_ISSUER: ISSUER,
     // Every turn logs budget.warning, which names the identity.
     BUDGET_WARN_RATIO: "0",
   });
