@@ -186,7 +186,9 @@ export function createApp(deps: AppDeps) {
       };
       return c.json(body, 503);
     }
-    (c.get("log") ?? deps.log).error({ error: err }, "unhandled error");
+    // `context` is Error Reporting's ErrorContext: the request the error happened in (path only).
+    const httpRequest = { method: c.req.method, url: new URL(c.req.url).pathname, responseStatusCode: 500 };
+    (c.get("log") ?? deps.log).error({ error: err, context: { httpRequest } }, "unhandled error");
     const body: ErrorBody = {
       error: { code: "internal_error", message: "Something went wrong on our side.", requestId },
     };

@@ -96,6 +96,9 @@ export const configSchema = z.object({
   PORT: int(8080, 0).pipe(z.number().max(65535)),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   GOOGLE_CLOUD_PROJECT: optionalString,
+  // Set by Cloud Run; name the service and its revision in Error Reporting.
+  K_SERVICE: optionalString,
+  K_REVISION: optionalString,
 
   DATABASE_URL: optionalString.pipe(
     z

@@ -1,5 +1,6 @@
 import pino, { type Logger } from "pino";
-import { redactPii } from "./engine/redact";
+import { logCensor, REDACT_PATHS } from "./log-privacy";
+import { redactPii } from "./redaction";
 
 export type { Logger } from "pino";
 
@@ -14,29 +15,37 @@ const SEVERITY: Record<string, string> = {
   fatal: "CRITICAL",
 };
 
-/** Paths that could carry a credential if a future log call included them; pino removes them. */
-const SECRET_PATHS = [
-  "headers.authorization",
-  "headers.cookie",
-  "headers['x-hub-signature']",
-  "headers['x-internal-token']",
-  "*.apiKey",
-  "*.token",
-  "*.password",
-  "*.secret",
-  "config.GEMINI_API_KEY",
-  "config.SESSION_SIGNING_KEY",
-  "config.JWT_SECRET",
-  "config.DATABASE_URL",
-];
+/**
+ * Error Reporting groups the log entries that carry this `@type`, a `serviceContext` and a stack trace
+ * (`stack_trace` is read before `message`). https://cloud.google.com/error-reporting/docs/formatting-error-messages
+ */
+const REPORTED_ERROR_EVENT =
+  "type.googleapis.com/google.devtools.clouderrorreporting.v1beta1.ReportedErrorEvent";
+const ERROR_LEVEL = pino.levels.values.error ?? 50;
+
+export interface ServiceContext {
+  service: string;
+  version: string;
+}
 
 export interface LoggerOptions {
   level: string;
   /** Where lines go; stdout by default. Tests pass a stream to read them. */
   destination?: pino.DestinationStream;
+  /** Names this deployment in Error Reporting. @default { service: "switchboard", version: "unknown" } */
+  serviceContext?: ServiceContext;
+  /** Keys the hash of identity ids that embed personal data; a random key per process without it. */
+  identityHashKey?: string | undefined;
 }
 
-export function createLogger({ level, destination }: LoggerOptions): Logger {
+const redactText = (text: string) => redactPii(text).text;
+
+export function createLogger({
+  level,
+  destination,
+  serviceContext = { service: "switchboard", version: "unknown" },
+  identityHashKey,
+}: LoggerOptions): Logger {
   return pino(
     {
       level,
@@ -47,24 +56,42 @@ export function createLogger({ level, destination }: LoggerOptions): Logger {
       formatters: {
         level: (label) => ({ severity: SEVERITY[label] ?? "DEFAULT" }),
       },
-      redact: { paths: SECRET_PATHS, censor: "[secret]" },
+      redact: { paths: REDACT_PATHS, censor: logCensor(identityHashKey) },
       hooks: {
         // Messages may quote upstream errors that echo user text: redact PII on the way out.
         logMethod(args, method) {
-          const redacted = args.map((arg) => (typeof arg === "string" ? redactPii(arg).text : arg));
-          method.apply(this, redacted as Parameters<typeof method>);
+          method.apply(this, redactArguments(args) as Parameters<typeof method>);
         },
+      },
+      // Error lines become Error Reporting events, with the (redacted) stack so they can be grouped.
+      // Warnings (a retried upstream failure, a database restart) stay out of it.
+      mixin(fields, levelValue) {
+        const error = (fields as { error?: unknown }).error;
+        if (levelValue < ERROR_LEVEL || !(error instanceof Error) || !error.stack) return {};
+        return { "@type": REPORTED_ERROR_EVENT, serviceContext, stack_trace: redactText(error.stack) };
       },
       serializers: {
         error: (err: unknown) => {
           if (!(err instanceof Error)) return err;
-          return { type: err.name, message: redactPii(err.message).text };
+          return { type: err.name, message: redactText(err.message) };
         },
       },
     },
     destination,
   );
 }
+
+/** `log.error(err)` and `log.error(err, "…")` carry the error as a field; every string is redacted. */
+function redactArguments(args: unknown[]): unknown[] {
+  const [first, ...rest] = args;
+  if (first instanceof Error) {
+    const message = typeof rest[0] === "string" ? rest.shift() : first.message;
+    return [{ error: first }, redactText(message as string), ...rest.map(redactArgument)];
+  }
+  return args.map(redactArgument);
+}
+
+const redactArgument = (arg: unknown) => (typeof arg === "string" ? redactText(arg) : arg);
 
 /** `X-Cloud-Trace-Context: TRACE_ID/SPAN_ID;o=1` or W3C `traceparent` → Cloud Logging trace fields. */
 export function traceFields(

@@ -300,7 +300,13 @@ function secretRefresher(env: Env, source: SecretSource | undefined, log: Logger
 export async function startService(env: Env, opts: StartOptions = {}): Promise<RunningService> {
   const secretSource = opts.secretSource ?? (await secretSourceFor(env));
   const config = await loadConfig(env, secretSource);
-  const log = createLogger({ level: config.LOG_LEVEL, destination: opts.logDestination });
+  const log = createLogger({
+    level: config.LOG_LEVEL,
+    destination: opts.logDestination,
+    // Google's own client libraries take these from Cloud Run's variables the same way.
+    serviceContext: { service: config.K_SERVICE ?? "switchboard", version: config.K_REVISION ?? VERSION },
+    identityHashKey: config.SESSION_SIGNING_KEY,
+  });
   for (const warning of configWarnings(config)) log.warn({ event: "config.warning" }, warning);
   const startedAt = Date.now();
 

@@ -52,11 +52,7 @@ async function eventually<T>(fn: () => T | Promise<T>, ok: (v: T) => boolean, ms
 }
 
 /** A user's HS256 token; with an issuer unless `issuer` is null (a deployment that names none). */
-const userToken = (
-  sub: string,
-  claims: Record<string, unknown> = {},
-  issuer: string | null = JWT_ISSUER,
-) => {
+const userToken = (sub: string, claims: Record<string, unknown> = {}, issuer: string | null = JWT_ISSUER) => {
   const jwt = new SignJWT({ tier: "free", ...claims })
     .setProtectedHeader({ alg: "HS256" })
     .setSubject(sub)

@@ -25,7 +25,6 @@ import {
 import { listMessages } from "../db/messages";
 import { findSessionByRef } from "../db/sessions";
 import type { ConversationEngine, TurnResult } from "../engine/conversation-engine";
-import { redactPii } from "../engine/redact";
 import { AppError } from "../errors";
 import type { Logger } from "../logger";
 import {
@@ -37,6 +36,7 @@ import {
 } from "../ports/intercom";
 import type { FunctionDeclaration } from "../ports/model-provider";
 import type { TaskQueue } from "../ports/task-queue";
+import { redactPii } from "../redaction";
 import { type BusinessHours, isWithinBusinessHours } from "./business-hours";
 import { toIntercomHtml } from "./html";
 

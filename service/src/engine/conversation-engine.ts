@@ -18,13 +18,13 @@ import {
   type ModelProvider,
   type TokenUsage,
 } from "../ports/model-provider";
+import { redactPii } from "../redaction";
 import { type BudgetVerdict, checkBudget, periodStarts } from "./budgets";
 import { costUsd, priceFor, totalTokens } from "./cost";
 import { GUEST_POOL, type GuestLimitSettings, GuestLimits } from "./guest-limits";
 import { type StoredMessage, selectWindow, summaryPrompt } from "./history";
 import type { KnowledgeBase } from "./knowledge";
 import type { ModelCallLimiter } from "./model-limiter";
-import { redactPii } from "./redact";
 import { type CircuitBreaker, CircuitOpenError, withRetry } from "./resilience";
 import { compileRules, type RoutingRules } from "./routing";
 
