@@ -104,7 +104,15 @@ export const configSchema = z.object({
       .optional(),
   ),
   DATABASE_POOL_MAX: int(5, 1),
-  DATABASE_IAM_AUTH: bool(false),
+  CLOUD_SQL_INSTANCE: optionalString.pipe(
+    z
+      .string()
+      .regex(/^([a-z0-9.-]+:)?[a-z][a-z0-9-]*:[a-z0-9-]+:[a-z0-9-]+$/, 'must be "project:region:instance"')
+      .optional(),
+  ),
+  CLOUD_SQL_IP_TYPE: z.enum(["PRIVATE", "PUBLIC", "PSC"]).default("PRIVATE"),
+  DATABASE_USER: optionalString,
+  DATABASE_NAME: optionalString,
   DATA_DIR: z.string().default(".data"),
 
   MODEL_PROVIDER: z.enum(["auto", "gemini", "local", "gpt-trainer"]).default("auto"),
@@ -273,8 +281,24 @@ function crossFieldIssues(env: Env): string[] {
       issues.push(`${key}: is not a valid regular expression`);
     }
   }
-  if (truthy(env.DATABASE_IAM_AUTH) && !present(env.DATABASE_URL)) {
-    issues.push("DATABASE_URL: is required when DATABASE_IAM_AUTH=true");
+  issues.push(...databaseIssues(env));
+  return issues;
+}
+
+function databaseIssues(env: Env): string[] {
+  const issues: string[] = [];
+  if (truthy(env.DATABASE_IAM_AUTH)) {
+    // Removed: it sent the IAM token as a password over TLS that checked no certificate.
+    issues.push(
+      "DATABASE_IAM_AUTH: is no longer supported; set CLOUD_SQL_INSTANCE, DATABASE_USER and DATABASE_NAME to connect to Cloud SQL through the Cloud SQL connector (IAM authentication, verified server) instead of DATABASE_URL",
+    );
+  }
+  if (!present(env.CLOUD_SQL_INSTANCE)) return issues;
+  for (const key of ["DATABASE_USER", "DATABASE_NAME"]) {
+    if (!present(env[key])) issues.push(`${key}: is required when CLOUD_SQL_INSTANCE is set`);
+  }
+  if (present(env.DATABASE_URL)) {
+    issues.push("DATABASE_URL: set either DATABASE_URL or CLOUD_SQL_INSTANCE, not both");
   }
   return issues;
 }
@@ -352,6 +376,20 @@ export function parseConfig(env: Env): Config {
     return `${key}: ${issue.message}${shown}`;
   });
   throw new ConfigError([...fieldIssues, ...cross]);
+}
+
+/** Where the database is: Cloud SQL through the connector, a PostgreSQL URL, or neither (embedded PGlite). */
+export function databaseTarget(config: Config) {
+  if (!config.CLOUD_SQL_INSTANCE) return { url: config.DATABASE_URL, cloudSql: undefined };
+  return {
+    url: undefined,
+    cloudSql: {
+      instance: config.CLOUD_SQL_INSTANCE,
+      ipType: config.CLOUD_SQL_IP_TYPE,
+      user: config.DATABASE_USER ?? "",
+      database: config.DATABASE_NAME ?? "",
+    },
+  };
 }
 
 export async function loadConfig(env: Env, secrets?: SecretSource): Promise<Config> {

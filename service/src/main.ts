@@ -14,6 +14,7 @@ import { IntercomBridge } from "./channels/intercom";
 import {
   type Config,
   ConfigError,
+  databaseTarget,
   type Env,
   isSecretReference,
   loadConfig,
@@ -293,16 +294,12 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
   const log = createLogger({ level: config.LOG_LEVEL, destination: opts.logDestination });
   const startedAt = Date.now();
 
+  const target = databaseTarget(config);
   const embeddedDir =
-    config.DATABASE_URL || opts.inMemoryDatabase ? undefined : join(config.DATA_DIR, "pglite");
+    target.url || target.cloudSql || opts.inMemoryDatabase ? undefined : join(config.DATA_DIR, "pglite");
   const db: Database = opts.database
     ? { ...opts.database, close: async () => {} }
-    : await openDatabase({
-        url: config.DATABASE_URL,
-        poolMax: config.DATABASE_POOL_MAX,
-        iamAuth: config.DATABASE_IAM_AUTH,
-        dataDir: embeddedDir,
-      });
+    : await openDatabase({ ...target, poolMax: config.DATABASE_POOL_MAX, dataDir: embeddedDir });
   try {
     const { applied } = await migrate(db.sql);
     if (applied.length) log.info({ event: "db.migrated", applied }, `applied ${applied.length} migration(s)`);
