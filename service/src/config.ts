@@ -92,7 +92,10 @@ export const DEFAULT_ESCALATION_PATTERNS = [
 
 export const configSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-  HOST: z.string().default("0.0.0.0"),
+  /** Unset: `0.0.0.0` on Cloud Run (K_SERVICE), `127.0.0.1` elsewhere (see withDerivedDefaults). */
+  HOST: optionalString,
+  /** Set by Cloud Run to the service's name. */
+  K_SERVICE: optionalString,
   PORT: int(8080, 0).pipe(z.number().max(65535)),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   GOOGLE_CLOUD_PROJECT: optionalString,
@@ -303,7 +306,16 @@ function databaseIssues(env: Env): string[] {
   return issues;
 }
 
-export type Config = z.infer<typeof configSchema>;
+export type Config = Omit<z.infer<typeof configSchema>, "HOST"> & { HOST: string };
+
+/**
+ * Defaults that depend on where the service runs. It listens on every interface only where it must: on
+ * Cloud Run the front end reaches the container from outside it; anywhere else a laptop or VM would
+ * otherwise serve the network it is on.
+ */
+function withDerivedDefaults(parsed: z.infer<typeof configSchema>): Config {
+  return { ...parsed, HOST: parsed.HOST ?? (parsed.K_SERVICE ? "0.0.0.0" : "127.0.0.1") };
+}
 export type Env = Record<string, string | undefined>;
 
 export class ConfigError extends Error {
@@ -366,7 +378,7 @@ export async function resolveSecretReferences(env: Env, source: SecretSource | u
 export function parseConfig(env: Env): Config {
   const result = configSchema.safeParse(env);
   const cross = crossFieldIssues(env);
-  if (result.success && cross.length === 0) return result.data;
+  if (result.success && cross.length === 0) return withDerivedDefaults(result.data);
   const fieldIssues = (result.error?.issues ?? []).map((issue) => {
     const key = issue.path.join(".") || "(config)";
     const raw = typeof issue.path[0] === "string" ? env[issue.path[0]] : undefined;

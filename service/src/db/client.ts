@@ -1,4 +1,6 @@
-import { mkdir } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
@@ -11,8 +13,8 @@ export interface Database {
   readonly sql: Sql;
   /** `server` for a PostgreSQL/Cloud SQL server, `embedded` for PGlite in this process. */
   readonly kind: "server" | "embedded";
-  /** For the embedded database: the loopback URL of its socket server (other processes can connect). */
-  readonly url?: string;
+  /** For the embedded database: its Unix socket, which only this OS user can reach. */
+  readonly socketPath?: string;
   close(timeoutSeconds?: number): Promise<void>;
 }
 
@@ -130,13 +132,24 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   // serializes them in the client instead, as a real server's isolation would.
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
   const db = await PGlite.create(options.dataDir ?? "memory://");
-  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 4 });
-  await server.start();
-  const [host, port] = server.getServerConn().split(":");
+  // PGlite checks no password (pglite-socket hands the startup message straight to it), so a loopback TCP
+  // port would let every local user read and write the database. A Unix socket in a fresh directory only
+  // this user may enter (mkdtemp creates it 0700) is reachable by this user alone.
+  const socketDir = await mkdtemp(join(tmpdir(), "switchboard-db-"));
+  await chmod(socketDir, 0o700);
+  const socketPath = join(socketDir, ".s.PGSQL.5432");
+  const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 4 });
+  try {
+    await server.start();
+    await chmod(socketPath, 0o600);
+  } catch (error) {
+    await db.close();
+    await rm(socketDir, { recursive: true, force: true });
+    throw error;
+  }
   const sql = postgres({
     ...clientDefaults,
-    host,
-    port: Number(port),
+    path: socketPath,
     user: "postgres",
     database: "postgres",
     max: 1,
@@ -144,11 +157,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return {
     sql,
     kind: "embedded",
-    url: `postgres://postgres@${host}:${port}/postgres`,
+    socketPath,
     async close(timeout = 5) {
       await sql.end({ timeout });
       await server.stop();
       await db.close();
+      await rm(socketDir, { recursive: true, force: true });
     },
   };
 }
