@@ -9,6 +9,7 @@ import type { Authenticator } from "./auth";
 import { isDatabaseUnavailable } from "./db/client";
 import { AppError, type ErrorBody } from "./errors";
 import type { Logger } from "./logger";
+import { privilegedCaller } from "./middleware/privileged-caller";
 import { requestContext } from "./middleware/request-context";
 import { type ChatRoutesDeps, chatRoutes, validationHook } from "./routes/chat";
 import { type HealthDeps, healthRoutes } from "./routes/health";
@@ -112,11 +113,17 @@ export function createApp(deps: AppDeps) {
     await next();
   });
   app.use("/api/*", async function identify(c, next) {
+    // Readiness identifies no one (and must not 401 an operator's ADMIN_API_KEY): it decides what to show.
+    if (c.req.path === "/api/v1/health") return next();
     c.set("identity", await deps.auth.identify(c.req.header("authorization")));
     await next();
   });
 
-  app.route("/", healthRoutes(deps.health));
+  const mayShowDetails = privilegedCaller({
+    admin: { adminApiKey: deps.intercom.admin.adminApiKey, auth: deps.auth },
+    internal: deps.intercom.internal.auth,
+  });
+  app.route("/", healthRoutes({ ...deps.health, mayShowDetails }));
   app.route("/", chatRoutes({ ...deps.chat, auth: deps.auth }));
   app.route("/", intercomWebhookRoutes(deps.intercom.webhook));
   app.route("/", internalRoutes(deps.intercom.internal));
