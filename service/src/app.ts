@@ -11,6 +11,7 @@ import { AppError, type ErrorBody } from "./errors";
 import type { Logger } from "./logger";
 import { privilegedCaller } from "./middleware/privileged-caller";
 import { requestContext } from "./middleware/request-context";
+import { type ServiceRole, serviceRole } from "./middleware/service-role";
 import { type ChatRoutesDeps, chatRoutes, validationHook } from "./routes/chat";
 import { type HealthDeps, healthRoutes } from "./routes/health";
 import { type IntercomWebhookDeps, intercomWebhookRoutes } from "./routes/intercom";
@@ -36,6 +37,8 @@ export interface AppDeps {
   /** Intercom notifications carry whole conversations: a larger limit of their own. */
   webhookBodyLimitBytes: number;
   googleCloudProject?: string | undefined;
+  /** Which part of the surface this process serves. @default "all" */
+  role?: ServiceRole;
 }
 
 const CODES: Record<number, string> = {
@@ -54,7 +57,9 @@ const CODES: Record<number, string> = {
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
+  const role = deps.role ?? "all";
   app.use("*", requestContext({ log: deps.log, googleCloudProject: deps.googleCloudProject }));
+  app.use("*", serviceRole(role));
   if (deps.requestTimeoutMs) {
     const ms = deps.requestTimeoutMs;
     app.use(
@@ -119,10 +124,12 @@ export function createApp(deps: AppDeps) {
     await next();
   });
 
-  const mayShowDetails = privilegedCaller({
+  const privileged = privilegedCaller({
     admin: { adminApiKey: deps.intercom.admin.adminApiKey, auth: deps.auth },
     internal: deps.intercom.internal.auth,
   });
+  // The worker has internal ingress only: whoever reaches it is inside the project.
+  const mayShowDetails = role === "worker" ? async () => true : privileged;
   app.route("/", healthRoutes({ ...deps.health, mayShowDetails }));
   app.route("/", chatRoutes({ ...deps.chat, auth: deps.auth }));
   app.route("/", intercomWebhookRoutes(deps.intercom.webhook));

@@ -204,6 +204,8 @@ export const configSchema = z.object({
   ),
   TASKS_INVOKER_SA: optionalString.pipe(z.email().optional()),
   PUBLIC_URL: optionalString.pipe(z.url().optional()),
+  SERVICE_ROLE: z.enum(["all", "public", "worker"]).default("all"),
+  WORKER_URL: optionalString.pipe(z.url().optional()),
   INTERNAL_AUDIENCE: optionalString,
   INTERNAL_SHARED_SECRET: optionalString.pipe(
     z.string().min(16, "must be at least 16 characters").optional(),
@@ -271,8 +273,13 @@ function crossFieldIssues(env: Env): string[] {
     );
   }
   if (env.TASK_QUEUE?.trim() === "cloud-tasks") {
-    for (const key of ["CLOUD_TASKS_QUEUE", "TASKS_INVOKER_SA", "PUBLIC_URL"]) {
+    for (const key of ["CLOUD_TASKS_QUEUE", "TASKS_INVOKER_SA"]) {
       if (!present(env[key])) issues.push(`${key}: is required when TASK_QUEUE=cloud-tasks`);
+    }
+    if (!present(env.PUBLIC_URL) && !present(env.WORKER_URL)) {
+      issues.push(
+        "PUBLIC_URL: is required when TASK_QUEUE=cloud-tasks (or WORKER_URL, where tasks are sent)",
+      );
     }
   }
   for (const key of ["HANDOFF_REQUEST_PATTERN", "HANDOFF_TOPICS"]) {
@@ -389,6 +396,12 @@ export function parseConfig(env: Env): Config {
   });
   throw new ConfigError([...fieldIssues, ...cross]);
 }
+
+/** Where Cloud Tasks deliver: the worker service when there is one, else this service. */
+export const taskTargetUrl = (config: Config) => config.WORKER_URL ?? config.PUBLIC_URL ?? "";
+
+/** The `aud` of the OIDC tokens Cloud Tasks and Scheduler send to /internal/*: the URL they call. */
+export const internalAudience = (config: Config) => config.INTERNAL_AUDIENCE ?? taskTargetUrl(config);
 
 /** Where the database is: Cloud SQL through the connector, a PostgreSQL URL, or neither (embedded PGlite). */
 export function databaseTarget(config: Config) {

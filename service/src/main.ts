@@ -16,10 +16,12 @@ import {
   ConfigError,
   databaseTarget,
   type Env,
+  internalAudience,
   isSecretReference,
   loadConfig,
   readProcessEnv,
   secretResourceName,
+  taskTargetUrl,
 } from "./config";
 import { type Database, openDatabase } from "./db/client";
 import { migrate } from "./db/migrate";
@@ -242,9 +244,9 @@ async function buildIntercom(
     const { CloudTasksQueue } = await import("./adapters/cloud-tasks-queue");
     queue = new CloudTasksQueue({
       queue: config.CLOUD_TASKS_QUEUE ?? "",
-      publicUrl: config.PUBLIC_URL ?? "",
+      targetUrl: taskTargetUrl(config),
       invokerServiceAccount: config.TASKS_INVOKER_SA ?? "",
-      audience: config.INTERNAL_AUDIENCE ?? config.PUBLIC_URL ?? "",
+      audience: internalAudience(config),
       clientOptions: deps.cloudTasksClientOptions,
     });
   } else {
@@ -355,7 +357,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
             config.TASK_QUEUE === "cloud-tasks"
               ? {
                   mode: "oidc",
-                  audience: config.INTERNAL_AUDIENCE ?? config.PUBLIC_URL ?? "",
+                  audience: internalAudience(config),
                   invokerEmail: config.TASKS_INVOKER_SA ?? "",
                   jwksUrl: config.GOOGLE_OIDC_JWKS_URL,
                 }
@@ -376,6 +378,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
         },
       },
       googleCloudProject: config.GOOGLE_CLOUD_PROJECT,
+      role: config.SERVICE_ROLE,
       chat: { engine, sql: db.sql, messageMaxChars: config.MESSAGE_MAX_CHARS },
       health: {
         sql: db.sql,
@@ -401,6 +404,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       {
         event: "service.started",
         port,
+        role: config.SERVICE_ROLE,
         database: db.kind,
         modelProvider: provider.name,
         knowledgeChunks: knowledge.chunks,
