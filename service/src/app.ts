@@ -11,6 +11,7 @@ import { AppError, type ErrorBody } from "./errors";
 import type { Logger } from "./logger";
 import { privilegedCaller } from "./middleware/privileged-caller";
 import { requestContext } from "./middleware/request-context";
+import { securityHeaders } from "./middleware/security-headers";
 import { type ServiceRole, serviceRole } from "./middleware/service-role";
 import { type ChatRoutesDeps, chatRoutes, validationHook } from "./routes/chat";
 import { type HealthDeps, healthRoutes } from "./routes/health";
@@ -37,6 +38,8 @@ export interface AppDeps {
   /** Intercom notifications carry whole conversations: a larger limit of their own. */
   webhookBodyLimitBytes: number;
   googleCloudProject?: string | undefined;
+  /** The service's public URL (PUBLIC_URL): https there means HSTS on every response. */
+  publicUrl?: string | undefined;
   /** Which part of the surface this process serves. @default "all" */
   role?: ServiceRole;
 }
@@ -58,6 +61,8 @@ export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
   const role = deps.role ?? "all";
+  // First, so every answer carries them, the uniform errors included.
+  app.use("*", securityHeaders({ publicUrl: deps.publicUrl }));
   app.use("*", requestContext({ log: deps.log, googleCloudProject: deps.googleCloudProject }));
   app.use("*", serviceRole(role));
   if (deps.requestTimeoutMs) {

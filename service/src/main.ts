@@ -379,6 +379,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       },
       googleCloudProject: config.GOOGLE_CLOUD_PROJECT,
       role: config.SERVICE_ROLE,
+      publicUrl: config.PUBLIC_URL,
       chat: { engine, sql: db.sql, messageMaxChars: config.MESSAGE_MAX_CHARS },
       health: {
         sql: db.sql,
