@@ -9,6 +9,7 @@ import type { Authenticator } from "./auth";
 import { isDatabaseUnavailable } from "./db/client";
 import { AppError, type ErrorBody } from "./errors";
 import type { Logger } from "./logger";
+import { bodyDeadline } from "./middleware/body-deadline";
 import { privilegedCaller } from "./middleware/privileged-caller";
 import { requestContext } from "./middleware/request-context";
 import { securityHeaders } from "./middleware/security-headers";
@@ -33,6 +34,8 @@ export interface AppDeps {
   bodyLimitBytes: number;
   /** A request still unanswered after this gets a 503 instead of hanging (streams are not cut). */
   requestTimeoutMs?: number;
+  /** A request body still incomplete this long after the headers gets 408 and a closed connection. */
+  bodyTimeoutMs?: number;
   /** Origins whose pages may call /api/* from a browser (the chat widget); none by default. */
   corsOrigins?: readonly string[];
   /** Intercom notifications carry whole conversations: a larger limit of their own. */
@@ -90,6 +93,7 @@ export function createApp(deps: AppDeps) {
   app.use("*", async function sizeLimit(c, next) {
     return (c.req.path.startsWith("/webhooks/") ? webhookLimit : apiLimit)(c, next);
   });
+  if (deps.bodyTimeoutMs) app.use("*", bodyDeadline(deps.bodyTimeoutMs));
   if (deps.corsOrigins?.length) {
     const allowed = new Set(deps.corsOrigins);
     app.use(

@@ -182,6 +182,9 @@ export const configSchema = z.object({
     )
     .pipe(z.array(z.url({ message: "must be a comma-separated list of origins like https://example.com" }))),
   REQUEST_TIMEOUT_MS: int(120_000, 100),
+  HTTP_HEADERS_TIMEOUT_MS: int(10_000, 100),
+  HTTP_BODY_TIMEOUT_MS: int(10_000, 100),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(5_000, 100),
   BODY_LIMIT_BYTES: int(64 * 1024, 1024),
   MESSAGE_MAX_CHARS: int(4000, 1),
   KNOWLEDGE_DIR: z.string().default("service/knowledge"),

@@ -29,6 +29,7 @@ import { ConversationEngine, type EngineSettings } from "./engine/conversation-e
 import { loadKnowledgeBase } from "./engine/knowledge";
 import { ModelCallLimiter } from "./engine/model-limiter";
 import { CircuitBreaker } from "./engine/resilience";
+import { onClientError, serverOptions } from "./http-server";
 import { createLogger, type Logger } from "./logger";
 import type { IntercomGateway } from "./ports/intercom";
 import type { ModelProvider } from "./ports/model-provider";
@@ -347,6 +348,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       auth,
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
       requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+      bodyTimeoutMs: config.HTTP_BODY_TIMEOUT_MS,
       corsOrigins: config.CORS_ORIGINS,
       webhookBodyLimitBytes: config.WEBHOOK_BODY_LIMIT_BYTES,
       intercom: {
@@ -398,8 +400,21 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
     });
 
     const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-      const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
+      const s = serve(
+        {
+          fetch: app.fetch,
+          port: config.PORT,
+          hostname: config.HOST,
+          serverOptions: serverOptions({
+            headersMs: config.HTTP_HEADERS_TIMEOUT_MS,
+            bodyMs: config.HTTP_BODY_TIMEOUT_MS,
+            keepAliveMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+          }),
+        },
+        () => resolve(s),
+      );
     });
+    server.on("clientError", onClientError(log));
     const port = (server.address() as AddressInfo).port;
     log.info(
       {
