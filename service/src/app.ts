@@ -9,8 +9,12 @@ import type { Authenticator } from "./auth";
 import { isDatabaseUnavailable } from "./db/client";
 import { AppError, type ErrorBody } from "./errors";
 import type { Logger } from "./logger";
+import { bodyDeadline } from "./middleware/body-deadline";
 import { clientAddress } from "./middleware/client-address";
+import { privilegedCaller } from "./middleware/privileged-caller";
 import { requestContext } from "./middleware/request-context";
+import { securityHeaders } from "./middleware/security-headers";
+import { type ServiceRole, serviceRole } from "./middleware/service-role";
 import { type ChatRoutesDeps, chatRoutes, validationHook } from "./routes/chat";
 import { type HealthDeps, healthRoutes } from "./routes/health";
 import { type IntercomWebhookDeps, intercomWebhookRoutes } from "./routes/intercom";
@@ -31,6 +35,8 @@ export interface AppDeps {
   bodyLimitBytes: number;
   /** A request still unanswered after this gets a 503 instead of hanging (streams are not cut). */
   requestTimeoutMs?: number;
+  /** A request body still incomplete this long after the headers gets 408 and a closed connection. */
+  bodyTimeoutMs?: number;
   /** Origins whose pages may call /api/* from a browser (the chat widget); none by default. */
   corsOrigins?: readonly string[];
   /** Intercom notifications carry whole conversations: a larger limit of their own. */
@@ -38,6 +44,10 @@ export interface AppDeps {
   googleCloudProject?: string | undefined;
   /** Proxies in front of the service that append to X-Forwarded-For (see the client-address middleware). */
   trustedProxyHops?: number;
+  /** The service's public URL (PUBLIC_URL): https there means HSTS on every response. */
+  publicUrl?: string | undefined;
+  /** Which part of the surface this process serves. @default "all" */
+  role?: ServiceRole;
 }
 
 const CODES: Record<number, string> = {
@@ -56,7 +66,11 @@ const CODES: Record<number, string> = {
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
 
+  const role = deps.role ?? "all";
+  // First, so every answer carries them, the uniform errors included.
+  app.use("*", securityHeaders({ publicUrl: deps.publicUrl }));
   app.use("*", requestContext({ log: deps.log, googleCloudProject: deps.googleCloudProject }));
+  app.use("*", serviceRole(role));
   app.use("*", clientAddress({ trustedProxyHops: deps.trustedProxyHops }));
   if (deps.requestTimeoutMs) {
     const ms = deps.requestTimeoutMs;
@@ -83,6 +97,7 @@ export function createApp(deps: AppDeps) {
   app.use("*", async function sizeLimit(c, next) {
     return (c.req.path.startsWith("/webhooks/") ? webhookLimit : apiLimit)(c, next);
   });
+  if (deps.bodyTimeoutMs) app.use("*", bodyDeadline(deps.bodyTimeoutMs));
   if (deps.corsOrigins?.length) {
     const allowed = new Set(deps.corsOrigins);
     app.use(
@@ -116,11 +131,19 @@ export function createApp(deps: AppDeps) {
     await next();
   });
   app.use("/api/*", async function identify(c, next) {
+    // Readiness identifies no one (and must not 401 an operator's ADMIN_API_KEY): it decides what to show.
+    if (c.req.path === "/api/v1/health") return next();
     c.set("identity", await deps.auth.identify(c.req.header("authorization")));
     await next();
   });
 
-  app.route("/", healthRoutes(deps.health));
+  const privileged = privilegedCaller({
+    admin: { adminApiKey: deps.intercom.admin.adminApiKey, auth: deps.auth },
+    internal: deps.intercom.internal.auth,
+  });
+  // The worker has internal ingress only: whoever reaches it is inside the project.
+  const mayShowDetails = role === "worker" ? async () => true : privileged;
+  app.route("/", healthRoutes({ ...deps.health, mayShowDetails }));
   app.route("/", chatRoutes({ ...deps.chat, auth: deps.auth }));
   app.route("/", intercomWebhookRoutes(deps.intercom.webhook));
   app.route("/", internalRoutes(deps.intercom.internal));

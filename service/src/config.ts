@@ -92,11 +92,13 @@ export const DEFAULT_ESCALATION_PATTERNS = [
 
 export const configSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
-  HOST: z.string().default("0.0.0.0"),
+  /** Unset: `0.0.0.0` on Cloud Run (K_SERVICE), `127.0.0.1` elsewhere (see withDerivedDefaults). */
+  HOST: optionalString,
   PORT: int(8080, 0).pipe(z.number().max(65535)),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   GOOGLE_CLOUD_PROJECT: optionalString,
-  // Set by Cloud Run; name the service and its revision in Error Reporting.
+  // Set by Cloud Run: the service's name decides the listen address (withDerivedDefaults); both name the
+  // service and its revision in Error Reporting.
   K_SERVICE: optionalString,
   K_REVISION: optionalString,
 
@@ -107,7 +109,15 @@ export const configSchema = z.object({
       .optional(),
   ),
   DATABASE_POOL_MAX: int(5, 1),
-  DATABASE_IAM_AUTH: bool(false),
+  CLOUD_SQL_INSTANCE: optionalString.pipe(
+    z
+      .string()
+      .regex(/^([a-z0-9.-]+:)?[a-z][a-z0-9-]*:[a-z0-9-]+:[a-z0-9-]+$/, 'must be "project:region:instance"')
+      .optional(),
+  ),
+  CLOUD_SQL_IP_TYPE: z.enum(["PRIVATE", "PUBLIC", "PSC"]).default("PRIVATE"),
+  DATABASE_USER: optionalString,
+  DATABASE_NAME: optionalString,
   DATA_DIR: z.string().default(".data"),
 
   MODEL_PROVIDER: z.enum(["auto", "gemini", "local", "gpt-trainer"]).default("auto"),
@@ -181,6 +191,9 @@ export const configSchema = z.object({
     )
     .pipe(z.array(z.url({ message: "must be a comma-separated list of origins like https://example.com" }))),
   REQUEST_TIMEOUT_MS: int(120_000, 100),
+  HTTP_HEADERS_TIMEOUT_MS: int(10_000, 100),
+  HTTP_BODY_TIMEOUT_MS: int(10_000, 100),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(5_000, 100),
   BODY_LIMIT_BYTES: int(64 * 1024, 1024),
   MESSAGE_MAX_CHARS: int(4000, 1),
   KNOWLEDGE_DIR: z.string().default("service/knowledge"),
@@ -203,6 +216,8 @@ export const configSchema = z.object({
   ),
   TASKS_INVOKER_SA: optionalString.pipe(z.email().optional()),
   PUBLIC_URL: optionalString.pipe(z.url().optional()),
+  SERVICE_ROLE: z.enum(["all", "public", "worker"]).default("all"),
+  WORKER_URL: optionalString.pipe(z.url().optional()),
   INTERNAL_AUDIENCE: optionalString,
   INTERNAL_SHARED_SECRET: optionalString.pipe(
     z.string().min(16, "must be at least 16 characters").optional(),
@@ -297,8 +312,13 @@ function crossFieldIssues(env: Env): string[] {
     );
   }
   if (env.TASK_QUEUE?.trim() === "cloud-tasks") {
-    for (const key of ["CLOUD_TASKS_QUEUE", "TASKS_INVOKER_SA", "PUBLIC_URL"]) {
+    for (const key of ["CLOUD_TASKS_QUEUE", "TASKS_INVOKER_SA"]) {
       if (!present(env[key])) issues.push(`${key}: is required when TASK_QUEUE=cloud-tasks`);
+    }
+    if (!present(env.PUBLIC_URL) && !present(env.WORKER_URL)) {
+      issues.push(
+        "PUBLIC_URL: is required when TASK_QUEUE=cloud-tasks (or WORKER_URL, where tasks are sent)",
+      );
     }
   }
   for (const key of ["HANDOFF_REQUEST_PATTERN", "HANDOFF_TOPICS"]) {
@@ -310,10 +330,26 @@ function crossFieldIssues(env: Env): string[] {
       issues.push(`${key}: is not a valid regular expression`);
     }
   }
-  if (truthy(env.DATABASE_IAM_AUTH) && !present(env.DATABASE_URL)) {
-    issues.push("DATABASE_URL: is required when DATABASE_IAM_AUTH=true");
-  }
+  issues.push(...databaseIssues(env));
   issues.push(...jwksIssues(env));
+  return issues;
+}
+
+function databaseIssues(env: Env): string[] {
+  const issues: string[] = [];
+  if (truthy(env.DATABASE_IAM_AUTH)) {
+    // Removed: it sent the IAM token as a password over TLS that checked no certificate.
+    issues.push(
+      "DATABASE_IAM_AUTH: is no longer supported; set CLOUD_SQL_INSTANCE, DATABASE_USER and DATABASE_NAME to connect to Cloud SQL through the Cloud SQL connector (IAM authentication, verified server) instead of DATABASE_URL",
+    );
+  }
+  if (!present(env.CLOUD_SQL_INSTANCE)) return issues;
+  for (const key of ["DATABASE_USER", "DATABASE_NAME"]) {
+    if (!present(env[key])) issues.push(`${key}: is required when CLOUD_SQL_INSTANCE is set`);
+  }
+  if (present(env.DATABASE_URL)) {
+    issues.push("DATABASE_URL: set either DATABASE_URL or CLOUD_SQL_INSTANCE, not both");
+  }
   return issues;
 }
 
@@ -348,7 +384,16 @@ export function configWarnings(config: Config): string[] {
     );
 }
 
-export type Config = z.infer<typeof configSchema>;
+export type Config = Omit<z.infer<typeof configSchema>, "HOST"> & { HOST: string };
+
+/**
+ * Defaults that depend on where the service runs. It listens on every interface only where it must: on
+ * Cloud Run the front end reaches the container from outside it; anywhere else a laptop or VM would
+ * otherwise serve the network it is on.
+ */
+function withDerivedDefaults(parsed: z.infer<typeof configSchema>): Config {
+  return { ...parsed, HOST: parsed.HOST ?? (parsed.K_SERVICE ? "0.0.0.0" : "127.0.0.1") };
+}
 export type Env = Record<string, string | undefined>;
 
 export class ConfigError extends Error {
@@ -411,7 +456,7 @@ export async function resolveSecretReferences(env: Env, source: SecretSource | u
 export function parseConfig(env: Env): Config {
   const result = configSchema.safeParse(env);
   const cross = crossFieldIssues(env);
-  if (result.success && cross.length === 0) return result.data;
+  if (result.success && cross.length === 0) return withDerivedDefaults(result.data);
   const fieldIssues = (result.error?.issues ?? []).map((issue) => {
     const key = issue.path.join(".") || "(config)";
     const raw = typeof issue.path[0] === "string" ? env[issue.path[0]] : undefined;
@@ -421,6 +466,26 @@ export function parseConfig(env: Env): Config {
     return `${key}: ${issue.message}${shown}`;
   });
   throw new ConfigError([...fieldIssues, ...cross]);
+}
+
+/** Where Cloud Tasks deliver: the worker service when there is one, else this service. */
+export const taskTargetUrl = (config: Config) => config.WORKER_URL ?? config.PUBLIC_URL ?? "";
+
+/** The `aud` of the OIDC tokens Cloud Tasks and Scheduler send to /internal/*: the URL they call. */
+export const internalAudience = (config: Config) => config.INTERNAL_AUDIENCE ?? taskTargetUrl(config);
+
+/** Where the database is: Cloud SQL through the connector, a PostgreSQL URL, or neither (embedded PGlite). */
+export function databaseTarget(config: Config) {
+  if (!config.CLOUD_SQL_INSTANCE) return { url: config.DATABASE_URL, cloudSql: undefined };
+  return {
+    url: undefined,
+    cloudSql: {
+      instance: config.CLOUD_SQL_INSTANCE,
+      ipType: config.CLOUD_SQL_IP_TYPE,
+      user: config.DATABASE_USER ?? "",
+      database: config.DATABASE_NAME ?? "",
+    },
+  };
 }
 
 export async function loadConfig(env: Env, secrets?: SecretSource): Promise<Config> {

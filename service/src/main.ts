@@ -15,11 +15,14 @@ import {
   type Config,
   ConfigError,
   configWarnings,
+  databaseTarget,
   type Env,
+  internalAudience,
   isSecretReference,
   loadConfig,
   readProcessEnv,
   secretResourceName,
+  taskTargetUrl,
 } from "./config";
 import { type Database, openDatabase } from "./db/client";
 import { migrate } from "./db/migrate";
@@ -29,6 +32,7 @@ import { loadKnowledgeBase } from "./engine/knowledge";
 import { ModelCallLimiter } from "./engine/model-limiter";
 import { CircuitBreaker } from "./engine/resilience";
 import { purgeExpired, retentionPolicy } from "./engine/retention";
+import { onClientError, serverOptions } from "./http-server";
 import { createLogger, type Logger } from "./logger";
 import type { IntercomGateway } from "./ports/intercom";
 import type { ModelProvider } from "./ports/model-provider";
@@ -251,9 +255,9 @@ async function buildIntercom(
     const { CloudTasksQueue } = await import("./adapters/cloud-tasks-queue");
     queue = new CloudTasksQueue({
       queue: config.CLOUD_TASKS_QUEUE ?? "",
-      publicUrl: config.PUBLIC_URL ?? "",
+      targetUrl: taskTargetUrl(config),
       invokerServiceAccount: config.TASKS_INVOKER_SA ?? "",
-      audience: config.INTERNAL_AUDIENCE ?? config.PUBLIC_URL ?? "",
+      audience: internalAudience(config),
       clientOptions: deps.cloudTasksClientOptions,
     });
   } else {
@@ -310,16 +314,12 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
   for (const warning of configWarnings(config)) log.warn({ event: "config.warning" }, warning);
   const startedAt = Date.now();
 
+  const target = databaseTarget(config);
   const embeddedDir =
-    config.DATABASE_URL || opts.inMemoryDatabase ? undefined : join(config.DATA_DIR, "pglite");
+    target.url || target.cloudSql || opts.inMemoryDatabase ? undefined : join(config.DATA_DIR, "pglite");
   const db: Database = opts.database
     ? { ...opts.database, close: async () => {} }
-    : await openDatabase({
-        url: config.DATABASE_URL,
-        poolMax: config.DATABASE_POOL_MAX,
-        iamAuth: config.DATABASE_IAM_AUTH,
-        dataDir: embeddedDir,
-      });
+    : await openDatabase({ ...target, poolMax: config.DATABASE_POOL_MAX, dataDir: embeddedDir });
   try {
     const { applied } = await migrate(db.sql);
     if (applied.length) log.info({ event: "db.migrated", applied }, `applied ${applied.length} migration(s)`);
@@ -379,6 +379,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       auth,
       bodyLimitBytes: config.BODY_LIMIT_BYTES,
       requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+      bodyTimeoutMs: config.HTTP_BODY_TIMEOUT_MS,
       corsOrigins: config.CORS_ORIGINS,
       webhookBodyLimitBytes: config.WEBHOOK_BODY_LIMIT_BYTES,
       intercom: {
@@ -390,7 +391,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
             config.TASK_QUEUE === "cloud-tasks"
               ? {
                   mode: "oidc",
-                  audience: config.INTERNAL_AUDIENCE ?? config.PUBLIC_URL ?? "",
+                  audience: internalAudience(config),
                   invokerEmail: config.TASKS_INVOKER_SA ?? "",
                   jwksUrl: config.GOOGLE_OIDC_JWKS_URL,
                 }
@@ -413,6 +414,8 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       },
       googleCloudProject: config.GOOGLE_CLOUD_PROJECT,
       trustedProxyHops: config.TRUSTED_PROXY_HOPS,
+      role: config.SERVICE_ROLE,
+      publicUrl: config.PUBLIC_URL,
       chat: { engine, sql: db.sql, messageMaxChars: config.MESSAGE_MAX_CHARS },
       health: {
         sql: db.sql,
@@ -431,13 +434,27 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
     });
 
     const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-      const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
+      const s = serve(
+        {
+          fetch: app.fetch,
+          port: config.PORT,
+          hostname: config.HOST,
+          serverOptions: serverOptions({
+            headersMs: config.HTTP_HEADERS_TIMEOUT_MS,
+            bodyMs: config.HTTP_BODY_TIMEOUT_MS,
+            keepAliveMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+          }),
+        },
+        () => resolve(s),
+      );
     });
+    server.on("clientError", onClientError(log));
     const port = (server.address() as AddressInfo).port;
     log.info(
       {
         event: "service.started",
         port,
+        role: config.SERVICE_ROLE,
         database: db.kind,
         modelProvider: provider.name,
         knowledgeChunks: knowledge.chunks,

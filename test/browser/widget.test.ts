@@ -247,6 +247,31 @@ describe.skipIf(!hasChromium)("the widget in Chromium", () => {
     expect(await ui.alert.isVisible()).toBe(false);
   });
 
+  test("the demo page's Content-Security-Policy lets the widget run: styled, chatting, no violation", async () => {
+    const page = await newPage();
+    // Every violation the page reports, from before its first script runs.
+    await page.addInitScript(`window.__cspViolations = [];
+      document.addEventListener("securitypolicyviolation", (e) =>
+        window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI));`);
+    const console: string[] = [];
+    page.on("console", (m) => {
+      if (/Content Security Policy/i.test(m.text())) console.push(m.text());
+    });
+    const res = await page.goto(`${svc.url}/`);
+    // The page really is under a nonce-based policy (so "no violation" means something).
+    expect(res?.headers()["content-security-policy"]).toMatch(/script-src 'nonce-[^']+'/);
+    const ui = w(page);
+    await ui.launcher.click();
+    await expect.poll(() => ui.panel.isVisible()).toBe(true);
+    // The widget's style sheet (in its shadow root) applied: the launcher has the default colour.
+    expect(await ui.launcher.evaluate((b) => getComputedStyle(b).backgroundColor)).toBe("rgb(36, 84, 214)");
+    await send(page, "How do I reset my password?");
+    await expect.poll(() => ui.assistant.nth(1).textContent()).toContain("Forgot password");
+    await settled(page);
+    expect(await page.evaluate("window.__cspViolations")).toEqual([]);
+    expect(console).toEqual([]);
+  });
+
   test("replies render while they stream: typing indicator first, then growing text", async () => {
     gemini.chunkDelayMs = 150;
     const text = "One, the first part. Two, the second part. Three, the third part. Four, the end.";

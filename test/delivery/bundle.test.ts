@@ -27,8 +27,10 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
+const ADMIN_API_KEY = "bundle-test-admin-key-0123456789";
+
 function start(env: Record<string, string>): BundleProcess {
-  const p = launchBundle(built.outdir, { PORT: "0", LOG_LEVEL: "info", ...env });
+  const p = launchBundle(built.outdir, { PORT: "0", LOG_LEVEL: "info", ADMIN_API_KEY, ...env });
   running.push(p);
   return p;
 }
@@ -49,7 +51,10 @@ async function chat(port: number, message: string) {
 async function expectServes(p: BundleProcess, databaseKind: "embedded" | "server") {
   await timeToHealthy(p);
   const port = await p.port;
-  const health = await fetch(`http://127.0.0.1:${port}/api/v1/health`);
+  // The details (database, knowledge base) are shown to admin callers only.
+  const health = await fetch(`http://127.0.0.1:${port}/api/v1/health`, {
+    headers: { authorization: `Bearer ${ADMIN_API_KEY}` },
+  });
   expect(health.status).toBe(200);
   const body = (await health.json()) as {
     version: string;

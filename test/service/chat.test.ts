@@ -4,6 +4,7 @@ import { bearer, startTestService, type TestService, testDatabase } from "./help
 
 let svc: TestService;
 let drop: () => Promise<void>;
+const ADMIN_API_KEY = "chat-test-admin-key-0123456789";
 
 beforeAll(async () => {
   const t = await testDatabase();
@@ -14,6 +15,7 @@ beforeAll(async () => {
     MESSAGE_MAX_CHARS: "500",
     JWT_SECRET: "user-jwt-secret-0123456789abcdef0123456789",
     JWT_ISSUER: "https://auth.example.com",
+    ADMIN_API_KEY,
   });
 });
 afterAll(async () => {
@@ -273,7 +275,8 @@ describe("bad input gets a clear 4xx and changes nothing", () => {
 describe("operations surface", () => {
   test("liveness and readiness", async () => {
     expect(await json(await svc.get("/healthz"))).toEqual({ status: "ok" });
-    const health = await json(await svc.get("/api/v1/health"));
+    // The details are for operators (the public sees the status and version only: test/service/health.test.ts).
+    const health = await json(await svc.get("/api/v1/health", bearer(ADMIN_API_KEY)));
     expect(health).toMatchObject({
       status: "healthy",
       database: { status: "up" },

@@ -110,7 +110,7 @@ describe("Cloud Tasks", () => {
   test("an enqueue repeated for the same dispatch is dropped by the queue, not sent twice", async () => {
     const queue = new CloudTasksQueue({
       queue: QUEUE,
-      publicUrl: PUBLIC_URL,
+      targetUrl: PUBLIC_URL,
       invokerServiceAccount: INVOKER,
       audience: PUBLIC_URL,
       clientOptions: cloudTasksClientOptions(tasks),

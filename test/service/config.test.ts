@@ -116,6 +116,7 @@ describe("Secret Manager references, resolved at start-up with the real client",
         GOOGLE_CLOUD_PROJECT: "acme-prod",
         GEMINI_API_KEY: "sm://gemini-api-key",
         GOOGLE_GEMINI_BASE_URL: gemini.url,
+        ADMIN_API_KEY: "config-test-admin-key-0123456789",
       },
       { secretSource: source },
     );
@@ -123,7 +124,8 @@ describe("Secret Manager references, resolved at start-up with the real client",
       const res = await svc.post("/api/v1/chat", { message: "hello" });
       expect(res.status).toBe(200);
       expect(gemini.requests.some((r) => r.headers["x-goog-api-key"] === gemini.apiKey)).toBe(true);
-      const health = (await (await svc.get("/api/v1/health")).json()) as {
+      const admin = { authorization: "Bearer config-test-admin-key-0123456789" };
+      const health = (await (await svc.get("/api/v1/health", admin)).json()) as {
         integrations: Record<string, boolean>;
       };
       expect(health.integrations).toMatchObject({ gemini: true, secretManager: true });

@@ -200,6 +200,7 @@ describe("when Gemini keeps failing", () => {
       MODEL_MAX_RETRIES: "0",
       CIRCUIT_BREAKER_THRESHOLD: "2",
       CIRCUIT_BREAKER_COOLDOWN_MS: "500",
+      ADMIN_API_KEY: "gemini-test-admin-key-0123456789",
     });
     gemini.setResponder(() => ({ kind: "error", status: 500 }));
     await chat(svc, "How do I invite my team?");
@@ -208,7 +209,9 @@ describe("when Gemini keeps failing", () => {
     const third = await chat(svc, "How do I invite my team?");
     expect(third.body.outcome).toBe("fallback");
     expect(generateCalls()).toHaveLength(before);
-    const health = (await (await svc.get("/api/v1/health")).json()) as { status: string; reasons: string[] };
+    const health = (await (
+      await svc.get("/api/v1/health", { authorization: "Bearer gemini-test-admin-key-0123456789" })
+    ).json()) as { status: string; reasons: string[] };
     expect(health.status).toBe("degraded");
     expect(health.reasons.join()).toMatch(/circuit open/);
 

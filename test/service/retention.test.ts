@@ -144,7 +144,13 @@ describe("POST /internal/retention", () => {
     await db.sql`update sessions set summary = 'Asked about plans.', summarized_through = ${liveIds[0] ?? "0"} where id = ${live.body.sessionId}`;
     await age("usage_ledger", "created_at", "396 days", `session_id = '${old.body.sessionId}'`);
     await age("usage_counters", "period_start", "400 days", `identity_id = '${identityId}'`);
-    await age("rate_limit_windows", "window_start", "49 hours", `key = 'user:${identityId}'`);
+    // One window (a new guest's first turn writes only its client-address windows, no per-identity one).
+    await age(
+      "rate_limit_windows",
+      "window_start",
+      "49 hours",
+      "(key, window_start) = (select key, window_start from rate_limit_windows order by key, window_start limit 1)",
+    );
     const [answeredDelivery] = await db.sql<{ notificationId: string }[]>`
       select notification_id from webhook_deliveries order by received_at limit 1`;
     await age(

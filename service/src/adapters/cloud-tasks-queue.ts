@@ -6,8 +6,9 @@ export type CloudTasksClientOptions = ConstructorParameters<typeof CloudTasksCli
 export interface CloudTasksQueueOptions {
   /** projects/P/locations/L/queues/Q */
   queue: string;
-  /** The service's public base URL; tasks push to `${publicUrl}/internal/tasks/outbox/<id>`. */
-  publicUrl: string;
+  /** Base URL of the service that serves /internal/* (the worker's, or this service's own); tasks push to
+   * `${targetUrl}/internal/tasks/outbox/<id>`. */
+  targetUrl: string;
   /** The identity Cloud Tasks signs the OIDC token as (it needs run.invoker on this service). */
   invokerServiceAccount: string;
   /** The OIDC token audience the service verifies. */
@@ -31,7 +32,7 @@ export class CloudTasksQueue implements TaskQueue {
   }
 
   async enqueue(outboxId: string, opts: { attempt: number; notBefore?: Date | undefined }) {
-    const base = this.opts.publicUrl.replace(/\/+$/, "");
+    const base = this.opts.targetUrl.replace(/\/+$/, "");
     try {
       await this.client.createTask({
         parent: this.opts.queue,

@@ -1,7 +1,9 @@
-import { mkdir } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Duplex } from "node:stream";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
-import { GoogleAuth } from "google-auth-library";
 import postgres from "postgres";
 
 export type Sql = postgres.Sql<Record<string, unknown>>;
@@ -11,22 +13,41 @@ export interface Database {
   readonly sql: Sql;
   /** `server` for a PostgreSQL/Cloud SQL server, `embedded` for PGlite in this process. */
   readonly kind: "server" | "embedded";
-  /** For the embedded database: the loopback URL of its socket server (other processes can connect). */
-  readonly url?: string;
+  /** For the embedded database: its Unix socket, which only this OS user can reach. */
+  readonly socketPath?: string;
   close(timeoutSeconds?: number): Promise<void>;
 }
 
+/** The part of `@google-cloud/cloud-sql-connector`'s `Connector` this module uses (tests hand in a fake). */
+export interface CloudSqlConnector {
+  getOptions(opts: {
+    instanceConnectionName: string;
+    ipType: CloudSqlIpType;
+    authType: "IAM";
+  }): Promise<{ stream(): Duplex }>;
+  close(): void;
+}
+export type CloudSqlIpType = "PRIVATE" | "PUBLIC" | "PSC";
+
+export interface CloudSqlOptions {
+  /** `project:region:instance` */
+  readonly instance: string;
+  /** @default "PRIVATE" */
+  readonly ipType?: CloudSqlIpType;
+  /** The IAM database user: `name@project.iam` for a service account. */
+  readonly user: string;
+  readonly database: string;
+  /** @default Google's connector, imported only when Cloud SQL is configured (it costs start-up time) */
+  readonly connector?: () => CloudSqlConnector;
+}
+
 export interface DatabaseOptions {
-  /** A postgres:// URL. Unset: an embedded PGlite served on a loopback socket. */
+  /** A postgres:// URL. Unset (and no `cloudSql`): an embedded PGlite in this process. */
   readonly url?: string | undefined;
+  /** Cloud SQL through the Cloud SQL connector, instead of `url`. */
+  readonly cloudSql?: CloudSqlOptions | undefined;
   /** @default 5 */
   readonly poolMax?: number;
-  /**
-   * Cloud SQL IAM database authentication: the password is an OAuth access token of the runtime
-   * identity, fetched (and refreshed) per connection, so no database password exists anywhere.
-   * https://cloud.google.com/sql/docs/postgres/iam-authentication
-   */
-  readonly iamAuth?: boolean;
   /** Where the embedded database keeps its files; unset keeps it in memory (tests). */
   readonly dataDir?: string | undefined;
 }
@@ -39,17 +60,69 @@ const clientDefaults = {
   transform: postgres.camel,
 } as const;
 
+async function googleConnector(): Promise<CloudSqlConnector> {
+  const { Connector, IpAddressTypes, AuthTypes } = await import("@google-cloud/cloud-sql-connector");
+  const connector = new Connector();
+  return {
+    getOptions: (o) =>
+      connector.getOptions({
+        instanceConnectionName: o.instanceConnectionName,
+        ipType: IpAddressTypes[o.ipType],
+        authType: AuthTypes[o.authType],
+      }),
+    close: () => connector.close(),
+  };
+}
+
+/**
+ * Cloud SQL through the Cloud SQL connector: every connection is a TLS stream the connector opens with the
+ * instance's own CA pinned and the server's identity checked (which `sslmode=require` never does), and an
+ * ephemeral client certificate carrying the runtime identity's IAM token, refreshed by the connector. So
+ * postgres.js itself must not negotiate TLS again, and no password exists anywhere.
+ * https://cloud.google.com/sql/docs/postgres/connect-connectors
+ */
+async function openCloudSql(options: CloudSqlOptions, max: number): Promise<Database> {
+  const connector = options.connector ? options.connector() : await googleConnector();
+  let driver: { stream(): Duplex };
+  try {
+    driver = await connector.getOptions({
+      instanceConnectionName: options.instance,
+      ipType: options.ipType ?? "PRIVATE",
+      authType: "IAM",
+    });
+  } catch (error) {
+    connector.close();
+    throw error;
+  }
+  // `socket` is in postgres.js's README but not its types. It is called for each new connection, so it
+  // must open a new stream each time (handing over `driver.stream` unbound, or a stream made once, would not).
+  const clientOptions: postgres.Options<Record<string, never>> & { socket: () => Duplex } = {
+    ...clientDefaults,
+    max,
+    username: options.user,
+    database: options.database,
+    ssl: false,
+    socket: () => driver.stream(),
+  };
+  const sql = postgres(clientOptions) as Sql;
+  return {
+    sql,
+    kind: "server",
+    async close(timeout = 5) {
+      try {
+        await sql.end({ timeout });
+      } finally {
+        connector.close();
+      }
+    },
+  };
+}
+
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const max = options.poolMax ?? 5;
+  if (options.cloudSql) return openCloudSql(options.cloudSql, max);
   if (options.url) {
-    const auth = options.iamAuth
-      ? new GoogleAuth({ scopes: ["https://www.googleapis.com/auth/sqlservice.login"] })
-      : undefined;
-    const sql = postgres(options.url, {
-      ...clientDefaults,
-      max,
-      ...(auth ? { password: async () => (await auth.getAccessToken()) ?? "" } : {}),
-    }) as Sql;
+    const sql = postgres(options.url, { ...clientDefaults, max }) as Sql;
     return { sql, kind: "server", close: (timeout = 5) => sql.end({ timeout }) };
   }
 
@@ -59,13 +132,24 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   // serializes them in the client instead, as a real server's isolation would.
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
   const db = await PGlite.create(options.dataDir ?? "memory://");
-  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 4 });
-  await server.start();
-  const [host, port] = server.getServerConn().split(":");
+  // PGlite checks no password (pglite-socket hands the startup message straight to it), so a loopback TCP
+  // port would let every local user read and write the database. A Unix socket in a fresh directory only
+  // this user may enter (mkdtemp creates it 0700) is reachable by this user alone.
+  const socketDir = await mkdtemp(join(tmpdir(), "switchboard-db-"));
+  await chmod(socketDir, 0o700);
+  const socketPath = join(socketDir, ".s.PGSQL.5432");
+  const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections: 4 });
+  try {
+    await server.start();
+    await chmod(socketPath, 0o600);
+  } catch (error) {
+    await db.close();
+    await rm(socketDir, { recursive: true, force: true });
+    throw error;
+  }
   const sql = postgres({
     ...clientDefaults,
-    host,
-    port: Number(port),
+    path: socketPath,
     user: "postgres",
     database: "postgres",
     max: 1,
@@ -73,11 +157,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return {
     sql,
     kind: "embedded",
-    url: `postgres://postgres@${host}:${port}/postgres`,
+    socketPath,
     async close(timeout = 5) {
       await sql.end({ timeout });
       await server.stop();
       await db.close();
+      await rm(socketDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,14 +1,14 @@
-import { loadConfig, readProcessEnv } from "../config";
+import { databaseTarget, loadConfig, readProcessEnv } from "../config";
 import { openDatabase } from "./client";
 import { migrate } from "./migrate";
 
 // `npm run migrate`: the same migrations start-up applies, for running them ahead of a deploy.
 const config = await loadConfig(readProcessEnv());
+const target = databaseTarget(config);
 const db = await openDatabase({
-  url: config.DATABASE_URL,
+  ...target,
   poolMax: 1,
-  iamAuth: config.DATABASE_IAM_AUTH,
-  dataDir: config.DATABASE_URL ? undefined : `${config.DATA_DIR}/pglite`,
+  dataDir: target.url || target.cloudSql ? undefined : `${config.DATA_DIR}/pglite`,
 });
 try {
   const { applied } = await migrate(db.sql);

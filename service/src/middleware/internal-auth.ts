@@ -24,17 +24,29 @@ const GOOGLE_ISSUERS = ["https://accounts.google.com", "accounts.google.com"];
  * https://cloud.google.com/tasks/docs/creating-http-target-tasks#token
  */
 export function internalAuth(opts: InternalAuthOptions): MiddlewareHandler {
+  const verify = internalCallerCheck(opts);
+  return async function internalAuthMiddleware(c, next) {
+    await verify(c.req.header("authorization"), c.req.header("x-internal-token"));
+    return next();
+  };
+}
+
+/** The same check as a function: resolves for an internal caller, throws the AppError otherwise. */
+export function internalCallerCheck(opts: InternalAuthOptions) {
   const jwks = opts.mode === "oidc" ? createRemoteJWKSet(new URL(opts.jwksUrl)) : undefined;
   const secret = opts.mode === "shared" && opts.secret ? Buffer.from(opts.secret) : undefined;
-  return async function internalAuthMiddleware(c, next) {
+  return async function verifyInternalCaller(
+    authorization: string | undefined,
+    internalToken: string | undefined,
+  ): Promise<void> {
     if (opts.mode === "shared") {
-      const given = Buffer.from(c.req.header("x-internal-token") ?? "");
+      const given = Buffer.from(internalToken ?? "");
       if (!secret || given.length !== secret.length || !timingSafeEqual(given, secret)) {
         throw new AppError(401, "unauthorized", "internal endpoints need the internal token");
       }
-      return next();
+      return;
     }
-    const token = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
+    const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? "")?.[1];
     if (!token || !jwks)
       throw new AppError(401, "unauthorized", "internal endpoints need a Google-signed OIDC token");
     let payload: Record<string, unknown>;
@@ -46,6 +58,5 @@ export function internalAuth(opts: InternalAuthOptions): MiddlewareHandler {
     if (payload.email !== opts.invokerEmail || payload.email_verified !== true) {
       throw new AppError(403, "forbidden", "this identity may not call internal endpoints");
     }
-    return next();
   };
 }

@@ -1,12 +1,11 @@
-import { timingSafeEqual } from "node:crypto";
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../app-env";
 import type { Authenticator } from "../auth";
 import type { Sql } from "../db/client";
 import { handoffCounts, outboxStats } from "../db/intercom";
 import { erasePerson } from "../engine/erasure";
 import { AppError } from "../errors";
+import { requireAdmin } from "../middleware/admin-auth";
 import { IntercomApiError, type IntercomGateway } from "../ports/intercom";
 import { errorResponses } from "./schemas";
 
@@ -20,30 +19,11 @@ export interface IntercomAdminDeps {
   erasureKey: Buffer;
 }
 
-/** An admin credential: the deployment's ADMIN_API_KEY, or a user JWT carrying the admin role. */
-function requireAdmin(deps: IntercomAdminDeps): MiddlewareHandler<AppEnv> {
-  const key = deps.adminApiKey ? Buffer.from(deps.adminApiKey) : undefined;
-  return async function requireAdminMiddleware(c, next) {
-    const header = c.req.header("authorization");
-    const token = /^Bearer\s+(\S+)$/i.exec(header ?? "")?.[1];
-    if (!token) throw new AppError(401, "unauthorized", "an admin credential is required");
-    const given = Buffer.from(token);
-    if (key && given.length === key.length && timingSafeEqual(given, key)) return next();
-    // A token that fails verification (expired, no `exp`, wrong issuer) says why: 401 invalid_token.
-    const identity = await deps.auth.identify(header);
-    if (!identity) throw new AppError(401, "unauthorized", "an admin credential is required");
-    if (!identity.admin) throw new AppError(403, "forbidden", "this identity is not an admin");
-    // Who acted, for the erasure record.
-    c.set("identity", identity);
-    return next();
-  };
-}
-
 const Scalar = z.union([z.string().max(500), z.number(), z.boolean()]);
 
 export function intercomAdminRoutes(deps: IntercomAdminDeps) {
   const app = new OpenAPIHono<AppEnv>();
-  app.use("/intercom/*", requireAdmin(deps));
+  app.use("/intercom/*", requireAdmin({ adminApiKey: deps.adminApiKey, auth: deps.auth }));
   const gateway = () => {
     if (!deps.gateway) {
       throw new AppError(

@@ -11,8 +11,11 @@ export function embedSnippet(origin: string): string {
   ].join("\n");
 }
 
-/** `GET /`: what Switchboard is, how to embed it, and the widget itself to try. */
-export function demoPage(origin: string): string {
+/**
+ * `GET /`: what Switchboard is, how to embed it, and the widget itself to try. `nonce` is the one of the
+ * response's Content-Security-Policy: the inline style sheet and the widget's script tag carry it.
+ */
+export function demoPage(origin: string, nonce: string): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -20,7 +23,7 @@ export function demoPage(origin: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Switchboard: chat demo</title>
 <link rel="icon" href="data:,">
-<style>
+<style nonce="${escapeHtml(nonce)}">
   body { font: 16px/1.55 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1b1f24; margin: 0; }
   main { max-width: 46rem; margin: 0 auto; padding: 2rem 1.25rem 6rem; }
   h1 { margin-top: 0; }
@@ -42,7 +45,7 @@ export function demoPage(origin: string): string {
     <code>data-position</code> (<code>right</code> or <code>left</code>). The HTTP API is described in
     <a href="/openapi.json">/openapi.json</a>.</p>
 </main>
-<script src="/widget.js" defer data-title="Switchboard" data-greeting="Hi! I answer from the Switchboard knowledge base. What can I help with?"></script>
+<script src="/widget.js" defer nonce="${escapeHtml(nonce)}" data-title="Switchboard" data-greeting="Hi! I answer from the Switchboard knowledge base. What can I help with?"></script>
 </body>
 </html>
 `;

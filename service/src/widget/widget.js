@@ -48,6 +48,8 @@
   const host = el("div", { "data-switchboard": "" });
   const root = host.attachShadow({ mode: "open" });
   const style = el("style");
+  // A page with a Content-Security-Policy gives this script tag a nonce; the style sheet needs the same one.
+  if (script.nonce) style.nonce = script.nonce;
   style.textContent = `
 :host{all:initial}
 *{box-sizing:border-box}
