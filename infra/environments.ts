@@ -269,6 +269,8 @@ export interface Deployment {
   readonly env: EnvironmentSpec;
   readonly site: Site;
   readonly projectId: string;
+  /** The project's number, from the site (Cloud Run URLs, budget filter). */
+  readonly projectNumber: string;
   readonly region: string;
   readonly image: string;
   readonly intercomAdminId: string;
@@ -293,6 +295,7 @@ export function deploymentFor(
     env: spec,
     site,
     projectId: s.projectId,
+    projectNumber: s.projectNumber,
     region: site.region,
     image: s.image,
     intercomAdminId: s.intercomAdminId,

@@ -24,6 +24,18 @@ const siteEnvironmentSchema = z.object({
   /** The Google Cloud project this environment deploys into (one project per environment). */
   projectId,
   /**
+   * The project's number (`gcloud projects describe PROJECT --format='value(projectNumber)'`). It names
+   * Cloud Run's deterministic URLs and the budget's project filter. Taken from here rather than read from
+   * the Resource Manager API at plan time, because a new project has that API disabled and the first plan
+   * would fail with 403 before the stack could enable it.
+   */
+  projectNumber: z
+    .string()
+    .regex(
+      /^[1-9]\d{5,19}$/,
+      "must be the numeric project number: gcloud projects describe PROJECT --format='value(projectNumber)'",
+    ),
+  /**
    * Image Cloud Run starts with on the very first deploy. CI owns the image after that (Terraform ignores
    * image changes), so this only matters once. The default is Google's hello container, which answers 200
    * on every path, so the health probes pass before the first real build.
@@ -120,6 +132,7 @@ function overridesFromEnv(env: Readonly<Record<string, string | undefined>>): Re
     const prefix = `SWITCHBOARD_${name.toUpperCase()}_`;
     scalars.push(
       [`${prefix}PROJECT`, ["environments", name, "projectId"], String],
+      [`${prefix}PROJECT_NUMBER`, ["environments", name, "projectNumber"], String],
       [`${prefix}IMAGE`, ["environments", name, "image"], String],
       [`${prefix}INTERCOM_ADMIN_ID`, ["environments", name, "intercomAdminId"], String],
       [`${prefix}INTERCOM_REGION`, ["environments", name, "intercomRegion"], String],
@@ -153,6 +166,7 @@ function hintFor(path: readonly PropertyKey[]): string {
   if (first === "environments" && env && field) {
     const suffix: Record<string, string> = {
       projectId: "PROJECT",
+      projectNumber: "PROJECT_NUMBER",
       image: "IMAGE",
       intercomAdminId: "INTERCOM_ADMIN_ID",
       intercomRegion: "INTERCOM_REGION",

@@ -1,4 +1,3 @@
-import { DataGoogleProject } from "@cdktf/provider-google/lib/data-google-project";
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
 import { dependable, GcsBackend, TerraformOutput, TerraformResource, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
@@ -9,6 +8,7 @@ import { Dashboards } from "../constructs/dashboards";
 import { Database } from "../constructs/database";
 import { Identity } from "../constructs/identity";
 import { LogMetrics } from "../constructs/log-metrics";
+import { runAppHost } from "../constructs/naming";
 import { Network } from "../constructs/network";
 import { NotificationChannels } from "../constructs/notification-channels";
 import { PollSchedule } from "../constructs/poll-schedule";
@@ -65,12 +65,9 @@ export class PlatformStack extends TerraformStack {
       projectId: d.projectId,
       apis: apisFor(env, withBudget),
     });
-    const project = new DataGoogleProject(this, "project", { projectId: d.projectId });
-
-    // Cloud Run's deterministic URL (https://cloud.google.com/run/docs/triggering/https-request#deterministic):
-    // known before the service exists, so the service can be told its own URL and OIDC audience without a
-    // dependency cycle (service → env var → service.uri).
-    const runHost = `${SERVICE_NAME}-${project.number}.${d.region}.run.app`;
+    // The project number comes from the site: reading it with a data source at plan time would fail on a
+    // new project, whose Resource Manager API this very stack enables.
+    const runHost = runAppHost(SERVICE_NAME, d.projectNumber, d.region);
     this.publicUrl = d.publicUrl ?? `https://${runHost}`;
     const internalAudience = `https://${runHost}`;
 
@@ -242,7 +239,7 @@ export class PlatformStack extends TerraformStack {
     if (d.site.billingAccount) {
       new Budget(this, "budget", {
         billingAccount: d.site.billingAccount,
-        projectNumber: project.number,
+        projectNumber: d.projectNumber,
         displayName: `switchboard-${env.name}`,
         monthlyUsd: env.budget.monthlyUsd,
         notificationChannelIds: env.alerting.notify ? channels.channelIds : [],

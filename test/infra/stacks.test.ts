@@ -13,8 +13,8 @@ import {
 
 let stacks: Record<StackName, StackJson>;
 
-/** Cloud Run's deterministic URL as Terraform sees it (the project number is read at plan time). */
-const RUN_URL = `https://switchboard-${"$"}{data.google_project.project.number}.europe-west1.run.app`;
+/** Cloud Run's deterministic URL, with the project number the example site gives prod. */
+const RUN_URL = "https://switchboard-100000000003.europe-west1.run.app";
 
 beforeAll(() => {
   stacks = synthAll();
@@ -171,6 +171,24 @@ describe("the synthesized app", () => {
     expect(job.http_target.oidc_token.service_account_email).toMatch(
       /google_service_account\.identity_invoker/,
     );
+  });
+
+  it("reads nothing at plan time: no data source, the project number comes from the site", () => {
+    // A data source is read during the first plan, when the new project's APIs are still disabled (403).
+    for (const name of STACK_NAMES) expect(stacks[name].data, name).toBeUndefined();
+    const site = exampleSite();
+    for (const name of ["dev", "staging", "prod"] as const) {
+      const number = site.environments[name].projectNumber;
+      expect(stacks[name].output?.service_url?.value).toBe(
+        `https://switchboard-${number}.europe-west1.run.app`,
+      );
+      expect(only(stacks[name], "google_billing_budget").budget_filter).toMatchObject({
+        projects: [`projects/${number}`],
+      });
+      expect(only(stacks[name], "google_monitoring_uptime_check_config").monitored_resource).toMatchObject({
+        labels: { host: `switchboard-${number}.europe-west1.run.app` },
+      });
+    }
   });
 
   it("makes every platform resource wait for the project APIs", () => {
