@@ -1,5 +1,5 @@
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
-import { dependable, LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
+import { dependable, LocalBackend, TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { CiIdentities } from "../constructs/ci-identities";
 import { GithubOidc } from "../constructs/github-oidc";
@@ -7,6 +7,7 @@ import { ProjectServices } from "../constructs/project-services";
 import { StateBucket } from "../constructs/state-bucket";
 import { applyGuardrails } from "../guardrails/guardrails";
 import { ENVIRONMENT_NAMES, type Site } from "../site";
+import { PinnedStack } from "./pinned-stack";
 
 export interface BootstrapStackProps {
   readonly site: Site;
@@ -18,7 +19,7 @@ export interface BootstrapStackProps {
  * with their grants on each environment's project. Its own state is local (the bucket does not exist yet);
  * docs/infrastructure.md shows how to migrate it into the bucket afterwards.
  */
-export class BootstrapStack extends TerraformStack {
+export class BootstrapStack extends PinnedStack {
   readonly stateBucket: StateBucket;
   readonly oidc: GithubOidc;
   readonly ci: CiIdentities;

@@ -1,5 +1,5 @@
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
-import { dependable, GcsBackend, TerraformOutput, TerraformResource, TerraformStack } from "cdktf";
+import { dependable, GcsBackend, TerraformOutput, TerraformResource } from "cdktf";
 import type { Construct } from "constructs";
 import { AlertPolicies } from "../constructs/alert-policies";
 import { ArtifactRegistry } from "../constructs/artifact-registry";
@@ -20,6 +20,7 @@ import { UptimeCheck } from "../constructs/uptime-check";
 import { apisFor, type Deployment, secretsFor } from "../environments";
 import { applyGuardrails } from "../guardrails/guardrails";
 import { buildCatalog } from "../monitoring/metric-catalog";
+import { PinnedStack } from "./pinned-stack";
 
 export interface PlatformStackProps {
   readonly deployment: Deployment;
@@ -39,7 +40,7 @@ const PUBLIC_ACCESS_REASON =
  * identities, image registry, the Cloud Run service, the task queue and poller, and observability.
  * State lives in the bootstrap bucket under `switchboard/<env>`.
  */
-export class PlatformStack extends TerraformStack {
+export class PlatformStack extends PinnedStack {
   readonly run: RunService;
   readonly database: Database;
   readonly queue: TaskQueue;

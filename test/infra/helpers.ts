@@ -5,7 +5,11 @@ import { type BuildAppOptions, buildApp } from "../../infra/app";
 import { exampleSite } from "../../infra/site";
 
 export interface StackJson {
-  readonly terraform: { backend?: Record<string, Record<string, unknown>> };
+  readonly terraform: {
+    backend?: Record<string, Record<string, unknown>>;
+    required_version?: string;
+    required_providers?: Record<string, { source: string; version: string }>;
+  };
   readonly provider: Record<string, Record<string, unknown>[]>;
   readonly resource: Record<string, Record<string, Record<string, unknown>>>;
   readonly data?: Record<string, Record<string, Record<string, unknown>>>;

@@ -1,4 +1,8 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { environments } from "../../infra/environments";
 import { exampleSite, type Site } from "../../infra/site";
 import {
@@ -85,6 +89,32 @@ describe("the synthesized app", () => {
       google_storage_bucket: 1,
       google_storage_bucket_iam_member: 2,
     });
+  });
+
+  it("pins Terraform and every provider in the synthesized JSON", () => {
+    const require = createRequire(import.meta.url);
+    const prebuilt = (name: string) =>
+      (require(`@cdktf/${name}/package.json`) as { cdktf: { provider: { version: string } } }).cdktf.provider
+        .version;
+    // The Terraform release the workflows install must satisfy every stack's required_version.
+    const dir = join(import.meta.dirname, "../../.github/workflows");
+    const ciVersions = readdirSync(dir).map(
+      (f) => (parseYaml(readFileSync(join(dir, f), "utf8")) as { env?: Record<string, string> }).env,
+    );
+    const pinned = ciVersions.map((e) => e?.TERRAFORM_VERSION).filter((v): v is string => Boolean(v));
+    expect(pinned.length).toBeGreaterThan(0);
+    for (const name of STACK_NAMES) {
+      const { required_version: range, required_providers: providers } = stacks[name].terraform;
+      expect(range, name).toMatch(/^>= \d+\.\d+\.\d+, < \d+\.\d+\.\d+$/);
+      for (const version of pinned)
+        expect(satisfies(version, range ?? ""), `${version} in ${range}`).toBe(true);
+      expect(providers?.google, name).toEqual({ source: "google", version: prebuilt("provider-google") });
+      for (const [provider, pin] of Object.entries(providers ?? {})) {
+        expect(pin.version, `${name}: ${provider}`).toMatch(/^\d+\.\d+\.\d+$/);
+      }
+    }
+    expect(satisfies("1.4.7", stacks.prod.terraform.required_version ?? "")).toBe(false);
+    expect(satisfies("2.0.0", stacks.prod.terraform.required_version ?? "")).toBe(false);
   });
 
   it("matches the prod snapshot", () => {
@@ -305,4 +335,16 @@ function synthSiteWith(devOverrides: Partial<Site["environments"]["dev"]>): Site
     ...site,
     environments: { ...site.environments, dev: { ...site.environments.dev, ...devOverrides } },
   };
+}
+
+/** `1.11.4` within `>= 1.5.0, < 2.0.0` (the only range form the stacks use). */
+function satisfies(version: string, range: string): boolean {
+  const num = (v: string) => v.split(".").map(Number) as [number, number, number];
+  const cmp = (a: string, b: string) => {
+    const [x, y] = [num(a), num(b)];
+    for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return (x[i] ?? 0) - (y[i] ?? 0);
+    return 0;
+  };
+  const m = /^>= (\S+), < (\S+)$/.exec(range);
+  return Boolean(m?.[1] && m[2] && cmp(version, m[1]) >= 0 && cmp(version, m[2]) < 0);
 }
