@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type MetricCatalog, unknownMetrics } from "./metric-catalog";
+import { type MetricCatalog, referencedMetrics, unknownMetrics } from "./metric-catalog";
 
 /**
  * Loading, templating and validating `dashboards/*.json` and `policies/*.json`.
@@ -70,6 +70,11 @@ function strings(value: unknown, out: string[] = []): string[] {
   else if (Array.isArray(value)) for (const v of value) strings(v, out);
   else if (value && typeof value === "object") for (const v of Object.values(value)) strings(v, out);
   return out;
+}
+
+/** Every metric type the filters and PromQL queries in the value refer to. */
+export function metricsIn(value: unknown, catalog: MetricCatalog): string[] {
+  return [...new Set(strings(value).flatMap((s) => referencedMetrics(s, catalog)))];
 }
 
 /** Throws when any filter or PromQL query in the value refers to a metric outside the catalog. */

@@ -1,4 +1,5 @@
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
+import { TimeProvider } from "@cdktf/provider-time/lib/provider";
 import { dependable, GcsBackend, TerraformOutput, TerraformResource } from "cdktf";
 import type { Construct } from "constructs";
 import { AlertPolicies } from "../constructs/alert-policies";
@@ -61,6 +62,9 @@ export class PlatformStack extends PinnedStack {
       userProjectOverride: true,
       billingProject: d.projectId,
     });
+
+    // time_sleep: waits for log-based metrics to propagate before alert policies use them (LogMetrics).
+    new TimeProvider(this, "time");
 
     const apis = new ProjectServices(this, "apis", {
       projectId: d.projectId,
@@ -236,6 +240,7 @@ export class PlatformStack extends PinnedStack {
       vars,
       notificationChannelIds: env.alerting.notify ? channels.channelIds : [],
       labels: d.labels,
+      logMetrics: { types: logMetrics.metricTypes, ready: logMetrics.ready },
     });
     if (d.site.billingAccount) {
       new Budget(this, "budget", {

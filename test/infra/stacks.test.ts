@@ -74,6 +74,7 @@ describe("the synthesized app", () => {
       google_sql_database_instance: 1,
       google_sql_user: 1,
       google_vpc_access_connector: 1,
+      time_sleep: 1,
     };
     expect(countsByType(stacks.dev)).toEqual(platform);
     expect(countsByType(stacks.staging)).toEqual(platform);
@@ -109,6 +110,12 @@ describe("the synthesized app", () => {
       for (const version of pinned)
         expect(satisfies(version, range ?? ""), `${version} in ${range}`).toBe(true);
       expect(providers?.google, name).toEqual({ source: "google", version: prebuilt("provider-google") });
+      if (name !== "bootstrap") {
+        expect(providers?.time, name).toEqual({
+          source: "hashicorp/time",
+          version: prebuilt("provider-time"),
+        });
+      }
       for (const [provider, pin] of Object.entries(providers ?? {})) {
         expect(pin.version, `${name}: ${provider}`).toMatch(/^\d+\.\d+\.\d+$/);
       }
@@ -219,6 +226,37 @@ describe("the synthesized app", () => {
         labels: { host: `switchboard-${number}.europe-west1.run.app` },
       });
     }
+  });
+
+  it("creates alert policies on log-based metrics only after the metrics exist and have propagated", () => {
+    const stack = stacks.prod;
+    const [sleepName, sleep] = Object.entries(stack.resource.time_sleep ?? {})[0] ?? [];
+    expect(sleep).toBeDefined();
+    const metrics = Object.entries(stack.resource.google_logging_metric ?? {});
+    // The wait follows every metric, and runs again whenever one is added or replaced.
+    for (const [id] of metrics) expect(sleep?.depends_on).toContain(`google_logging_metric.${id}`);
+    expect(Object.values(sleep?.triggers as Record<string, string>).sort()).toEqual(
+      metrics.map(([id]) => `\${google_logging_metric.${id}.id}`).sort(),
+    );
+    expect(Number.parseInt(String(sleep?.create_duration), 10)).toBeGreaterThanOrEqual(60);
+    const onLogMetrics = (p: Record<string, unknown>) =>
+      /logging[._]googleapis[._]com[/:]user/.test(JSON.stringify(p.conditions));
+    const policies = Object.values(stack.resource.google_monitoring_alert_policy ?? {});
+    expect(policies.filter(onLogMetrics).length).toBeGreaterThanOrEqual(4);
+    for (const policy of policies) {
+      const waits = (policy.depends_on as string[]).includes(`time_sleep.${sleepName}`);
+      expect(waits, String(policy.display_name)).toBe(onLogMetrics(policy));
+    }
+  });
+
+  it("turns off metric validation on PromQL conditions (their log-based metrics have no data yet)", () => {
+    const promql = resources(stacks.prod, "google_monitoring_alert_policy").flatMap((p) =>
+      (p.conditions as { condition_prometheus_query_language?: Record<string, unknown> }[])
+        .map((c) => c.condition_prometheus_query_language)
+        .filter((c) => c !== undefined),
+    );
+    expect(promql.length).toBeGreaterThan(0);
+    for (const condition of promql) expect(condition).toMatchObject({ disable_metric_validation: true });
   });
 
   it("makes every platform resource wait for the project APIs", () => {
