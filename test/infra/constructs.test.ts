@@ -273,9 +273,23 @@ describe("RunService", () => {
   });
   it("has explicit ingress and leaves the image to CI after the first deploy", () => {
     expect(service.ingress).toBe("INGRESS_TRAFFIC_ALL");
-    expect(service.lifecycle).toEqual({
-      ignore_changes: ["template[0].containers[0].image", "client", "client_version"],
-    });
+    const ignored = (service.lifecycle as { ignore_changes: string[] }).ignore_changes;
+    expect(ignored).toEqual(
+      expect.arrayContaining(["template[0].containers[0].image", "client", "client_version"]),
+    );
+  });
+  it("ignores what gcloud run deploy stamps on the revision template, so an apply makes no untested revision", () => {
+    const ignored = (service.lifecycle as { ignore_changes: string[] }).ignore_changes;
+    expect(ignored).toEqual(
+      expect.arrayContaining([
+        'template[0].annotations["client.knative.dev/user-image"]',
+        'template[0].annotations["run.googleapis.com/client-name"]',
+        'template[0].annotations["run.googleapis.com/client-version"]',
+        'template[0].labels["client.knative.dev/nonce"]',
+      ]),
+    );
+    // Nothing broader: Terraform still manages every other annotation and label of the template.
+    expect(ignored.filter((p) => /^template\[0\]\.(annotations|labels)$/.test(p))).toEqual([]);
   });
   it("grants run.invoker to the invoker identity, and to allUsers only with a reason", () => {
     const members = resources(out, "google_cloud_run_v2_service_iam_member").map((m) => m.member);
