@@ -1,5 +1,5 @@
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
-import { dependable, LocalBackend, TerraformOutput } from "cdktf";
+import { LocalBackend, TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { CiIdentities } from "../constructs/ci-identities";
 import { GithubOidc } from "../constructs/github-oidc";
@@ -62,7 +62,6 @@ export class BootstrapStack extends PinnedStack {
       repository: site.githubRepository,
       ...(site.githubRepositoryOwnerId ? { repositoryOwnerId: site.githubRepositoryOwnerId } : {}),
     });
-    this.oidc.pool.dependsOn = apis.services.map((s) => dependable(s));
     this.ci = new CiIdentities(this, "ci", {
       projectId: site.bootstrapProjectId,
       targetProjects: Object.fromEntries(ENVIRONMENT_NAMES.map((n) => [n, site.environments[n].projectId])),
@@ -71,6 +70,10 @@ export class BootstrapStack extends PinnedStack {
       deployPrincipalSet: this.oidc.mainBranchPrincipalSet,
       ...(site.billingAccount ? { billingAccount: site.billingAccount } : {}),
     });
+
+    // Service accounts, IAM grants (in the environment projects too) and billing grants all go through this
+    // project's APIs (user_project_override): each waits for them, as in the platform stacks.
+    apis.gate(this);
 
     new TerraformOutput(this, "state_bucket", { value: this.stateBucket.bucket.name });
     new TerraformOutput(this, "workload_identity_provider", {

@@ -1,6 +1,6 @@
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
 import { TimeProvider } from "@cdktf/provider-time/lib/provider";
-import { dependable, GcsBackend, TerraformOutput, TerraformResource } from "cdktf";
+import { dependable, GcsBackend, TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { AlertPolicies } from "../constructs/alert-policies";
 import { ArtifactRegistry } from "../constructs/artifact-registry";
@@ -253,12 +253,7 @@ export class PlatformStack extends PinnedStack {
     }
 
     // Every resource waits for the APIs it calls (enabling an API is eventually consistent).
-    const serviceIds = apis.services.map((s) => dependable(s));
-    for (const node of this.node.findAll()) {
-      if (node instanceof TerraformResource && !apis.services.includes(node as never)) {
-        node.dependsOn = [...new Set([...(node.dependsOn ?? []), ...serviceIds])];
-      }
-    }
+    apis.gate(this);
 
     new TerraformOutput(this, "service_url", { value: this.publicUrl });
     new TerraformOutput(this, "webhook_url", {

@@ -259,6 +259,20 @@ describe("the synthesized app", () => {
     for (const condition of promql) expect(condition).toMatchObject({ disable_metric_validation: true });
   });
 
+  it("makes every bootstrap resource wait for the bootstrap project's APIs", () => {
+    const apis = Object.keys(stacks.bootstrap.resource.google_project_service ?? {});
+    expect(apis.length).toBeGreaterThan(5);
+    for (const [type, byName] of Object.entries(stacks.bootstrap.resource)) {
+      if (type === "google_project_service") continue;
+      for (const [name, r] of Object.entries(byName)) {
+        const waitsFor = (r.depends_on as string[] | undefined) ?? [];
+        expect(waitsFor, `${type}.${name}`).toEqual(
+          expect.arrayContaining(apis.map((id) => `google_project_service.${id}`)),
+        );
+      }
+    }
+  });
+
   it("makes every platform resource wait for the project APIs", () => {
     for (const [type, byName] of Object.entries(stacks.prod.resource)) {
       if (type === "google_project_service") continue;
