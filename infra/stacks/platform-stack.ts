@@ -7,7 +7,8 @@ import { ArtifactRegistry } from "../constructs/artifact-registry";
 import { Budget } from "../constructs/budget";
 import { Dashboards } from "../constructs/dashboards";
 import { Database } from "../constructs/database";
-import { Identity } from "../constructs/identity";
+import { ciAccountEmail, DEPLOY_ACCOUNT_ID } from "../constructs/ci-identities";
+import { Identity, VERTEX_RUNTIME_ROLE } from "../constructs/identity";
 import { LogMetrics } from "../constructs/log-metrics";
 import { runAppHost } from "../constructs/naming";
 import { Network } from "../constructs/network";
@@ -86,7 +87,9 @@ export class PlatformStack extends PinnedStack {
 
     const identity = new Identity(this, "identity", {
       projectId: d.projectId,
-      extraRuntimeRoles: env.model.gemini === "vertex" ? ["roles/aiplatform.user"] : [],
+      extraRuntimeRoles: env.model.gemini === "vertex" ? [VERTEX_RUNTIME_ROLE] : [],
+      // The CI deploy identity acts as these two accounts only (no project-wide serviceAccountUser).
+      deployerMember: `serviceAccount:${ciAccountEmail(DEPLOY_ACCOUNT_ID, d.site.bootstrapProjectId)}`,
     });
 
     this.database = new Database(this, "database", {
@@ -192,10 +195,11 @@ export class PlatformStack extends PinnedStack {
         ...secrets.byEnvVar.values(),
         ...secrets.accessGrants,
         ...identity.runtimeGrants,
+        ...identity.deployerGrants,
       ].map((r) => dependable(r)),
     ];
 
-    new PollSchedule(this, "poll", {
+    const poll = new PollSchedule(this, "poll", {
       projectId: d.projectId,
       region: d.region,
       spec: env.polling,
@@ -203,6 +207,11 @@ export class PlatformStack extends PinnedStack {
       audience: internalAudience,
       invokerEmail: identity.invoker.email,
     });
+    // Creating a job that mints the invoker's tokens needs actAs on the invoker.
+    poll.job.dependsOn = [
+      ...(poll.job.dependsOn ?? []),
+      ...identity.deployerGrants.map((g) => dependable(g)),
+    ];
 
     // ---- observability ----
     const logMetrics = new LogMetrics(this, "log-metrics", {

@@ -68,7 +68,7 @@ describe("the synthesized app", () => {
       google_secret_manager_secret: 5,
       google_secret_manager_secret_iam_member: 5,
       google_service_account: 2,
-      google_service_account_iam_member: 1,
+      google_service_account_iam_member: 3,
       google_service_networking_connection: 1,
       google_sql_database: 1,
       google_sql_database_instance: 1,
@@ -80,9 +80,10 @@ describe("the synthesized app", () => {
     expect(countsByType(stacks.staging)).toEqual(platform);
     expect(countsByType(stacks.prod)).toEqual(platform);
     expect(countsByType(stacks.bootstrap)).toEqual({
-      google_billing_account_iam_member: 2,
+      google_billing_account_iam_member: 1,
       google_iam_workload_identity_pool: 1,
       google_iam_workload_identity_pool_provider: 1,
+      google_project_iam_custom_role: 3,
       google_project_iam_member: 90,
       google_project_service: 8,
       google_service_account: 2,
@@ -257,6 +258,56 @@ describe("the synthesized app", () => {
     );
     expect(promql.length).toBeGreaterThan(0);
     for (const condition of promql) expect(condition).toMatchObject({ disable_metric_validation: true });
+  });
+
+  it("lets the CI deploy identity act as the runtime and the invoker only, before it needs to", () => {
+    const deployer = "serviceAccount:switchboard-ci-deploy@switchboard-ops-000000.iam.gserviceaccount.com";
+    const actAs = Object.entries(stacks.prod.resource.google_service_account_iam_member ?? {}).filter(
+      ([, m]) => m.member === deployer,
+    );
+    expect(actAs.map(([, m]) => m.role)).toEqual([
+      "roles/iam.serviceAccountUser",
+      "roles/iam.serviceAccountUser",
+    ]);
+    expect(actAs.map(([, m]) => String(m.service_account_id)).sort()).toEqual([
+      expect.stringMatching(/^\$\{google_service_account\.identity_invoker_[0-9A-F]+\.name\}$/),
+      expect.stringMatching(/^\$\{google_service_account\.identity_runtime_[0-9A-F]+\.name\}$/),
+    ]);
+    const addresses = actAs.map(([id]) => `google_service_account_iam_member.${id}`);
+    for (const type of ["google_cloud_run_v2_service", "google_cloud_scheduler_job"]) {
+      expect(only(stacks.prod, type).depends_on, type).toEqual(expect.arrayContaining(addresses));
+    }
+    // The bootstrap stack names the same account.
+    expect(
+      Object.values(stacks.bootstrap.resource.google_service_account ?? {}).map((a) => a.account_id),
+    ).toContain("switchboard-ci-deploy");
+  });
+
+  it("grants at project level only roles the deploy identity's Project IAM Admin condition allows", () => {
+    const condition = Object.values(stacks.bootstrap.resource.google_project_iam_member ?? {}).find(
+      (m) => m.role === "roles/resourcemanager.projectIamAdmin",
+    )?.condition as { expression: string } | undefined;
+    const allowed = [...(condition?.expression.matchAll(/'([^']+)'/g) ?? [])].map((m) => m[1]);
+    expect(allowed.length).toBeGreaterThan(0);
+    const variants = [
+      stacks,
+      synthAll({
+        environments: {
+          ...environments,
+          dev: {
+            ...environments.dev,
+            model: { ...environments.dev.model, gemini: "api-key", gptTrainer: true },
+          },
+        },
+      }),
+    ];
+    for (const out of variants) {
+      for (const name of ["dev", "staging", "prod"] as const) {
+        for (const grant of resources(out[name], "google_project_iam_member")) {
+          expect(allowed, `${name}: ${grant.role}`).toContain(grant.role);
+        }
+      }
+    }
   });
 
   it("makes every bootstrap resource wait for the bootstrap project's APIs", () => {
