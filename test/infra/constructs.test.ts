@@ -398,10 +398,25 @@ describe("NotificationChannels, UptimeCheck and Budget", () => {
   it("budgets the project with 50/80/100 % thresholds", () => {
     const budget = only(out, "google_billing_budget") as Json & { threshold_rules: Json[] };
     expect(budget.budget_filter).toMatchObject({ projects: ["projects/123"] });
-    expect(budget.amount).toEqual({ specified_amount: { currency_code: "USD", units: "100" } });
+    expect(budget.amount).toEqual({ specified_amount: { units: "100" } });
     expect(
       budget.threshold_rules.filter((r) => r.spend_basis === "CURRENT_SPEND").map((r) => r.threshold_percent),
     ).toEqual([0.5, 0.8, 1]);
+  });
+});
+
+describe("Budget currency", () => {
+  it("leaves the currency to the billing account (the API refuses a code that differs from it)", () => {
+    const out = synth((s) => {
+      new Budget(s, "budget", {
+        billingAccount: "000000-000000-000000",
+        projectNumber: "123",
+        displayName: "b",
+        monthlyUsd: 100,
+        notificationChannelIds: [],
+      });
+    });
+    expect(JSON.stringify(only(out, "google_billing_budget"))).not.toContain("currency_code");
   });
 });
 
