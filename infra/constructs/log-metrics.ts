@@ -2,6 +2,7 @@ import { LoggingMetric } from "@cdktf/provider-google/lib/logging-metric";
 import { Sleep } from "@cdktf/provider-time/lib/sleep";
 import { Construct } from "constructs";
 import { LOG_METRICS, type LogMetricSpec, logMetricType } from "../monitoring/log-metrics";
+import { isMonitoringUnit } from "../monitoring/metric-units";
 
 export interface LogMetricsProps {
   readonly projectId: string;
@@ -38,6 +39,12 @@ export class LogMetrics extends Construct {
     const specs = props.metrics ?? LOG_METRICS;
     const stdout = `projects/${props.projectId}/logs/run.googleapis.com%2Fstdout`;
     this.metrics = specs.map((spec) => {
+      if (!isMonitoringUnit(spec.unit)) {
+        throw new Error(
+          `log metric ${spec.name}: unit "${spec.unit}" is not in Cloud Monitoring's unit grammar ` +
+            '(e.g. "ms", "By", "1", or an annotation such as "{USD}")',
+        );
+      }
       const distribution = spec.kind === "distribution";
       return new LoggingMetric(this, spec.name.replace(/_/g, "-"), {
         project: props.projectId,

@@ -420,6 +420,21 @@ describe("Budget currency", () => {
   });
 });
 
+describe("LogMetrics units", () => {
+  it("refuses a unit outside Cloud Monitoring's grammar at synth", () => {
+    const make = (unit: string) => () =>
+      synth((s) => {
+        new LogMetrics(s, "log-metrics", {
+          projectId: P,
+          serviceName: "switchboard",
+          metrics: [{ ...(LOG_METRICS[0] as (typeof LOG_METRICS)[number]), unit }],
+        });
+      });
+    expect(make("USD")).toThrow(/unit "USD" is not in Cloud Monitoring's unit grammar/);
+    expect(make("{USD}")).not.toThrow();
+  });
+});
+
 describe("bootstrap constructs", () => {
   const out = synth((s) => {
     const state = new StateBucket(s, "state", {

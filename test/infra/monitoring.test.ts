@@ -7,6 +7,7 @@ import { AlertPolicies } from "../../infra/constructs/alert-policies";
 import { Dashboards } from "../../infra/constructs/dashboards";
 import { LOG_METRICS, logMetricType } from "../../infra/monitoring/log-metrics";
 import { buildCatalog, promqlName, unknownMetrics } from "../../infra/monitoring/metric-catalog";
+import { isMonitoringUnit } from "../../infra/monitoring/metric-units";
 import {
   assertKnownMetrics,
   DASHBOARDS_DIR,
@@ -128,6 +129,35 @@ describe("dashboards/*.json", () => {
     const titles = validateDashboard(fillTemplate(conv?.content, VARS, "c"), "c").widgets.map((w) => w.title);
     for (const wanted of [/processing time/i, /conversations processed/i, /API errors/i, /instances/i]) {
       expect(titles.some((t) => wanted.test(t))).toBe(true);
+    }
+  });
+});
+
+describe("metric units", () => {
+  it("gives every log-based metric a unit in Cloud Monitoring's grammar (money as {USD})", () => {
+    for (const m of LOG_METRICS) expect(isMonitoringUnit(m.unit), `${m.name}: ${m.unit}`).toBe(true);
+    expect(LOG_METRICS.find((m) => m.name === "switchboard_model_cost_usd")?.unit).toBe("{USD}");
+  });
+
+  it("follows the grammar: prefixes, annotations, products and quotients", () => {
+    for (const ok of [
+      "1",
+      "ms",
+      "s",
+      "By",
+      "kBy",
+      "MiBy",
+      "{USD}",
+      "{requests}/s",
+      "By/s",
+      "%",
+      "GBy.d",
+      "s{CPU}",
+    ]) {
+      expect(isMonitoringUnit(ok), ok).toBe(true);
+    }
+    for (const bad of ["USD", "dollars", "", "m s", "{a b}", "{}", "xs", "1/"]) {
+      expect(isMonitoringUnit(bad), bad).toBe(false);
     }
   });
 });
