@@ -47,11 +47,21 @@ const siteEnvironmentSchema = z.object({
   /** Browser origins allowed to call the chat API (the sites that embed the widget). */
   corsOrigins: z.array(z.string().url()).default([]),
   /**
-   * Whether every Secret Manager secret the service reads already has a version. Cloud Run refuses to start
-   * a revision whose secret has none, so the first deploy of an environment runs with `false` (the service
-   * starts without secret env vars), then the secrets are set, then a deploy with `true` wires them in.
+   * The secrets that already have a version (secret ids such as `session-signing-key`, or their env var
+   * names): only these are mounted. Cloud Run refuses to start a revision whose secret has no version, so a
+   * new environment starts with none listed, and a secret added to the service later stays unmounted until
+   * it has a version and is listed here (`npm run secrets -- status ENV` shows which have one). `false`
+   * means none. `true` (every secret) is refused: it broke the revision whenever a secret was added.
    */
-  secretsReady: z.boolean().default(true),
+  secretsReady: z
+    .union([z.boolean(), z.array(z.string().min(1))])
+    .default([])
+    .refine((v) => v !== true, {
+      message:
+        'list the secrets that have a version (e.g. ["session-signing-key", "ADMIN_API_KEY"]) instead of ' +
+        "true, which mounted every secret and broke the revision whenever one without a version was added",
+    })
+    .transform((v) => v as false | string[]),
   /**
    * During a session signing key rotation: the version number of the previous key, exposed pinned as
    * SESSION_SIGNING_KEY_PREVIOUS so tokens it signed keep working (docs/runbook.md, "Rotating secrets").
@@ -103,6 +113,16 @@ export interface LoadSiteOptions {
   readonly sitePath?: string;
 }
 
+/** `SWITCHBOARD_<ENV>_SECRETS_READY`: a comma-separated list, or `false`/`0` for none. */
+function secretsReadyFromEnv(value: string): boolean | string[] {
+  if (value === "false" || value === "0") return false;
+  if (value === "true" || value === "1") return true; // refused by the schema, with the reason
+  return value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
 /** Field-level environment variable overrides, documented in docs/infrastructure.md. */
 function overridesFromEnv(env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -137,7 +157,7 @@ function overridesFromEnv(env: Readonly<Record<string, string | undefined>>): Re
       [`${prefix}INTERCOM_ADMIN_ID`, ["environments", name, "intercomAdminId"], String],
       [`${prefix}INTERCOM_REGION`, ["environments", name, "intercomRegion"], String],
       [`${prefix}CORS_ORIGINS`, ["environments", name, "corsOrigins"], list],
-      [`${prefix}SECRETS_READY`, ["environments", name, "secretsReady"], (v) => v === "true" || v === "1"],
+      [`${prefix}SECRETS_READY`, ["environments", name, "secretsReady"], secretsReadyFromEnv],
       [`${prefix}PREVIOUS_SESSION_KEY_VERSION`, ["environments", name, "previousSessionKeyVersion"], Number],
     );
   }

@@ -152,23 +152,21 @@ export class PlatformStack extends PinnedStack {
     // secret_key_ref values only when an instance starts).
     const SELF_RESOLVED = new Set(["INTERCOM_ACCESS_TOKEN"]);
     const secretIdOf = (s: (typeof secretSpecs)[number]) => secrets.byEnvVar.get(s.envVar)?.secretId ?? s.id;
-    const secretEnv: Record<string, string> = d.secretsReady
-      ? Object.fromEntries(
-          secretSpecs
-            .filter((s) => !SELF_RESOLVED.has(s.envVar))
-            .map((s) => [s.envVar, secretIdOf(s)] as const),
-        )
-      : {};
-    const sessionKey = secretSpecs.find((s) => s.envVar === "SESSION_SIGNING_KEY");
-    if (d.secretsReady && sessionKey && d.previousSessionKeyVersion) {
+    // Only secrets that have a version (the site lists them) are mounted: Cloud Run refuses to start a
+    // revision whose secret has none, so a secret added later waits until it is set and listed.
+    const ready = new Set(d.readySecrets);
+    const mounted = secretSpecs.filter((s) => ready.has(s.id));
+    const secretEnv: Record<string, string> = Object.fromEntries(
+      mounted.filter((s) => !SELF_RESOLVED.has(s.envVar)).map((s) => [s.envVar, secretIdOf(s)] as const),
+    );
+    const sessionKey = mounted.find((s) => s.envVar === "SESSION_SIGNING_KEY");
+    if (sessionKey && d.previousSessionKeyVersion) {
       // Pinned: the rotated-out key keeps verifying live sessions until the rotation's grace period ends.
       secretEnv.SESSION_SIGNING_KEY_PREVIOUS = `${secretIdOf(sessionKey)}@${d.previousSessionKeyVersion}`;
     }
-    if (d.secretsReady) {
-      for (const s of secretSpecs.filter((spec) => SELF_RESOLVED.has(spec.envVar))) {
-        // The literal id (not a Terraform reference): the secret of this name is created above.
-        plainEnv[s.envVar] = `sm://${s.id}`;
-      }
+    for (const s of mounted.filter((spec) => SELF_RESOLVED.has(spec.envVar))) {
+      // The literal id (not a Terraform reference): the secret of this name is created above.
+      plainEnv[s.envVar] = `sm://${s.id}`;
     }
 
     this.run = new RunService(this, "run", {

@@ -18,7 +18,13 @@ describe("site configuration", () => {
     const site = exampleSite();
     expect(site.example).toBe(true);
     expect(site.environments.prod.projectId).toBe("switchboard-prod-000000");
-    expect(site.environments.dev.secretsReady).toBe(true);
+    expect(site.environments.dev.secretsReady).toEqual([
+      "intercom-access-token",
+      "intercom-webhook-secret",
+      "session-signing-key",
+      "admin-api-key",
+      "jwt-secret",
+    ]);
   });
 
   it("refuses to run without a site, saying how to make one", () => {
@@ -88,6 +94,21 @@ describe("site configuration", () => {
     );
     const fixed = loadSite({ env: { SWITCHBOARD_DEV_PROJECT_NUMBER: "987654321098" }, sitePath: path });
     expect(fixed.environments.dev.projectNumber).toBe("987654321098");
+  });
+
+  it("lists the secrets that have a version: none by default, refusing the old all-or-nothing true", () => {
+    const environments = example.environments as Record<string, Record<string, unknown>>;
+    const { secretsReady: _drop, ...dev } = environments.dev ?? {};
+    const path = siteFile({ ...example, example: false, environments: { ...environments, dev } });
+    expect(loadSite({ env: {}, sitePath: path }).environments.dev.secretsReady).toEqual([]);
+    const listed = loadSite({
+      env: { SWITCHBOARD_DEV_SECRETS_READY: "session-signing-key, ADMIN_API_KEY" },
+      sitePath: path,
+    });
+    expect(listed.environments.dev.secretsReady).toEqual(["session-signing-key", "ADMIN_API_KEY"]);
+    expect(() => loadSite({ env: { SWITCHBOARD_DEV_SECRETS_READY: "true" }, sitePath: path })).toThrow(
+      /environments\.dev\.secretsReady: list the secrets that have a version .*\(or SWITCHBOARD_DEV_SECRETS_READY\)/,
+    );
   });
 
   it("lets a variable override one field of the file", () => {

@@ -402,7 +402,14 @@ describe("environment data variants", () => {
   });
 
   it("switches Gemini from Vertex AI to an API key secret and GPT-trainer on by data alone", () => {
+    // The new secrets are mounted once they have a version and the site lists them (next test).
+    const all = [
+      ...(exampleSite().environments.dev.secretsReady || []),
+      "gemini-api-key",
+      "GPT_TRAINER_API_KEY",
+    ];
     const out = synthAll({
+      site: synthSiteWith({ secretsReady: [...all, "gpt-trainer-chatbot-uuid"] }),
       environments: {
         ...environments,
         dev: {
@@ -421,6 +428,36 @@ describe("environment data variants", () => {
     );
     expect(resources(out.prod, "google_project_iam_member").map((m) => m.role)).toContain(
       "roles/aiplatform.user",
+    );
+  });
+
+  it("mounts only the secrets the site lists as having a version; one added later waits for its version", () => {
+    const apiKey = {
+      ...environments,
+      dev: { ...environments.dev, model: { ...environments.dev.model, gemini: "api-key" as const } },
+    };
+    const before = synthAll({ environments: apiKey });
+    // The new secret exists (so it can be given a version) but is not mounted: the revision still starts.
+    expect(resources(before.dev, "google_secret_manager_secret").map((x) => x.secret_id)).toContain(
+      "gemini-api-key",
+    );
+    expect(runEnv(before.dev).map((e) => e.name)).not.toContain("GEMINI_API_KEY");
+    expect(runEnv(before.dev).filter((e) => e.value_source)).toHaveLength(4);
+    const listed = [...(exampleSite().environments.dev.secretsReady || []), "GEMINI_API_KEY"];
+    const after = synthAll({ environments: apiKey, site: synthSiteWith({ secretsReady: listed }) });
+    expect(runEnv(after.dev).find((e) => e.name === "GEMINI_API_KEY")?.value_source).toMatchObject({
+      secret_key_ref: { version: "latest" },
+    });
+    // A partial list mounts exactly those secrets.
+    const partial = synthAll({ site: synthSiteWith({ secretsReady: ["session-signing-key"] }) });
+    expect(
+      runEnv(partial.dev)
+        .filter((e) => e.value_source)
+        .map((e) => e.name),
+    ).toEqual(["SESSION_SIGNING_KEY"]);
+    expect(runEnv(partial.dev).map((e) => e.name)).not.toContain("INTERCOM_ACCESS_TOKEN");
+    expect(() => synthAll({ site: synthSiteWith({ secretsReady: ["sesion-signing-key"] }) })).toThrow(
+      /environments\.dev\.secretsReady: unknown secret "sesion-signing-key"; known: intercom-access-token/,
     );
   });
 
