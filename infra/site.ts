@@ -16,6 +16,14 @@ import { z } from "zod";
 export const ENVIRONMENT_NAMES = ["dev", "staging", "prod"] as const;
 export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];
 
+/**
+ * Where an environment's Terraform state lives in the state bucket: the GCS backend's prefix, and the
+ * object of the default workspace under it. CI checks for that object before planning (a never-applied
+ * environment has none, and the read-only plan identity cannot create it).
+ */
+export const statePrefix = (env: EnvironmentName): string => `switchboard/${env}`;
+export const stateObject = (env: EnvironmentName): string => `${statePrefix(env)}/default.tfstate`;
+
 const projectId = z
   .string()
   .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a Google Cloud project id (6-30 chars, a-z 0-9 -)");

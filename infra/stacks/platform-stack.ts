@@ -23,6 +23,7 @@ import { apisFor, type Deployment, secretsFor } from "../environments";
 import { applyGuardrails } from "../guardrails/guardrails";
 import { buildCatalog } from "../monitoring/metric-catalog";
 import { PinnedStack } from "./pinned-stack";
+import { statePrefix } from "../site";
 
 export interface PlatformStackProps {
   readonly deployment: Deployment;
@@ -54,7 +55,7 @@ export class PlatformStack extends PinnedStack {
     const { env } = d;
     const withBudget = d.site.billingAccount !== undefined;
 
-    new GcsBackend(this, { bucket: d.site.stateBucket, prefix: `switchboard/${env.name}` });
+    new GcsBackend(this, { bucket: d.site.stateBucket, prefix: statePrefix(env.name) });
     new GoogleProvider(this, "google", {
       project: d.projectId,
       region: d.region,

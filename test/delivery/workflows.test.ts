@@ -216,6 +216,32 @@ describe("plan.yml (pull requests)", () => {
     expect(job.if).toContain("github.event.pull_request.head.repo.full_name == github.repository");
   });
 
+  test("an environment that was never applied is skipped with a message, not a failed plan", () => {
+    const job = get("plan.yml").jobs.plan as Job;
+    const steps = stepsOf(job);
+    const state = steps.findIndex((s) => s.run?.includes("scripts/state-exists.sh"));
+    const diff = steps.findIndex((s) => s.id === "diff");
+    expect(state).toBeGreaterThan(-1);
+    expect(state).toBeLessThan(diff);
+    expect(steps[state]?.id).toBe("state");
+    expect(steps[diff]?.if).toBe("steps.state.outputs.exists == 'true'");
+    const skip = steps.find((s) => s.run?.includes("plan-summary.ts") && s.run.includes("not-applied"));
+    expect(skip?.if).toBe("steps.state.outputs.exists == 'false'");
+    // The skip message reaches the pull request comment like a plan does.
+    const upload = steps.find((s) => s.uses?.startsWith("actions/upload-artifact@"));
+    expect(upload?.if).toContain("hashFiles(format('plan/{0}.md', matrix.stack))");
+    // The lookup uses the plan identity's own short-lived token.
+    expect(steps.find(isAuth)?.with?.token_format).toBe("access_token");
+    expect(steps[state]?.env?.STORAGE_TOKEN).toBe(gha("steps.auth.outputs.access_token"));
+  });
+
+  test("each planned stack's provider lock file must stay as committed", () => {
+    const steps = stepsOf(get("plan.yml").jobs.plan as Job);
+    const check = steps.findIndex((s) => s.run?.includes("scripts/check-lockfile.sh"));
+    expect(check).toBeGreaterThan(steps.findIndex((s) => s.id === "diff"));
+    expect(steps[check]?.if).toBe("steps.diff.outcome == 'success'");
+  });
+
   test("one sticky comment with the per-stack summary, updated in place", () => {
     const job = get("plan.yml").jobs.comment as Job;
     expect(job.permissions).toEqual({ "pull-requests": "write" });
