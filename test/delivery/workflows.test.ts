@@ -310,6 +310,22 @@ describe("deploy.yml (merges to main)", () => {
     expect(runs(prod).join("\n")).toContain("docker buildx imagetools create");
   });
 
+  test("a re-run reuses the image its commit already pushed instead of rebuilding under the immutable tag", () => {
+    const steps = stepsOf(job("image"));
+    const existing = steps.findIndex((s) => s.run?.includes("scripts/image-digest.sh"));
+    const push = steps.findIndex((s) => s.uses?.startsWith("docker/build-push-action@"));
+    expect(existing).toBeGreaterThan(-1);
+    expect(existing).toBeLessThan(push);
+    expect(steps[existing]?.id).toBe("existing");
+    for (const s of steps.filter((x) => /docker\/(login|setup-buildx|build-push)/.test(x.uses ?? ""))) {
+      expect(s.if, s.uses).toBe("steps.existing.outputs.digest == ''");
+    }
+    const outputs = (get("deploy.yml").jobs.image as Job & { outputs?: Record<string, string> }).outputs;
+    expect(outputs?.image).toContain("steps.existing.outputs.digest || steps.push.outputs.digest");
+    // Promotion to prod checks the tag too (same digest: skip; another digest: fail).
+    expect(runs(job("production")).join("\n")).toContain("scripts/image-digest.sh");
+  });
+
   test("applies never overlap: one concurrency group per stack, never cancelling a running apply", () => {
     const groups = new Set<string>();
     for (const name of ["staging", "production"]) {
