@@ -268,7 +268,12 @@ describe("deploy.yml (merges to main)", () => {
   test("every job that authenticates uses the deploy identity", () => {
     const wf = get("deploy.yml");
     const authenticated = jobsOf(wf).filter(([, j]) => stepsOf(j).some(isAuth));
-    expect(authenticated.map(([n]) => n).sort()).toEqual(["image", "production", "staging"]);
+    expect(authenticated.map(([n]) => n).sort()).toEqual([
+      "image",
+      "production",
+      "production-plan",
+      "staging",
+    ]);
     for (const [, j] of authenticated) {
       for (const step of stepsOf(j).filter(isAuth)) {
         expect(step.with?.service_account).toBe(gha("vars.GCP_DEPLOY_SERVICE_ACCOUNT"));
@@ -298,16 +303,44 @@ describe("deploy.yml (merges to main)", () => {
 
   test("production waits for staging and for the production environment's reviewers", () => {
     const prod = job("production");
-    expect(prod.needs).toEqual(expect.arrayContaining(["staging", "image"]));
+    expect(prod.needs).toEqual(expect.arrayContaining(["staging", "image", "production-plan"]));
     const env = typeof prod.environment === "string" ? prod.environment : prod.environment?.name;
     expect(env).toBe("production");
     const steps = stepsOf(prod);
-    const deploy = steps.find((s) => s.run?.includes("npx cdktf deploy prod"));
-    expect(deploy?.env?.SWITCHBOARD_PROD_IMAGE).toBeDefined();
     expect(steps.some((s) => s.run?.includes("scripts/release-cloud-run.sh"))).toBe(true);
     // The very image staging tested is promoted (by digest), not rebuilt.
     expect(steps.some((s) => s.uses?.startsWith("docker/build-push-action@"))).toBe(false);
     expect(runs(prod).join("\n")).toContain("docker buildx imagetools create");
+  });
+
+  test("reviewers see the prod plan before they approve, and the approved job applies exactly that plan", () => {
+    const plan = job("production-plan");
+    // Not behind the approval gate, so it runs (and shows its plan) while the approval waits.
+    expect(plan.environment).toBeUndefined();
+    expect(plan.needs).toEqual(expect.arrayContaining(["image", "staging"]));
+    const planSteps = stepsOf(plan);
+    const synth = planSteps.find((s) => s.run?.includes("npx cdktf synth"));
+    expect(synth?.env?.SWITCHBOARD_PROD_IMAGE).toBe(gha("steps.image.outputs.image"));
+    const saved = planSteps.find((s) => s.run?.includes("terraform plan"));
+    expect(saved?.run).toMatch(/terraform plan .*-out=prod\.tfplan/);
+    expect(runs(plan).join("\n")).toMatch(/plan-summary\.ts prod .*>> "\$GITHUB_STEP_SUMMARY"/);
+    const upload = planSteps.find((s) => s.uses?.startsWith("actions/upload-artifact@"));
+    expect(upload?.with?.name).toBe("prod-plan");
+    expect(String(upload?.with?.path)).toContain("cdktf.out/stacks/prod");
+    expect(upload?.with?.["include-hidden-files"]).toBe(true); // the stack's .terraform.lock.hcl
+
+    const apply = stepsOf(job("production"));
+    const download = apply.findIndex((s) => s.uses?.startsWith("actions/download-artifact@"));
+    expect(apply[download]?.with?.name).toBe("prod-plan");
+    const applyIndex = apply.findIndex((s) => s.run?.includes("terraform apply"));
+    expect(apply[applyIndex]?.run).toMatch(/terraform apply -input=false prod\.tfplan/);
+    expect(applyIndex).toBeGreaterThan(download);
+    expect(apply.findIndex((s) => s.run?.includes("scripts/release-cloud-run.sh"))).toBeGreaterThan(
+      applyIndex,
+    );
+    // Production is never planned and applied in one go any more.
+    expect(runs(job("production")).join("\n")).not.toContain("cdktf deploy");
+    expect(job("production").concurrency).toMatchObject({ group: "deploy-production" });
   });
 
   test("a re-run reuses the image its commit already pushed instead of rebuilding under the immutable tag", () => {
