@@ -377,3 +377,65 @@ describe("deploy.yml (merges to main)", () => {
     }
   });
 });
+
+describe("drift.yml (scheduled drift detection)", () => {
+  const wf = () => get("drift.yml");
+
+  test("runs daily on a schedule and on demand, nothing else", () => {
+    expect(Object.keys(wf().on).sort()).toEqual(["schedule", "workflow_dispatch"]);
+    const crons = (wf().on.schedule as { cron: string }[]).map((s) => s.cron);
+    expect(crons).toHaveLength(1);
+    // minute hour * * *: once a day.
+    expect(crons[0]).toMatch(/^\d{1,2} \d{1,2} \* \* \*$/);
+    expect(wf().concurrency?.["cancel-in-progress"]).toBe(false);
+  });
+
+  test("plans every environment as the read-only plan identity, without the state lock", () => {
+    const plan = wf().jobs.plan as Job;
+    expect(plan.strategy?.matrix?.stack).toEqual(["dev", "staging", "prod"]);
+    expect(plan.env?.TF_CLI_ARGS_plan).toContain("-lock=false");
+    expect(
+      stepsOf(plan)
+        .filter(isAuth)
+        .map((s) => s.with?.service_account),
+    ).toEqual([gha("vars.GCP_PLAN_SERVICE_ACCOUNT")]);
+    expect(workflows.get("drift.yml")?.raw).not.toContain("GCP_DEPLOY_SERVICE_ACCOUNT");
+    const steps = stepsOf(plan);
+    const state = steps.findIndex((s) => s.run?.includes("scripts/state-exists.sh"));
+    const diff = steps.findIndex((s) => s.id === "diff");
+    expect(state).toBeGreaterThan(-1);
+    expect(state).toBeLessThan(diff);
+    expect(steps[diff]?.run).toMatch(/npx cdktf diff "\$STACK"/);
+    expect(steps[diff]?.if).toBe("steps.state.outputs.exists == 'true'");
+    expect(runs(plan).join("\n")).toContain("scripts/drift-report.ts");
+  });
+
+  test("only the issue job may write issues, and it holds no cloud credentials", () => {
+    for (const [name, job] of jobsOf(wf())) {
+      const perms = job.permissions as Record<string, string>;
+      expect(perms.issues === "write", name).toBe(name === "issues");
+    }
+    const issues = wf().jobs.issues as Job;
+    expect(issues.permissions).toEqual({ issues: "write" });
+    expect(stepsOf(issues).some(isAuth)).toBe(false);
+    expect(issues.needs).toBe("plan");
+    expect(issues.if).toBe("always()");
+  });
+
+  test("keeps one issue per environment: opened or updated while the plan is not empty, closed when clean", async () => {
+    const { driftMarker } = await import("../../scripts/drift-report");
+    const script = String(
+      stepsOf(wf().jobs.issues as Job).find((s) => s.uses?.startsWith("actions/github-script@"))?.with
+        ?.script,
+    );
+    // The workflow finds each issue by the very marker the report writes.
+    expect(script).toContain("<!-- switchboard:drift:${stack} -->");
+    expect(driftMarker("prod")).toBe("<!-- switchboard:drift:prod -->");
+    for (const stack of ["dev", "staging", "prod"]) expect(script).toContain(`"${stack}"`);
+    for (const call of ["issues.create(", "issues.update(", "issues.createComment(", 'state: "closed"']) {
+      expect(script).toContain(call);
+    }
+    expect(script).toMatch(/report\.status === "clean" && issue/);
+    expect(script).toMatch(/report\.status === "drift" \|\| report\.status === "failed"/);
+  });
+});
