@@ -5,9 +5,9 @@ import type { Construct } from "constructs";
 import { AlertPolicies } from "../constructs/alert-policies";
 import { ArtifactRegistry } from "../constructs/artifact-registry";
 import { Budget } from "../constructs/budget";
+import { ciAccountEmail, DEPLOY_ACCOUNT_ID } from "../constructs/ci-identities";
 import { Dashboards } from "../constructs/dashboards";
 import { Database } from "../constructs/database";
-import { ciAccountEmail, DEPLOY_ACCOUNT_ID } from "../constructs/ci-identities";
 import { Identity, VERTEX_RUNTIME_ROLE } from "../constructs/identity";
 import { LogMetrics } from "../constructs/log-metrics";
 import { runAppHost } from "../constructs/naming";
@@ -22,8 +22,8 @@ import { UptimeCheck } from "../constructs/uptime-check";
 import { apisFor, type Deployment, secretsFor } from "../environments";
 import { applyGuardrails } from "../guardrails/guardrails";
 import { buildCatalog } from "../monitoring/metric-catalog";
-import { PinnedStack } from "./pinned-stack";
 import { statePrefix } from "../site";
+import { PinnedStack } from "./pinned-stack";
 
 export interface PlatformStackProps {
   readonly deployment: Deployment;

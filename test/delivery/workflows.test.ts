@@ -429,7 +429,7 @@ describe("drift.yml (scheduled drift detection)", () => {
         ?.script,
     );
     // The workflow finds each issue by the very marker the report writes.
-    expect(script).toContain("<!-- switchboard:drift:${stack} -->");
+    expect(script).toContain(`<!-- switchboard:drift:${"$"}{stack} -->`);
     expect(driftMarker("prod")).toBe("<!-- switchboard:drift:prod -->");
     for (const stack of ["dev", "staging", "prod"]) expect(script).toContain(`"${stack}"`);
     for (const call of ["issues.create(", "issues.update(", "issues.createComment(", 'state: "closed"']) {
