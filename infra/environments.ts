@@ -1,4 +1,4 @@
-import type { EnvironmentName, Site } from "./site";
+import { type EnvironmentName, type Site, SiteConfigError } from "./site";
 
 /**
  * Everything that differs between dev, staging and prod, as data. Constructs never branch on the
@@ -269,12 +269,15 @@ export interface Deployment {
   readonly env: EnvironmentSpec;
   readonly site: Site;
   readonly projectId: string;
+  /** The project's number, from the site (Cloud Run URLs, budget filter). */
+  readonly projectNumber: string;
   readonly region: string;
   readonly image: string;
   readonly intercomAdminId: string;
   readonly intercomRegion: "us" | "eu" | "au";
   readonly corsOrigins: readonly string[];
-  readonly secretsReady: boolean;
+  /** Ids of the secrets that have a version: the only ones the service gets. */
+  readonly readySecrets: readonly string[];
   /** Pinned version of the previous session signing key during a rotation. */
   readonly previousSessionKeyVersion?: number;
   readonly alertEmails: readonly string[];
@@ -293,17 +296,36 @@ export function deploymentFor(
     env: spec,
     site,
     projectId: s.projectId,
+    projectNumber: s.projectNumber,
     region: site.region,
     image: s.image,
     intercomAdminId: s.intercomAdminId,
     intercomRegion: s.intercomRegion,
     corsOrigins: s.corsOrigins,
-    secretsReady: s.secretsReady,
+    readySecrets: readySecretIds(name, s.secretsReady),
     ...(s.previousSessionKeyVersion ? { previousSessionKeyVersion: s.previousSessionKeyVersion } : {}),
     alertEmails: s.alertEmails ?? site.alertEmails,
     ...(s.publicUrl ? { publicUrl: s.publicUrl } : {}),
     labels: { app: "switchboard", env: name, managed_by: "cdktf" },
   };
+}
+
+/**
+ * The site's `secretsReady` as secret ids. Names may be ids or env vars of any known secret (one the
+ * environment does not use is ignored, so switching a model on later needs no edit here); anything else is
+ * a typo and stops synth.
+ */
+function readySecretIds(name: EnvironmentName, listed: false | readonly string[]): string[] {
+  const known = Object.values(SECRETS) as SecretSpec[];
+  return (listed || []).map((entry) => {
+    const spec = known.find((k) => k.id === entry || k.envVar === entry);
+    if (!spec) {
+      throw new SiteConfigError(
+        `environments.${name}.secretsReady: unknown secret "${entry}"; known: ${known.map((k) => k.id).join(", ")}`,
+      );
+    }
+    return spec.id;
+  });
 }
 
 /** One credential the service reads, stored as one Secret Manager secret and exposed as one env var. */

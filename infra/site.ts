@@ -16,6 +16,14 @@ import { z } from "zod";
 export const ENVIRONMENT_NAMES = ["dev", "staging", "prod"] as const;
 export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];
 
+/**
+ * Where an environment's Terraform state lives in the state bucket: the GCS backend's prefix, and the
+ * object of the default workspace under it. CI checks for that object before planning (a never-applied
+ * environment has none, and the read-only plan identity cannot create it).
+ */
+export const statePrefix = (env: EnvironmentName): string => `switchboard/${env}`;
+export const stateObject = (env: EnvironmentName): string => `${statePrefix(env)}/default.tfstate`;
+
 const projectId = z
   .string()
   .regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a Google Cloud project id (6-30 chars, a-z 0-9 -)");
@@ -23,6 +31,18 @@ const projectId = z
 const siteEnvironmentSchema = z.object({
   /** The Google Cloud project this environment deploys into (one project per environment). */
   projectId,
+  /**
+   * The project's number (`gcloud projects describe PROJECT --format='value(projectNumber)'`). It names
+   * Cloud Run's deterministic URLs and the budget's project filter. Taken from here rather than read from
+   * the Resource Manager API at plan time, because a new project has that API disabled and the first plan
+   * would fail with 403 before the stack could enable it.
+   */
+  projectNumber: z
+    .string()
+    .regex(
+      /^[1-9]\d{5,19}$/,
+      "must be the numeric project number: gcloud projects describe PROJECT --format='value(projectNumber)'",
+    ),
   /**
    * Image Cloud Run starts with on the very first deploy. CI owns the image after that (Terraform ignores
    * image changes), so this only matters once. The default is Google's hello container, which answers 200
@@ -35,11 +55,21 @@ const siteEnvironmentSchema = z.object({
   /** Browser origins allowed to call the chat API (the sites that embed the widget). */
   corsOrigins: z.array(z.string().url()).default([]),
   /**
-   * Whether every Secret Manager secret the service reads already has a version. Cloud Run refuses to start
-   * a revision whose secret has none, so the first deploy of an environment runs with `false` (the service
-   * starts without secret env vars), then the secrets are set, then a deploy with `true` wires them in.
+   * The secrets that already have a version (secret ids such as `session-signing-key`, or their env var
+   * names): only these are mounted. Cloud Run refuses to start a revision whose secret has no version, so a
+   * new environment starts with none listed, and a secret added to the service later stays unmounted until
+   * it has a version and is listed here (`npm run secrets -- status ENV` shows which have one). `false`
+   * means none. `true` (every secret) is refused: it broke the revision whenever a secret was added.
    */
-  secretsReady: z.boolean().default(true),
+  secretsReady: z
+    .union([z.boolean(), z.array(z.string().min(1))])
+    .default([])
+    .refine((v) => v !== true, {
+      message:
+        'list the secrets that have a version (e.g. ["session-signing-key", "ADMIN_API_KEY"]) instead of ' +
+        "true, which mounted every secret and broke the revision whenever one without a version was added",
+    })
+    .transform((v) => v as false | string[]),
   /**
    * During a session signing key rotation: the version number of the previous key, exposed pinned as
    * SESSION_SIGNING_KEY_PREVIOUS so tokens it signed keep working (docs/runbook.md, "Rotating secrets").
@@ -91,6 +121,16 @@ export interface LoadSiteOptions {
   readonly sitePath?: string;
 }
 
+/** `SWITCHBOARD_<ENV>_SECRETS_READY`: a comma-separated list, or `false`/`0` for none. */
+function secretsReadyFromEnv(value: string): boolean | string[] {
+  if (value === "false" || value === "0") return false;
+  if (value === "true" || value === "1") return true; // refused by the schema, with the reason
+  return value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
 /** Field-level environment variable overrides, documented in docs/infrastructure.md. */
 function overridesFromEnv(env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -120,11 +160,12 @@ function overridesFromEnv(env: Readonly<Record<string, string | undefined>>): Re
     const prefix = `SWITCHBOARD_${name.toUpperCase()}_`;
     scalars.push(
       [`${prefix}PROJECT`, ["environments", name, "projectId"], String],
+      [`${prefix}PROJECT_NUMBER`, ["environments", name, "projectNumber"], String],
       [`${prefix}IMAGE`, ["environments", name, "image"], String],
       [`${prefix}INTERCOM_ADMIN_ID`, ["environments", name, "intercomAdminId"], String],
       [`${prefix}INTERCOM_REGION`, ["environments", name, "intercomRegion"], String],
       [`${prefix}CORS_ORIGINS`, ["environments", name, "corsOrigins"], list],
-      [`${prefix}SECRETS_READY`, ["environments", name, "secretsReady"], (v) => v === "true" || v === "1"],
+      [`${prefix}SECRETS_READY`, ["environments", name, "secretsReady"], secretsReadyFromEnv],
       [`${prefix}PREVIOUS_SESSION_KEY_VERSION`, ["environments", name, "previousSessionKeyVersion"], Number],
     );
   }
@@ -153,6 +194,7 @@ function hintFor(path: readonly PropertyKey[]): string {
   if (first === "environments" && env && field) {
     const suffix: Record<string, string> = {
       projectId: "PROJECT",
+      projectNumber: "PROJECT_NUMBER",
       image: "IMAGE",
       intercomAdminId: "INTERCOM_ADMIN_ID",
       intercomRegion: "INTERCOM_REGION",

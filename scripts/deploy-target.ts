@@ -1,11 +1,19 @@
 /**
  * Where an environment deploys, from the same site configuration the infrastructure reads (infra/site.json
- * or SWITCHBOARD_* variables; never the shipped example): printed as `key=value` lines for $GITHUB_OUTPUT.
+ * or SWITCHBOARD_* variables; never the shipped example): printed as `key=value` lines for $GITHUB_OUTPUT,
+ * with the bucket and object of its Terraform state.
  *
  *   npx tsx scripts/deploy-target.ts <dev|staging|prod> >> "$GITHUB_OUTPUT"
  */
 import { pathToFileURL } from "node:url";
-import { ENVIRONMENT_NAMES, type EnvironmentName, loadSite, type Site, SiteConfigError } from "../infra/site";
+import {
+  ENVIRONMENT_NAMES,
+  type EnvironmentName,
+  loadSite,
+  type Site,
+  SiteConfigError,
+  stateObject,
+} from "../infra/site";
 
 // The names the platform stack gives the Cloud Run service (infra/stacks/platform-stack.ts SERVICE_NAME)
 // and the Artifact Registry repository (infra/constructs/artifact-registry.ts default repositoryId).
@@ -61,6 +69,9 @@ if (isEntry) {
       `service=${t.service}`,
       `registry_host=${t.registryHost}`,
       `image=${t.image}`,
+      // The environment's Terraform state object: plans check it exists before planning.
+      `state_bucket=${site.stateBucket}`,
+      `state_object=${stateObject(name)}`,
       "",
     ].join("\n"),
   );

@@ -3,6 +3,7 @@
  * `Plan:` totals and one line per resource action, with the full plan folded away.
  *
  *   npx tsx scripts/plan-summary.ts <stack> <success|failure|cancelled> <raw output file>
+ *   npx tsx scripts/plan-summary.ts <stack> not-applied <gs://bucket/object of its state>
  */
 import { readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
@@ -74,12 +75,30 @@ export function summarizePlan(stack: string, outcome: string, raw: string): stri
   return out.join("\n");
 }
 
+/** The section for an environment that has never been applied: nothing to plan against, on purpose. */
+export function summarizeNotApplied(stack: string, state: string): string {
+  return [
+    `### :information_source: ${stack}: not applied yet, plan skipped`,
+    "",
+    `There is no Terraform state at \`${state}\`, so this environment has never been applied, and the`,
+    "read-only plan identity cannot create its state. Apply it once by hand (docs/infrastructure.md,",
+    "bring-up); from then on every pull request plans it.",
+    "",
+  ].join("\n");
+}
+
 const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
 if (isEntry) {
   const [stack, outcome, file] = process.argv.slice(2);
   if (!stack || !outcome || !file) {
-    console.error("usage: plan-summary <stack> <outcome> <raw output file>");
+    console.error(
+      "usage: plan-summary <stack> <outcome> <raw output file>  |  <stack> not-applied <gs://state>",
+    );
     process.exit(2);
+  }
+  if (outcome === "not-applied") {
+    process.stdout.write(summarizeNotApplied(stack, file));
+    process.exit(0);
   }
   let raw = "";
   try {

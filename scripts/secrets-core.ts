@@ -241,13 +241,15 @@ export function formatStatus(rows: readonly SecretStatus[], projectId: string): 
       .map((c, i) => c.padEnd(widths[i] ?? 0))
       .join("  ")
       .trimEnd();
-  const ready = rows.filter((r) => r.state === "ok").length;
+  const ready = rows.filter((r) => r.state === "ok").map((r) => r.secret.id);
   return [
     `Secrets of project ${projectId}:`,
     line(header),
     ...table.map(line),
     "",
-    `${ready} of ${rows.length} ready.`,
+    `${ready.length} of ${rows.length} ready.`,
+    // Only listed secrets are mounted (a revision whose secret has no version cannot start).
+    `secretsReady for infra/site.json: ${JSON.stringify(ready)}`,
     "",
   ].join("\n");
 }

@@ -2,11 +2,14 @@ import {
   MonitoringAlertPolicy,
   type MonitoringAlertPolicyConditions,
 } from "@cdktf/provider-google/lib/monitoring-alert-policy";
+import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import type { MetricCatalog } from "../monitoring/metric-catalog";
 import {
+  type AlertPolicyDoc,
   assertKnownMetrics,
   fillTemplate,
+  metricsIn,
   POLICIES_DIR,
   readMonitoringFiles,
   type TemplateVars,
@@ -22,6 +25,12 @@ export interface AlertPoliciesProps {
   readonly labels: Readonly<Record<string, string>>;
   /** @default the repository's policies/ directory */
   readonly directory?: string;
+  /**
+   * The log-based metrics this stack defines and what signals they are usable: a policy on one of them
+   * waits for it, or creating the policy fails with 404 (LogMetrics.ready).
+   * @default undefined (no policy waits)
+   */
+  readonly logMetrics?: { readonly types: readonly string[]; readonly ready: ITerraformDependable };
 }
 
 /**
@@ -36,6 +45,8 @@ export class AlertPolicies extends Construct {
     this.policies = readMonitoringFiles(props.directory ?? POLICIES_DIR).map((file) => {
       const doc = validateAlertPolicy(fillTemplate(file.content, props.vars, file.path), file.path);
       assertKnownMetrics(doc, props.catalog, file.path);
+      const logMetrics = props.logMetrics;
+      const waits = logMetrics && metricsIn(doc, props.catalog).some((t) => logMetrics.types.includes(t));
       return new MonitoringAlertPolicy(this, file.name, {
         project: props.projectId,
         displayName: doc.displayName,
@@ -43,11 +54,29 @@ export class AlertPolicies extends Construct {
         severity: doc.severity,
         enabled: doc.enabled ?? true,
         documentation: { mimeType: "text/markdown", ...doc.documentation },
-        conditions: doc.conditions as unknown as MonitoringAlertPolicyConditions[],
+        conditions: conditionsOf(doc),
         ...(doc.alertStrategy ? { alertStrategy: doc.alertStrategy } : {}),
         notificationChannels: [...props.notificationChannelIds],
         userLabels: { ...props.labels, ...doc.userLabels },
+        ...(waits ? { dependsOn: [logMetrics.ready] } : {}),
       });
     });
   }
+}
+
+/**
+ * The file's conditions, with metric validation off for PromQL conditions (unless the file says
+ * otherwise): the API would otherwise refuse a query over a metric that has no data yet, which is every
+ * log-based metric right after a deploy.
+ * https://cloud.google.com/monitoring/api/ref_v3/rest/v3/projects.alertPolicies#prometheusquerylanguagecondition
+ */
+function conditionsOf(doc: AlertPolicyDoc): MonitoringAlertPolicyConditions[] {
+  return doc.conditions.map((condition) => {
+    const promql = condition.conditionPrometheusQueryLanguage as Record<string, unknown> | undefined;
+    if (!promql) return condition as unknown as MonitoringAlertPolicyConditions;
+    return {
+      ...condition,
+      conditionPrometheusQueryLanguage: { disableMetricValidation: true, ...promql },
+    } as unknown as MonitoringAlertPolicyConditions;
+  });
 }

@@ -6,6 +6,7 @@ export interface BudgetProps {
   /** Project number (budgets filter on `projects/<number>`). */
   readonly projectNumber: string;
   readonly displayName: string;
+  /** Monthly amount in the billing account's currency (USD for most accounts; the name predates that). */
   readonly monthlyUsd: number;
   /** Fractions of the budget that notify. @default [0.5, 0.8, 1.0] */
   readonly thresholds?: readonly number[];
@@ -31,7 +32,8 @@ export class Budget extends Construct {
         calendarPeriod: "MONTH",
         creditTypesTreatment: "INCLUDE_ALL_CREDITS",
       },
-      amount: { specifiedAmount: { currencyCode: "USD", units: String(Math.round(props.monthlyUsd)) } },
+      // No currency code: the budget takes the billing account's currency, and the API refuses any other.
+      amount: { specifiedAmount: { units: String(Math.round(props.monthlyUsd)) } },
       thresholdRules: [
         ...thresholds.map((t) => ({ thresholdPercent: t, spendBasis: "CURRENT_SPEND" })),
         { thresholdPercent: 1.0, spendBasis: "FORECASTED_SPEND" },

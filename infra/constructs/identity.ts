@@ -14,7 +14,16 @@ export interface IdentityProps {
    * @default []
    */
   readonly extraRuntimeRoles?: readonly string[];
+  /**
+   * The principal that deploys the service (`serviceAccount:<deploy identity>`): it may act as the runtime
+   * (Cloud Run runs as it) and the invoker (scheduler jobs mint its tokens), and as no other account.
+   * @default undefined (no grant; whoever deploys holds actAs some other way)
+   */
+  readonly deployerMember?: string;
 }
+
+/** The runtime role when Gemini is reached through Vertex AI. */
+export const VERTEX_RUNTIME_ROLE = "roles/aiplatform.user";
 
 /**
  * The two identities of a deployment, with no keys:
@@ -36,6 +45,8 @@ export class Identity extends Construct {
   readonly invokerMember: string;
   /** The runtime's project-level grants (Cloud SQL login, logs, ...): the service must start after them. */
   readonly runtimeGrants: readonly ProjectIamMember[];
+  /** The deployer's actAs on the runtime and the invoker: the service and the jobs are created after them. */
+  readonly deployerGrants: readonly ServiceAccountIamMember[];
 
   static readonly RUNTIME_ROLES = [
     "roles/cloudsql.client",
@@ -44,6 +55,15 @@ export class Identity extends Construct {
     "roles/monitoring.metricWriter",
     "roles/cloudtrace.agent",
   ] as const;
+
+  /**
+   * Every project-level role an Identity can grant: the deploy identity's Project IAM Admin is limited
+   * to exactly these (CiIdentities). A project grant added here without this list would be refused.
+   */
+  static readonly GRANTABLE_PROJECT_ROLES: readonly string[] = [
+    ...Identity.RUNTIME_ROLES,
+    VERTEX_RUNTIME_ROLE,
+  ];
 
   constructor(scope: Construct, id: string, props: IdentityProps) {
     super(scope, id);
@@ -78,6 +98,19 @@ export class Identity extends Construct {
       serviceAccountId: this.invoker.name,
       role: "roles/iam.serviceAccountUser",
       member: this.runtimeMember,
+    });
+
+    const deployer = props.deployerMember;
+    this.deployerGrants = deployer
+      ? [this.actAs("runtime", this.runtime, deployer), this.actAs("invoker", this.invoker, deployer)]
+      : [];
+  }
+
+  private actAs(name: string, account: ServiceAccount, member: string): ServiceAccountIamMember {
+    return new ServiceAccountIamMember(this, `deployer-acts-as-${name}`, {
+      serviceAccountId: account.name,
+      role: "roles/iam.serviceAccountUser",
+      member,
     });
   }
 }

@@ -1,5 +1,6 @@
 import { ProjectService } from "@cdktf/provider-google/lib/project-service";
-import { Construct } from "constructs";
+import { dependable, TerraformResource } from "cdktf";
+import { Construct, type IConstruct } from "constructs";
 
 export interface ProjectServicesProps {
   readonly projectId: string;
@@ -27,5 +28,20 @@ export class ProjectServices extends Construct {
           disableDependentServices: false,
         }),
     );
+  }
+
+  /**
+   * Make every other resource under `scope` wait for these APIs. Enabling an API is eventually consistent,
+   * and with `user_project_override` every call (IAM, billing, storage …) is billed to the project whose
+   * APIs these are, so anything created alongside would race the enablement. Call it last, once the stack
+   * holds all its resources.
+   */
+  gate(scope: IConstruct): void {
+    const services = this.services.map((s) => dependable(s));
+    for (const node of scope.node.findAll()) {
+      if (node instanceof TerraformResource && !this.services.includes(node as ProjectService)) {
+        node.dependsOn = [...new Set([...(node.dependsOn ?? []), ...services])];
+      }
+    }
   }
 }

@@ -36,6 +36,26 @@ export interface RunServiceProps {
 }
 
 /**
+ * What `gcloud run deploy` (scripts/release-cloud-run.sh) changes and Terraform must leave alone. CI owns
+ * the running image. gcloud deploys through the v1 API and stamps the revision template with
+ * `client.knative.dev/user-image` and the `run.googleapis.com/client-name|client-version` annotations
+ * (older releases also a `client.knative.dev/nonce` label); template annotations and labels are
+ * authoritative in the v2 resource, so the next apply would remove them, which creates a new revision,
+ * and with no traffic block that revision takes 100 % of traffic without the tagged smoke test. On the
+ * service itself the same stamps land in `client`/`client_version`; its `annotations` are
+ * non-authoritative (provider ≥ 5: only configured keys are managed), so they need no entry here.
+ */
+export const IGNORED_CHANGES = [
+  "template[0].containers[0].image",
+  'template[0].annotations["client.knative.dev/user-image"]',
+  'template[0].annotations["run.googleapis.com/client-name"]',
+  'template[0].annotations["run.googleapis.com/client-version"]',
+  'template[0].labels["client.knative.dev/nonce"]',
+  "client",
+  "client_version",
+] as const;
+
+/**
  * The Cloud Run v2 service: runtime identity, scaling and size from the environment data, startup CPU
  * boost, probes on the health paths, plain and Secret Manager env vars, egress to private ranges through
  * the VPC connector, explicit ingress. The image is an input for the first revision only: CI deploys new
@@ -105,10 +125,7 @@ export class RunService extends Construct {
           },
         ],
       },
-      lifecycle: {
-        // CI owns the running image (and stamps client/client_version when it deploys with gcloud).
-        ignoreChanges: ["template[0].containers[0].image", "client", "client_version"],
-      },
+      lifecycle: { ignoreChanges: [...IGNORED_CHANGES] },
     });
     this.uri = this.service.uri;
 

@@ -21,6 +21,7 @@ export interface LogMetricSpec {
   /** counter: one per log entry; distribution: values of `valueField`. */
   readonly kind: "counter" | "distribution";
   readonly valueField?: string;
+  /** In Cloud Monitoring's unit grammar (metric-units.ts), e.g. `ms`, `1`, `{USD}`. */
   readonly unit: string;
   readonly labels: readonly LogMetricLabel[];
   /** Exponential buckets (distribution only): scale × growth^i for i < count. */
@@ -92,7 +93,8 @@ export const LOG_METRICS: readonly LogMetricSpec[] = [
     event: "model.usage",
     kind: "distribution",
     valueField: "costUsd",
-    unit: "USD",
+    // Not "USD": a currency is not in Monitoring's unit grammar; an annotation is (isMonitoringUnit).
+    unit: "{USD}",
     labels: MODEL_TIER,
     buckets: { count: 20, growth: 2, scale: 0.00001 },
   },

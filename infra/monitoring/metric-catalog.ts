@@ -48,6 +48,17 @@ const FILTER_TYPE = /metric\.type\s*=\s*"([^"]+)"/g;
 const PROMQL_NAME = /\b([a-z0-9_]+_googleapis_com:[A-Za-z0-9_]+)/g;
 const DISTRIBUTION_SUFFIX = /_(sum|count|bucket)$/;
 
+/** Metric types a string (a Monitoring filter or a PromQL query) refers to, known or not. */
+export function referencedMetrics(text: string, catalog: MetricCatalog): string[] {
+  const found: string[] = [];
+  for (const [, type] of text.matchAll(FILTER_TYPE)) if (type) found.push(type);
+  for (const [, name] of text.matchAll(PROMQL_NAME)) {
+    if (!name) continue;
+    found.push(catalog.promql.get(name) ?? catalog.promql.get(name.replace(DISTRIBUTION_SUFFIX, "")) ?? name);
+  }
+  return found;
+}
+
 /** Metric references in a string (a Monitoring filter or a PromQL query) that the catalog does not know. */
 export function unknownMetrics(text: string, catalog: MetricCatalog): string[] {
   const unknown: string[] = [];

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type MetricCatalog, unknownMetrics } from "./metric-catalog";
+import { type MetricCatalog, referencedMetrics, unknownMetrics } from "./metric-catalog";
 
 /**
  * Loading, templating and validating `dashboards/*.json` and `policies/*.json`.
@@ -70,6 +70,11 @@ function strings(value: unknown, out: string[] = []): string[] {
   else if (Array.isArray(value)) for (const v of value) strings(v, out);
   else if (value && typeof value === "object") for (const v of Object.values(value)) strings(v, out);
   return out;
+}
+
+/** Every metric type the filters and PromQL queries in the value refer to. */
+export function metricsIn(value: unknown, catalog: MetricCatalog): string[] {
+  return [...new Set(strings(value).flatMap((s) => referencedMetrics(s, catalog)))];
 }
 
 /** Throws when any filter or PromQL query in the value refers to a metric outside the catalog. */
@@ -237,8 +242,33 @@ function seriesFilter(w: WidgetRow): Record<string, unknown> {
   };
 }
 
-/** Dashboard rows → Cloud Monitoring Dashboard JSON (mosaic layout, 48 columns). */
+/**
+ * The value without what the Dashboards API leaves out of its answer: proto3 JSON omits zeros, empty
+ * strings, empty lists and (then) empty objects, so `xPos: 0`, `label: ""` or `groupByFields: []` in the
+ * configuration would differ from what Terraform reads back and show as a diff on every plan. Leaving them
+ * out means the same thing to the API.
+ */
+export function withoutDefaults(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutDefaults);
+  if (!value || typeof value !== "object") return value;
+  const kept = Object.entries(value)
+    .map(([key, v]) => [key, withoutDefaults(v)] as const)
+    .filter(([, v]) => !isProtoDefault(v));
+  return Object.fromEntries(kept);
+}
+
+function isProtoDefault(v: unknown): boolean {
+  if (v === 0 || v === "" || v === null || v === undefined) return true;
+  if (Array.isArray(v)) return v.length === 0;
+  return typeof v === "object" && Object.keys(v as object).length === 0;
+}
+
+/** Dashboard rows → Cloud Monitoring Dashboard JSON (mosaic layout, 48 columns), defaults left out. */
 export function dashboardJson(doc: DashboardDoc): Record<string, unknown> {
+  return withoutDefaults(mosaicDashboard(doc)) as Record<string, unknown>;
+}
+
+function mosaicDashboard(doc: DashboardDoc): Record<string, unknown> {
   const columns = doc.columns ?? 2;
   const width = Math.floor(48 / columns);
   const height = 16;

@@ -1,5 +1,5 @@
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
-import { dependable, LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
+import { LocalBackend, TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { CiIdentities } from "../constructs/ci-identities";
 import { GithubOidc } from "../constructs/github-oidc";
@@ -7,6 +7,7 @@ import { ProjectServices } from "../constructs/project-services";
 import { StateBucket } from "../constructs/state-bucket";
 import { applyGuardrails } from "../guardrails/guardrails";
 import { ENVIRONMENT_NAMES, type Site } from "../site";
+import { PinnedStack } from "./pinned-stack";
 
 export interface BootstrapStackProps {
   readonly site: Site;
@@ -18,7 +19,7 @@ export interface BootstrapStackProps {
  * with their grants on each environment's project. Its own state is local (the bucket does not exist yet);
  * docs/infrastructure.md shows how to migrate it into the bucket afterwards.
  */
-export class BootstrapStack extends TerraformStack {
+export class BootstrapStack extends PinnedStack {
   readonly stateBucket: StateBucket;
   readonly oidc: GithubOidc;
   readonly ci: CiIdentities;
@@ -61,7 +62,6 @@ export class BootstrapStack extends TerraformStack {
       repository: site.githubRepository,
       ...(site.githubRepositoryOwnerId ? { repositoryOwnerId: site.githubRepositoryOwnerId } : {}),
     });
-    this.oidc.pool.dependsOn = apis.services.map((s) => dependable(s));
     this.ci = new CiIdentities(this, "ci", {
       projectId: site.bootstrapProjectId,
       targetProjects: Object.fromEntries(ENVIRONMENT_NAMES.map((n) => [n, site.environments[n].projectId])),
@@ -70,6 +70,10 @@ export class BootstrapStack extends TerraformStack {
       deployPrincipalSet: this.oidc.mainBranchPrincipalSet,
       ...(site.billingAccount ? { billingAccount: site.billingAccount } : {}),
     });
+
+    // Service accounts, IAM grants (in the environment projects too) and billing grants all go through this
+    // project's APIs (user_project_override): each waits for them, as in the platform stacks.
+    apis.gate(this);
 
     new TerraformOutput(this, "state_bucket", { value: this.stateBucket.bucket.name });
     new TerraformOutput(this, "workload_identity_provider", {

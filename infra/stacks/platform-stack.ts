@@ -1,14 +1,16 @@
-import { DataGoogleProject } from "@cdktf/provider-google/lib/data-google-project";
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
-import { dependable, GcsBackend, TerraformOutput, TerraformResource, TerraformStack } from "cdktf";
+import { TimeProvider } from "@cdktf/provider-time/lib/provider";
+import { dependable, GcsBackend, TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { AlertPolicies } from "../constructs/alert-policies";
 import { ArtifactRegistry } from "../constructs/artifact-registry";
 import { Budget } from "../constructs/budget";
+import { ciAccountEmail, DEPLOY_ACCOUNT_ID } from "../constructs/ci-identities";
 import { Dashboards } from "../constructs/dashboards";
 import { Database } from "../constructs/database";
-import { Identity } from "../constructs/identity";
+import { Identity, VERTEX_RUNTIME_ROLE } from "../constructs/identity";
 import { LogMetrics } from "../constructs/log-metrics";
+import { runAppHost } from "../constructs/naming";
 import { Network } from "../constructs/network";
 import { NotificationChannels } from "../constructs/notification-channels";
 import { PollSchedule } from "../constructs/poll-schedule";
@@ -20,6 +22,8 @@ import { UptimeCheck } from "../constructs/uptime-check";
 import { apisFor, type Deployment, secretsFor } from "../environments";
 import { applyGuardrails } from "../guardrails/guardrails";
 import { buildCatalog } from "../monitoring/metric-catalog";
+import { statePrefix } from "../site";
+import { PinnedStack } from "./pinned-stack";
 
 export interface PlatformStackProps {
   readonly deployment: Deployment;
@@ -39,7 +43,7 @@ const PUBLIC_ACCESS_REASON =
  * identities, image registry, the Cloud Run service, the task queue and poller, and observability.
  * State lives in the bootstrap bucket under `switchboard/<env>`.
  */
-export class PlatformStack extends TerraformStack {
+export class PlatformStack extends PinnedStack {
   readonly run: RunService;
   readonly database: Database;
   readonly queue: TaskQueue;
@@ -51,7 +55,7 @@ export class PlatformStack extends TerraformStack {
     const { env } = d;
     const withBudget = d.site.billingAccount !== undefined;
 
-    new GcsBackend(this, { bucket: d.site.stateBucket, prefix: `switchboard/${env.name}` });
+    new GcsBackend(this, { bucket: d.site.stateBucket, prefix: statePrefix(env.name) });
     new GoogleProvider(this, "google", {
       project: d.projectId,
       region: d.region,
@@ -61,16 +65,16 @@ export class PlatformStack extends TerraformStack {
       billingProject: d.projectId,
     });
 
+    // time_sleep: waits for log-based metrics to propagate before alert policies use them (LogMetrics).
+    new TimeProvider(this, "time");
+
     const apis = new ProjectServices(this, "apis", {
       projectId: d.projectId,
       apis: apisFor(env, withBudget),
     });
-    const project = new DataGoogleProject(this, "project", { projectId: d.projectId });
-
-    // Cloud Run's deterministic URL (https://cloud.google.com/run/docs/triggering/https-request#deterministic):
-    // known before the service exists, so the service can be told its own URL and OIDC audience without a
-    // dependency cycle (service → env var → service.uri).
-    const runHost = `${SERVICE_NAME}-${project.number}.${d.region}.run.app`;
+    // The project number comes from the site: reading it with a data source at plan time would fail on a
+    // new project, whose Resource Manager API this very stack enables.
+    const runHost = runAppHost(SERVICE_NAME, d.projectNumber, d.region);
     this.publicUrl = d.publicUrl ?? `https://${runHost}`;
     const internalAudience = `https://${runHost}`;
 
@@ -84,7 +88,9 @@ export class PlatformStack extends TerraformStack {
 
     const identity = new Identity(this, "identity", {
       projectId: d.projectId,
-      extraRuntimeRoles: env.model.gemini === "vertex" ? ["roles/aiplatform.user"] : [],
+      extraRuntimeRoles: env.model.gemini === "vertex" ? [VERTEX_RUNTIME_ROLE] : [],
+      // The CI deploy identity acts as these two accounts only (no project-wide serviceAccountUser).
+      deployerMember: `serviceAccount:${ciAccountEmail(DEPLOY_ACCOUNT_ID, d.site.bootstrapProjectId)}`,
     });
 
     this.database = new Database(this, "database", {
@@ -147,23 +153,21 @@ export class PlatformStack extends TerraformStack {
     // secret_key_ref values only when an instance starts).
     const SELF_RESOLVED = new Set(["INTERCOM_ACCESS_TOKEN"]);
     const secretIdOf = (s: (typeof secretSpecs)[number]) => secrets.byEnvVar.get(s.envVar)?.secretId ?? s.id;
-    const secretEnv: Record<string, string> = d.secretsReady
-      ? Object.fromEntries(
-          secretSpecs
-            .filter((s) => !SELF_RESOLVED.has(s.envVar))
-            .map((s) => [s.envVar, secretIdOf(s)] as const),
-        )
-      : {};
-    const sessionKey = secretSpecs.find((s) => s.envVar === "SESSION_SIGNING_KEY");
-    if (d.secretsReady && sessionKey && d.previousSessionKeyVersion) {
+    // Only secrets that have a version (the site lists them) are mounted: Cloud Run refuses to start a
+    // revision whose secret has none, so a secret added later waits until it is set and listed.
+    const ready = new Set(d.readySecrets);
+    const mounted = secretSpecs.filter((s) => ready.has(s.id));
+    const secretEnv: Record<string, string> = Object.fromEntries(
+      mounted.filter((s) => !SELF_RESOLVED.has(s.envVar)).map((s) => [s.envVar, secretIdOf(s)] as const),
+    );
+    const sessionKey = mounted.find((s) => s.envVar === "SESSION_SIGNING_KEY");
+    if (sessionKey && d.previousSessionKeyVersion) {
       // Pinned: the rotated-out key keeps verifying live sessions until the rotation's grace period ends.
       secretEnv.SESSION_SIGNING_KEY_PREVIOUS = `${secretIdOf(sessionKey)}@${d.previousSessionKeyVersion}`;
     }
-    if (d.secretsReady) {
-      for (const s of secretSpecs.filter((spec) => SELF_RESOLVED.has(spec.envVar))) {
-        // The literal id (not a Terraform reference): the secret of this name is created above.
-        plainEnv[s.envVar] = `sm://${s.id}`;
-      }
+    for (const s of mounted.filter((spec) => SELF_RESOLVED.has(spec.envVar))) {
+      // The literal id (not a Terraform reference): the secret of this name is created above.
+      plainEnv[s.envVar] = `sm://${s.id}`;
     }
 
     this.run = new RunService(this, "run", {
@@ -190,10 +194,11 @@ export class PlatformStack extends TerraformStack {
         ...secrets.byEnvVar.values(),
         ...secrets.accessGrants,
         ...identity.runtimeGrants,
+        ...identity.deployerGrants,
       ].map((r) => dependable(r)),
     ];
 
-    new PollSchedule(this, "poll", {
+    const poll = new PollSchedule(this, "poll", {
       projectId: d.projectId,
       region: d.region,
       spec: env.polling,
@@ -201,6 +206,11 @@ export class PlatformStack extends TerraformStack {
       audience: internalAudience,
       invokerEmail: identity.invoker.email,
     });
+    // Creating a job that mints the invoker's tokens needs actAs on the invoker.
+    poll.job.dependsOn = [
+      ...(poll.job.dependsOn ?? []),
+      ...identity.deployerGrants.map((g) => dependable(g)),
+    ];
 
     // ---- observability ----
     const logMetrics = new LogMetrics(this, "log-metrics", {
@@ -238,11 +248,12 @@ export class PlatformStack extends TerraformStack {
       vars,
       notificationChannelIds: env.alerting.notify ? channels.channelIds : [],
       labels: d.labels,
+      logMetrics: { types: logMetrics.metricTypes, ready: logMetrics.ready },
     });
     if (d.site.billingAccount) {
       new Budget(this, "budget", {
         billingAccount: d.site.billingAccount,
-        projectNumber: project.number,
+        projectNumber: d.projectNumber,
         displayName: `switchboard-${env.name}`,
         monthlyUsd: env.budget.monthlyUsd,
         notificationChannelIds: env.alerting.notify ? channels.channelIds : [],
@@ -250,12 +261,7 @@ export class PlatformStack extends TerraformStack {
     }
 
     // Every resource waits for the APIs it calls (enabling an API is eventually consistent).
-    const serviceIds = apis.services.map((s) => dependable(s));
-    for (const node of this.node.findAll()) {
-      if (node instanceof TerraformResource && !apis.services.includes(node as never)) {
-        node.dependsOn = [...new Set([...(node.dependsOn ?? []), ...serviceIds])];
-      }
-    }
+    apis.gate(this);
 
     new TerraformOutput(this, "service_url", { value: this.publicUrl });
     new TerraformOutput(this, "webhook_url", {

@@ -101,6 +101,10 @@ describe("status", () => {
     expect(row("admin-api-key")).toContain("MISSING");
     expect(stdout.text).toContain(`project ${PROJECT}`);
     expect(stdout.text).toContain("2 of 5 ready.");
+    // What to put in the site so that exactly the secrets with a version are mounted.
+    expect(stdout.text).toContain(
+      'secretsReady for infra/site.json: ["intercom-access-token","intercom-webhook-secret"]',
+    );
     // Never prints a value.
     expect(stdout.text).not.toMatch(/tok-1|tok-2|whsec/);
   });

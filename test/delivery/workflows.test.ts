@@ -216,6 +216,32 @@ describe("plan.yml (pull requests)", () => {
     expect(job.if).toContain("github.event.pull_request.head.repo.full_name == github.repository");
   });
 
+  test("an environment that was never applied is skipped with a message, not a failed plan", () => {
+    const job = get("plan.yml").jobs.plan as Job;
+    const steps = stepsOf(job);
+    const state = steps.findIndex((s) => s.run?.includes("scripts/state-exists.sh"));
+    const diff = steps.findIndex((s) => s.id === "diff");
+    expect(state).toBeGreaterThan(-1);
+    expect(state).toBeLessThan(diff);
+    expect(steps[state]?.id).toBe("state");
+    expect(steps[diff]?.if).toBe("steps.state.outputs.exists == 'true'");
+    const skip = steps.find((s) => s.run?.includes("plan-summary.ts") && s.run.includes("not-applied"));
+    expect(skip?.if).toBe("steps.state.outputs.exists == 'false'");
+    // The skip message reaches the pull request comment like a plan does.
+    const upload = steps.find((s) => s.uses?.startsWith("actions/upload-artifact@"));
+    expect(upload?.if).toContain("hashFiles(format('plan/{0}.md', matrix.stack))");
+    // The lookup uses the plan identity's own short-lived token.
+    expect(steps.find(isAuth)?.with?.token_format).toBe("access_token");
+    expect(steps[state]?.env?.STORAGE_TOKEN).toBe(gha("steps.auth.outputs.access_token"));
+  });
+
+  test("each planned stack's provider lock file must stay as committed", () => {
+    const steps = stepsOf(get("plan.yml").jobs.plan as Job);
+    const check = steps.findIndex((s) => s.run?.includes("scripts/check-lockfile.sh"));
+    expect(check).toBeGreaterThan(steps.findIndex((s) => s.id === "diff"));
+    expect(steps[check]?.if).toBe("steps.diff.outcome == 'success'");
+  });
+
   test("one sticky comment with the per-stack summary, updated in place", () => {
     const job = get("plan.yml").jobs.comment as Job;
     expect(job.permissions).toEqual({ "pull-requests": "write" });
@@ -242,7 +268,12 @@ describe("deploy.yml (merges to main)", () => {
   test("every job that authenticates uses the deploy identity", () => {
     const wf = get("deploy.yml");
     const authenticated = jobsOf(wf).filter(([, j]) => stepsOf(j).some(isAuth));
-    expect(authenticated.map(([n]) => n).sort()).toEqual(["image", "production", "staging"]);
+    expect(authenticated.map(([n]) => n).sort()).toEqual([
+      "image",
+      "production",
+      "production-plan",
+      "staging",
+    ]);
     for (const [, j] of authenticated) {
       for (const step of stepsOf(j).filter(isAuth)) {
         expect(step.with?.service_account).toBe(gha("vars.GCP_DEPLOY_SERVICE_ACCOUNT"));
@@ -272,16 +303,60 @@ describe("deploy.yml (merges to main)", () => {
 
   test("production waits for staging and for the production environment's reviewers", () => {
     const prod = job("production");
-    expect(prod.needs).toEqual(expect.arrayContaining(["staging", "image"]));
+    expect(prod.needs).toEqual(expect.arrayContaining(["staging", "image", "production-plan"]));
     const env = typeof prod.environment === "string" ? prod.environment : prod.environment?.name;
     expect(env).toBe("production");
     const steps = stepsOf(prod);
-    const deploy = steps.find((s) => s.run?.includes("npx cdktf deploy prod"));
-    expect(deploy?.env?.SWITCHBOARD_PROD_IMAGE).toBeDefined();
     expect(steps.some((s) => s.run?.includes("scripts/release-cloud-run.sh"))).toBe(true);
     // The very image staging tested is promoted (by digest), not rebuilt.
     expect(steps.some((s) => s.uses?.startsWith("docker/build-push-action@"))).toBe(false);
     expect(runs(prod).join("\n")).toContain("docker buildx imagetools create");
+  });
+
+  test("reviewers see the prod plan before they approve, and the approved job applies exactly that plan", () => {
+    const plan = job("production-plan");
+    // Not behind the approval gate, so it runs (and shows its plan) while the approval waits.
+    expect(plan.environment).toBeUndefined();
+    expect(plan.needs).toEqual(expect.arrayContaining(["image", "staging"]));
+    const planSteps = stepsOf(plan);
+    const synth = planSteps.find((s) => s.run?.includes("npx cdktf synth"));
+    expect(synth?.env?.SWITCHBOARD_PROD_IMAGE).toBe(gha("steps.image.outputs.image"));
+    const saved = planSteps.find((s) => s.run?.includes("terraform plan"));
+    expect(saved?.run).toMatch(/terraform plan .*-out=prod\.tfplan/);
+    expect(runs(plan).join("\n")).toMatch(/plan-summary\.ts prod .*>> "\$GITHUB_STEP_SUMMARY"/);
+    const upload = planSteps.find((s) => s.uses?.startsWith("actions/upload-artifact@"));
+    expect(upload?.with?.name).toBe("prod-plan");
+    expect(String(upload?.with?.path)).toContain("cdktf.out/stacks/prod");
+    expect(upload?.with?.["include-hidden-files"]).toBe(true); // the stack's .terraform.lock.hcl
+
+    const apply = stepsOf(job("production"));
+    const download = apply.findIndex((s) => s.uses?.startsWith("actions/download-artifact@"));
+    expect(apply[download]?.with?.name).toBe("prod-plan");
+    const applyIndex = apply.findIndex((s) => s.run?.includes("terraform apply"));
+    expect(apply[applyIndex]?.run).toMatch(/terraform apply -input=false prod\.tfplan/);
+    expect(applyIndex).toBeGreaterThan(download);
+    expect(apply.findIndex((s) => s.run?.includes("scripts/release-cloud-run.sh"))).toBeGreaterThan(
+      applyIndex,
+    );
+    // Production is never planned and applied in one go any more.
+    expect(runs(job("production")).join("\n")).not.toContain("cdktf deploy");
+    expect(job("production").concurrency).toMatchObject({ group: "deploy-production" });
+  });
+
+  test("a re-run reuses the image its commit already pushed instead of rebuilding under the immutable tag", () => {
+    const steps = stepsOf(job("image"));
+    const existing = steps.findIndex((s) => s.run?.includes("scripts/image-digest.sh"));
+    const push = steps.findIndex((s) => s.uses?.startsWith("docker/build-push-action@"));
+    expect(existing).toBeGreaterThan(-1);
+    expect(existing).toBeLessThan(push);
+    expect(steps[existing]?.id).toBe("existing");
+    for (const s of steps.filter((x) => /docker\/(login|setup-buildx|build-push)/.test(x.uses ?? ""))) {
+      expect(s.if, s.uses).toBe("steps.existing.outputs.digest == ''");
+    }
+    const outputs = (get("deploy.yml").jobs.image as Job & { outputs?: Record<string, string> }).outputs;
+    expect(outputs?.image).toContain("steps.existing.outputs.digest || steps.push.outputs.digest");
+    // Promotion to prod checks the tag too (same digest: skip; another digest: fail).
+    expect(runs(job("production")).join("\n")).toContain("scripts/image-digest.sh");
   });
 
   test("applies never overlap: one concurrency group per stack, never cancelling a running apply", () => {
@@ -300,5 +375,67 @@ describe("deploy.yml (merges to main)", () => {
     for (const [name, j] of jobsOf(get("deploy.yml"))) {
       if (runs(j).some((r) => r.includes("cdktf deploy"))) expect(j.concurrency, name).toBeDefined();
     }
+  });
+});
+
+describe("drift.yml (scheduled drift detection)", () => {
+  const wf = () => get("drift.yml");
+
+  test("runs daily on a schedule and on demand, nothing else", () => {
+    expect(Object.keys(wf().on).sort()).toEqual(["schedule", "workflow_dispatch"]);
+    const crons = (wf().on.schedule as { cron: string }[]).map((s) => s.cron);
+    expect(crons).toHaveLength(1);
+    // minute hour * * *: once a day.
+    expect(crons[0]).toMatch(/^\d{1,2} \d{1,2} \* \* \*$/);
+    expect(wf().concurrency?.["cancel-in-progress"]).toBe(false);
+  });
+
+  test("plans every environment as the read-only plan identity, without the state lock", () => {
+    const plan = wf().jobs.plan as Job;
+    expect(plan.strategy?.matrix?.stack).toEqual(["dev", "staging", "prod"]);
+    expect(plan.env?.TF_CLI_ARGS_plan).toContain("-lock=false");
+    expect(
+      stepsOf(plan)
+        .filter(isAuth)
+        .map((s) => s.with?.service_account),
+    ).toEqual([gha("vars.GCP_PLAN_SERVICE_ACCOUNT")]);
+    expect(workflows.get("drift.yml")?.raw).not.toContain("GCP_DEPLOY_SERVICE_ACCOUNT");
+    const steps = stepsOf(plan);
+    const state = steps.findIndex((s) => s.run?.includes("scripts/state-exists.sh"));
+    const diff = steps.findIndex((s) => s.id === "diff");
+    expect(state).toBeGreaterThan(-1);
+    expect(state).toBeLessThan(diff);
+    expect(steps[diff]?.run).toMatch(/npx cdktf diff "\$STACK"/);
+    expect(steps[diff]?.if).toBe("steps.state.outputs.exists == 'true'");
+    expect(runs(plan).join("\n")).toContain("scripts/drift-report.ts");
+  });
+
+  test("only the issue job may write issues, and it holds no cloud credentials", () => {
+    for (const [name, job] of jobsOf(wf())) {
+      const perms = job.permissions as Record<string, string>;
+      expect(perms.issues === "write", name).toBe(name === "issues");
+    }
+    const issues = wf().jobs.issues as Job;
+    expect(issues.permissions).toEqual({ issues: "write" });
+    expect(stepsOf(issues).some(isAuth)).toBe(false);
+    expect(issues.needs).toBe("plan");
+    expect(issues.if).toBe("always()");
+  });
+
+  test("keeps one issue per environment: opened or updated while the plan is not empty, closed when clean", async () => {
+    const { driftMarker } = await import("../../scripts/drift-report");
+    const script = String(
+      stepsOf(wf().jobs.issues as Job).find((s) => s.uses?.startsWith("actions/github-script@"))?.with
+        ?.script,
+    );
+    // The workflow finds each issue by the very marker the report writes.
+    expect(script).toContain(`<!-- switchboard:drift:${"$"}{stack} -->`);
+    expect(driftMarker("prod")).toBe("<!-- switchboard:drift:prod -->");
+    for (const stack of ["dev", "staging", "prod"]) expect(script).toContain(`"${stack}"`);
+    for (const call of ["issues.create(", "issues.update(", "issues.createComment(", 'state: "closed"']) {
+      expect(script).toContain(call);
+    }
+    expect(script).toMatch(/report\.status === "clean" && issue/);
+    expect(script).toMatch(/report\.status === "drift" \|\| report\.status === "failed"/);
   });
 });

@@ -273,9 +273,23 @@ describe("RunService", () => {
   });
   it("has explicit ingress and leaves the image to CI after the first deploy", () => {
     expect(service.ingress).toBe("INGRESS_TRAFFIC_ALL");
-    expect(service.lifecycle).toEqual({
-      ignore_changes: ["template[0].containers[0].image", "client", "client_version"],
-    });
+    const ignored = (service.lifecycle as { ignore_changes: string[] }).ignore_changes;
+    expect(ignored).toEqual(
+      expect.arrayContaining(["template[0].containers[0].image", "client", "client_version"]),
+    );
+  });
+  it("ignores what gcloud run deploy stamps on the revision template, so an apply makes no untested revision", () => {
+    const ignored = (service.lifecycle as { ignore_changes: string[] }).ignore_changes;
+    expect(ignored).toEqual(
+      expect.arrayContaining([
+        'template[0].annotations["client.knative.dev/user-image"]',
+        'template[0].annotations["run.googleapis.com/client-name"]',
+        'template[0].annotations["run.googleapis.com/client-version"]',
+        'template[0].labels["client.knative.dev/nonce"]',
+      ]),
+    );
+    // Nothing broader: Terraform still manages every other annotation and label of the template.
+    expect(ignored.filter((p) => /^template\[0\]\.(annotations|labels)$/.test(p))).toEqual([]);
   });
   it("grants run.invoker to the invoker identity, and to allUsers only with a reason", () => {
     const members = resources(out, "google_cloud_run_v2_service_iam_member").map((m) => m.member);
@@ -384,10 +398,40 @@ describe("NotificationChannels, UptimeCheck and Budget", () => {
   it("budgets the project with 50/80/100 % thresholds", () => {
     const budget = only(out, "google_billing_budget") as Json & { threshold_rules: Json[] };
     expect(budget.budget_filter).toMatchObject({ projects: ["projects/123"] });
-    expect(budget.amount).toEqual({ specified_amount: { currency_code: "USD", units: "100" } });
+    expect(budget.amount).toEqual({ specified_amount: { units: "100" } });
     expect(
       budget.threshold_rules.filter((r) => r.spend_basis === "CURRENT_SPEND").map((r) => r.threshold_percent),
     ).toEqual([0.5, 0.8, 1]);
+  });
+});
+
+describe("Budget currency", () => {
+  it("leaves the currency to the billing account (the API refuses a code that differs from it)", () => {
+    const out = synth((s) => {
+      new Budget(s, "budget", {
+        billingAccount: "000000-000000-000000",
+        projectNumber: "123",
+        displayName: "b",
+        monthlyUsd: 100,
+        notificationChannelIds: [],
+      });
+    });
+    expect(JSON.stringify(only(out, "google_billing_budget"))).not.toContain("currency_code");
+  });
+});
+
+describe("LogMetrics units", () => {
+  it("refuses a unit outside Cloud Monitoring's grammar at synth", () => {
+    const make = (unit: string) => () =>
+      synth((s) => {
+        new LogMetrics(s, "log-metrics", {
+          projectId: P,
+          serviceName: "switchboard",
+          metrics: [{ ...(LOG_METRICS[0] as (typeof LOG_METRICS)[number]), unit }],
+        });
+      });
+    expect(make("USD")).toThrow(/unit "USD" is not in Cloud Monitoring's unit grammar/);
+    expect(make("{USD}")).not.toThrow();
   });
 });
 
@@ -436,7 +480,10 @@ describe("bootstrap constructs", () => {
   });
   it("grants plan read-only roles and deploy its apply roles on each target project, no basic roles, no keys", () => {
     const roles = resources(out, "google_project_iam_member").map((m) => m.role as string);
-    expect(roles.sort()).toEqual([...PLAN_ROLES, ...DEPLOY_ROLES].sort());
+    // Predefined roles; the plan identity's custom reader role is checked below.
+    expect(roles.filter((r) => r.startsWith("roles/")).sort()).toEqual(
+      [...PLAN_ROLES, ...DEPLOY_ROLES].sort(),
+    );
     expect(roles).not.toEqual(expect.arrayContaining(["roles/owner", "roles/editor", "roles/viewer"]));
     expect(resources(out, "google_service_account_key")).toEqual([]);
     const stateRoles = Object.fromEntries(
@@ -444,5 +491,70 @@ describe("bootstrap constructs", () => {
     );
     expect(stateRoles["roles/storage.objectViewer"]).toContain("ci_plan");
     expect(stateRoles["roles/storage.objectUser"]).toContain("ci_deploy");
+  });
+});
+
+describe("CI identities' least privilege", () => {
+  const make = (billingAccount?: string) =>
+    synth((s) => {
+      new CiIdentities(s, "ci", {
+        projectId: P,
+        targetProjects: { dev: "switchboard-dev-000000", prod: "switchboard-prod-000000" },
+        stateBucketName: "tf-state-000000",
+        planPrincipalSet: "principalSet://plan",
+        deployPrincipalSet: "principalSet://deploy",
+        ...(billingAccount ? { billingAccount } : {}),
+      });
+    });
+  const out = make("000000-000000-000000");
+  const grants = resources(out, "google_project_iam_member") as (Json & { role: string; member: string })[];
+  const deployGrants = grants.filter((g) => g.member.includes("google_service_account.ci_deploy"));
+
+  it("gives the plan identity a custom role on each project with what its refresh reads beyond the viewer roles", () => {
+    const roles = resources(out, "google_project_iam_custom_role");
+    expect(roles.map((r) => r.project).sort()).toEqual(["switchboard-dev-000000", "switchboard-prod-000000"]);
+    for (const role of roles) {
+      // The service networking peering's read (services.connections.list) and the budget's (GetBudget).
+      expect([...(role.permissions as string[])].sort()).toEqual([
+        "billing.resourcebudgets.read",
+        "resourcemanager.projects.get",
+        "servicenetworking.services.get",
+      ]);
+    }
+    const custom = grants.filter((g) => g.role.includes("google_project_iam_custom_role"));
+    expect(custom).toHaveLength(2);
+    for (const g of custom) expect(g.member).toContain("google_service_account.ci_plan");
+    const noBudget = resources(make(), "google_project_iam_custom_role")[0]?.permissions as string[];
+    expect(noBudget).not.toContain("billing.resourcebudgets.read");
+  });
+
+  it("grants the plan identity nothing on the billing account; the budget is read through the project", () => {
+    const billing = resources(out, "google_billing_account_iam_member");
+    expect(billing).toEqual([
+      expect.objectContaining({
+        role: "roles/billing.costsManager",
+        member: expect.stringContaining("ci_deploy"),
+      }),
+    ]);
+  });
+
+  it("lets the deploy identity grant only the roles the platform grants, and act as no account project-wide", () => {
+    expect(deployGrants.map((g) => g.role)).not.toContain("roles/iam.serviceAccountUser");
+    const admin = deployGrants.filter((g) => g.role === "roles/resourcemanager.projectIamAdmin");
+    expect(admin).toHaveLength(2);
+    const list = [...Identity.GRANTABLE_PROJECT_ROLES]
+      .sort()
+      .map((r) => `'${r}'`)
+      .join(", ");
+    for (const g of admin) {
+      expect(g.condition).toMatchObject({
+        expression: `api.getAttribute('iam.googleapis.com/modifiedGrantsByRole', []).hasOnly([${list}])`,
+        title: expect.any(String),
+      });
+    }
+    // Every other grant is unconditional and none of them may change IAM policy on the project.
+    for (const g of deployGrants.filter((x) => x.role !== "roles/resourcemanager.projectIamAdmin")) {
+      expect(g.condition, g.role).toBeUndefined();
+    }
   });
 });

@@ -30,3 +30,15 @@ describe.skipIf(!terraform)("cdktf synth --hcl", () => {
     );
   });
 });
+
+describe("Terraform version pin", () => {
+  it("is written into every stack's HCL as well as its JSON", () => {
+    const { bootstrap, platforms } = buildApp({ site: exampleSite(), outdir: Testing.app().outdir });
+    for (const stack of [bootstrap, platforms.dev, platforms.prod]) {
+      const { hcl } = stack.toHclTerraform() as { hcl: string };
+      const block = hcl.slice(0, hcl.indexOf("\nprovider "));
+      expect(block).toMatch(/^terraform \{\nrequired_version = ">= 1\.5\.0, < 2\.0\.0"\n/);
+      expect(block).not.toMatch(/^\s*0 = /m);
+    }
+  });
+});

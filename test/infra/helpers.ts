@@ -5,7 +5,11 @@ import { type BuildAppOptions, buildApp } from "../../infra/app";
 import { exampleSite } from "../../infra/site";
 
 export interface StackJson {
-  readonly terraform: { backend?: Record<string, Record<string, unknown>> };
+  readonly terraform: {
+    backend?: Record<string, Record<string, unknown>>;
+    required_version?: string;
+    required_providers?: Record<string, { source: string; version: string }>;
+  };
   readonly provider: Record<string, Record<string, unknown>[]>;
   readonly resource: Record<string, Record<string, Record<string, unknown>>>;
   readonly data?: Record<string, Record<string, Record<string, unknown>>>;
@@ -17,15 +21,24 @@ export type StackName = (typeof STACK_NAMES)[number];
 
 /** Synthesize the whole app (guardrails included) into a temp dir and read every stack's cdk.tf.json. */
 export function synthAll(options: Partial<BuildAppOptions> = {}): Record<StackName, StackJson> {
+  return synthApp(options).stacks;
+}
+
+/** {@link synthAll}, plus the directory it wrote: `<outdir>/stacks/<stack>/` holds each stack's assets. */
+export function synthApp(options: Partial<BuildAppOptions> = {}): {
+  outdir: string;
+  stacks: Record<StackName, StackJson>;
+} {
   const outdir = mkdtempSync(join(tmpdir(), "switchboard-synth-"));
   const { app } = buildApp({ site: exampleSite(), ...options, outdir });
   app.synth();
-  return Object.fromEntries(
+  const stacks = Object.fromEntries(
     STACK_NAMES.map((name) => [
       name,
       JSON.parse(readFileSync(join(outdir, "stacks", name, "cdk.tf.json"), "utf8")) as StackJson,
     ]),
   ) as Record<StackName, StackJson>;
+  return { outdir, stacks };
 }
 
 /** All resources of one type in a stack (or Testing.synthScope output), without their `//` metadata. */

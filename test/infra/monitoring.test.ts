@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Testing } from "cdktf";
@@ -7,6 +7,7 @@ import { AlertPolicies } from "../../infra/constructs/alert-policies";
 import { Dashboards } from "../../infra/constructs/dashboards";
 import { LOG_METRICS, logMetricType } from "../../infra/monitoring/log-metrics";
 import { buildCatalog, promqlName, unknownMetrics } from "../../infra/monitoring/metric-catalog";
+import { isMonitoringUnit } from "../../infra/monitoring/metric-units";
 import {
   assertKnownMetrics,
   DASHBOARDS_DIR,
@@ -17,7 +18,7 @@ import {
   validateAlertPolicy,
   validateDashboard,
 } from "../../infra/monitoring/monitoring-files";
-import { parse } from "./helpers";
+import { parse, resources, synthApp } from "./helpers";
 
 const VARS = {
   ENV: "test",
@@ -93,7 +94,34 @@ describe("dashboards/*.json", () => {
     const json = dashboardJson(validateDashboard(fillTemplate(file.content, VARS, file.path), file.path));
     expect(() => assertKnownMetrics(json, catalog, file.path)).not.toThrow();
     const tiles = (json.mosaicLayout as { tiles: { xPos: number; width: number }[] }).tiles;
-    for (const t of tiles) expect(t.xPos + t.width).toBeLessThanOrEqual(48);
+    // xPos 0 is left out (the API drops it): a missing position is the left edge.
+    for (const t of tiles) expect((t.xPos ?? 0) + t.width).toBeLessThanOrEqual(48);
+  });
+
+  it("synthesizes dashboards without the zero and empty values the API drops (no diff on every plan)", () => {
+    const { outdir, stacks } = synthApp();
+    const dashboards = resources(stacks.prod, "google_monitoring_dashboard");
+    expect(dashboards).toHaveLength(files.length);
+    for (const d of dashboards) {
+      const asset = /templatefile\("([^"]+)"/.exec(String(d.dashboard_json))?.[1] ?? "";
+      const json = JSON.parse(readFileSync(join(outdir, "stacks", "prod", asset), "utf8")) as {
+        mosaicLayout: { tiles: Record<string, unknown>[] };
+      };
+      const defaults: string[] = [];
+      const walk = (v: unknown, path: string) => {
+        const empty = Array.isArray(v)
+          ? v.length === 0
+          : v && typeof v === "object" && !Object.keys(v).length;
+        if (v === 0 || v === "" || v === null || empty) defaults.push(path);
+        else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, `${path}.${k}`);
+      };
+      walk(json, asset);
+      expect(defaults).toEqual([]);
+      // The first tile sits at the origin: both positions are left out, not written as 0.
+      expect(json.mosaicLayout.tiles[0]).not.toHaveProperty("xPos");
+      expect(json.mosaicLayout.tiles[0]).not.toHaveProperty("yPos");
+      expect(json.mosaicLayout.tiles[1]).toMatchObject({ xPos: 24 });
+    }
   });
 
   it("has the bridge widgets the brief lists", () => {
@@ -101,6 +129,35 @@ describe("dashboards/*.json", () => {
     const titles = validateDashboard(fillTemplate(conv?.content, VARS, "c"), "c").widgets.map((w) => w.title);
     for (const wanted of [/processing time/i, /conversations processed/i, /API errors/i, /instances/i]) {
       expect(titles.some((t) => wanted.test(t))).toBe(true);
+    }
+  });
+});
+
+describe("metric units", () => {
+  it("gives every log-based metric a unit in Cloud Monitoring's grammar (money as {USD})", () => {
+    for (const m of LOG_METRICS) expect(isMonitoringUnit(m.unit), `${m.name}: ${m.unit}`).toBe(true);
+    expect(LOG_METRICS.find((m) => m.name === "switchboard_model_cost_usd")?.unit).toBe("{USD}");
+  });
+
+  it("follows the grammar: prefixes, annotations, products and quotients", () => {
+    for (const ok of [
+      "1",
+      "ms",
+      "s",
+      "By",
+      "kBy",
+      "MiBy",
+      "{USD}",
+      "{requests}/s",
+      "By/s",
+      "%",
+      "GBy.d",
+      "s{CPU}",
+    ]) {
+      expect(isMonitoringUnit(ok), ok).toBe(true);
+    }
+    for (const bad of ["USD", "dollars", "", "m s", "{a b}", "{}", "xs", "1/"]) {
+      expect(isMonitoringUnit(bad), bad).toBe(false);
     }
   });
 });

@@ -18,7 +18,13 @@ describe("site configuration", () => {
     const site = exampleSite();
     expect(site.example).toBe(true);
     expect(site.environments.prod.projectId).toBe("switchboard-prod-000000");
-    expect(site.environments.dev.secretsReady).toBe(true);
+    expect(site.environments.dev.secretsReady).toEqual([
+      "intercom-access-token",
+      "intercom-webhook-secret",
+      "session-signing-key",
+      "admin-api-key",
+      "jwt-secret",
+    ]);
   });
 
   it("refuses to run without a site, saying how to make one", () => {
@@ -61,6 +67,7 @@ describe("site configuration", () => {
     };
     for (const name of ["dev", "staging", "prod"]) {
       env[`SWITCHBOARD_${name.toUpperCase()}_PROJECT`] = `acme-sb-${name}-1`;
+      env[`SWITCHBOARD_${name.toUpperCase()}_PROJECT_NUMBER`] = "123456789012";
       env[`SWITCHBOARD_${name.toUpperCase()}_INTERCOM_ADMIN_ID`] = "42";
     }
     env.SWITCHBOARD_DEV_SECRETS_READY = "false";
@@ -71,6 +78,37 @@ describe("site configuration", () => {
     expect(site.environments.prod.projectId).toBe("acme-sb-prod-1");
     expect(site.environments.dev.secretsReady).toBe(false);
     expect(site.environments.prod.image).toBe("us-docker.pkg.dev/cloudrun/container/hello");
+  });
+
+  it("requires each environment's project number, saying how to look it up", () => {
+    const environments = example.environments as Record<string, Record<string, unknown>>;
+    const { projectNumber: _drop, ...dev } = environments.dev ?? {};
+    const path = siteFile({ ...example, example: false, environments: { ...environments, dev } });
+    expect(() => loadSite({ env: {}, sitePath: path })).toThrow(
+      /environments\.dev\.projectNumber: .*\(or SWITCHBOARD_DEV_PROJECT_NUMBER\)/,
+    );
+    expect(() =>
+      loadSite({ env: { SWITCHBOARD_PROD_PROJECT_NUMBER: "switchboard-prod" }, sitePath: path }),
+    ).toThrow(
+      /environments\.prod\.projectNumber: must be the numeric project number: gcloud projects describe/,
+    );
+    const fixed = loadSite({ env: { SWITCHBOARD_DEV_PROJECT_NUMBER: "987654321098" }, sitePath: path });
+    expect(fixed.environments.dev.projectNumber).toBe("987654321098");
+  });
+
+  it("lists the secrets that have a version: none by default, refusing the old all-or-nothing true", () => {
+    const environments = example.environments as Record<string, Record<string, unknown>>;
+    const { secretsReady: _drop, ...dev } = environments.dev ?? {};
+    const path = siteFile({ ...example, example: false, environments: { ...environments, dev } });
+    expect(loadSite({ env: {}, sitePath: path }).environments.dev.secretsReady).toEqual([]);
+    const listed = loadSite({
+      env: { SWITCHBOARD_DEV_SECRETS_READY: "session-signing-key, ADMIN_API_KEY" },
+      sitePath: path,
+    });
+    expect(listed.environments.dev.secretsReady).toEqual(["session-signing-key", "ADMIN_API_KEY"]);
+    expect(() => loadSite({ env: { SWITCHBOARD_DEV_SECRETS_READY: "true" }, sitePath: path })).toThrow(
+      /environments\.dev\.secretsReady: list the secrets that have a version .*\(or SWITCHBOARD_DEV_SECRETS_READY\)/,
+    );
   });
 
   it("lets a variable override one field of the file", () => {

@@ -1,4 +1,8 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { environments } from "../../infra/environments";
 import { exampleSite, type Site } from "../../infra/site";
 import {
@@ -13,8 +17,8 @@ import {
 
 let stacks: Record<StackName, StackJson>;
 
-/** Cloud Run's deterministic URL as Terraform sees it (the project number is read at plan time). */
-const RUN_URL = `https://switchboard-${"$"}{data.google_project.project.number}.europe-west1.run.app`;
+/** Cloud Run's deterministic URL, with the project number the example site gives prod. */
+const RUN_URL = "https://switchboard-100000000003.europe-west1.run.app";
 
 beforeAll(() => {
   stacks = synthAll();
@@ -64,20 +68,22 @@ describe("the synthesized app", () => {
       google_secret_manager_secret: 5,
       google_secret_manager_secret_iam_member: 5,
       google_service_account: 2,
-      google_service_account_iam_member: 1,
+      google_service_account_iam_member: 3,
       google_service_networking_connection: 1,
       google_sql_database: 1,
       google_sql_database_instance: 1,
       google_sql_user: 1,
       google_vpc_access_connector: 1,
+      time_sleep: 1,
     };
     expect(countsByType(stacks.dev)).toEqual(platform);
     expect(countsByType(stacks.staging)).toEqual(platform);
     expect(countsByType(stacks.prod)).toEqual(platform);
     expect(countsByType(stacks.bootstrap)).toEqual({
-      google_billing_account_iam_member: 2,
+      google_billing_account_iam_member: 1,
       google_iam_workload_identity_pool: 1,
       google_iam_workload_identity_pool_provider: 1,
+      google_project_iam_custom_role: 3,
       google_project_iam_member: 90,
       google_project_service: 8,
       google_service_account: 2,
@@ -85,6 +91,38 @@ describe("the synthesized app", () => {
       google_storage_bucket: 1,
       google_storage_bucket_iam_member: 2,
     });
+  });
+
+  it("pins Terraform and every provider in the synthesized JSON", () => {
+    const require = createRequire(import.meta.url);
+    const prebuilt = (name: string) =>
+      (require(`@cdktf/${name}/package.json`) as { cdktf: { provider: { version: string } } }).cdktf.provider
+        .version;
+    // The Terraform release the workflows install must satisfy every stack's required_version.
+    const dir = join(import.meta.dirname, "../../.github/workflows");
+    const ciVersions = readdirSync(dir).map(
+      (f) => (parseYaml(readFileSync(join(dir, f), "utf8")) as { env?: Record<string, string> }).env,
+    );
+    const pinned = ciVersions.map((e) => e?.TERRAFORM_VERSION).filter((v): v is string => Boolean(v));
+    expect(pinned.length).toBeGreaterThan(0);
+    for (const name of STACK_NAMES) {
+      const { required_version: range, required_providers: providers } = stacks[name].terraform;
+      expect(range, name).toMatch(/^>= \d+\.\d+\.\d+, < \d+\.\d+\.\d+$/);
+      for (const version of pinned)
+        expect(satisfies(version, range ?? ""), `${version} in ${range}`).toBe(true);
+      expect(providers?.google, name).toEqual({ source: "google", version: prebuilt("provider-google") });
+      if (name !== "bootstrap") {
+        expect(providers?.time, name).toEqual({
+          source: "hashicorp/time",
+          version: prebuilt("provider-time"),
+        });
+      }
+      for (const [provider, pin] of Object.entries(providers ?? {})) {
+        expect(pin.version, `${name}: ${provider}`).toMatch(/^\d+\.\d+\.\d+$/);
+      }
+    }
+    expect(satisfies("1.4.7", stacks.prod.terraform.required_version ?? "")).toBe(false);
+    expect(satisfies("2.0.0", stacks.prod.terraform.required_version ?? "")).toBe(false);
   });
 
   it("matches the prod snapshot", () => {
@@ -173,6 +211,119 @@ describe("the synthesized app", () => {
     );
   });
 
+  it("reads nothing at plan time: no data source, the project number comes from the site", () => {
+    // A data source is read during the first plan, when the new project's APIs are still disabled (403).
+    for (const name of STACK_NAMES) expect(stacks[name].data, name).toBeUndefined();
+    const site = exampleSite();
+    for (const name of ["dev", "staging", "prod"] as const) {
+      const number = site.environments[name].projectNumber;
+      expect(stacks[name].output?.service_url?.value).toBe(
+        `https://switchboard-${number}.europe-west1.run.app`,
+      );
+      expect(only(stacks[name], "google_billing_budget").budget_filter).toMatchObject({
+        projects: [`projects/${number}`],
+      });
+      expect(only(stacks[name], "google_monitoring_uptime_check_config").monitored_resource).toMatchObject({
+        labels: { host: `switchboard-${number}.europe-west1.run.app` },
+      });
+    }
+  });
+
+  it("creates alert policies on log-based metrics only after the metrics exist and have propagated", () => {
+    const stack = stacks.prod;
+    const [sleepName, sleep] = Object.entries(stack.resource.time_sleep ?? {})[0] ?? [];
+    expect(sleep).toBeDefined();
+    const metrics = Object.entries(stack.resource.google_logging_metric ?? {});
+    // The wait follows every metric, and runs again whenever one is added or replaced.
+    for (const [id] of metrics) expect(sleep?.depends_on).toContain(`google_logging_metric.${id}`);
+    expect(Object.values(sleep?.triggers as Record<string, string>).sort()).toEqual(
+      metrics.map(([id]) => `\${google_logging_metric.${id}.id}`).sort(),
+    );
+    expect(Number.parseInt(String(sleep?.create_duration), 10)).toBeGreaterThanOrEqual(60);
+    const onLogMetrics = (p: Record<string, unknown>) =>
+      /logging[._]googleapis[._]com[/:]user/.test(JSON.stringify(p.conditions));
+    const policies = Object.values(stack.resource.google_monitoring_alert_policy ?? {});
+    expect(policies.filter(onLogMetrics).length).toBeGreaterThanOrEqual(4);
+    for (const policy of policies) {
+      const waits = (policy.depends_on as string[]).includes(`time_sleep.${sleepName}`);
+      expect(waits, String(policy.display_name)).toBe(onLogMetrics(policy));
+    }
+  });
+
+  it("turns off metric validation on PromQL conditions (their log-based metrics have no data yet)", () => {
+    const promql = resources(stacks.prod, "google_monitoring_alert_policy").flatMap((p) =>
+      (p.conditions as { condition_prometheus_query_language?: Record<string, unknown> }[])
+        .map((c) => c.condition_prometheus_query_language)
+        .filter((c) => c !== undefined),
+    );
+    expect(promql.length).toBeGreaterThan(0);
+    for (const condition of promql) expect(condition).toMatchObject({ disable_metric_validation: true });
+  });
+
+  it("lets the CI deploy identity act as the runtime and the invoker only, before it needs to", () => {
+    const deployer = "serviceAccount:switchboard-ci-deploy@switchboard-ops-000000.iam.gserviceaccount.com";
+    const actAs = Object.entries(stacks.prod.resource.google_service_account_iam_member ?? {}).filter(
+      ([, m]) => m.member === deployer,
+    );
+    expect(actAs.map(([, m]) => m.role)).toEqual([
+      "roles/iam.serviceAccountUser",
+      "roles/iam.serviceAccountUser",
+    ]);
+    expect(actAs.map(([, m]) => String(m.service_account_id)).sort()).toEqual([
+      expect.stringMatching(/^\$\{google_service_account\.identity_invoker_[0-9A-F]+\.name\}$/),
+      expect.stringMatching(/^\$\{google_service_account\.identity_runtime_[0-9A-F]+\.name\}$/),
+    ]);
+    const addresses = actAs.map(([id]) => `google_service_account_iam_member.${id}`);
+    for (const type of ["google_cloud_run_v2_service", "google_cloud_scheduler_job"]) {
+      expect(only(stacks.prod, type).depends_on, type).toEqual(expect.arrayContaining(addresses));
+    }
+    // The bootstrap stack names the same account.
+    expect(
+      Object.values(stacks.bootstrap.resource.google_service_account ?? {}).map((a) => a.account_id),
+    ).toContain("switchboard-ci-deploy");
+  });
+
+  it("grants at project level only roles the deploy identity's Project IAM Admin condition allows", () => {
+    const condition = Object.values(stacks.bootstrap.resource.google_project_iam_member ?? {}).find(
+      (m) => m.role === "roles/resourcemanager.projectIamAdmin",
+    )?.condition as { expression: string } | undefined;
+    const allowed = [...(condition?.expression.matchAll(/'([^']+)'/g) ?? [])].map((m) => m[1]);
+    expect(allowed.length).toBeGreaterThan(0);
+    const variants = [
+      stacks,
+      synthAll({
+        environments: {
+          ...environments,
+          dev: {
+            ...environments.dev,
+            model: { ...environments.dev.model, gemini: "api-key", gptTrainer: true },
+          },
+        },
+      }),
+    ];
+    for (const out of variants) {
+      for (const name of ["dev", "staging", "prod"] as const) {
+        for (const grant of resources(out[name], "google_project_iam_member")) {
+          expect(allowed, `${name}: ${grant.role}`).toContain(grant.role);
+        }
+      }
+    }
+  });
+
+  it("makes every bootstrap resource wait for the bootstrap project's APIs", () => {
+    const apis = Object.keys(stacks.bootstrap.resource.google_project_service ?? {});
+    expect(apis.length).toBeGreaterThan(5);
+    for (const [type, byName] of Object.entries(stacks.bootstrap.resource)) {
+      if (type === "google_project_service") continue;
+      for (const [name, r] of Object.entries(byName)) {
+        const waitsFor = (r.depends_on as string[] | undefined) ?? [];
+        expect(waitsFor, `${type}.${name}`).toEqual(
+          expect.arrayContaining(apis.map((id) => `google_project_service.${id}`)),
+        );
+      }
+    }
+  });
+
   it("makes every platform resource wait for the project APIs", () => {
     for (const [type, byName] of Object.entries(stacks.prod.resource)) {
       if (type === "google_project_service") continue;
@@ -251,7 +402,14 @@ describe("environment data variants", () => {
   });
 
   it("switches Gemini from Vertex AI to an API key secret and GPT-trainer on by data alone", () => {
+    // The new secrets are mounted once they have a version and the site lists them (next test).
+    const all = [
+      ...(exampleSite().environments.dev.secretsReady || []),
+      "gemini-api-key",
+      "GPT_TRAINER_API_KEY",
+    ];
     const out = synthAll({
+      site: synthSiteWith({ secretsReady: [...all, "gpt-trainer-chatbot-uuid"] }),
       environments: {
         ...environments,
         dev: {
@@ -273,6 +431,36 @@ describe("environment data variants", () => {
     );
   });
 
+  it("mounts only the secrets the site lists as having a version; one added later waits for its version", () => {
+    const apiKey = {
+      ...environments,
+      dev: { ...environments.dev, model: { ...environments.dev.model, gemini: "api-key" as const } },
+    };
+    const before = synthAll({ environments: apiKey });
+    // The new secret exists (so it can be given a version) but is not mounted: the revision still starts.
+    expect(resources(before.dev, "google_secret_manager_secret").map((x) => x.secret_id)).toContain(
+      "gemini-api-key",
+    );
+    expect(runEnv(before.dev).map((e) => e.name)).not.toContain("GEMINI_API_KEY");
+    expect(runEnv(before.dev).filter((e) => e.value_source)).toHaveLength(4);
+    const listed = [...(exampleSite().environments.dev.secretsReady || []), "GEMINI_API_KEY"];
+    const after = synthAll({ environments: apiKey, site: synthSiteWith({ secretsReady: listed }) });
+    expect(runEnv(after.dev).find((e) => e.name === "GEMINI_API_KEY")?.value_source).toMatchObject({
+      secret_key_ref: { version: "latest" },
+    });
+    // A partial list mounts exactly those secrets.
+    const partial = synthAll({ site: synthSiteWith({ secretsReady: ["session-signing-key"] }) });
+    expect(
+      runEnv(partial.dev)
+        .filter((e) => e.value_source)
+        .map((e) => e.name),
+    ).toEqual(["SESSION_SIGNING_KEY"]);
+    expect(runEnv(partial.dev).map((e) => e.name)).not.toContain("INTERCOM_ACCESS_TOKEN");
+    expect(() => synthAll({ site: synthSiteWith({ secretsReady: ["sesion-signing-key"] }) })).toThrow(
+      /environments\.dev\.secretsReady: unknown secret "sesion-signing-key"; known: intercom-access-token/,
+    );
+  });
+
   it("skips budgets and billing grants without a billing account", () => {
     const { billingAccount: _omit, ...site } = synthSiteWith({});
     const out = synthAll({ site });
@@ -287,4 +475,16 @@ function synthSiteWith(devOverrides: Partial<Site["environments"]["dev"]>): Site
     ...site,
     environments: { ...site.environments, dev: { ...site.environments.dev, ...devOverrides } },
   };
+}
+
+/** `1.11.4` within `>= 1.5.0, < 2.0.0` (the only range form the stacks use). */
+function satisfies(version: string, range: string): boolean {
+  const num = (v: string) => v.split(".").map(Number) as [number, number, number];
+  const cmp = (a: string, b: string) => {
+    const [x, y] = [num(a), num(b)];
+    for (let i = 0; i < 3; i++) if (x[i] !== y[i]) return (x[i] ?? 0) - (y[i] ?? 0);
+    return 0;
+  };
+  const m = /^>= (\S+), < (\S+)$/.exec(range);
+  return Boolean(m?.[1] && m[2] && cmp(version, m[1]) >= 0 && cmp(version, m[2]) < 0);
 }
