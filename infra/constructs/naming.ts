@@ -4,3 +4,11 @@ export const roleId = (role: string): string =>
     .replace(/^roles\//, "")
     .replace(/\./g, "-")
     .toLowerCase();
+
+/**
+ * Cloud Run's deterministic host of a service, `<service>-<project number>.<region>.run.app`
+ * (https://cloud.google.com/run/docs/triggering/https-request#deterministic): known before the service
+ * exists, so a service can be told its own URL, and another service's, without a dependency cycle.
+ */
+export const runAppHost = (serviceName: string, projectNumber: string, region: string): string =>
+  `${serviceName}-${projectNumber}.${region}.run.app`;

@@ -277,10 +277,17 @@ describe("RunService", () => {
       ignore_changes: ["template[0].containers[0].image", "client", "client_version"],
     });
   });
-  it("grants run.invoker to the invoker identity, and to allUsers only with a reason", () => {
+  it("grants run.invoker to the invoker identity, and opens to the public only with a reason", () => {
+    // Public by turning the invoker IAM check off, never by an allUsers binding: Domain Restricted
+    // Sharing refuses allUsers (issue 10, infra item 7).
     const members = resources(out, "google_cloud_run_v2_service_iam_member").map((m) => m.member);
-    expect(members).toEqual(["serviceAccount:invoker@x", "allUsers"]);
+    expect(members).toEqual(["serviceAccount:invoker@x"]);
+    expect(service.invoker_iam_disabled).toBe(true);
+    expect(JSON.stringify(out)).not.toContain("allUsers");
     const privateOut = make();
+    const privateService = only(privateOut, "google_cloud_run_v2_service");
+    expect(privateService.invoker_iam_disabled).toBeUndefined();
+    expect(privateService.ingress).toBe("INGRESS_TRAFFIC_INTERNAL_ONLY");
     expect(resources(privateOut, "google_cloud_run_v2_service_iam_member").map((m) => m.member)).toEqual([
       "serviceAccount:invoker@x",
     ]);

@@ -183,6 +183,13 @@ describe("guardrails", () => {
     expect(fired).toContain(ruleId);
   });
 
+  it("SB_RUN_PUBLIC_INVOKER also fires on a service with the invoker IAM check turned off", () => {
+    const stack = stackWith((s) => run(s, { invokerIamDisabled: true }));
+    const findings = evaluateGuardrails(stack);
+    expect(findings.map((f) => `${f.ruleId} ${f.path}`)).toEqual(["SB_RUN_PUBLIC_INVOKER bad/run"]);
+    expect(findings[0]?.message).toMatch(/invoker_iam_disabled/);
+  });
+
   it("does not fire on compliant fixtures", () => {
     const stack = stackWith((s) => {
       sql(s);
@@ -200,9 +207,7 @@ describe("guardrails", () => {
       expect(findings.filter((f) => !f.exemptedBecause)).toEqual([]);
     }
     const exempted = evaluateGuardrails(platforms.prod).filter((f) => f.exemptedBecause);
-    expect(exempted.map((f) => `${f.ruleId} ${f.path}`)).toEqual([
-      "SB_RUN_PUBLIC_INVOKER prod/run/public-invoker",
-    ]);
+    expect(exempted.map((f) => `${f.ruleId} ${f.path}`)).toEqual(["SB_RUN_PUBLIC_INVOKER prod/run/service"]);
     const bootstrapExempted = evaluateGuardrails(bootstrap).filter((f) => f.exemptedBecause);
     expect(new Set(bootstrapExempted.map((f) => f.ruleId))).toEqual(new Set(["CKV_GCP_42"]));
   });

@@ -47,7 +47,7 @@ describe("the synthesized app", () => {
       google_artifact_registry_repository: 1,
       google_billing_budget: 1,
       google_cloud_run_v2_service: 1,
-      google_cloud_run_v2_service_iam_member: 2,
+      google_cloud_run_v2_service_iam_member: 1,
       google_cloud_scheduler_job: 1,
       google_cloud_tasks_queue: 1,
       google_cloud_tasks_queue_iam_member: 1,
@@ -171,6 +171,16 @@ describe("the synthesized app", () => {
     expect(job.http_target.oidc_token.service_account_email).toMatch(
       /google_service_account\.identity_invoker/,
     );
+  });
+
+  it("opens the public service with invoker_iam_disabled, never an allUsers binding (Domain Restricted Sharing)", () => {
+    for (const name of STACK_NAMES) expect(JSON.stringify(stacks[name].resource)).not.toContain("allUsers");
+    const run = stacks.prod.resource.google_cloud_run_v2_service ?? {};
+    const [publicService] = Object.values(run).filter((r) => r.name === "switchboard");
+    expect(publicService?.invoker_iam_disabled).toBe(true);
+    expect(publicService?.["//"]).toMatchObject({
+      guardrail_exemptions: { SB_RUN_PUBLIC_INVOKER: expect.stringContaining("browsers") },
+    });
   });
 
   it("makes every platform resource wait for the project APIs", () => {
