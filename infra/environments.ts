@@ -119,7 +119,19 @@ export interface EnvironmentSpec {
    * service), and the guardrail that requires it.
    */
   readonly deletionProtection: boolean;
+  /** The public service: chat API, widget, webhooks (everything but /internal/*). */
   readonly run: RunSpec;
+  /**
+   * The worker: the same image as a second, internal-only service (SERVICE_ROLE=worker) that serves
+   * /internal/* to Cloud Tasks (one conversation turn per task) and Cloud Scheduler (poll, retention).
+   * Sized for that: few concurrent turns per instance (each is one or two model calls of seconds, holding a
+   * database connection), and a 600 s timeout, Cloud Tasks' default dispatch deadline for HTTP targets
+   * (https://cloud.google.com/tasks/docs/reference/rest/v2/projects.locations.queues.tasks#Task), so
+   * Cloud Run never cuts a turn Cloud Tasks still waits for. Instances × concurrency stays above the queue's
+   * maxConcurrentDispatches; instances × databasePoolMax, added to the public service's, stays under 90 % of
+   * max_connections (a test checks both).
+   */
+  readonly worker: RunSpec;
   readonly connector: ConnectorSpec;
   readonly network: NetworkSpec;
   readonly database: DatabaseSpec;
@@ -170,6 +182,17 @@ export const environments: Readonly<Record<EnvironmentName, EnvironmentSpec>> = 
       logLevel: "debug",
       databasePoolMax: 5,
     },
+    worker: {
+      cpu: "1",
+      memory: "512Mi",
+      minInstances: 0,
+      maxInstances: 2,
+      concurrency: 10,
+      timeoutSeconds: 600,
+      cpuIdle: true,
+      logLevel: "debug",
+      databasePoolMax: 3,
+    },
     connector: { machineType: "f1-micro", minInstances: 2, maxInstances: 3 },
     network: { ...networkDefaults, flowLogSampling: 0.1 },
     database: {
@@ -205,6 +228,17 @@ export const environments: Readonly<Record<EnvironmentName, EnvironmentSpec>> = 
       logLevel: "info",
       databasePoolMax: 5,
     },
+    worker: {
+      cpu: "1",
+      memory: "1Gi",
+      minInstances: 0,
+      maxInstances: 3,
+      concurrency: 10,
+      timeoutSeconds: 600,
+      cpuIdle: true,
+      logLevel: "info",
+      databasePoolMax: 3,
+    },
     connector: { machineType: "e2-micro", minInstances: 2, maxInstances: 3 },
     network: networkDefaults,
     database: {
@@ -236,6 +270,18 @@ export const environments: Readonly<Record<EnvironmentName, EnvironmentSpec>> = 
       maxInstances: 20,
       concurrency: 80,
       timeoutSeconds: 300,
+      cpuIdle: true,
+      logLevel: "info",
+      databasePoolMax: 5,
+    },
+    // One warm worker: an Intercom customer's reply would otherwise wait for a cold start.
+    worker: {
+      cpu: "1",
+      memory: "2Gi",
+      minInstances: 1,
+      maxInstances: 5,
+      concurrency: 10,
+      timeoutSeconds: 600,
       cpuIdle: true,
       logLevel: "info",
       databasePoolMax: 5,

@@ -9,6 +9,7 @@ import { Dashboards } from "../constructs/dashboards";
 import { Database } from "../constructs/database";
 import { Identity } from "../constructs/identity";
 import { LogMetrics } from "../constructs/log-metrics";
+import { runAppHost } from "../constructs/naming";
 import { Network } from "../constructs/network";
 import { NotificationChannels } from "../constructs/notification-channels";
 import { PollSchedule } from "../constructs/poll-schedule";
@@ -26,21 +27,27 @@ export interface PlatformStackProps {
 }
 
 const SERVICE_NAME = "switchboard";
+/** The internal service that serves /internal/* (same image, SERVICE_ROLE=worker). */
+const WORKER_SERVICE_NAME = "switchboard-worker";
 
 /** Why the service accepts unauthenticated requests (becomes the SB_RUN_PUBLIC_INVOKER exemption). */
 const PUBLIC_ACCESS_REASON =
   "End users' browsers call POST /api/v1/chat and load the widget, and Intercom delivers POST " +
   "/webhooks/intercom from the internet; neither can present a Google identity. The service authenticates " +
-  "them itself (signed session tokens, X-Hub-Signature HMAC), and /internal/* requires a Google-signed " +
-  "OIDC token of the invoker identity.";
+  "them itself (signed session tokens, X-Hub-Signature HMAC). /internal/* is not served here: it lives on " +
+  "the internal worker service, which only the invoker identity may call.";
 
 /**
  * One environment of Switchboard in its own Google Cloud project: APIs, network, database, secrets,
- * identities, image registry, the Cloud Run service, the task queue and poller, and observability.
+ * identities, image registry, the two Cloud Run services (public, and the internal worker that serves
+ * /internal/* to Cloud Tasks and Cloud Scheduler), the task queue and schedules, and observability.
  * State lives in the bootstrap bucket under `switchboard/<env>`.
  */
 export class PlatformStack extends TerraformStack {
   readonly run: RunService;
+  readonly worker: RunService;
+  /** The worker's run.app URL: Cloud Tasks and Cloud Scheduler target it, and it is the OIDC audience. */
+  readonly workerUrl: string;
   readonly database: Database;
   readonly queue: TaskQueue;
   readonly publicUrl: string;
@@ -67,12 +74,15 @@ export class PlatformStack extends TerraformStack {
     });
     const project = new DataGoogleProject(this, "project", { projectId: d.projectId });
 
-    // Cloud Run's deterministic URL (https://cloud.google.com/run/docs/triggering/https-request#deterministic):
-    // known before the service exists, so the service can be told its own URL and OIDC audience without a
-    // dependency cycle (service → env var → service.uri).
-    const runHost = `${SERVICE_NAME}-${project.number}.${d.region}.run.app`;
+    // Deterministic run.app hosts: the services learn their own and each other's URLs without a cycle.
+    const runHost = runAppHost(SERVICE_NAME, project.number, d.region);
     this.publicUrl = d.publicUrl ?? `https://${runHost}`;
-    const internalAudience = `https://${runHost}`;
+    // Cloud Tasks and Cloud Scheduler count as internal sources for Cloud Run ingress only "if they're in
+    // the same project ... and if they're using the default run.app URL and not a custom domain"
+    // (https://cloud.google.com/run/docs/securing/ingress#settings): so the worker is addressed by its
+    // run.app URL, which is also the OIDC audience /internal/* verifies.
+    this.workerUrl = `https://${runAppHost(WORKER_SERVICE_NAME, project.number, d.region)}`;
+    const internalAudience = this.workerUrl;
 
     const network = new Network(this, "network", {
       projectId: d.projectId,
@@ -134,6 +144,9 @@ export class PlatformStack extends TerraformStack {
       TASK_QUEUE: "cloud-tasks",
       CLOUD_TASKS_QUEUE: this.queue.queuePath,
       TASKS_INVOKER_SA: identity.invoker.email,
+      // Both services enqueue tasks (the public one on webhooks, the worker on follow-ups): they target
+      // WORKER_URL, and the worker verifies INTERNAL_AUDIENCE.
+      WORKER_URL: this.workerUrl,
       INTERNAL_AUDIENCE: internalAudience,
       PUBLIC_URL: this.publicUrl,
       POLLING_INTERVAL: env.polling.interval,
@@ -166,32 +179,53 @@ export class PlatformStack extends TerraformStack {
       }
     }
 
-    this.run = new RunService(this, "run", {
+    const common = {
       projectId: d.projectId,
       region: d.region,
-      serviceName: SERVICE_NAME,
       image: d.image,
       serviceAccountEmail: identity.runtime.email,
-      spec: env.run,
       deletionProtection: env.deletionProtection,
       connectorId: network.connector.id,
-      env: plainEnv,
       secretEnv,
-      invokerMember: identity.invokerMember,
-      publicAccessReason: PUBLIC_ACCESS_REASON,
       labels: d.labels,
+    };
+    // Public: no principal needs run.invoker (the check is off); nothing internal calls it any more.
+    this.run = new RunService(this, "run", {
+      ...common,
+      serviceName: SERVICE_NAME,
+      spec: env.run,
+      env: { ...plainEnv, SERVICE_ROLE: "public" },
+      publicAccessReason: PUBLIC_ACCESS_REASON,
+    });
+    // Internal only, and only the invoker identity (Cloud Tasks' and Cloud Scheduler's OIDC tokens) may
+    // invoke it: a request needs both an internal source and that identity's token.
+    this.worker = new RunService(this, "worker", {
+      ...common,
+      serviceName: WORKER_SERVICE_NAME,
+      description: "Switchboard worker: /internal/* for Cloud Tasks and Cloud Scheduler",
+      spec: env.worker,
+      env: {
+        ...plainEnv,
+        LOG_LEVEL: env.worker.logLevel,
+        DATABASE_POOL_MAX: String(env.worker.databasePoolMax),
+        SERVICE_ROLE: "worker",
+      },
+      ingress: "INGRESS_TRAFFIC_INTERNAL_ONLY",
+      invokerMember: identity.invokerMember,
     });
     // The first revision reads the secrets and logs in to Cloud SQL as its IAM user before its startup
     // probe passes: the user, the secrets and every grant involved must exist first.
-    this.run.service.dependsOn = [
-      ...(this.run.service.dependsOn ?? []),
-      ...[
-        this.database.iamUser,
-        ...secrets.byEnvVar.values(),
-        ...secrets.accessGrants,
-        ...identity.runtimeGrants,
-      ].map((r) => dependable(r)),
-    ];
+    for (const service of [this.run.service, this.worker.service]) {
+      service.dependsOn = [
+        ...(service.dependsOn ?? []),
+        ...[
+          this.database.iamUser,
+          ...secrets.byEnvVar.values(),
+          ...secrets.accessGrants,
+          ...identity.runtimeGrants,
+        ].map((r) => dependable(r)),
+      ];
+    }
 
     new PollSchedule(this, "poll", {
       projectId: d.projectId,
@@ -258,6 +292,14 @@ export class PlatformStack extends TerraformStack {
     }
 
     new TerraformOutput(this, "service_url", { value: this.publicUrl });
+    new TerraformOutput(this, "worker_url", {
+      value: this.workerUrl,
+      description: "Internal worker (Cloud Tasks, Cloud Scheduler); not reachable from the internet",
+    });
+    new TerraformOutput(this, "worker_service", {
+      value: WORKER_SERVICE_NAME,
+      description: "Roll each release's image out to this service too (gcloud run deploy --image)",
+    });
     new TerraformOutput(this, "webhook_url", {
       value: `${this.publicUrl}/webhooks/intercom`,
       description: "Intercom app → Webhooks → endpoint URL",

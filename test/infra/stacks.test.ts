@@ -15,6 +15,7 @@ let stacks: Record<StackName, StackJson>;
 
 /** Cloud Run's deterministic URL as Terraform sees it (the project number is read at plan time). */
 const RUN_URL = `https://switchboard-${"$"}{data.google_project.project.number}.europe-west1.run.app`;
+const WORKER_URL = `https://switchboard-worker-${"$"}{data.google_project.project.number}.europe-west1.run.app`;
 
 beforeAll(() => {
   stacks = synthAll();
@@ -25,9 +26,20 @@ type Env = {
   value?: string;
   value_source?: { secret_key_ref: { secret: string; version: string } };
 };
-const runEnv = (stack: StackJson): Env[] =>
-  ((only(stack, "google_cloud_run_v2_service").template as { containers: { env: Env[] }[] }).containers[0]
-    ?.env ?? []) as Env[];
+/** One Cloud Run service of a stack by name: the public `switchboard` or the `switchboard-worker`. */
+const runService = (stack: StackJson, name = "switchboard"): Record<string, unknown> => {
+  const found = resources(stack, "google_cloud_run_v2_service").filter((r) => r.name === name);
+  if (found.length !== 1) throw new Error(`expected one Cloud Run service ${name}, found ${found.length}`);
+  return found[0] as Record<string, unknown>;
+};
+const runEnv = (stack: StackJson, name = "switchboard"): Env[] =>
+  ((runService(stack, name).template as { containers: { env: Env[] }[] }).containers[0]?.env ?? []) as Env[];
+const plainEnv = (stack: StackJson, name?: string) =>
+  Object.fromEntries(
+    runEnv(stack, name)
+      .filter((e) => e.value !== undefined)
+      .map((e) => [e.name, e.value]),
+  );
 
 describe("the synthesized app", () => {
   it("has the bootstrap stack and one platform stack per environment", () => {
@@ -46,7 +58,7 @@ describe("the synthesized app", () => {
     const platform = {
       google_artifact_registry_repository: 1,
       google_billing_budget: 1,
-      google_cloud_run_v2_service: 1,
+      google_cloud_run_v2_service: 2,
       google_cloud_run_v2_service_iam_member: 1,
       google_cloud_scheduler_job: 1,
       google_cloud_tasks_queue: 1,
@@ -94,7 +106,7 @@ describe("the synthesized app", () => {
   it("sizes each environment from its data: dev scales to zero without HA, prod is HA with a warm instance", () => {
     for (const name of ["dev", "staging", "prod"] as const) {
       const spec = environments[name];
-      const run = only(stacks[name], "google_cloud_run_v2_service") as {
+      const run = runService(stacks[name]) as {
         template: {
           scaling: Record<string, number>;
           max_instance_request_concurrency: number;
@@ -120,7 +132,7 @@ describe("the synthesized app", () => {
 
   it("gives the service every env var of the contract, credentials only from Secret Manager", () => {
     const env = runEnv(stacks.prod);
-    const plain = Object.fromEntries(env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
+    const plain = plainEnv(stacks.prod);
     expect(Object.keys(plain).sort()).toEqual(
       [
         "CLOUD_TASKS_QUEUE",
@@ -140,8 +152,10 @@ describe("the synthesized app", () => {
         "NODE_ENV",
         "POLLING_INTERVAL",
         "PUBLIC_URL",
+        "SERVICE_ROLE",
         "TASK_QUEUE",
         "TASKS_INVOKER_SA",
+        "WORKER_URL",
       ].sort(),
     );
     expect(plain.DATABASE_URL).toMatch(
@@ -151,7 +165,9 @@ describe("the synthesized app", () => {
       "projects/switchboard-prod-000000/locations/europe-west1/queues/switchboard-outbox",
     );
     expect(plain.PUBLIC_URL).toBe(RUN_URL);
-    expect(plain.INTERNAL_AUDIENCE).toBe(plain.PUBLIC_URL);
+    // The worker serves /internal/*: tasks target it and it is the OIDC audience (issue 10, item 10).
+    expect(plain.WORKER_URL).toBe(WORKER_URL);
+    expect(plain.INTERNAL_AUDIENCE).toBe(WORKER_URL);
     // Resolved by the service itself, so a 401 after a rotation re-reads the latest version.
     expect(plain.INTERCOM_ACCESS_TOKEN).toBe("sm://intercom-access-token");
     const secret = env.filter((e) => e.value_source).map((e) => e.name);
@@ -162,12 +178,59 @@ describe("the synthesized app", () => {
       expect(e.value_source?.secret_key_ref.version).toBe("latest");
   });
 
-  it("points the poller at the internal endpoint with an OIDC token for the service's audience", () => {
+  it("runs the same image as an internal worker that only the invoker identity may call", () => {
+    for (const name of ["dev", "staging", "prod"] as const) {
+      const spec = environments[name];
+      const worker = runService(stacks[name], "switchboard-worker") as Record<string, unknown> & {
+        template: {
+          containers: { image: string }[];
+          timeout: string;
+          max_instance_request_concurrency: number;
+        };
+      };
+      const publicService = runService(stacks[name]) as typeof worker;
+      expect(worker.ingress).toBe("INGRESS_TRAFFIC_INTERNAL_ONLY");
+      expect(worker.invoker_iam_disabled).toBeUndefined();
+      expect(worker.template.containers[0]?.image).toBe(publicService.template.containers[0]?.image);
+      expect(worker.template.timeout).toBe(`${spec.worker.timeoutSeconds}s`);
+      expect(worker.template.max_instance_request_concurrency).toBe(spec.worker.concurrency);
+      expect(plainEnv(stacks[name], "switchboard-worker")).toMatchObject({
+        SERVICE_ROLE: "worker",
+        WORKER_URL: expect.stringContaining("switchboard-worker-"),
+        INTERNAL_AUDIENCE: expect.stringContaining("switchboard-worker-"),
+        DATABASE_POOL_MAX: String(spec.worker.databasePoolMax),
+      });
+      expect(plainEnv(stacks[name]).SERVICE_ROLE).toBe("public");
+      // One binding in the whole stack: run.invoker for the invoker identity, on the worker.
+      const grants = resources(stacks[name], "google_cloud_run_v2_service_iam_member");
+      expect(grants).toEqual([
+        expect.objectContaining({
+          role: "roles/run.invoker",
+          name: expect.stringMatching(/google_cloud_run_v2_service\.worker_service/),
+          member: expect.stringMatching(/google_service_account\.identity_invoker/),
+        }),
+      ]);
+    }
+  });
+
+  it("sizes the worker for Cloud Tasks: room for every concurrent dispatch, and connections under the alert", () => {
+    for (const name of ["dev", "staging", "prod"] as const) {
+      const { run, worker, tasks, database } = environments[name];
+      expect(worker.maxInstances * worker.concurrency).toBeGreaterThanOrEqual(tasks.maxConcurrentDispatches);
+      // Cloud Tasks waits 10 minutes for an HTTP task by default; Cloud Run must not cut the turn first.
+      expect(worker.timeoutSeconds).toBeGreaterThanOrEqual(600);
+      const connections =
+        run.maxInstances * run.databasePoolMax + worker.maxInstances * worker.databasePoolMax;
+      expect(connections).toBeLessThanOrEqual(Math.floor(database.maxConnections * 0.9));
+    }
+  });
+
+  it("points the poller at the worker's internal endpoint with an OIDC token for the worker's audience", () => {
     const job = only(stacks.prod, "google_cloud_scheduler_job") as {
       http_target: { uri: string; oidc_token: { audience: string; service_account_email: string } };
     };
-    expect(job.http_target.uri).toBe(`${RUN_URL}/internal/poll`);
-    expect(job.http_target.oidc_token.audience).toBe(RUN_URL);
+    expect(job.http_target.uri).toBe(`${WORKER_URL}/internal/poll`);
+    expect(job.http_target.oidc_token.audience).toBe(WORKER_URL);
     expect(job.http_target.oidc_token.service_account_email).toMatch(
       /google_service_account\.identity_invoker/,
     );
@@ -219,8 +282,11 @@ describe("the synthesized app", () => {
         "database_connection_name",
         "queue_name",
         "image_repository",
+        "worker_url",
+        "worker_service",
       ]),
     );
+    expect(stacks.prod.output?.worker_url?.value).toBe(WORKER_URL);
     expect(stacks.prod.output?.webhook_url?.value).toMatch(/\/webhooks\/intercom$/);
     expect(Object.keys(stacks.bootstrap.output ?? {})).toEqual(
       expect.arrayContaining([
