@@ -239,7 +239,7 @@ export class PlatformStack extends TerraformStack {
     // ---- observability ----
     const logMetrics = new LogMetrics(this, "log-metrics", {
       projectId: d.projectId,
-      serviceName: SERVICE_NAME,
+      serviceNames: [SERVICE_NAME, WORKER_SERVICE_NAME],
     });
     const catalog = buildCatalog(logMetrics.metricTypes);
     const channels = new NotificationChannels(this, "notifications", {

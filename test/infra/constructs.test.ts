@@ -338,7 +338,7 @@ describe("TaskQueue and PollSchedule", () => {
 
 describe("LogMetrics", () => {
   const out = synth((s) => {
-    new LogMetrics(s, "log-metrics", { projectId: P, serviceName: "switchboard" });
+    new LogMetrics(s, "log-metrics", { projectId: P, serviceNames: ["switchboard", "switchboard-worker"] });
   });
   it("defines one metric per row over the service's stdout events", () => {
     const metrics = resources(out, "google_logging_metric");
@@ -346,6 +346,8 @@ describe("LogMetrics", () => {
     const duration = metrics.find((m) => m.name === "switchboard_conversation_duration_ms") as Json;
     expect(duration.filter).toContain('jsonPayload.event="conversation.processed"');
     expect(duration.filter).toContain(`logName="projects/${P}/logs/run.googleapis.com%2Fstdout"`);
+    // Background turns run on the worker: its events count too.
+    expect(duration.filter).toContain('resource.labels.service_name=("switchboard" OR "switchboard-worker")');
     expect(duration).toMatchObject({
       value_extractor: "EXTRACT(jsonPayload.durationMs)",
       metric_descriptor: { value_type: "DISTRIBUTION", metric_kind: "DELTA" },

@@ -65,6 +65,27 @@ describe("policies/*.json", () => {
     expect(JSON.stringify(doc)).not.toMatch(/\$\{/);
   });
 
+  it("never narrows a log-based metric to one Cloud Run service (the worker logs the background turns)", () => {
+    const all = [...files, ...readMonitoringFiles(DASHBOARDS_DIR)];
+    const offenders: string[] = [];
+    const walk = (value: unknown, file: string) => {
+      if (typeof value === "string") {
+        if (/logging(\.googleapis\.com\/|_googleapis_com:)user/.test(value) && /service_name/.test(value))
+          offenders.push(file);
+      } else if (Array.isArray(value)) for (const v of value) walk(v, file);
+      else if (value && typeof value === "object") {
+        const o = value as Record<string, unknown>;
+        // A dashboard widget row keeps the metric and its filter in separate fields.
+        const logMetric = typeof o.metric === "string" && o.metric.startsWith("logging.googleapis.com/user/");
+        if (logMetric && typeof o.filter === "string" && o.filter.includes("service_name"))
+          offenders.push(file);
+        for (const v of Object.values(o)) walk(v, file);
+      }
+    };
+    for (const f of all) walk(f.content, f.name);
+    expect(offenders).toEqual([]);
+  });
+
   it("keeps the brief's thresholds", () => {
     const threshold = (name: string) => {
       const file = files.find((f) => f.name === name);
