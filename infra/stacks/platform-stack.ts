@@ -135,8 +135,14 @@ export class PlatformStack extends TerraformStack {
       NODE_ENV: "production",
       LOG_LEVEL: env.run.logLevel,
       GOOGLE_CLOUD_PROJECT: d.projectId,
-      DATABASE_URL: `postgres://${encodeURIComponent(identity.runtimeDatabaseUser)}@${this.database.privateIp}:5432/${this.database.databaseName}?sslmode=require`,
-      DATABASE_IAM_AUTH: "true",
+      // Through the Cloud SQL Node.js connector (not a DATABASE_URL with sslmode=require, which never checks
+      // the server's identity): it fetches an ephemeral client certificate and the instance's CA with the
+      // runtime's roles/cloudsql.client, verifies the server, and logs in as the IAM database user with
+      // roles/cloudsql.instanceUser (both granted by Identity). Literal, so the plan shows the value.
+      CLOUD_SQL_INSTANCE: `${d.projectId}:${d.region}:${this.database.instanceName}`,
+      CLOUD_SQL_IP_TYPE: "PRIVATE",
+      DATABASE_USER: identity.runtimeDatabaseUser,
+      DATABASE_NAME: this.database.databaseName,
       DATABASE_POOL_MAX: String(env.run.databasePoolMax),
       MODEL_PROVIDER: env.model.provider,
       INTERCOM_ADMIN_ID: d.intercomAdminId,

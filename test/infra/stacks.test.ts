@@ -135,11 +135,13 @@ describe("the synthesized app", () => {
     const plain = plainEnv(stacks.prod);
     expect(Object.keys(plain).sort()).toEqual(
       [
+        "CLOUD_SQL_INSTANCE",
+        "CLOUD_SQL_IP_TYPE",
         "CLOUD_TASKS_QUEUE",
         "CORS_ORIGINS",
-        "DATABASE_IAM_AUTH",
+        "DATABASE_NAME",
         "DATABASE_POOL_MAX",
-        "DATABASE_URL",
+        "DATABASE_USER",
         "GOOGLE_CLOUD_LOCATION",
         "GOOGLE_CLOUD_PROJECT",
         "GOOGLE_GENAI_USE_VERTEXAI",
@@ -158,9 +160,14 @@ describe("the synthesized app", () => {
         "WORKER_URL",
       ].sort(),
     );
-    expect(plain.DATABASE_URL).toMatch(
-      /^postgres:\/\/switchboard-run%40switchboard-prod-000000\.iam@\$\{google_sql_database_instance\.[^}]+\.private_ip_address\}:5432\/switchboard\?sslmode=require$/,
-    );
+    // Cloud SQL through the connector (issue 10, item 7): no DATABASE_URL, no sslmode=require.
+    expect(plain).toMatchObject({
+      CLOUD_SQL_INSTANCE: "switchboard-prod-000000:europe-west1:switchboard-pg",
+      CLOUD_SQL_IP_TYPE: "PRIVATE",
+      DATABASE_USER: "switchboard-run@switchboard-prod-000000.iam",
+      DATABASE_NAME: "switchboard",
+    });
+    expect(JSON.stringify(stacks.prod.resource)).not.toMatch(/DATABASE_URL|DATABASE_IAM_AUTH|sslmode/);
     expect(plain.CLOUD_TASKS_QUEUE).toBe(
       "projects/switchboard-prod-000000/locations/europe-west1/queues/switchboard-outbox",
     );
@@ -176,6 +183,24 @@ describe("the synthesized app", () => {
     );
     for (const e of env.filter((x) => x.value_source))
       expect(e.value_source?.secret_key_ref.version).toBe("latest");
+  });
+
+  it("lets the runtime identity do what the Cloud SQL connector needs: certificate, metadata, IAM login", () => {
+    const runtimeRoles = resources(stacks.prod, "google_project_iam_member")
+      .filter((m) => String(m.member).includes("google_service_account.identity_runtime"))
+      .map((m) => m.role);
+    // cloudsql.client: connectSettings (instance metadata, CA) and generateEphemeralCert;
+    // cloudsql.instanceUser: cloudsql.instances.login for automatic IAM database authentication.
+    expect(runtimeRoles).toEqual(
+      expect.arrayContaining(["roles/cloudsql.client", "roles/cloudsql.instanceUser"]),
+    );
+    expect(resources(stacks.prod, "google_project_service").map((a) => a.service)).toContain(
+      "sqladmin.googleapis.com",
+    );
+    const user = only(stacks.prod, "google_sql_user");
+    expect(user).toMatchObject({ type: "CLOUD_IAM_SERVICE_ACCOUNT" });
+    expect(user.name).toBe(plainEnv(stacks.prod).DATABASE_USER);
+    expect(plainEnv(stacks.prod, "switchboard-worker").DATABASE_USER).toBe(user.name);
   });
 
   it("runs the same image as an internal worker that only the invoker identity may call", () => {
