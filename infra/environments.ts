@@ -92,12 +92,17 @@ export interface TasksSpec {
   readonly loggingSamplingRatio: number;
 }
 
-export interface PollingSpec {
+/** A Cloud Scheduler job's timing (cron in UTC). */
+export interface ScheduleSpec {
+  readonly schedule: string;
+  readonly paused: boolean;
+}
+
+export interface PollingSpec extends ScheduleSpec {
   /** Cron schedule of the Intercom polling job (a safety net behind webhooks). */
   readonly schedule: string;
   /** POLLING_INTERVAL the service uses for its look-back window. */
   readonly interval: string;
-  readonly paused: boolean;
 }
 
 export interface AlertingSpec {
@@ -138,6 +143,11 @@ export interface EnvironmentSpec {
   readonly model: ModelSpec;
   readonly tasks: TasksSpec;
   readonly polling: PollingSpec;
+  /**
+   * When Cloud Scheduler calls POST /internal/retention, which purges data past its retention period
+   * (the periods themselves are service configuration). Daily, off-peak, off the hour.
+   */
+  readonly retention: ScheduleSpec;
   readonly alerting: AlertingSpec;
   readonly budget: BudgetSpec;
   /** Keep images: the most recent N versions survive cleanup. */
@@ -210,6 +220,7 @@ export const environments: Readonly<Record<EnvironmentName, EnvironmentSpec>> = 
     model: modelDefaults,
     tasks: { ...tasksDefaults, maxDispatchesPerSecond: 1, maxConcurrentDispatches: 5 },
     polling: { schedule: "*/5 * * * *", interval: "300s", paused: false },
+    retention: { schedule: "17 3 * * *", paused: false },
     alerting: { notify: false, uptimePeriod: "900s" },
     budget: { monthlyUsd: 100 },
     imagesKept: 10,
@@ -256,6 +267,7 @@ export const environments: Readonly<Record<EnvironmentName, EnvironmentSpec>> = 
     model: modelDefaults,
     tasks: { ...tasksDefaults, maxDispatchesPerSecond: 2, maxConcurrentDispatches: 10 },
     polling: { schedule: "* * * * *", interval: "60s", paused: false },
+    retention: { schedule: "17 3 * * *", paused: false },
     alerting: { notify: true, uptimePeriod: "300s" },
     budget: { monthlyUsd: 200 },
     imagesKept: 20,
@@ -304,6 +316,7 @@ export const environments: Readonly<Record<EnvironmentName, EnvironmentSpec>> = 
     model: modelDefaults,
     tasks: tasksDefaults,
     polling: { schedule: "* * * * *", interval: "60s", paused: false },
+    retention: { schedule: "17 3 * * *", paused: false },
     alerting: { notify: true, uptimePeriod: "60s" },
     budget: { monthlyUsd: 1000 },
     imagesKept: 30,

@@ -241,6 +241,19 @@ export class PlatformStack extends TerraformStack {
       audience: internalAudience,
       invokerEmail: identity.invoker.email,
     });
+    // The retention purge: the worker's timeout bounds one call; it is idempotent, so retrying is safe.
+    new PollSchedule(this, "retention", {
+      projectId: d.projectId,
+      region: d.region,
+      jobName: "switchboard-retention",
+      description: "Purges data past its retention period (POST /internal/retention)",
+      spec: env.retention,
+      targetUrl: `${internalAudience}/internal/retention`,
+      audience: internalAudience,
+      invokerEmail: identity.invoker.email,
+      attemptDeadline: `${env.worker.timeoutSeconds}s`,
+      retryCount: 3,
+    });
 
     // ---- observability ----
     const logMetrics = new LogMetrics(this, "log-metrics", {

@@ -34,6 +34,14 @@ const runService = (stack: StackJson, name = "switchboard"): Record<string, unkn
 };
 const runEnv = (stack: StackJson, name = "switchboard"): Env[] =>
   ((runService(stack, name).template as { containers: { env: Env[] }[] }).containers[0]?.env ?? []) as Env[];
+type SchedulerJob = Record<string, unknown> & {
+  http_target: { uri: string; oidc_token: { audience: string; service_account_email: string } };
+};
+const schedulerJob = (stack: StackJson, name: string): SchedulerJob => {
+  const job = resources(stack, "google_cloud_scheduler_job").find((j) => j.name === name);
+  if (!job) throw new Error(`no Cloud Scheduler job ${name}`);
+  return job as SchedulerJob;
+};
 const plainEnv = (stack: StackJson, name?: string) =>
   Object.fromEntries(
     runEnv(stack, name)
@@ -60,7 +68,7 @@ describe("the synthesized app", () => {
       google_billing_budget: 1,
       google_cloud_run_v2_service: 2,
       google_cloud_run_v2_service_iam_member: 1,
-      google_cloud_scheduler_job: 1,
+      google_cloud_scheduler_job: 2,
       google_cloud_tasks_queue: 1,
       google_cloud_tasks_queue_iam_member: 1,
       google_compute_global_address: 1,
@@ -251,9 +259,7 @@ describe("the synthesized app", () => {
   });
 
   it("points the poller at the worker's internal endpoint with an OIDC token for the worker's audience", () => {
-    const job = only(stacks.prod, "google_cloud_scheduler_job") as {
-      http_target: { uri: string; oidc_token: { audience: string; service_account_email: string } };
-    };
+    const job = schedulerJob(stacks.prod, "switchboard-intercom-poll");
     expect(job.http_target.uri).toBe(`${WORKER_URL}/internal/poll`);
     expect(job.http_target.oidc_token.audience).toBe(WORKER_URL);
     expect(job.http_target.oidc_token.service_account_email).toMatch(
@@ -269,6 +275,26 @@ describe("the synthesized app", () => {
     expect(publicService?.["//"]).toMatchObject({
       guardrail_exemptions: { SB_RUN_PUBLIC_INVOKER: expect.stringContaining("browsers") },
     });
+  });
+
+  it("purges old data daily: Cloud Scheduler calls POST /internal/retention on the worker with the invoker's token", () => {
+    for (const name of ["dev", "staging", "prod"] as const) {
+      const job = schedulerJob(stacks[name], "switchboard-retention");
+      const poll = schedulerJob(stacks[name], "switchboard-intercom-poll");
+      expect(job).toMatchObject({
+        schedule: environments[name].retention.schedule,
+        time_zone: "Etc/UTC",
+        paused: false,
+        attempt_deadline: `${environments[name].worker.timeoutSeconds}s`,
+        http_target: { http_method: "POST", oidc_token: poll.http_target.oidc_token },
+      });
+      expect(job.http_target.uri).toMatch(/^https:\/\/switchboard-worker-.*\/internal\/retention$/);
+      expect(job.http_target.oidc_token.audience).toBe(
+        plainEnv(stacks[name], "switchboard-worker").INTERNAL_AUDIENCE,
+      );
+      // Daily: a cron with fixed minute and hour and wildcards for day, month and weekday.
+      expect(environments[name].retention.schedule).toMatch(/^\d{1,2} \d{1,2} \* \* \*$/);
+    }
   });
 
   it("makes every platform resource wait for the project APIs", () => {
