@@ -39,8 +39,25 @@ export interface ConnectorSpec {
 }
 
 export interface NetworkSpec {
+  /**
+   * How Cloud Run reaches the VPC (Cloud SQL's private IP); only private ranges take that path.
+   * - "connector": a Serverless VPC Access connector, at least two VMs running around the clock
+   *   (`connector` sizes them) in a /28 subnet.
+   * - "direct": Direct VPC egress, instances take IPs from a subnet themselves: no VMs, no connector
+   *   throughput ceiling, billed with the instances. Documented limit: a new instance may wait "a minute or
+   *   more" for its first connection (https://cloud.google.com/run/docs/configuring/vpc-direct-vpc), so the
+   *   startup probe, which reads the database, gets 120 s.
+   */
+  readonly egress: "connector" | "direct";
   /** /28 subnet the connector runs in (flow logs and private Google access on). */
   readonly connectorCidr: string;
+  /**
+   * Subnet Direct VPC egress takes instance IPs from (flow logs and private Google access on). Google asks
+   * for /26 or larger; Cloud Run holds about 2 IPs per instance, reserved in blocks of 16 per revision, and
+   * an old revision keeps its block while a new one rolls out, so a /24 (252 usable) covers both services at
+   * their maximum during a rollout in every environment (a test checks it).
+   */
+  readonly directEgressCidr: string;
   /** Prefix length of the range reserved for private services access (Cloud SQL). */
   readonly privateServicesPrefixLength: number;
   /** Fraction of flows sampled into VPC flow logs. */
@@ -171,8 +188,17 @@ const modelDefaults: ModelSpec = {
   vertexLocation: "global",
 };
 
+/**
+ * Egress per environment: dev uses Direct VPC egress (it scales to zero, so the connector's two VMs were
+ * idle around the clock: about $11 of its ~$67 a month, and dev is where the option gets exercised).
+ * Staging and prod keep the connector: in prod a cold instance must not wait up to a minute for its first
+ * database connection in the middle of a traffic spike, the connector costs about 2 % of prod's bill, and
+ * staging runs on the path prod runs on.
+ */
 const networkDefaults: NetworkSpec = {
+  egress: "connector",
   connectorCidr: "10.8.0.0/28",
+  directEgressCidr: "10.8.16.0/24",
   privateServicesPrefixLength: 20,
   flowLogSampling: 0.5,
 };
@@ -204,7 +230,7 @@ export const environments: Readonly<Record<EnvironmentName, EnvironmentSpec>> = 
       databasePoolMax: 3,
     },
     connector: { machineType: "f1-micro", minInstances: 2, maxInstances: 3 },
-    network: { ...networkDefaults, flowLogSampling: 0.1 },
+    network: { ...networkDefaults, egress: "direct", flowLogSampling: 0.1 },
     database: {
       tier: "db-custom-1-3840",
       diskSizeGb: 10,
@@ -440,7 +466,7 @@ export function apisFor(env: EnvironmentSpec, withBudget: boolean): string[] {
     "servicenetworking.googleapis.com",
     "serviceusage.googleapis.com",
     "sqladmin.googleapis.com",
-    "vpcaccess.googleapis.com",
+    ...(env.network.egress === "connector" ? ["vpcaccess.googleapis.com"] : []),
     ...(env.model.gemini === "vertex" ? ["aiplatform.googleapis.com"] : []),
     ...(withBudget ? ["billingbudgets.googleapis.com"] : []),
   ];

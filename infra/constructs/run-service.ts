@@ -10,6 +10,12 @@ export type RunIngress =
   | "INGRESS_TRAFFIC_INTERNAL_ONLY"
   | "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER";
 
+/** Direct VPC egress: instances take their IPs from this subnet, no connector in between. */
+export interface DirectVpcEgress {
+  readonly networkId: string;
+  readonly subnetworkId: string;
+}
+
 export interface RunServiceProps {
   readonly projectId: string;
   readonly region: string;
@@ -22,8 +28,13 @@ export interface RunServiceProps {
   readonly serviceAccountEmail: string;
   readonly spec: RunSpec;
   readonly deletionProtection: boolean;
-  /** Serverless VPC Access connector id; only private ranges go through it. */
-  readonly connectorId: string;
+  /**
+   * Serverless VPC Access connector id; only private ranges go through it. Give this or `directEgress`.
+   * @default undefined
+   */
+  readonly connectorId?: string;
+  /** Direct VPC egress instead of a connector; only private ranges go through it. @default undefined */
+  readonly directEgress?: DirectVpcEgress;
   /** Plain env vars (never credentials: guardrail SB_RUN_SECRET_ENV). */
   readonly env: Readonly<Record<string, string>>;
   /** Env var name → Secret Manager secret id, read at version `latest` (or `id@N` pinned to version N). */
@@ -74,6 +85,9 @@ export class RunService extends Construct {
     super(scope, id);
     const { spec } = props;
     this.serviceName = props.serviceName ?? "switchboard";
+    if (props.connectorId && props.directEgress) {
+      throw new Error(`RunService ${this.node.path}: give connectorId or directEgress, not both`);
+    }
     const isPublic = props.publicAccessReason !== undefined;
 
     const env = [
@@ -99,7 +113,7 @@ export class RunService extends Construct {
         maxInstanceRequestConcurrency: spec.concurrency,
         timeout: `${spec.timeoutSeconds}s`,
         scaling: { minInstanceCount: spec.minInstances, maxInstanceCount: spec.maxInstances },
-        vpcAccess: { connector: props.connectorId, egress: "PRIVATE_RANGES_ONLY" },
+        ...vpcAccess(props),
         labels: { ...props.labels },
         containers: [
           {
@@ -117,7 +131,10 @@ export class RunService extends Construct {
               initialDelaySeconds: 0,
               periodSeconds: 3,
               timeoutSeconds: 2,
-              failureThreshold: 20,
+              // The probe reads the database through the VPC. Direct VPC egress may take "a minute or more"
+              // to connect a new instance (https://cloud.google.com/run/docs/configuring/vpc-direct-vpc
+              // #limitations), so it gets 120 s instead of 60 s before the revision is failed.
+              failureThreshold: props.directEgress ? 40 : 20,
             },
             livenessProbe: {
               httpGet: { path: props.livenessProbePath ?? "/healthz", port: 8080 },
@@ -146,4 +163,19 @@ export class RunService extends Construct {
     }
     if (props.publicAccessReason) exempt(this.service, "SB_RUN_PUBLIC_INVOKER", props.publicAccessReason);
   }
+}
+
+function vpcAccess(props: RunServiceProps) {
+  if (props.directEgress) {
+    const { networkId, subnetworkId } = props.directEgress;
+    return {
+      vpcAccess: {
+        networkInterfaces: [{ network: networkId, subnetwork: subnetworkId }],
+        egress: "PRIVATE_RANGES_ONLY",
+      },
+    };
+  }
+  return props.connectorId
+    ? { vpcAccess: { connector: props.connectorId, egress: "PRIVATE_RANGES_ONLY" } }
+    : {};
 }

@@ -191,7 +191,9 @@ export class PlatformStack extends TerraformStack {
       image: d.image,
       serviceAccountEmail: identity.runtime.email,
       deletionProtection: env.deletionProtection,
-      connectorId: network.connector.id,
+      ...(network.connector
+        ? { connectorId: network.connector.id }
+        : { directEgress: { networkId: network.vpc.id, subnetworkId: network.subnet.id } }),
       secretEnv,
       labels: d.labels,
     };

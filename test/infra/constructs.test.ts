@@ -78,6 +78,36 @@ describe("Network", () => {
   });
 });
 
+describe("Network with Direct VPC egress", () => {
+  const make = (directEgressCidr: string) =>
+    synth((s) => {
+      new Network(s, "network", {
+        projectId: P,
+        region: "europe-west1",
+        network: { ...environments.prod.network, egress: "direct", directEgressCidr },
+        connector: environments.prod.connector,
+        labels: LABELS,
+      });
+    });
+  it("creates no connector, and a flow-logged subnet with private Google access for the instances", () => {
+    const out = make("10.8.16.0/24");
+    expect(resources(out, "google_vpc_access_connector")).toEqual([]);
+    expect(only(out, "google_compute_subnetwork")).toMatchObject({
+      name: "switchboard-run",
+      ip_cidr_range: "10.8.16.0/24",
+      private_ip_google_access: true,
+      log_config: { flow_sampling: 0.5 },
+    });
+    // Google picks the private services range after the subnet exists, so the two cannot overlap.
+    expect(only(out, "google_compute_global_address").depends_on).toEqual([
+      expect.stringMatching(/^google_compute_subnetwork\./),
+    ]);
+  });
+  it("refuses a subnet smaller than the /26 Google asks for", () => {
+    expect(() => make("10.8.16.0/27")).toThrow(/too small: use a \/26 or larger/);
+  });
+});
+
 describe("Database", () => {
   const make = (deletionProtection: boolean) =>
     synth((s) => {
@@ -261,6 +291,32 @@ describe("RunService", () => {
       startup_cpu_boost: true,
     });
   });
+  it("can use Direct VPC egress, with a longer startup probe for its slower first connection", () => {
+    const out = synth((s) => {
+      new RunService(s, "run", {
+        projectId: P,
+        region: "europe-west1",
+        image: "i",
+        serviceAccountEmail: "run@x",
+        spec: environments.dev.run,
+        deletionProtection: false,
+        directEgress: { networkId: "vpc", subnetworkId: "subnet" },
+        env: {},
+        secretEnv: {},
+        labels: LABELS,
+      });
+    });
+    const template = (
+      only(out, "google_cloud_run_v2_service") as Json & { template: Json & { containers: Json[] } }
+    ).template;
+    expect(template.vpc_access).toEqual({
+      network_interfaces: [{ network: "vpc", subnetwork: "subnet" }],
+      egress: "PRIVATE_RANGES_ONLY",
+    });
+    expect(template.containers[0]?.startup_probe).toMatchObject({ period_seconds: 3, failure_threshold: 40 });
+    expect(container.startup_probe).toMatchObject({ failure_threshold: 20 });
+  });
+
   it("probes startup on the readiness path and liveness on /healthz", () => {
     expect(container.startup_probe).toMatchObject({ http_get: { path: "/api/v1/health", port: 8080 } });
     expect(container.liveness_probe).toMatchObject({ http_get: { path: "/healthz", port: 8080 } });

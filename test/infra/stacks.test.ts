@@ -91,7 +91,9 @@ describe("the synthesized app", () => {
       google_sql_user: 1,
       google_vpc_access_connector: 1,
     };
-    expect(countsByType(stacks.dev)).toEqual(platform);
+    // dev uses Direct VPC egress: no connector, and no Serverless VPC Access API.
+    const { google_vpc_access_connector: _connector, ...direct } = platform;
+    expect(countsByType(stacks.dev)).toEqual({ ...direct, google_project_service: 17 });
     expect(countsByType(stacks.staging)).toEqual(platform);
     expect(countsByType(stacks.prod)).toEqual(platform);
     expect(countsByType(stacks.bootstrap)).toEqual({
@@ -191,6 +193,53 @@ describe("the synthesized app", () => {
     );
     for (const e of env.filter((x) => x.value_source))
       expect(e.value_source?.secret_key_ref.version).toBe("latest");
+  });
+
+  it("sends private-range egress through Direct VPC egress or the connector, as each environment's data says", () => {
+    type Vpc = { connector?: string; network_interfaces?: Record<string, string>[]; egress: string };
+    const vpcOf = (stack: StackJson, name: string) =>
+      (runService(stack, name).template as { vpc_access: Vpc }).vpc_access;
+    for (const env of ["dev", "staging", "prod"] as const) {
+      const direct = environments[env].network.egress === "direct";
+      const subnet = only(stacks[env], "google_compute_subnetwork");
+      expect(subnet).toMatchObject({
+        ip_cidr_range: direct
+          ? environments[env].network.directEgressCidr
+          : environments[env].network.connectorCidr,
+        private_ip_google_access: true,
+        log_config: expect.any(Object),
+      });
+      expect(resources(stacks[env], "google_vpc_access_connector")).toHaveLength(direct ? 0 : 1);
+      for (const service of ["switchboard", "switchboard-worker"]) {
+        const vpc = vpcOf(stacks[env], service);
+        expect(vpc.egress).toBe("PRIVATE_RANGES_ONLY");
+        if (direct) {
+          expect(vpc.connector).toBeUndefined();
+          expect(vpc.network_interfaces).toEqual([
+            {
+              network: expect.stringMatching(/google_compute_network\.network_vpc/),
+              subnetwork: expect.stringMatching(/google_compute_subnetwork\.network_run-subnet/),
+            },
+          ]);
+        } else {
+          expect(vpc.connector).toMatch(/google_vpc_access_connector\.network_connector/);
+        }
+      }
+    }
+    expect(environments.dev.network.egress).toBe("direct");
+  });
+
+  it("sizes the Direct VPC egress subnet for both services at their maximum during a rollout", () => {
+    // ~2 IPs per instance, reserved in blocks of 16 per revision; old and new revision during a rollout.
+    // https://cloud.google.com/run/docs/configuring/vpc-direct-vpc (IP address allocation)
+    const perService = (maxInstances: number) => 2 * Math.ceil((2 * maxInstances) / 16) * 16;
+    for (const name of ["dev", "staging", "prod"] as const) {
+      const { run, worker, network } = environments[name];
+      const prefix = Number(network.directEgressCidr.split("/")[1]);
+      expect(prefix).toBeLessThanOrEqual(26);
+      const usable = 2 ** (32 - prefix) - 4;
+      expect(perService(run.maxInstances) + perService(worker.maxInstances)).toBeLessThanOrEqual(usable);
+    }
   });
 
   it("lets the runtime identity do what the Cloud SQL connector needs: certificate, metadata, IAM login", () => {
