@@ -331,6 +331,16 @@ export const RULES: readonly Rule[] = [
       return undefined;
     },
   },
+  // ---- Load balancing -----------------------------------------------------------------------------
+  {
+    id: "SB_LB_ARMOR",
+    title: "Internet-facing backend services have a Cloud Armor policy",
+    types: ["google_compute_backend_service"],
+    check: (c) =>
+      String(c.load_balancing_scheme ?? "EXTERNAL").startsWith("EXTERNAL") && !isSet(c.security_policy)
+        ? "security_policy must attach a Cloud Armor policy to an external backend service"
+        : undefined,
+  },
   // ---- Secrets ------------------------------------------------------------------------------------
   {
     id: "SB_SECRET_INLINE_VALUE",

@@ -3,10 +3,12 @@ import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
 import { dependable, GcsBackend, TerraformOutput, TerraformResource, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { AlertPolicies } from "../constructs/alert-policies";
+import { ArmorPolicy } from "../constructs/armor-policy";
 import { ArtifactRegistry } from "../constructs/artifact-registry";
 import { Budget } from "../constructs/budget";
 import { Dashboards } from "../constructs/dashboards";
 import { Database } from "../constructs/database";
+import { Edge } from "../constructs/edge";
 import { Identity } from "../constructs/identity";
 import { LogMetrics } from "../constructs/log-metrics";
 import { runAppHost } from "../constructs/naming";
@@ -45,6 +47,8 @@ const PUBLIC_ACCESS_REASON =
  */
 export class PlatformStack extends TerraformStack {
   readonly run: RunService;
+  /** The load balancer in front of the public service; undefined without a domain or with the edge off. */
+  readonly edge?: Edge;
   readonly worker: RunService;
   /** The worker's run.app URL: Cloud Tasks and Cloud Scheduler target it, and it is the OIDC audience. */
   readonly workerUrl: string;
@@ -76,7 +80,10 @@ export class PlatformStack extends TerraformStack {
 
     // Deterministic run.app hosts: the services learn their own and each other's URLs without a cycle.
     const runHost = runAppHost(SERVICE_NAME, project.number, d.region);
-    this.publicUrl = d.publicUrl ?? `https://${runHost}`;
+    const edgeDomain = edgeDomainOf(d);
+    // With the edge, users (and Intercom, and the uptime check) come in through the domain.
+    const publicHost = edgeDomain ?? runHost;
+    this.publicUrl = edgeDomain ? `https://${edgeDomain}` : (d.publicUrl ?? `https://${runHost}`);
     // Cloud Tasks and Cloud Scheduler count as internal sources for Cloud Run ingress only "if they're in
     // the same project ... and if they're using the default run.app URL and not a custom domain"
     // (https://cloud.google.com/run/docs/securing/ingress#settings): so the worker is addressed by its
@@ -202,9 +209,23 @@ export class PlatformStack extends TerraformStack {
       ...common,
       serviceName: SERVICE_NAME,
       spec: env.run,
-      env: { ...plainEnv, SERVICE_ROLE: "public" },
+      env: { ...plainEnv, SERVICE_ROLE: "public", TRUSTED_PROXY_HOPS: String(trustedProxyHops(edgeDomain)) },
       publicAccessReason: PUBLIC_ACCESS_REASON,
+      // Behind the edge, only the load balancer (and internal sources) may reach it: nobody goes around
+      // Cloud Armor through the run.app URL.
+      ingress: edgeDomain ? "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER" : "INGRESS_TRAFFIC_ALL",
     });
+    if (edgeDomain) {
+      const armor = new ArmorPolicy(this, "armor", { projectId: d.projectId, spec: env.edge.armor });
+      this.edge = new Edge(this, "edge", {
+        projectId: d.projectId,
+        region: d.region,
+        serviceName: this.run.service.name,
+        domain: edgeDomain,
+        securityPolicyId: armor.policy.id,
+        labels: d.labels,
+      });
+    }
     // Internal only, and only the invoker identity (Cloud Tasks' and Cloud Scheduler's OIDC tokens) may
     // invoke it: a request needs both an internal source and that identity's token.
     this.worker = new RunService(this, "worker", {
@@ -270,7 +291,7 @@ export class PlatformStack extends TerraformStack {
     });
     new UptimeCheck(this, "uptime", {
       projectId: d.projectId,
-      host: runHost,
+      host: publicHost,
       period: env.alerting.uptimePeriod,
       labels: d.labels,
     });
@@ -313,6 +334,12 @@ export class PlatformStack extends TerraformStack {
     }
 
     new TerraformOutput(this, "service_url", { value: this.publicUrl });
+    if (this.edge && edgeDomain) {
+      new TerraformOutput(this, "load_balancer_ip", {
+        value: this.edge.ipAddress,
+        description: `DNS: an A record for ${edgeDomain} pointing here; the certificate provisions after it resolves`,
+      });
+    }
     new TerraformOutput(this, "worker_url", {
       value: this.workerUrl,
       description: "Internal worker (Cloud Tasks, Cloud Scheduler); not reachable from the internet",
@@ -336,4 +363,28 @@ export class PlatformStack extends TerraformStack {
 
     applyGuardrails(this, { requireDataProtection: env.deletionProtection });
   }
+}
+
+/** The domain the edge serves, when the environment has the edge on and the site gives it a domain. */
+function edgeDomainOf(d: Deployment): string | undefined {
+  if (d.domain && !d.env.edge.enabled) {
+    throw new Error(
+      `environments.${d.env.name}.domain is set in the site, but the edge is off for ${d.env.name} ` +
+        "(edge.enabled in infra/environments.ts): turn it on, or remove the domain",
+    );
+  }
+  return d.env.edge.enabled ? d.domain : undefined;
+}
+
+/**
+ * TRUSTED_PROXY_HOPS (brief contract): how many trusted proxies append to X-Forwarded-For, so the service
+ * takes the client address that many places from the right and ignores whatever a client wrote itself.
+ * - Cloud Run alone: its front end appends the address it saw as the last entry → 1.
+ * - Behind the global external Application Load Balancer: the load balancer appends
+ *   "<client-ip>,<load-balancer-ip>" (https://cloud.google.com/load-balancing/docs/https#x-forwarded-for_header)
+ *   and Cloud Run adds nothing after those, so the client is second from the right → 2 (the same position
+ *   kubernetes/registry.k8s.io reads behind a Google load balancer and Cloud Run, pkg/net/clientip).
+ */
+function trustedProxyHops(edgeDomain: string | undefined): number {
+  return edgeDomain ? 2 : 1;
 }

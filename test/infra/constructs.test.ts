@@ -1,10 +1,12 @@
 import { Testing } from "cdktf";
 import type { Construct } from "constructs";
 import { describe, expect, it } from "vitest";
+import { ArmorPolicy } from "../../infra/constructs/armor-policy";
 import { ArtifactRegistry } from "../../infra/constructs/artifact-registry";
 import { Budget } from "../../infra/constructs/budget";
 import { CiIdentities, DEPLOY_ROLES, PLAN_ROLES } from "../../infra/constructs/ci-identities";
 import { Database } from "../../infra/constructs/database";
+import { Edge } from "../../infra/constructs/edge";
 import { GithubOidc } from "../../infra/constructs/github-oidc";
 import { Identity } from "../../infra/constructs/identity";
 import { LogMetrics } from "../../infra/constructs/log-metrics";
@@ -347,6 +349,46 @@ describe("RunService", () => {
     expect(resources(privateOut, "google_cloud_run_v2_service_iam_member").map((m) => m.member)).toEqual([
       "serviceAccount:invoker@x",
     ]);
+  });
+});
+
+describe("ArmorPolicy and Edge", () => {
+  const armor = environments.prod.edge.armor;
+  it("skips signed webhooks in every rule but the default, and refuses an interval Cloud Armor does not take", () => {
+    const out = synth((s) => {
+      new ArmorPolicy(s, "armor", { projectId: P, spec: armor });
+    });
+    const rules = only(out, "google_compute_security_policy").rule as { priority: number; match: Json }[];
+    expect(rules).toHaveLength(armor.wafRules.length + 2);
+    for (const r of rules.slice(0, -1))
+      expect(JSON.stringify(r.match)).toContain("!request.path.startsWith('/webhooks/')");
+    expect(() =>
+      synth((s) => {
+        new ArmorPolicy(s, "armor", {
+          projectId: P,
+          spec: { ...armor, rateLimit: { ...armor.rateLimit, intervalSec: 45 } },
+        });
+      }),
+    ).toThrow(/interval 45s/);
+  });
+  it("names the certificate after the domain, so a new domain gets a new certificate before the old goes", () => {
+    const cert = (domain: string) =>
+      only(
+        synth((s) => {
+          new Edge(s, "edge", {
+            projectId: P,
+            region: "europe-west1",
+            serviceName: "switchboard",
+            domain,
+            securityPolicyId: "policy",
+            labels: LABELS,
+          });
+        }),
+        "google_compute_managed_ssl_certificate",
+      );
+    expect(cert("a.example.com").name).not.toBe(cert("b.example.com").name);
+    expect(cert("a.example.com").name).toBe(cert("a.example.com").name);
+    expect(cert("a.example.com").name).toMatch(/^switchboard-[0-9a-f]{8}$/);
   });
 });
 

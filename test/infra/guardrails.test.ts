@@ -1,6 +1,7 @@
 import { ArtifactRegistryRepository } from "@cdktf/provider-google/lib/artifact-registry-repository";
 import { CloudRunV2Service } from "@cdktf/provider-google/lib/cloud-run-v2-service";
 import { CloudRunV2ServiceIamMember } from "@cdktf/provider-google/lib/cloud-run-v2-service-iam-member";
+import { ComputeBackendService } from "@cdktf/provider-google/lib/compute-backend-service";
 import { ComputeSubnetwork } from "@cdktf/provider-google/lib/compute-subnetwork";
 import { IamWorkloadIdentityPoolProvider } from "@cdktf/provider-google/lib/iam-workload-identity-pool-provider";
 import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
@@ -156,6 +157,8 @@ const BAD: Record<string, (stack: TerraformStack) => void> = {
     }),
   SB_RUN_PROBES: (s) => run(s, {}, { livenessProbe: undefined }),
   SB_RUN_SECRET_ENV: (s) => run(s, {}, { env: [{ name: "INTERCOM_ACCESS_TOKEN", value: "tok_live_123" }] }),
+  SB_LB_ARMOR: (s) =>
+    new ComputeBackendService(s, "backend", { name: "b", loadBalancingScheme: "EXTERNAL_MANAGED" }),
   SB_SECRET_INLINE_VALUE: (s) =>
     new SecretManagerSecretVersion(s, "v", { secret: "x", secretData: "hunter2" }),
   SB_WIF_CONDITION: (s) =>

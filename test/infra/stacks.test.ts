@@ -95,7 +95,20 @@ describe("the synthesized app", () => {
     const { google_vpc_access_connector: _connector, ...direct } = platform;
     expect(countsByType(stacks.dev)).toEqual({ ...direct, google_project_service: 17 });
     expect(countsByType(stacks.staging)).toEqual(platform);
-    expect(countsByType(stacks.prod)).toEqual(platform);
+    // prod has a domain in the example site: the edge load balancer and its Cloud Armor policy.
+    expect(countsByType(stacks.prod)).toEqual({
+      ...platform,
+      google_compute_backend_service: 1,
+      google_compute_global_address: 2,
+      google_compute_global_forwarding_rule: 2,
+      google_compute_managed_ssl_certificate: 1,
+      google_compute_region_network_endpoint_group: 1,
+      google_compute_security_policy: 1,
+      google_compute_ssl_policy: 1,
+      google_compute_target_http_proxy: 1,
+      google_compute_target_https_proxy: 1,
+      google_compute_url_map: 2,
+    });
     expect(countsByType(stacks.bootstrap)).toEqual({
       google_billing_account_iam_member: 2,
       google_iam_workload_identity_pool: 1,
@@ -167,6 +180,7 @@ describe("the synthesized app", () => {
         "SERVICE_ROLE",
         "TASK_QUEUE",
         "TASKS_INVOKER_SA",
+        "TRUSTED_PROXY_HOPS",
         "WORKER_URL",
       ].sort(),
     );
@@ -181,7 +195,9 @@ describe("the synthesized app", () => {
     expect(plain.CLOUD_TASKS_QUEUE).toBe(
       "projects/switchboard-prod-000000/locations/europe-west1/queues/switchboard-outbox",
     );
-    expect(plain.PUBLIC_URL).toBe(RUN_URL);
+    // prod is served at its domain through the edge (issue 10); staging stays on its run.app URL.
+    expect(plain.PUBLIC_URL).toBe("https://chat.example.com");
+    expect(plainEnv(stacks.staging).PUBLIC_URL).toMatch(/^https:\/\/switchboard-\$\{data\.google_project/);
     // The worker serves /internal/*: tasks target it and it is the OIDC audience (issue 10, item 10).
     expect(plain.WORKER_URL).toBe(WORKER_URL);
     expect(plain.INTERNAL_AUDIENCE).toBe(WORKER_URL);
@@ -405,6 +421,115 @@ describe("the synthesized app", () => {
       );
     for (const c of channels("dev")) expect(c).toEqual([]);
     for (const c of channels("prod")) expect(c).toHaveLength(1);
+  });
+});
+
+describe("the edge in front of production", () => {
+  const one = (type: string) => only(stacks.prod, type);
+  it("is a global external Application Load Balancer with a serverless NEG for the public service", () => {
+    expect(one("google_compute_region_network_endpoint_group")).toMatchObject({
+      network_endpoint_type: "SERVERLESS",
+      region: "europe-west1",
+      cloud_run: {
+        service: expect.stringMatching(/google_cloud_run_v2_service\.run_service_[0-9A-F]+\.name/),
+      },
+    });
+    expect(one("google_compute_backend_service")).toMatchObject({
+      load_balancing_scheme: "EXTERNAL_MANAGED",
+      backend: [{ group: expect.stringContaining("google_compute_region_network_endpoint_group.edge_neg") }],
+      security_policy: expect.stringContaining("google_compute_security_policy.armor_policy"),
+      log_config: { enable: true, sample_rate: 1 },
+    });
+    expect(one("google_compute_backend_service").health_checks).toBeUndefined();
+    for (const rule of resources(stacks.prod, "google_compute_global_forwarding_rule")) {
+      expect(rule).toMatchObject({
+        load_balancing_scheme: "EXTERNAL_MANAGED",
+        ip_address: expect.stringMatching(/google_compute_global_address\.edge_ip_[0-9A-F]+\.address/),
+      });
+    }
+    expect(
+      resources(stacks.prod, "google_compute_global_forwarding_rule")
+        .map((r) => r.port_range)
+        .sort(),
+    ).toEqual(["443", "80"]);
+  });
+
+  it("terminates TLS with a Google-managed certificate for the domain and redirects http to https", () => {
+    expect(one("google_compute_managed_ssl_certificate")).toMatchObject({
+      managed: { domains: ["chat.example.com"] },
+      lifecycle: { create_before_destroy: true },
+    });
+    expect(one("google_compute_target_https_proxy")).toMatchObject({
+      ssl_certificates: [expect.stringContaining("google_compute_managed_ssl_certificate.edge_certificate")],
+      ssl_policy: expect.stringContaining("google_compute_ssl_policy.edge_tls-policy"),
+    });
+    expect(one("google_compute_ssl_policy")).toMatchObject({ min_tls_version: "TLS_1_2", profile: "MODERN" });
+    const redirect = resources(stacks.prod, "google_compute_url_map").find((m) => m.default_url_redirect);
+    expect(redirect?.default_url_redirect).toEqual({
+      https_redirect: true,
+      redirect_response_code: "MOVED_PERMANENTLY_DEFAULT",
+      strip_query: false,
+    });
+    expect(one("google_compute_target_http_proxy").url_map).toMatch(/edge_redirect-url-map/);
+  });
+
+  it("bans flooding client IPs and runs the OWASP rules in preview, as listed in the environment data", () => {
+    const { armor } = environments.prod.edge;
+    type Rule = Record<string, unknown> & { priority: number; match: { expr?: { expression: string } } };
+    const rules = one("google_compute_security_policy").rule as Rule[];
+    const ban = rules.find((r) => r.action === "rate_based_ban");
+    expect(ban).toMatchObject({
+      rate_limit_options: {
+        enforce_on_key: "IP",
+        exceed_action: "deny(429)",
+        rate_limit_threshold: { count: armor.rateLimit.count, interval_sec: armor.rateLimit.intervalSec },
+        ban_duration_sec: armor.rateLimit.banDurationSec,
+      },
+    });
+    expect(ban?.preview).toBeUndefined();
+    const waf = rules.filter((r) => r.match.expr?.expression.includes("evaluatePreconfiguredWaf"));
+    expect(
+      waf.map((r) => /evaluatePreconfiguredWaf\('([^']+)'/.exec(r.match.expr?.expression ?? "")?.[1]),
+    ).toEqual([...armor.wafRules]);
+    expect(armor.wafRules).toEqual(expect.arrayContaining(["sqli-v33-stable", "xss-v33-stable"]));
+    for (const r of waf) expect(r).toMatchObject({ action: "deny(403)", preview: true });
+    expect(rules.at(-1)).toMatchObject({ priority: 2147483647, action: "allow" });
+    expect(new Set(rules.map((r) => r.priority)).size).toBe(rules.length);
+  });
+
+  it("closes the run.app door, counts two proxy hops and serves, checks and announces the domain", () => {
+    const publicService = runService(stacks.prod);
+    expect(publicService.ingress).toBe("INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER");
+    expect(plainEnv(stacks.prod)).toMatchObject({
+      TRUSTED_PROXY_HOPS: "2",
+      PUBLIC_URL: "https://chat.example.com",
+    });
+    // Without the edge Cloud Run's front end is the only proxy.
+    expect(plainEnv(stacks.staging).TRUSTED_PROXY_HOPS).toBe("1");
+    expect(runService(stacks.staging).ingress).toBe("INGRESS_TRAFFIC_ALL");
+    // The worker is untouched: internal, tasks still go to its run.app URL.
+    expect(runService(stacks.prod, "switchboard-worker").ingress).toBe("INGRESS_TRAFFIC_INTERNAL_ONLY");
+    expect(plainEnv(stacks.prod).WORKER_URL).toBe(WORKER_URL);
+    expect(one("google_monitoring_uptime_check_config")).toMatchObject({
+      monitored_resource: { labels: { host: "chat.example.com" } },
+    });
+    expect(stacks.prod.output?.webhook_url?.value).toBe("https://chat.example.com/webhooks/intercom");
+    expect(stacks.prod.output?.load_balancer_ip?.value).toMatch(
+      /google_compute_global_address\.edge_ip_[0-9A-F]+\.address/,
+    );
+    expect(stacks.staging.output?.load_balancer_ip).toBeUndefined();
+  });
+
+  it("stays off without a domain, and refuses a domain for an environment whose edge is off", () => {
+    const { domain: _d, ...prodWithout } = exampleSite().environments.prod;
+    const site = exampleSite();
+    const out = synthAll({ site: { ...site, environments: { ...site.environments, prod: prodWithout } } });
+    expect(resources(out.prod, "google_compute_backend_service")).toEqual([]);
+    expect(runService(out.prod).ingress).toBe("INGRESS_TRAFFIC_ALL");
+    expect(plainEnv(out.prod)).toMatchObject({ TRUSTED_PROXY_HOPS: "1", PUBLIC_URL: RUN_URL });
+    expect(() => synthAll({ site: synthSiteWith({ domain: "dev.example.com" }) })).toThrow(
+      /environments\.dev\.domain is set.*edge is off for dev/,
+    );
   });
 });
 
