@@ -122,11 +122,27 @@ export interface PollingSpec extends ScheduleSpec {
   readonly interval: string;
 }
 
+/**
+ * Thresholds of the model alerts the product brief asks for (policies/model-*.json), passed as template
+ * variables. Gemini is about $10.60 a day at prod's planned traffic (docs/runbook.md, monthly cost).
+ */
+export interface ModelAlertSpec {
+  /** Model cost over the last 24 hours, USD. */
+  readonly dailyCostUsd: number;
+  /** Average input + output + thinking tokens per model call over an hour (a turn is ~3,500 today). */
+  readonly tokensPerRequest: number;
+  /** Context-cache hit rate (cached / input tokens of Gemini chat calls over an hour) that is too low. */
+  readonly cacheHitRateMin: number;
+  /** Model calls an hour below which the two ratio alerts stay quiet (a handful of calls proves nothing). */
+  readonly minCallsPerHour: number;
+}
+
 export interface AlertingSpec {
   /** Page the site's alert e-mails; false creates the policies without notifications. */
   readonly notify: boolean;
   /** Uptime check period. */
   readonly uptimePeriod: "60s" | "300s" | "600s" | "900s";
+  readonly model: ModelAlertSpec;
 }
 
 export interface ArmorSpec {
@@ -298,7 +314,11 @@ export const environments: Readonly<Record<EnvironmentName, EnvironmentSpec>> = 
     tasks: { ...tasksDefaults, maxDispatchesPerSecond: 1, maxConcurrentDispatches: 5 },
     polling: { schedule: "*/5 * * * *", interval: "300s", paused: false },
     retention: { schedule: "17 3 * * *", paused: false },
-    alerting: { notify: false, uptimePeriod: "900s" },
+    alerting: {
+      notify: false,
+      uptimePeriod: "900s",
+      model: { dailyCostUsd: 3, tokensPerRequest: 12_000, cacheHitRateMin: 0.4, minCallsPerHour: 20 },
+    },
     budget: { monthlyUsd: 100 },
     edge: { enabled: false, armor: armorDefaults },
     imagesKept: 10,
@@ -346,7 +366,11 @@ export const environments: Readonly<Record<EnvironmentName, EnvironmentSpec>> = 
     tasks: { ...tasksDefaults, maxDispatchesPerSecond: 2, maxConcurrentDispatches: 10 },
     polling: { schedule: "* * * * *", interval: "60s", paused: false },
     retention: { schedule: "17 3 * * *", paused: false },
-    alerting: { notify: true, uptimePeriod: "300s" },
+    alerting: {
+      notify: true,
+      uptimePeriod: "300s",
+      model: { dailyCostUsd: 5, tokensPerRequest: 12_000, cacheHitRateMin: 0.4, minCallsPerHour: 20 },
+    },
     budget: { monthlyUsd: 200 },
     edge: { enabled: false, armor: armorDefaults },
     imagesKept: 20,
@@ -396,7 +420,11 @@ export const environments: Readonly<Record<EnvironmentName, EnvironmentSpec>> = 
     tasks: tasksDefaults,
     polling: { schedule: "* * * * *", interval: "60s", paused: false },
     retention: { schedule: "17 3 * * *", paused: false },
-    alerting: { notify: true, uptimePeriod: "60s" },
+    alerting: {
+      notify: true,
+      uptimePeriod: "60s",
+      model: { dailyCostUsd: 25, tokensPerRequest: 12_000, cacheHitRateMin: 0.4, minCallsPerHour: 100 },
+    },
     budget: { monthlyUsd: 1000 },
     edge: { enabled: true, armor: armorDefaults },
     imagesKept: 30,

@@ -306,6 +306,10 @@ export class PlatformStack extends TerraformStack {
       SQL_CONNECTIONS_ALERT: Math.floor(env.database.maxConnections * 0.9),
       RUN_MAX_INSTANCES: env.run.maxInstances,
       TASK_QUEUE: this.queue.queueName,
+      MODEL_DAILY_COST_USD: env.alerting.model.dailyCostUsd,
+      MODEL_TOKENS_PER_REQUEST: env.alerting.model.tokensPerRequest,
+      MODEL_CACHE_HIT_RATE_MIN: env.alerting.model.cacheHitRateMin,
+      MODEL_ALERT_MIN_CALLS: env.alerting.model.minCallsPerHour,
     };
     new Dashboards(this, "dashboards", { projectId: d.projectId, catalog, vars });
     new AlertPolicies(this, "alerts", {

@@ -457,6 +457,9 @@ describe("LogMetrics", () => {
       label_extractors: { upstream: "EXTRACT(jsonPayload.upstream)", status: "EXTRACT(jsonPayload.status)" },
     });
     expect(errors.value_extractor).toBeUndefined();
+    // The context-cache alert keeps to chat calls: the usage metrics carry the call's purpose.
+    const cached = metrics.find((m) => m.name === "switchboard_model_cached_tokens") as Json;
+    expect(cached.label_extractors).toMatchObject({ purpose: "EXTRACT(jsonPayload.purpose)" });
   });
 });
 

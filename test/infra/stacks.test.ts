@@ -75,7 +75,7 @@ describe("the synthesized app", () => {
       google_compute_network: 1,
       google_compute_subnetwork: 1,
       google_logging_metric: 11,
-      google_monitoring_alert_policy: 12,
+      google_monitoring_alert_policy: 15,
       google_monitoring_dashboard: 2,
       google_monitoring_notification_channel: 1,
       google_monitoring_uptime_check_config: 1,
@@ -412,6 +412,17 @@ describe("the synthesized app", () => {
         "deploy_service_account",
       ]),
     );
+  });
+
+  it("sets the model alerts' thresholds per environment from its data", () => {
+    for (const name of ["dev", "staging", "prod"] as const) {
+      const policy = resources(stacks[name], "google_monitoring_alert_policy").find((p) =>
+        String(p.display_name).includes("Model cost above"),
+      ) as { conditions: { condition_prometheus_query_language: { query: string } }[] } | undefined;
+      const query = policy?.conditions[0]?.condition_prometheus_query_language.query ?? "";
+      expect(query.endsWith(`> ${environments[name].alerting.model.dailyCostUsd}`)).toBe(true);
+    }
+    expect(environments.prod.alerting.model.cacheHitRateMin).toBe(0.4);
   });
 
   it("notifies people from staging and prod alerts but keeps dev alerts silent", () => {
