@@ -548,6 +548,8 @@ describe("bootstrap constructs", () => {
     const roles = resources(out, "google_project_iam_member").map((m) => m.role as string);
     expect(roles.sort()).toEqual([...PLAN_ROLES, ...DEPLOY_ROLES].sort());
     expect(roles).not.toEqual(expect.arrayContaining(["roles/owner", "roles/editor", "roles/viewer"]));
+    // Applying the edge creates Cloud Armor policies and managed certificates: not in compute.networkAdmin.
+    expect(roles).toContain("roles/compute.securityAdmin");
     expect(resources(out, "google_service_account_key")).toEqual([]);
     const stateRoles = Object.fromEntries(
       resources(out, "google_storage_bucket_iam_member").map((m) => [String(m.role), String(m.member)]),

@@ -113,7 +113,7 @@ describe("the synthesized app", () => {
       google_billing_account_iam_member: 2,
       google_iam_workload_identity_pool: 1,
       google_iam_workload_identity_pool_provider: 1,
-      google_project_iam_member: 90,
+      google_project_iam_member: 93,
       google_project_service: 8,
       google_service_account: 2,
       google_service_account_iam_member: 2,
