@@ -39,8 +39,25 @@ export interface ConnectorSpec {
 }
 
 export interface NetworkSpec {
+  /**
+   * How Cloud Run reaches the VPC (Cloud SQL's private IP); only private ranges take that path.
+   * - "connector": a Serverless VPC Access connector, at least two VMs running around the clock
+   *   (`connector` sizes them) in a /28 subnet.
+   * - "direct": Direct VPC egress, instances take IPs from a subnet themselves: no VMs, no connector
+   *   throughput ceiling, billed with the instances. Documented limit: a new instance may wait "a minute or
+   *   more" for its first connection (https://cloud.google.com/run/docs/configuring/vpc-direct-vpc), so the
+   *   startup probe, which reads the database, gets 120 s.
+   */
+  readonly egress: "connector" | "direct";
   /** /28 subnet the connector runs in (flow logs and private Google access on). */
   readonly connectorCidr: string;
+  /**
+   * Subnet Direct VPC egress takes instance IPs from (flow logs and private Google access on). Google asks
+   * for /26 or larger; Cloud Run holds about 2 IPs per instance, reserved in blocks of 16 per revision, and
+   * an old revision keeps its block while a new one rolls out, so a /24 (252 usable) covers both services at
+   * their maximum during a rollout in every environment (a test checks it).
+   */
+  readonly directEgressCidr: string;
   /** Prefix length of the range reserved for private services access (Cloud SQL). */
   readonly privateServicesPrefixLength: number;
   /** Fraction of flows sampled into VPC flow logs. */
@@ -92,12 +109,32 @@ export interface TasksSpec {
   readonly loggingSamplingRatio: number;
 }
 
-export interface PollingSpec {
+/** A Cloud Scheduler job's timing (cron in UTC). */
+export interface ScheduleSpec {
+  readonly schedule: string;
+  readonly paused: boolean;
+}
+
+export interface PollingSpec extends ScheduleSpec {
   /** Cron schedule of the Intercom polling job (a safety net behind webhooks). */
   readonly schedule: string;
   /** POLLING_INTERVAL the service uses for its look-back window. */
   readonly interval: string;
-  readonly paused: boolean;
+}
+
+/**
+ * Thresholds of the model alerts the product brief asks for (policies/model-*.json), passed as template
+ * variables. Gemini is about $10.60 a day at prod's planned traffic (docs/runbook.md, monthly cost).
+ */
+export interface ModelAlertSpec {
+  /** Model cost over the last 24 hours, USD. */
+  readonly dailyCostUsd: number;
+  /** Average input + output + thinking tokens per model call over an hour (a turn is ~3,500 today). */
+  readonly tokensPerRequest: number;
+  /** Context-cache hit rate (cached / input tokens of Gemini chat calls over an hour) that is too low. */
+  readonly cacheHitRateMin: number;
+  /** Model calls an hour below which the two ratio alerts stay quiet (a handful of calls proves nothing). */
+  readonly minCallsPerHour: number;
 }
 
 export interface AlertingSpec {
@@ -105,6 +142,33 @@ export interface AlertingSpec {
   readonly notify: boolean;
   /** Uptime check period. */
   readonly uptimePeriod: "60s" | "300s" | "600s" | "900s";
+  readonly model: ModelAlertSpec;
+}
+
+export interface ArmorSpec {
+  /** Per-client-IP rate-based ban (all paths but /webhooks/*): over `count` requests per `intervalSec`. */
+  readonly rateLimit: {
+    readonly count: number;
+    /** One of 10, 30, 60, 120, 180, 240, 300, 600, 900, 1200, 1800, 2700, 3600. */
+    readonly intervalSec: number;
+    readonly banDurationSec: number;
+  };
+  /** Preconfigured WAF rule sets (OWASP Core Rule Set), one deny(403) rule each. */
+  readonly wafRules: readonly string[];
+  /** Only log what the WAF rules would block (preview) until they are tuned on real traffic. */
+  readonly wafPreview: boolean;
+  /** OWASP paranoia level: 1 has the fewest false positives. */
+  readonly wafSensitivity: 1 | 2 | 3 | 4;
+}
+
+export interface EdgeSpec {
+  /**
+   * Put a global external Application Load Balancer with Cloud Armor and a Google-managed certificate in
+   * front of the public service, when the site gives the environment a `domain` (until then the service
+   * stays on its run.app URL). The public service's ingress becomes internal-and-load-balancer.
+   */
+  readonly enabled: boolean;
+  readonly armor: ArmorSpec;
 }
 
 export interface BudgetSpec {
@@ -119,15 +183,33 @@ export interface EnvironmentSpec {
    * service), and the guardrail that requires it.
    */
   readonly deletionProtection: boolean;
+  /** The public service: chat API, widget, webhooks (everything but /internal/*). */
   readonly run: RunSpec;
+  /**
+   * The worker: the same image as a second, internal-only service (SERVICE_ROLE=worker) that serves
+   * /internal/* to Cloud Tasks (one conversation turn per task) and Cloud Scheduler (poll, retention).
+   * Sized for that: few concurrent turns per instance (each is one or two model calls of seconds, holding a
+   * database connection), and a 600 s timeout, Cloud Tasks' default dispatch deadline for HTTP targets
+   * (https://cloud.google.com/tasks/docs/reference/rest/v2/projects.locations.queues.tasks#Task), so
+   * Cloud Run never cuts a turn Cloud Tasks still waits for. Instances × concurrency stays above the queue's
+   * maxConcurrentDispatches; instances × databasePoolMax, added to the public service's, stays under 90 % of
+   * max_connections (a test checks both).
+   */
+  readonly worker: RunSpec;
   readonly connector: ConnectorSpec;
   readonly network: NetworkSpec;
   readonly database: DatabaseSpec;
   readonly model: ModelSpec;
   readonly tasks: TasksSpec;
   readonly polling: PollingSpec;
+  /**
+   * When Cloud Scheduler calls POST /internal/retention, which purges data past its retention period
+   * (the periods themselves are service configuration). Daily, off-peak, off the hour.
+   */
+  readonly retention: ScheduleSpec;
   readonly alerting: AlertingSpec;
   readonly budget: BudgetSpec;
+  readonly edge: EdgeSpec;
   /** Keep images: the most recent N versions survive cleanup. */
   readonly imagesKept: number;
 }
@@ -149,8 +231,41 @@ const modelDefaults: ModelSpec = {
   vertexLocation: "global",
 };
 
+/**
+ * Egress per environment: dev uses Direct VPC egress (it scales to zero, so the connector's two VMs were
+ * idle around the clock: about $11 of its ~$67 a month, and dev is where the option gets exercised).
+ * Staging and prod keep the connector: in prod a cold instance must not wait up to a minute for its first
+ * database connection in the middle of a traffic spike, the connector costs about 2 % of prod's bill, and
+ * staging runs on the path prod runs on.
+ */
+/**
+ * The OWASP CRS 3.3 sets that apply to a Node.js JSON API (the issue names v33; Google now also offers
+ * CRS 4.22 sets, `-v422-stable`, to move to once these are tuned). 300 requests a minute per IP is far
+ * above one person chatting and below a scripted flood; the service's own per-client limits act first
+ * on anything slower.
+ */
+const armorDefaults: ArmorSpec = {
+  rateLimit: { count: 300, intervalSec: 60, banDurationSec: 600 },
+  wafRules: [
+    "sqli-v33-stable",
+    "xss-v33-stable",
+    "lfi-v33-stable",
+    "rfi-v33-stable",
+    "rce-v33-stable",
+    "methodenforcement-v33-stable",
+    "scannerdetection-v33-stable",
+    "protocolattack-v33-stable",
+    "sessionfixation-v33-stable",
+    "nodejs-v33-stable",
+  ],
+  wafPreview: true,
+  wafSensitivity: 1,
+};
+
 const networkDefaults: NetworkSpec = {
+  egress: "connector",
   connectorCidr: "10.8.0.0/28",
+  directEgressCidr: "10.8.16.0/24",
   privateServicesPrefixLength: 20,
   flowLogSampling: 0.5,
 };
@@ -170,8 +285,19 @@ export const environments: Readonly<Record<EnvironmentName, EnvironmentSpec>> = 
       logLevel: "debug",
       databasePoolMax: 5,
     },
+    worker: {
+      cpu: "1",
+      memory: "512Mi",
+      minInstances: 0,
+      maxInstances: 2,
+      concurrency: 10,
+      timeoutSeconds: 600,
+      cpuIdle: true,
+      logLevel: "debug",
+      databasePoolMax: 3,
+    },
     connector: { machineType: "f1-micro", minInstances: 2, maxInstances: 3 },
-    network: { ...networkDefaults, flowLogSampling: 0.1 },
+    network: { ...networkDefaults, egress: "direct", flowLogSampling: 0.1 },
     database: {
       tier: "db-custom-1-3840",
       diskSizeGb: 10,
@@ -187,8 +313,14 @@ export const environments: Readonly<Record<EnvironmentName, EnvironmentSpec>> = 
     model: modelDefaults,
     tasks: { ...tasksDefaults, maxDispatchesPerSecond: 1, maxConcurrentDispatches: 5 },
     polling: { schedule: "*/5 * * * *", interval: "300s", paused: false },
-    alerting: { notify: false, uptimePeriod: "900s" },
+    retention: { schedule: "17 3 * * *", paused: false },
+    alerting: {
+      notify: false,
+      uptimePeriod: "900s",
+      model: { dailyCostUsd: 3, tokensPerRequest: 12_000, cacheHitRateMin: 0.4, minCallsPerHour: 20 },
+    },
     budget: { monthlyUsd: 100 },
+    edge: { enabled: false, armor: armorDefaults },
     imagesKept: 10,
   },
   staging: {
@@ -204,6 +336,17 @@ export const environments: Readonly<Record<EnvironmentName, EnvironmentSpec>> = 
       cpuIdle: true,
       logLevel: "info",
       databasePoolMax: 5,
+    },
+    worker: {
+      cpu: "1",
+      memory: "1Gi",
+      minInstances: 0,
+      maxInstances: 3,
+      concurrency: 10,
+      timeoutSeconds: 600,
+      cpuIdle: true,
+      logLevel: "info",
+      databasePoolMax: 3,
     },
     connector: { machineType: "e2-micro", minInstances: 2, maxInstances: 3 },
     network: networkDefaults,
@@ -222,8 +365,14 @@ export const environments: Readonly<Record<EnvironmentName, EnvironmentSpec>> = 
     model: modelDefaults,
     tasks: { ...tasksDefaults, maxDispatchesPerSecond: 2, maxConcurrentDispatches: 10 },
     polling: { schedule: "* * * * *", interval: "60s", paused: false },
-    alerting: { notify: true, uptimePeriod: "300s" },
+    retention: { schedule: "17 3 * * *", paused: false },
+    alerting: {
+      notify: true,
+      uptimePeriod: "300s",
+      model: { dailyCostUsd: 5, tokensPerRequest: 12_000, cacheHitRateMin: 0.4, minCallsPerHour: 20 },
+    },
     budget: { monthlyUsd: 200 },
+    edge: { enabled: false, armor: armorDefaults },
     imagesKept: 20,
   },
   prod: {
@@ -236,6 +385,18 @@ export const environments: Readonly<Record<EnvironmentName, EnvironmentSpec>> = 
       maxInstances: 20,
       concurrency: 80,
       timeoutSeconds: 300,
+      cpuIdle: true,
+      logLevel: "info",
+      databasePoolMax: 5,
+    },
+    // One warm worker: an Intercom customer's reply would otherwise wait for a cold start.
+    worker: {
+      cpu: "1",
+      memory: "2Gi",
+      minInstances: 1,
+      maxInstances: 5,
+      concurrency: 10,
+      timeoutSeconds: 600,
       cpuIdle: true,
       logLevel: "info",
       databasePoolMax: 5,
@@ -258,8 +419,14 @@ export const environments: Readonly<Record<EnvironmentName, EnvironmentSpec>> = 
     model: modelDefaults,
     tasks: tasksDefaults,
     polling: { schedule: "* * * * *", interval: "60s", paused: false },
-    alerting: { notify: true, uptimePeriod: "60s" },
+    retention: { schedule: "17 3 * * *", paused: false },
+    alerting: {
+      notify: true,
+      uptimePeriod: "60s",
+      model: { dailyCostUsd: 25, tokensPerRequest: 12_000, cacheHitRateMin: 0.4, minCallsPerHour: 100 },
+    },
     budget: { monthlyUsd: 1000 },
+    edge: { enabled: true, armor: armorDefaults },
     imagesKept: 30,
   },
 };
@@ -282,6 +449,8 @@ export interface Deployment {
   readonly previousSessionKeyVersion?: number;
   readonly alertEmails: readonly string[];
   readonly publicUrl?: string;
+  /** Custom domain the edge load balancer serves (site `environments.<env>.domain`). */
+  readonly domain?: string;
   /** Labels every labelable resource carries (required by guardrail SB_LABELS). */
   readonly labels: Readonly<Record<string, string>>;
 }
@@ -306,6 +475,7 @@ export function deploymentFor(
     ...(s.previousSessionKeyVersion ? { previousSessionKeyVersion: s.previousSessionKeyVersion } : {}),
     alertEmails: s.alertEmails ?? site.alertEmails,
     ...(s.publicUrl ? { publicUrl: s.publicUrl } : {}),
+    ...(s.domain ? { domain: s.domain } : {}),
     labels: { app: "switchboard", env: name, managed_by: "cdktf" },
   };
 }
@@ -403,7 +573,7 @@ export function apisFor(env: EnvironmentSpec, withBudget: boolean): string[] {
     "servicenetworking.googleapis.com",
     "serviceusage.googleapis.com",
     "sqladmin.googleapis.com",
-    "vpcaccess.googleapis.com",
+    ...(env.network.egress === "connector" ? ["vpcaccess.googleapis.com"] : []),
     ...(env.model.gemini === "vertex" ? ["aiplatform.googleapis.com"] : []),
     ...(withBudget ? ["billingbudgets.googleapis.com"] : []),
   ];

@@ -79,6 +79,18 @@ const siteEnvironmentSchema = z.object({
   alertEmails: z.array(z.string().email()).optional(),
   /** Public URL when a custom domain fronts the service; defaults to Cloud Run's deterministic URL. */
   publicUrl: z.string().url().optional(),
+  /**
+   * Custom domain (host name only, e.g. `chat.example.com`) the edge load balancer serves with a
+   * Google-managed certificate, where `edge.enabled` in environments.ts; PUBLIC_URL becomes https://<domain>.
+   */
+  domain: z
+    .string()
+    .regex(
+      /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+      "must be a lower-case host name such as chat.example.com (no scheme, no path)",
+    )
+    .refine((d) => !d.endsWith(".run.app"), "must be your own domain, not a run.app host")
+    .optional(),
 });
 
 export const siteSchema = z.object({
@@ -100,11 +112,22 @@ export const siteSchema = z.object({
     .optional(),
   alertEmails: z.array(z.string().email()).default([]),
   environments: z.object({
-    dev: siteEnvironmentSchema,
-    staging: siteEnvironmentSchema,
-    prod: siteEnvironmentSchema,
+    dev: siteEnvironmentSchema.superRefine(publicUrlMatchesDomain),
+    staging: siteEnvironmentSchema.superRefine(publicUrlMatchesDomain),
+    prod: siteEnvironmentSchema.superRefine(publicUrlMatchesDomain),
   }),
 });
+
+/** With a domain, the public URL is https://<domain>; a different publicUrl would send users elsewhere. */
+function publicUrlMatchesDomain(env: z.infer<typeof siteEnvironmentSchema>, ctx: z.RefinementCtx): void {
+  if (env.domain && env.publicUrl && env.publicUrl.replace(/\/+$/, "") !== `https://${env.domain}`) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["publicUrl"],
+      message: `must be https://${env.domain} (or left out) when domain is set`,
+    });
+  }
+}
 
 export type Site = z.infer<typeof siteSchema>;
 export type SiteEnvironment = z.infer<typeof siteEnvironmentSchema>;
@@ -167,6 +190,7 @@ function overridesFromEnv(env: Readonly<Record<string, string | undefined>>): Re
       [`${prefix}CORS_ORIGINS`, ["environments", name, "corsOrigins"], list],
       [`${prefix}SECRETS_READY`, ["environments", name, "secretsReady"], secretsReadyFromEnv],
       [`${prefix}PREVIOUS_SESSION_KEY_VERSION`, ["environments", name, "previousSessionKeyVersion"], Number],
+      [`${prefix}DOMAIN`, ["environments", name, "domain"], String],
     );
   }
   for (const [variable, path, parse] of scalars) {
@@ -201,6 +225,7 @@ function hintFor(path: readonly PropertyKey[]): string {
       corsOrigins: "CORS_ORIGINS",
       secretsReady: "SECRETS_READY",
       previousSessionKeyVersion: "PREVIOUS_SESSION_KEY_VERSION",
+      domain: "DOMAIN",
     };
     const s = suffix[field];
     return s ? ` (or SWITCHBOARD_${env.toUpperCase()}_${s})` : "";

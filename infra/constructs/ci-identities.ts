@@ -94,6 +94,9 @@ export const DEPLOY_ROLES = [
   "roles/run.admin",
   "roles/cloudsql.admin",
   "roles/compute.networkAdmin",
+  // The edge: Cloud Armor policies and Google-managed certificates, which networkAdmin excludes
+  // (https://cloud.google.com/armor/docs/create-security-policies#iam).
+  "roles/compute.securityAdmin",
   "roles/servicenetworking.networksAdmin",
   "roles/vpcaccess.admin",
   "roles/secretmanager.admin",

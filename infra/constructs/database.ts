@@ -25,7 +25,8 @@ export interface DatabaseProps {
 
 /**
  * Cloud SQL for PostgreSQL 15, private IP only, TLS required, IAM database authentication (the runtime
- * connects with an OAuth token as password: no database password exists in Terraform or its state).
+ * connects through the Cloud SQL Node.js connector, which verifies the server and logs in as the IAM user:
+ * no database password exists in Terraform or its state).
  * Backups with point-in-time recovery, retention, HA, maintenance window and deletion protection come
  * from the environment data. The logging flags are the ones the CIS benchmark (Checkov CKV_GCP_51..54)
  * asks for. https://cloud.google.com/sql/docs/postgres/iam-authentication

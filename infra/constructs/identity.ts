@@ -79,7 +79,7 @@ export class Identity extends Construct {
       accountId: `${prefix}-invoker`,
       displayName: "Switchboard invoker (Cloud Tasks and Scheduler OIDC tokens)",
     });
-    // Built from the known account id rather than the email attribute so DATABASE_URL is plain text
+    // Built from the known account id rather than the email attribute so DATABASE_USER is plain text
     // in the plan.
     this.runtimeDatabaseUser = `${prefix}-run@${props.projectId}.iam`;
     this.runtimeMember = `serviceAccount:${this.runtime.email}`;

@@ -6,8 +6,12 @@ import { isMonitoringUnit } from "../monitoring/metric-units";
 
 export interface LogMetricsProps {
   readonly projectId: string;
-  /** Cloud Run service whose stdout the metrics read. */
-  readonly serviceName: string;
+  /**
+   * Cloud Run services whose stdout the metrics read: the public service and the worker, which runs the
+   * background conversation turns. Policies and dashboards over these metrics therefore never narrow
+   * them to one service_name (a test checks it).
+   */
+  readonly serviceNames: readonly string[];
   /** @default LOG_METRICS (infra/monitoring/log-metrics.ts) */
   readonly metrics?: readonly LogMetricSpec[];
   /** How long alert policies wait after a metric is created. @default METRIC_PROPAGATION */
@@ -52,7 +56,7 @@ export class LogMetrics extends Construct {
         description: spec.description,
         filter: [
           'resource.type="cloud_run_revision"',
-          `resource.labels.service_name="${props.serviceName}"`,
+          `resource.labels.service_name=(${props.serviceNames.map((n) => `"${n}"`).join(" OR ")})`,
           `logName="${stdout}"`,
           `jsonPayload.event="${spec.event}"`,
         ].join(" AND "),

@@ -6,9 +6,9 @@ export const roleId = (role: string): string =>
     .toLowerCase();
 
 /**
- * Host of a Cloud Run service's deterministic URL, `<service>-<project number>.<region>.run.app`
+ * Cloud Run's deterministic host of a service, `<service>-<project number>.<region>.run.app`
  * (https://cloud.google.com/run/docs/triggering/https-request#deterministic): known before the service
- * exists, so a service can be told its own URL and OIDC audience without a dependency cycle.
+ * exists, so a service can be told its own URL, and another service's, without a dependency cycle.
  */
-export const runAppHost = (service: string, projectNumber: string, region: string): string =>
-  `${service}-${projectNumber}.${region}.run.app`;
+export const runAppHost = (serviceName: string, projectNumber: string, region: string): string =>
+  `${serviceName}-${projectNumber}.${region}.run.app`;

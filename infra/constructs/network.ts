@@ -17,12 +17,13 @@ export interface NetworkProps {
 }
 
 /**
- * A private network for the service's egress to Cloud SQL:
+ * A private network for the services' egress to Cloud SQL:
  * - custom-mode VPC (no auto subnets in every region),
- * - one /28 subnet for the Serverless VPC Access connector, with flow logs and private Google access,
+ * - one subnet with flow logs and private Google access: a /28 for the Serverless VPC Access connector, or
+ *   (`network.egress` "direct") the larger one Cloud Run's Direct VPC egress takes instance IPs from,
  * - a range reserved for private services access and the peering to servicenetworking, which Cloud SQL's
  *   private IP lives behind (https://cloud.google.com/sql/docs/postgres/configure-private-services-access),
- * - the connector Cloud Run sends private-range traffic through.
+ * - with "connector", the connector Cloud Run sends private-range traffic through; with "direct", none.
  */
 export class Network extends Construct {
   readonly vpc: ComputeNetwork;
@@ -30,7 +31,8 @@ export class Network extends Construct {
   readonly privateServicesRange: ComputeGlobalAddress;
   /** Cloud SQL must wait for this peering before it can take a private IP. */
   readonly privateServicesConnection: ServiceNetworkingConnection;
-  readonly connector: VpcAccessConnector;
+  /** The Serverless VPC Access connector; undefined with Direct VPC egress. */
+  readonly connector?: VpcAccessConnector;
 
   constructor(scope: Construct, id: string, props: NetworkProps) {
     super(scope, id);
@@ -44,12 +46,15 @@ export class Network extends Construct {
       deleteDefaultRoutesOnCreate: false,
     });
 
-    this.subnet = new ComputeSubnetwork(this, "connector-subnet", {
+    const direct = props.network.egress === "direct";
+    if (direct) assertDirectEgressRange(props.network.directEgressCidr);
+    // Construct ids stay as they were for the connector ("connector-subnet"); Direct VPC egress gets its own.
+    this.subnet = new ComputeSubnetwork(this, direct ? "run-subnet" : "connector-subnet", {
       project: props.projectId,
-      name: `${prefix}-connector`,
+      name: direct ? `${prefix}-run` : `${prefix}-connector`,
       region: props.region,
       network: this.vpc.id,
-      ipCidrRange: props.network.connectorCidr,
+      ipCidrRange: direct ? props.network.directEgressCidr : props.network.connectorCidr,
       privateIpGoogleAccess: true,
       logConfig: {
         aggregationInterval: "INTERVAL_5_SEC",
@@ -66,6 +71,8 @@ export class Network extends Construct {
       prefixLength: props.network.privateServicesPrefixLength,
       network: this.vpc.id,
       labels: { ...props.labels },
+      // Allocated after the subnet exists, so Google's automatic choice of range cannot overlap it.
+      dependsOn: [this.subnet],
     });
 
     this.privateServicesConnection = new ServiceNetworkingConnection(this, "private-services-connection", {
@@ -77,6 +84,7 @@ export class Network extends Construct {
       deletionPolicy: "ABANDON",
     });
 
+    if (direct) return;
     this.connector = new VpcAccessConnector(this, "connector", {
       project: props.projectId,
       name: `${prefix}-conn`,
@@ -86,5 +94,13 @@ export class Network extends Construct {
       maxInstances: props.connector.maxInstances,
       subnet: { name: this.subnet.name, projectId: props.projectId },
     });
+  }
+}
+
+/** Google asks for a /26 or larger for Direct VPC egress (https://cloud.google.com/run/docs/configuring/vpc-direct-vpc). */
+function assertDirectEgressRange(cidr: string): void {
+  const prefix = Number(cidr.split("/")[1]);
+  if (!Number.isInteger(prefix) || prefix > 26) {
+    throw new Error(`Direct VPC egress subnet ${cidr} is too small: use a /26 or larger`);
   }
 }

@@ -1,25 +1,32 @@
 import { CloudSchedulerJob } from "@cdktf/provider-google/lib/cloud-scheduler-job";
 import { Construct } from "constructs";
-import type { PollingSpec } from "../environments";
+import type { ScheduleSpec } from "../environments";
 
 export interface PollScheduleProps {
   readonly projectId: string;
   readonly region: string;
   /** @default "switchboard-intercom-poll" */
   readonly jobName?: string;
-  readonly spec: PollingSpec;
-  /** Full URL of the polling endpoint, e.g. `https://…run.app/internal/poll`. */
+  /** @default "Polls Intercom for conversations the webhooks missed" */
+  readonly description?: string;
+  readonly spec: ScheduleSpec;
+  /** Full URL of the internal endpoint, e.g. `https://…run.app/internal/poll`. */
   readonly targetUrl: string;
   /** Audience of the OIDC token; the service verifies it (INTERNAL_AUDIENCE). */
   readonly audience: string;
   /** E-mail of the identity the token is minted for (has run.invoker on the service). */
   readonly invokerEmail: string;
+  /** How long one call may take. @default "60s" */
+  readonly attemptDeadline?: string;
+  /** Retries of a failed call (with backoff). @default 1 */
+  readonly retryCount?: number;
 }
 
 /**
- * Cloud Scheduler calls `POST /internal/poll` with a Google-signed OIDC token: the safety net that picks
- * up Intercom conversations a webhook missed. The attempt deadline is short and retries few because the
- * next tick polls again anyway. https://cloud.google.com/scheduler/docs/http-target-auth
+ * Cloud Scheduler calls an internal endpoint (`POST`, `{}`) with a Google-signed OIDC token
+ * (https://cloud.google.com/scheduler/docs/http-target-auth). By default the Intercom poll: the safety
+ * net that picks up conversations a webhook missed, with a short deadline and one retry because the next
+ * tick polls again anyway. The retention purge reuses it with a longer deadline and more retries.
  */
 export class PollSchedule extends Construct {
   readonly job: CloudSchedulerJob;
@@ -30,12 +37,16 @@ export class PollSchedule extends Construct {
       project: props.projectId,
       region: props.region,
       name: props.jobName ?? "switchboard-intercom-poll",
-      description: "Polls Intercom for conversations the webhooks missed",
+      description: props.description ?? "Polls Intercom for conversations the webhooks missed",
       schedule: props.spec.schedule,
       timeZone: "Etc/UTC",
       paused: props.spec.paused,
-      attemptDeadline: "60s",
-      retryConfig: { retryCount: 1, minBackoffDuration: "10s", maxBackoffDuration: "30s" },
+      attemptDeadline: props.attemptDeadline ?? "60s",
+      retryConfig: {
+        retryCount: props.retryCount ?? 1,
+        minBackoffDuration: "10s",
+        maxBackoffDuration: "30s",
+      },
       httpTarget: {
         uri: props.targetUrl,
         httpMethod: "POST",

@@ -4,30 +4,58 @@ import { Construct } from "constructs";
 import type { RunSpec } from "../environments";
 import { exempt } from "../guardrails/guardrails";
 
+/** Where requests may come from (https://cloud.google.com/run/docs/securing/ingress). */
+export type RunIngress =
+  | "INGRESS_TRAFFIC_ALL"
+  | "INGRESS_TRAFFIC_INTERNAL_ONLY"
+  | "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER";
+
+/** Direct VPC egress: instances take their IPs from this subnet, no connector in between. */
+export interface DirectVpcEgress {
+  readonly networkId: string;
+  readonly subnetworkId: string;
+}
+
 export interface RunServiceProps {
   readonly projectId: string;
   readonly region: string;
   /** @default "switchboard" */
   readonly serviceName?: string;
+  /** @default "Switchboard: chat endpoint and Intercom bridge" */
+  readonly description?: string;
   /** Image of the first revision; later image changes belong to CI and are ignored here. */
   readonly image: string;
   readonly serviceAccountEmail: string;
   readonly spec: RunSpec;
   readonly deletionProtection: boolean;
-  /** Serverless VPC Access connector id; only private ranges go through it. */
-  readonly connectorId: string;
+  /**
+   * Serverless VPC Access connector id; only private ranges go through it. Give this or `directEgress`.
+   * @default undefined
+   */
+  readonly connectorId?: string;
+  /** Direct VPC egress instead of a connector; only private ranges go through it. @default undefined */
+  readonly directEgress?: DirectVpcEgress;
   /** Plain env vars (never credentials: guardrail SB_RUN_SECRET_ENV). */
   readonly env: Readonly<Record<string, string>>;
   /** Env var name → Secret Manager secret id, read at version `latest` (or `id@N` pinned to version N). */
   readonly secretEnv: Readonly<Record<string, string>>;
-  /** Principal that may call the internal endpoints (Cloud Tasks / Scheduler OIDC identity). */
-  readonly invokerMember: string;
   /**
-   * Why anyone on the internet may invoke the service; when set, `allUsers` gets `run.invoker` and this
-   * sentence becomes the guardrail exemption. Leave unset for a private service.
+   * Principal granted `run.invoker` on this service (the Cloud Tasks / Scheduler OIDC identity).
+   * @default undefined (nobody but project owners and Cloud Run admins may invoke it)
+   */
+  readonly invokerMember?: string;
+  /**
+   * Why anyone on the internet may invoke the service; when set, the Cloud Run invoker IAM check is
+   * turned off (`invoker_iam_disabled`) and this sentence becomes the guardrail exemption. Leave unset for
+   * a private service.
    * @default undefined (private)
    */
   readonly publicAccessReason?: string;
+  /**
+   * Network ingress.
+   * @default "INGRESS_TRAFFIC_ALL" with a publicAccessReason, else "INGRESS_TRAFFIC_INTERNAL_ONLY"
+   */
+  readonly ingress?: RunIngress;
   /** Startup probe path: must pass before the revision gets traffic. @default "/api/v1/health" */
   readonly startupProbePath?: string;
   /** Liveness probe path: no dependencies, restarts a wedged container. @default "/healthz" */
@@ -56,10 +84,16 @@ export const IGNORED_CHANGES = [
 ] as const;
 
 /**
- * The Cloud Run v2 service: runtime identity, scaling and size from the environment data, startup CPU
+ * A Cloud Run v2 service: runtime identity, scaling and size from the environment data, startup CPU
  * boost, probes on the health paths, plain and Secret Manager env vars, egress to private ranges through
- * the VPC connector, explicit ingress. The image is an input for the first revision only: CI deploys new
- * images (`gcloud run deploy --image`), and `ignore_changes` keeps Terraform from rolling them back.
+ * the VPC connector or Direct VPC egress, explicit ingress. The image is an input for the first revision
+ * only: CI deploys new images (`gcloud run deploy --image`), and `ignore_changes` keeps Terraform from
+ * rolling them back.
+ *
+ * A public service has the invoker IAM check turned off rather than `run.invoker` for `allUsers`: an
+ * organisation policy with Domain Restricted Sharing (iam.allowedPolicyMemberDomains) refuses any
+ * `allUsers` binding, and Google recommends turning the check off for public services
+ * (https://cloud.google.com/run/docs/authenticating/public#invoker_check).
  */
 export class RunService extends Construct {
   readonly service: CloudRunV2Service;
@@ -71,6 +105,10 @@ export class RunService extends Construct {
     super(scope, id);
     const { spec } = props;
     this.serviceName = props.serviceName ?? "switchboard";
+    if (props.connectorId && props.directEgress) {
+      throw new Error(`RunService ${this.node.path}: give connectorId or directEgress, not both`);
+    }
+    const isPublic = props.publicAccessReason !== undefined;
 
     const env = [
       ...Object.entries(props.env).map(([name, value]) => ({ name, value })),
@@ -84,10 +122,9 @@ export class RunService extends Construct {
       project: props.projectId,
       location: props.region,
       name: this.serviceName,
-      description: "Switchboard: chat endpoint and Intercom bridge",
-      // Public: browsers call the chat API and Intercom delivers webhooks from the internet. A load
-      // balancer with Cloud Armor in front (INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER) is the next step up.
-      ingress: "INGRESS_TRAFFIC_ALL",
+      description: props.description ?? "Switchboard: chat endpoint and Intercom bridge",
+      ingress: props.ingress ?? (isPublic ? "INGRESS_TRAFFIC_ALL" : "INGRESS_TRAFFIC_INTERNAL_ONLY"),
+      ...(isPublic ? { invokerIamDisabled: true } : {}),
       deletionProtection: props.deletionProtection,
       labels: { ...props.labels },
       template: {
@@ -96,7 +133,7 @@ export class RunService extends Construct {
         maxInstanceRequestConcurrency: spec.concurrency,
         timeout: `${spec.timeoutSeconds}s`,
         scaling: { minInstanceCount: spec.minInstances, maxInstanceCount: spec.maxInstances },
-        vpcAccess: { connector: props.connectorId, egress: "PRIVATE_RANGES_ONLY" },
+        ...vpcAccess(props),
         labels: { ...props.labels },
         containers: [
           {
@@ -114,7 +151,10 @@ export class RunService extends Construct {
               initialDelaySeconds: 0,
               periodSeconds: 3,
               timeoutSeconds: 2,
-              failureThreshold: 20,
+              // The probe reads the database through the VPC. Direct VPC egress may take "a minute or more"
+              // to connect a new instance (https://cloud.google.com/run/docs/configuring/vpc-direct-vpc
+              // #limitations), so it gets 120 s instead of 60 s before the revision is failed.
+              failureThreshold: props.directEgress ? 40 : 20,
             },
             livenessProbe: {
               httpGet: { path: props.livenessProbePath ?? "/healthz", port: 8080 },
@@ -129,23 +169,30 @@ export class RunService extends Construct {
     });
     this.uri = this.service.uri;
 
-    new CloudRunV2ServiceIamMember(this, "invoker", {
-      project: props.projectId,
-      location: props.region,
-      name: this.service.name,
-      role: "roles/run.invoker",
-      member: props.invokerMember,
-    });
-
-    if (props.publicAccessReason) {
-      const publicInvoker = new CloudRunV2ServiceIamMember(this, "public-invoker", {
+    if (props.invokerMember) {
+      new CloudRunV2ServiceIamMember(this, "invoker", {
         project: props.projectId,
         location: props.region,
         name: this.service.name,
         role: "roles/run.invoker",
-        member: "allUsers",
+        member: props.invokerMember,
       });
-      exempt(publicInvoker, "SB_RUN_PUBLIC_INVOKER", props.publicAccessReason);
     }
+    if (props.publicAccessReason) exempt(this.service, "SB_RUN_PUBLIC_INVOKER", props.publicAccessReason);
   }
+}
+
+function vpcAccess(props: RunServiceProps) {
+  if (props.directEgress) {
+    const { networkId, subnetworkId } = props.directEgress;
+    return {
+      vpcAccess: {
+        networkInterfaces: [{ network: networkId, subnetwork: subnetworkId }],
+        egress: "PRIVATE_RANGES_ONLY",
+      },
+    };
+  }
+  return props.connectorId
+    ? { vpcAccess: { connector: props.connectorId, egress: "PRIVATE_RANGES_ONLY" } }
+    : {};
 }

@@ -273,10 +273,17 @@ export const RULES: readonly Rule[] = [
     check: (c) => (isSet(c.ingress) ? undefined : "ingress must be set explicitly (INGRESS_TRAFFIC_*)"),
   },
   {
+    // Either form makes a service public: the invoker IAM check turned off (what we use: it works under
+    // Domain Restricted Sharing) or run.invoker for allUsers / allAuthenticatedUsers.
     id: "SB_RUN_PUBLIC_INVOKER",
     title: "Public Cloud Run invocation only with a written reason",
-    types: ["google_cloud_run_v2_service_iam_member", "google_cloud_run_v2_service_iam_binding"],
-    check: (c) => {
+    types: [...RUN, "google_cloud_run_v2_service_iam_member", "google_cloud_run_v2_service_iam_binding"],
+    check: (c, _ctx, type) => {
+      if (RUN.includes(type)) {
+        return c.invoker_iam_disabled === true
+          ? "invoker_iam_disabled lets anyone invoke the service; exempt it with the reason it must be public"
+          : undefined;
+      }
       const g = grants(c).find((x) => PUBLIC_MEMBERS.has(x.member));
       return g
         ? `grants ${g.role} to ${g.member}; exempt it with the reason the service must be public`
@@ -323,6 +330,16 @@ export const RULES: readonly Rule[] = [
       }
       return undefined;
     },
+  },
+  // ---- Load balancing -----------------------------------------------------------------------------
+  {
+    id: "SB_LB_ARMOR",
+    title: "Internet-facing backend services have a Cloud Armor policy",
+    types: ["google_compute_backend_service"],
+    check: (c) =>
+      String(c.load_balancing_scheme ?? "EXTERNAL").startsWith("EXTERNAL") && !isSet(c.security_policy)
+        ? "security_policy must attach a Cloud Armor policy to an external backend service"
+        : undefined,
   },
   // ---- Secrets ------------------------------------------------------------------------------------
   {

@@ -32,9 +32,13 @@ const CHANNEL_OUTCOME: readonly LogMetricLabel[] = [
   { key: "channel", field: "channel", description: "web or intercom" },
   { key: "outcome", field: "outcome", description: "how the turn ended" },
 ];
+// purpose tells chat turns from summaries: the context-cache alert looks at chat calls only, since short
+// summary prompts are below the implicit cache's minimum size. (Labels can be added to a log-based metric in
+// place; existing ones cannot change.)
 const MODEL_TIER: readonly LogMetricLabel[] = [
   { key: "model", field: "model", description: "model id" },
   { key: "tier", field: "tier", description: "user tier" },
+  { key: "purpose", field: "purpose", description: "chat or summary" },
 ];
 
 export const LOG_METRICS: readonly LogMetricSpec[] = [
@@ -69,7 +73,7 @@ export const LOG_METRICS: readonly LogMetricSpec[] = [
   },
   {
     name: "switchboard_model_requests",
-    description: "Model calls that returned usage, by model and tier",
+    description: "Model calls that returned usage, by model, tier and purpose",
     event: "model.usage",
     kind: "counter",
     unit: "1",
@@ -78,7 +82,7 @@ export const LOG_METRICS: readonly LogMetricSpec[] = [
   ...(["input", "output", "thoughts", "cached"] as const).map(
     (kind): LogMetricSpec => ({
       name: `switchboard_model_${kind}_tokens`,
-      description: `Model ${kind} tokens per call, by model and tier`,
+      description: `Model ${kind} tokens per call, by model, tier and purpose`,
       event: "model.usage",
       kind: "distribution",
       valueField: `${kind}Tokens`,
@@ -89,7 +93,7 @@ export const LOG_METRICS: readonly LogMetricSpec[] = [
   ),
   {
     name: "switchboard_model_cost_usd",
-    description: "Model cost per call in USD, by model and tier",
+    description: "Model cost per call in USD, by model, tier and purpose",
     event: "model.usage",
     kind: "distribution",
     valueField: "costUsd",

@@ -3,11 +3,13 @@ import { TimeProvider } from "@cdktf/provider-time/lib/provider";
 import { dependable, GcsBackend, TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { AlertPolicies } from "../constructs/alert-policies";
+import { ArmorPolicy } from "../constructs/armor-policy";
 import { ArtifactRegistry } from "../constructs/artifact-registry";
 import { Budget } from "../constructs/budget";
 import { ciAccountEmail, DEPLOY_ACCOUNT_ID } from "../constructs/ci-identities";
 import { Dashboards } from "../constructs/dashboards";
 import { Database } from "../constructs/database";
+import { Edge } from "../constructs/edge";
 import { Identity, VERTEX_RUNTIME_ROLE } from "../constructs/identity";
 import { LogMetrics } from "../constructs/log-metrics";
 import { runAppHost } from "../constructs/naming";
@@ -30,21 +32,29 @@ export interface PlatformStackProps {
 }
 
 const SERVICE_NAME = "switchboard";
+/** The internal service that serves /internal/* (same image, SERVICE_ROLE=worker). */
+const WORKER_SERVICE_NAME = "switchboard-worker";
 
 /** Why the service accepts unauthenticated requests (becomes the SB_RUN_PUBLIC_INVOKER exemption). */
 const PUBLIC_ACCESS_REASON =
   "End users' browsers call POST /api/v1/chat and load the widget, and Intercom delivers POST " +
   "/webhooks/intercom from the internet; neither can present a Google identity. The service authenticates " +
-  "them itself (signed session tokens, X-Hub-Signature HMAC), and /internal/* requires a Google-signed " +
-  "OIDC token of the invoker identity.";
+  "them itself (signed session tokens, X-Hub-Signature HMAC). /internal/* is not served here: it lives on " +
+  "the internal worker service, which only the invoker identity may call.";
 
 /**
  * One environment of Switchboard in its own Google Cloud project: APIs, network, database, secrets,
- * identities, image registry, the Cloud Run service, the task queue and poller, and observability.
+ * identities, image registry, the two Cloud Run services (public, and the internal worker that serves
+ * /internal/* to Cloud Tasks and Cloud Scheduler), the task queue and schedules, and observability.
  * State lives in the bootstrap bucket under `switchboard/<env>`.
  */
 export class PlatformStack extends PinnedStack {
   readonly run: RunService;
+  /** The load balancer in front of the public service; undefined without a domain or with the edge off. */
+  readonly edge?: Edge;
+  readonly worker: RunService;
+  /** The worker's run.app URL: Cloud Tasks and Cloud Scheduler target it, and it is the OIDC audience. */
+  readonly workerUrl: string;
   readonly database: Database;
   readonly queue: TaskQueue;
   readonly publicUrl: string;
@@ -74,9 +84,18 @@ export class PlatformStack extends PinnedStack {
     });
     // The project number comes from the site: reading it with a data source at plan time would fail on a
     // new project, whose Resource Manager API this very stack enables.
+    // Deterministic run.app hosts: the services learn their own and each other's URLs without a cycle.
     const runHost = runAppHost(SERVICE_NAME, d.projectNumber, d.region);
-    this.publicUrl = d.publicUrl ?? `https://${runHost}`;
-    const internalAudience = `https://${runHost}`;
+    const edgeDomain = edgeDomainOf(d);
+    // With the edge, users (and Intercom, and the uptime check) come in through the domain.
+    const publicHost = edgeDomain ?? runHost;
+    this.publicUrl = edgeDomain ? `https://${edgeDomain}` : (d.publicUrl ?? `https://${runHost}`);
+    // Cloud Tasks and Cloud Scheduler count as internal sources for Cloud Run ingress only "if they're in
+    // the same project ... and if they're using the default run.app URL and not a custom domain"
+    // (https://cloud.google.com/run/docs/securing/ingress#settings): so the worker is addressed by its
+    // run.app URL, which is also the OIDC audience /internal/* verifies.
+    this.workerUrl = `https://${runAppHost(WORKER_SERVICE_NAME, d.projectNumber, d.region)}`;
+    const internalAudience = this.workerUrl;
 
     const network = new Network(this, "network", {
       projectId: d.projectId,
@@ -131,8 +150,14 @@ export class PlatformStack extends PinnedStack {
       NODE_ENV: "production",
       LOG_LEVEL: env.run.logLevel,
       GOOGLE_CLOUD_PROJECT: d.projectId,
-      DATABASE_URL: `postgres://${encodeURIComponent(identity.runtimeDatabaseUser)}@${this.database.privateIp}:5432/${this.database.databaseName}?sslmode=require`,
-      DATABASE_IAM_AUTH: "true",
+      // Through the Cloud SQL Node.js connector (not a DATABASE_URL with sslmode=require, which never checks
+      // the server's identity): it fetches an ephemeral client certificate and the instance's CA with the
+      // runtime's roles/cloudsql.client, verifies the server, and logs in as the IAM database user with
+      // roles/cloudsql.instanceUser (both granted by Identity). Literal, so the plan shows the value.
+      CLOUD_SQL_INSTANCE: `${d.projectId}:${d.region}:${this.database.instanceName}`,
+      CLOUD_SQL_IP_TYPE: "PRIVATE",
+      DATABASE_USER: identity.runtimeDatabaseUser,
+      DATABASE_NAME: this.database.databaseName,
       DATABASE_POOL_MAX: String(env.run.databasePoolMax),
       MODEL_PROVIDER: env.model.provider,
       INTERCOM_ADMIN_ID: d.intercomAdminId,
@@ -140,6 +165,9 @@ export class PlatformStack extends PinnedStack {
       TASK_QUEUE: "cloud-tasks",
       CLOUD_TASKS_QUEUE: this.queue.queuePath,
       TASKS_INVOKER_SA: identity.invoker.email,
+      // Both services enqueue tasks (the public one on webhooks, the worker on follow-ups): they target
+      // WORKER_URL, and the worker verifies INTERNAL_AUDIENCE.
+      WORKER_URL: this.workerUrl,
       INTERNAL_AUDIENCE: internalAudience,
       PUBLIC_URL: this.publicUrl,
       POLLING_INTERVAL: env.polling.interval,
@@ -170,33 +198,70 @@ export class PlatformStack extends PinnedStack {
       plainEnv[s.envVar] = `sm://${s.id}`;
     }
 
-    this.run = new RunService(this, "run", {
+    const common = {
       projectId: d.projectId,
       region: d.region,
-      serviceName: SERVICE_NAME,
       image: d.image,
       serviceAccountEmail: identity.runtime.email,
-      spec: env.run,
       deletionProtection: env.deletionProtection,
-      connectorId: network.connector.id,
-      env: plainEnv,
+      ...(network.connector
+        ? { connectorId: network.connector.id }
+        : { directEgress: { networkId: network.vpc.id, subnetworkId: network.subnet.id } }),
       secretEnv,
-      invokerMember: identity.invokerMember,
-      publicAccessReason: PUBLIC_ACCESS_REASON,
       labels: d.labels,
+    };
+    // Public: no principal needs run.invoker (the check is off); nothing internal calls it any more.
+    this.run = new RunService(this, "run", {
+      ...common,
+      serviceName: SERVICE_NAME,
+      spec: env.run,
+      env: { ...plainEnv, SERVICE_ROLE: "public", TRUSTED_PROXY_HOPS: String(trustedProxyHops(edgeDomain)) },
+      publicAccessReason: PUBLIC_ACCESS_REASON,
+      // Behind the edge, only the load balancer (and internal sources) may reach it: nobody goes around
+      // Cloud Armor through the run.app URL.
+      ingress: edgeDomain ? "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER" : "INGRESS_TRAFFIC_ALL",
+    });
+    if (edgeDomain) {
+      const armor = new ArmorPolicy(this, "armor", { projectId: d.projectId, spec: env.edge.armor });
+      this.edge = new Edge(this, "edge", {
+        projectId: d.projectId,
+        region: d.region,
+        serviceName: this.run.service.name,
+        domain: edgeDomain,
+        securityPolicyId: armor.policy.id,
+        labels: d.labels,
+      });
+    }
+    // Internal only, and only the invoker identity (Cloud Tasks' and Cloud Scheduler's OIDC tokens) may
+    // invoke it: a request needs both an internal source and that identity's token.
+    this.worker = new RunService(this, "worker", {
+      ...common,
+      serviceName: WORKER_SERVICE_NAME,
+      description: "Switchboard worker: /internal/* for Cloud Tasks and Cloud Scheduler",
+      spec: env.worker,
+      env: {
+        ...plainEnv,
+        LOG_LEVEL: env.worker.logLevel,
+        DATABASE_POOL_MAX: String(env.worker.databasePoolMax),
+        SERVICE_ROLE: "worker",
+      },
+      ingress: "INGRESS_TRAFFIC_INTERNAL_ONLY",
+      invokerMember: identity.invokerMember,
     });
     // The first revision reads the secrets and logs in to Cloud SQL as its IAM user before its startup
     // probe passes: the user, the secrets and every grant involved must exist first.
-    this.run.service.dependsOn = [
-      ...(this.run.service.dependsOn ?? []),
-      ...[
-        this.database.iamUser,
-        ...secrets.byEnvVar.values(),
-        ...secrets.accessGrants,
-        ...identity.runtimeGrants,
-        ...identity.deployerGrants,
-      ].map((r) => dependable(r)),
-    ];
+    for (const service of [this.run.service, this.worker.service]) {
+      service.dependsOn = [
+        ...(service.dependsOn ?? []),
+        ...[
+          this.database.iamUser,
+          ...secrets.byEnvVar.values(),
+          ...secrets.accessGrants,
+          ...identity.runtimeGrants,
+          ...identity.deployerGrants,
+        ].map((r) => dependable(r)),
+      ];
+    }
 
     const poll = new PollSchedule(this, "poll", {
       projectId: d.projectId,
@@ -206,16 +271,28 @@ export class PlatformStack extends PinnedStack {
       audience: internalAudience,
       invokerEmail: identity.invoker.email,
     });
+    // The retention purge: the worker's timeout bounds one call; it is idempotent, so retrying is safe.
+    const retention = new PollSchedule(this, "retention", {
+      projectId: d.projectId,
+      region: d.region,
+      jobName: "switchboard-retention",
+      description: "Purges data past its retention period (POST /internal/retention)",
+      spec: env.retention,
+      targetUrl: `${internalAudience}/internal/retention`,
+      audience: internalAudience,
+      invokerEmail: identity.invoker.email,
+      attemptDeadline: `${env.worker.timeoutSeconds}s`,
+      retryCount: 3,
+    });
     // Creating a job that mints the invoker's tokens needs actAs on the invoker.
-    poll.job.dependsOn = [
-      ...(poll.job.dependsOn ?? []),
-      ...identity.deployerGrants.map((g) => dependable(g)),
-    ];
+    for (const job of [poll.job, retention.job]) {
+      job.dependsOn = [...(job.dependsOn ?? []), ...identity.deployerGrants.map((g) => dependable(g))];
+    }
 
     // ---- observability ----
     const logMetrics = new LogMetrics(this, "log-metrics", {
       projectId: d.projectId,
-      serviceName: SERVICE_NAME,
+      serviceNames: [SERVICE_NAME, WORKER_SERVICE_NAME],
     });
     const catalog = buildCatalog(logMetrics.metricTypes);
     const channels = new NotificationChannels(this, "notifications", {
@@ -225,7 +302,7 @@ export class PlatformStack extends PinnedStack {
     });
     new UptimeCheck(this, "uptime", {
       projectId: d.projectId,
-      host: runHost,
+      host: publicHost,
       period: env.alerting.uptimePeriod,
       labels: d.labels,
     });
@@ -240,6 +317,10 @@ export class PlatformStack extends PinnedStack {
       SQL_CONNECTIONS_ALERT: Math.floor(env.database.maxConnections * 0.9),
       RUN_MAX_INSTANCES: env.run.maxInstances,
       TASK_QUEUE: this.queue.queueName,
+      MODEL_DAILY_COST_USD: env.alerting.model.dailyCostUsd,
+      MODEL_TOKENS_PER_REQUEST: env.alerting.model.tokensPerRequest,
+      MODEL_CACHE_HIT_RATE_MIN: env.alerting.model.cacheHitRateMin,
+      MODEL_ALERT_MIN_CALLS: env.alerting.model.minCallsPerHour,
     };
     new Dashboards(this, "dashboards", { projectId: d.projectId, catalog, vars });
     new AlertPolicies(this, "alerts", {
@@ -264,6 +345,20 @@ export class PlatformStack extends PinnedStack {
     apis.gate(this);
 
     new TerraformOutput(this, "service_url", { value: this.publicUrl });
+    if (this.edge && edgeDomain) {
+      new TerraformOutput(this, "load_balancer_ip", {
+        value: this.edge.ipAddress,
+        description: `DNS: an A record for ${edgeDomain} pointing here; the certificate provisions after it resolves`,
+      });
+    }
+    new TerraformOutput(this, "worker_url", {
+      value: this.workerUrl,
+      description: "Internal worker (Cloud Tasks, Cloud Scheduler); not reachable from the internet",
+    });
+    new TerraformOutput(this, "worker_service", {
+      value: WORKER_SERVICE_NAME,
+      description: "Roll each release's image out to this service too (gcloud run deploy --image)",
+    });
     new TerraformOutput(this, "webhook_url", {
       value: `${this.publicUrl}/webhooks/intercom`,
       description: "Intercom app → Webhooks → endpoint URL",
@@ -279,4 +374,28 @@ export class PlatformStack extends PinnedStack {
 
     applyGuardrails(this, { requireDataProtection: env.deletionProtection });
   }
+}
+
+/** The domain the edge serves, when the environment has the edge on and the site gives it a domain. */
+function edgeDomainOf(d: Deployment): string | undefined {
+  if (d.domain && !d.env.edge.enabled) {
+    throw new Error(
+      `environments.${d.env.name}.domain is set in the site, but the edge is off for ${d.env.name} ` +
+        "(edge.enabled in infra/environments.ts): turn it on, or remove the domain",
+    );
+  }
+  return d.env.edge.enabled ? d.domain : undefined;
+}
+
+/**
+ * TRUSTED_PROXY_HOPS (brief contract): how many trusted proxies append to X-Forwarded-For, so the service
+ * takes the client address that many places from the right and ignores whatever a client wrote itself.
+ * - Cloud Run alone: its front end appends the address it saw as the last entry → 1.
+ * - Behind the global external Application Load Balancer: the load balancer appends
+ *   "<client-ip>,<load-balancer-ip>" (https://cloud.google.com/load-balancing/docs/https#x-forwarded-for_header)
+ *   and Cloud Run adds nothing after those, so the client is second from the right → 2 (the same position
+ *   kubernetes/registry.k8s.io reads behind a Google load balancer and Cloud Run, pkg/net/clientip).
+ */
+function trustedProxyHops(edgeDomain: string | undefined): number {
+  return edgeDomain ? 2 : 1;
 }

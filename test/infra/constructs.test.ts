@@ -1,10 +1,12 @@
 import { Testing } from "cdktf";
 import type { Construct } from "constructs";
 import { describe, expect, it } from "vitest";
+import { ArmorPolicy } from "../../infra/constructs/armor-policy";
 import { ArtifactRegistry } from "../../infra/constructs/artifact-registry";
 import { Budget } from "../../infra/constructs/budget";
 import { CiIdentities, DEPLOY_ROLES, PLAN_ROLES } from "../../infra/constructs/ci-identities";
 import { Database } from "../../infra/constructs/database";
+import { Edge } from "../../infra/constructs/edge";
 import { GithubOidc } from "../../infra/constructs/github-oidc";
 import { Identity } from "../../infra/constructs/identity";
 import { LogMetrics } from "../../infra/constructs/log-metrics";
@@ -75,6 +77,36 @@ describe("Network", () => {
       max_instances: 10,
       subnet: { name: expect.stringContaining("google_compute_subnetwork") },
     });
+  });
+});
+
+describe("Network with Direct VPC egress", () => {
+  const make = (directEgressCidr: string) =>
+    synth((s) => {
+      new Network(s, "network", {
+        projectId: P,
+        region: "europe-west1",
+        network: { ...environments.prod.network, egress: "direct", directEgressCidr },
+        connector: environments.prod.connector,
+        labels: LABELS,
+      });
+    });
+  it("creates no connector, and a flow-logged subnet with private Google access for the instances", () => {
+    const out = make("10.8.16.0/24");
+    expect(resources(out, "google_vpc_access_connector")).toEqual([]);
+    expect(only(out, "google_compute_subnetwork")).toMatchObject({
+      name: "switchboard-run",
+      ip_cidr_range: "10.8.16.0/24",
+      private_ip_google_access: true,
+      log_config: { flow_sampling: 0.5 },
+    });
+    // Google picks the private services range after the subnet exists, so the two cannot overlap.
+    expect(only(out, "google_compute_global_address").depends_on).toEqual([
+      expect.stringMatching(/^google_compute_subnetwork\./),
+    ]);
+  });
+  it("refuses a subnet smaller than the /26 Google asks for", () => {
+    expect(() => make("10.8.16.0/27")).toThrow(/too small: use a \/26 or larger/);
   });
 });
 
@@ -261,6 +293,32 @@ describe("RunService", () => {
       startup_cpu_boost: true,
     });
   });
+  it("can use Direct VPC egress, with a longer startup probe for its slower first connection", () => {
+    const out = synth((s) => {
+      new RunService(s, "run", {
+        projectId: P,
+        region: "europe-west1",
+        image: "i",
+        serviceAccountEmail: "run@x",
+        spec: environments.dev.run,
+        deletionProtection: false,
+        directEgress: { networkId: "vpc", subnetworkId: "subnet" },
+        env: {},
+        secretEnv: {},
+        labels: LABELS,
+      });
+    });
+    const template = (
+      only(out, "google_cloud_run_v2_service") as Json & { template: Json & { containers: Json[] } }
+    ).template;
+    expect(template.vpc_access).toEqual({
+      network_interfaces: [{ network: "vpc", subnetwork: "subnet" }],
+      egress: "PRIVATE_RANGES_ONLY",
+    });
+    expect(template.containers[0]?.startup_probe).toMatchObject({ period_seconds: 3, failure_threshold: 40 });
+    expect(container.startup_probe).toMatchObject({ failure_threshold: 20 });
+  });
+
   it("probes startup on the readiness path and liveness on /healthz", () => {
     expect(container.startup_probe).toMatchObject({ http_get: { path: "/api/v1/health", port: 8080 } });
     expect(container.liveness_probe).toMatchObject({ http_get: { path: "/healthz", port: 8080 } });
@@ -291,13 +349,60 @@ describe("RunService", () => {
     // Nothing broader: Terraform still manages every other annotation and label of the template.
     expect(ignored.filter((p) => /^template\[0\]\.(annotations|labels)$/.test(p))).toEqual([]);
   });
-  it("grants run.invoker to the invoker identity, and to allUsers only with a reason", () => {
+  it("grants run.invoker to the invoker identity, and opens to the public only with a reason", () => {
+    // Public by turning the invoker IAM check off, never by an allUsers binding: Domain Restricted
+    // Sharing refuses allUsers (issue 10, infra item 7).
     const members = resources(out, "google_cloud_run_v2_service_iam_member").map((m) => m.member);
-    expect(members).toEqual(["serviceAccount:invoker@x", "allUsers"]);
+    expect(members).toEqual(["serviceAccount:invoker@x"]);
+    expect(service.invoker_iam_disabled).toBe(true);
+    expect(JSON.stringify(out)).not.toContain("allUsers");
     const privateOut = make();
+    const privateService = only(privateOut, "google_cloud_run_v2_service");
+    expect(privateService.invoker_iam_disabled).toBeUndefined();
+    expect(privateService.ingress).toBe("INGRESS_TRAFFIC_INTERNAL_ONLY");
     expect(resources(privateOut, "google_cloud_run_v2_service_iam_member").map((m) => m.member)).toEqual([
       "serviceAccount:invoker@x",
     ]);
+  });
+});
+
+describe("ArmorPolicy and Edge", () => {
+  const armor = environments.prod.edge.armor;
+  it("skips signed webhooks in every rule but the default, and refuses an interval Cloud Armor does not take", () => {
+    const out = synth((s) => {
+      new ArmorPolicy(s, "armor", { projectId: P, spec: armor });
+    });
+    const rules = only(out, "google_compute_security_policy").rule as { priority: number; match: Json }[];
+    expect(rules).toHaveLength(armor.wafRules.length + 2);
+    for (const r of rules.slice(0, -1))
+      expect(JSON.stringify(r.match)).toContain("!request.path.startsWith('/webhooks/')");
+    expect(() =>
+      synth((s) => {
+        new ArmorPolicy(s, "armor", {
+          projectId: P,
+          spec: { ...armor, rateLimit: { ...armor.rateLimit, intervalSec: 45 } },
+        });
+      }),
+    ).toThrow(/interval 45s/);
+  });
+  it("names the certificate after the domain, so a new domain gets a new certificate before the old goes", () => {
+    const cert = (domain: string) =>
+      only(
+        synth((s) => {
+          new Edge(s, "edge", {
+            projectId: P,
+            region: "europe-west1",
+            serviceName: "switchboard",
+            domain,
+            securityPolicyId: "policy",
+            labels: LABELS,
+          });
+        }),
+        "google_compute_managed_ssl_certificate",
+      );
+    expect(cert("a.example.com").name).not.toBe(cert("b.example.com").name);
+    expect(cert("a.example.com").name).toBe(cert("a.example.com").name);
+    expect(cert("a.example.com").name).toMatch(/^switchboard-[0-9a-f]{8}$/);
   });
 });
 
@@ -345,7 +450,7 @@ describe("TaskQueue and PollSchedule", () => {
 
 describe("LogMetrics", () => {
   const out = synth((s) => {
-    new LogMetrics(s, "log-metrics", { projectId: P, serviceName: "switchboard" });
+    new LogMetrics(s, "log-metrics", { projectId: P, serviceNames: ["switchboard", "switchboard-worker"] });
   });
   it("defines one metric per row over the service's stdout events", () => {
     const metrics = resources(out, "google_logging_metric");
@@ -353,6 +458,8 @@ describe("LogMetrics", () => {
     const duration = metrics.find((m) => m.name === "switchboard_conversation_duration_ms") as Json;
     expect(duration.filter).toContain('jsonPayload.event="conversation.processed"');
     expect(duration.filter).toContain(`logName="projects/${P}/logs/run.googleapis.com%2Fstdout"`);
+    // Background turns run on the worker: its events count too.
+    expect(duration.filter).toContain('resource.labels.service_name=("switchboard" OR "switchboard-worker")');
     expect(duration).toMatchObject({
       value_extractor: "EXTRACT(jsonPayload.durationMs)",
       metric_descriptor: { value_type: "DISTRIBUTION", metric_kind: "DELTA" },
@@ -364,6 +471,9 @@ describe("LogMetrics", () => {
       label_extractors: { upstream: "EXTRACT(jsonPayload.upstream)", status: "EXTRACT(jsonPayload.status)" },
     });
     expect(errors.value_extractor).toBeUndefined();
+    // The context-cache alert keeps to chat calls: the usage metrics carry the call's purpose.
+    const cached = metrics.find((m) => m.name === "switchboard_model_cached_tokens") as Json;
+    expect(cached.label_extractors).toMatchObject({ purpose: "EXTRACT(jsonPayload.purpose)" });
   });
 });
 
@@ -426,7 +536,7 @@ describe("LogMetrics units", () => {
       synth((s) => {
         new LogMetrics(s, "log-metrics", {
           projectId: P,
-          serviceName: "switchboard",
+          serviceNames: ["switchboard"],
           metrics: [{ ...(LOG_METRICS[0] as (typeof LOG_METRICS)[number]), unit }],
         });
       });
@@ -485,6 +595,8 @@ describe("bootstrap constructs", () => {
       [...PLAN_ROLES, ...DEPLOY_ROLES].sort(),
     );
     expect(roles).not.toEqual(expect.arrayContaining(["roles/owner", "roles/editor", "roles/viewer"]));
+    // Applying the edge creates Cloud Armor policies and managed certificates: not in compute.networkAdmin.
+    expect(roles).toContain("roles/compute.securityAdmin");
     expect(resources(out, "google_service_account_key")).toEqual([]);
     const stateRoles = Object.fromEntries(
       resources(out, "google_storage_bucket_iam_member").map((m) => [String(m.role), String(m.member)]),

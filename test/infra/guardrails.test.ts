@@ -1,6 +1,7 @@
 import { ArtifactRegistryRepository } from "@cdktf/provider-google/lib/artifact-registry-repository";
 import { CloudRunV2Service } from "@cdktf/provider-google/lib/cloud-run-v2-service";
 import { CloudRunV2ServiceIamMember } from "@cdktf/provider-google/lib/cloud-run-v2-service-iam-member";
+import { ComputeBackendService } from "@cdktf/provider-google/lib/compute-backend-service";
 import { ComputeSubnetwork } from "@cdktf/provider-google/lib/compute-subnetwork";
 import { IamWorkloadIdentityPoolProvider } from "@cdktf/provider-google/lib/iam-workload-identity-pool-provider";
 import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
@@ -156,6 +157,8 @@ const BAD: Record<string, (stack: TerraformStack) => void> = {
     }),
   SB_RUN_PROBES: (s) => run(s, {}, { livenessProbe: undefined }),
   SB_RUN_SECRET_ENV: (s) => run(s, {}, { env: [{ name: "INTERCOM_ACCESS_TOKEN", value: "tok_live_123" }] }),
+  SB_LB_ARMOR: (s) =>
+    new ComputeBackendService(s, "backend", { name: "b", loadBalancingScheme: "EXTERNAL_MANAGED" }),
   SB_SECRET_INLINE_VALUE: (s) =>
     new SecretManagerSecretVersion(s, "v", { secret: "x", secretData: "hunter2" }),
   SB_WIF_CONDITION: (s) =>
@@ -183,6 +186,13 @@ describe("guardrails", () => {
     expect(fired).toContain(ruleId);
   });
 
+  it("SB_RUN_PUBLIC_INVOKER also fires on a service with the invoker IAM check turned off", () => {
+    const stack = stackWith((s) => run(s, { invokerIamDisabled: true }));
+    const findings = evaluateGuardrails(stack);
+    expect(findings.map((f) => `${f.ruleId} ${f.path}`)).toEqual(["SB_RUN_PUBLIC_INVOKER bad/run"]);
+    expect(findings[0]?.message).toMatch(/invoker_iam_disabled/);
+  });
+
   it("does not fire on compliant fixtures", () => {
     const stack = stackWith((s) => {
       sql(s);
@@ -200,9 +210,7 @@ describe("guardrails", () => {
       expect(findings.filter((f) => !f.exemptedBecause)).toEqual([]);
     }
     const exempted = evaluateGuardrails(platforms.prod).filter((f) => f.exemptedBecause);
-    expect(exempted.map((f) => `${f.ruleId} ${f.path}`)).toEqual([
-      "SB_RUN_PUBLIC_INVOKER prod/run/public-invoker",
-    ]);
+    expect(exempted.map((f) => `${f.ruleId} ${f.path}`)).toEqual(["SB_RUN_PUBLIC_INVOKER prod/run/service"]);
     const bootstrapExempted = evaluateGuardrails(bootstrap).filter((f) => f.exemptedBecause);
     expect(new Set(bootstrapExempted.map((f) => f.ruleId))).toEqual(new Set(["CKV_GCP_42"]));
   });

@@ -29,6 +29,10 @@ const VARS = {
   SQL_CONNECTIONS_ALERT: 180,
   RUN_MAX_INSTANCES: 20,
   TASK_QUEUE: "switchboard-outbox",
+  MODEL_DAILY_COST_USD: 25,
+  MODEL_TOKENS_PER_REQUEST: 12000,
+  MODEL_CACHE_HIT_RATE_MIN: 0.4,
+  MODEL_ALERT_MIN_CALLS: 100,
 };
 const catalog = buildCatalog();
 
@@ -54,8 +58,60 @@ describe("policies/*.json", () => {
         "gemini-rate-limited",
         "gemini-server-errors",
         "conversation-processing-time",
+        "model-daily-cost",
+        "model-tokens-per-request",
+        "context-cache-hit-rate",
       ]),
     );
+  });
+
+  it("alerts on daily model cost, tokens per call and context-cache hit rate, thresholds from the environment", () => {
+    const promql = (name: string) => {
+      const file = files.find((f) => f.name === name);
+      const doc = validateAlertPolicy(fillTemplate(file?.content, VARS, name), name);
+      return (doc.conditions[0] as { conditionPrometheusQueryLanguage: Record<string, unknown> })
+        .conditionPrometheusQueryLanguage as { query: string; disableMetricValidation: boolean };
+    };
+    const usage = (kind: string) => `logging_googleapis_com:user_switchboard_model_${kind}`;
+    const cost = promql("model-daily-cost");
+    expect(cost.query).toContain(`increase(${usage("cost_usd_sum")}`);
+    expect(cost.query).toMatch(/\[1d\]\)\) > 25$/);
+    const tokens = promql("model-tokens-per-request");
+    for (const kind of ["input", "output", "thoughts"])
+      expect(tokens.query).toContain(usage(`${kind}_tokens_sum`));
+    expect(tokens.query).toContain(`/ sum(increase(${usage("input_tokens_count")}`);
+    expect(tokens.query).toContain("> 12000) and on() (");
+    const cache = promql("context-cache-hit-rate");
+    // Gemini's prompt count includes the cached tokens, so cached / input is the hit rate.
+    expect(cache.query).toMatch(
+      new RegExp(
+        `^\\(sum\\(increase\\(${usage("cached_tokens_sum")}\\{[^}]*purpose="chat"[^}]*\\}\\[1h\\]\\)\\) / sum\\(increase\\(${usage("input_tokens_sum")}`,
+      ),
+    );
+    expect(cache.query).toContain("< 0.4) and on() (");
+    // Quiet on a handful of calls: the ratios need volume.
+    expect(cache.query).toMatch(/>= 100\)$/);
+    expect(tokens.query).toMatch(/>= 100\)$/);
+    for (const c of [cost, tokens, cache]) expect(c.disableMetricValidation).toBe(true);
+  });
+
+  it("balances the brackets of every PromQL query", () => {
+    const queries = files.flatMap((f) =>
+      (f.content as { conditions: { conditionPrometheusQueryLanguage?: { query: string } }[] }).conditions
+        .map((c) => c.conditionPrometheusQueryLanguage?.query)
+        .filter((q): q is string => q !== undefined),
+    );
+    expect(queries.length).toBeGreaterThanOrEqual(4);
+    for (const q of queries) {
+      const depth = { "(": 0, "{": 0, "[": 0 };
+      const close: Record<string, keyof typeof depth> = { ")": "(", "}": "{", "]": "[" };
+      for (const ch of q.replace(/"[^"]*"/g, "")) {
+        if (ch in depth) depth[ch as keyof typeof depth]++;
+        const open = close[ch];
+        if (open) expect(--depth[open], q).toBeGreaterThanOrEqual(0);
+      }
+      expect(depth, q).toEqual({ "(": 0, "{": 0, "[": 0 });
+    }
   });
 
   it.each(
@@ -64,6 +120,27 @@ describe("policies/*.json", () => {
     const doc = validateAlertPolicy(fillTemplate(file.content, VARS, file.path), file.path);
     expect(() => assertKnownMetrics(doc, catalog, file.path)).not.toThrow();
     expect(JSON.stringify(doc)).not.toMatch(/\$\{/);
+  });
+
+  it("never narrows a log-based metric to one Cloud Run service (the worker logs the background turns)", () => {
+    const all = [...files, ...readMonitoringFiles(DASHBOARDS_DIR)];
+    const offenders: string[] = [];
+    const walk = (value: unknown, file: string) => {
+      if (typeof value === "string") {
+        if (/logging(\.googleapis\.com\/|_googleapis_com:)user/.test(value) && /service_name/.test(value))
+          offenders.push(file);
+      } else if (Array.isArray(value)) for (const v of value) walk(v, file);
+      else if (value && typeof value === "object") {
+        const o = value as Record<string, unknown>;
+        // A dashboard widget row keeps the metric and its filter in separate fields.
+        const logMetric = typeof o.metric === "string" && o.metric.startsWith("logging.googleapis.com/user/");
+        if (logMetric && typeof o.filter === "string" && o.filter.includes("service_name"))
+          offenders.push(file);
+        for (const v of Object.values(o)) walk(v, file);
+      }
+    };
+    for (const f of all) walk(f.content, f.name);
+    expect(offenders).toEqual([]);
   });
 
   it("keeps the brief's thresholds", () => {

@@ -111,6 +111,48 @@ describe("site configuration", () => {
     );
   });
 
+  it("takes a custom domain for the edge: a host name, agreeing with publicUrl, settable by variable", () => {
+    const withProd = (prod: Record<string, unknown>) => {
+      const environments = example.environments as Record<string, Record<string, unknown>>;
+      return siteFile({
+        ...example,
+        example: false,
+        environments: { ...environments, prod: { ...environments.prod, ...prod } },
+      });
+    };
+    const message = (path: string, env: Record<string, string> = {}) => {
+      try {
+        loadSite({ env, sitePath: path });
+        return "";
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    for (const bad of [
+      "https://chat.example.com",
+      "Chat.Example.com",
+      "chat.example.com/x",
+      "svc-1.europe-west1.run.app",
+    ]) {
+      expect(message(withProd({ domain: bad }))).toMatch(
+        /environments\.prod\.domain: .*\(or SWITCHBOARD_PROD_DOMAIN\)/,
+      );
+    }
+    expect(message(withProd({ domain: "chat.example.com", publicUrl: "https://other.example.com" }))).toMatch(
+      /environments\.prod\.publicUrl: must be https:\/\/chat\.example\.com/,
+    );
+    const ok = loadSite({
+      env: {},
+      sitePath: withProd({ domain: "chat.example.com", publicUrl: "https://chat.example.com/" }),
+    });
+    expect(ok.environments.prod.domain).toBe("chat.example.com");
+    const viaEnv = loadSite({
+      env: { SWITCHBOARD_PROD_DOMAIN: "support.acme.test" },
+      sitePath: withProd({}),
+    });
+    expect(viaEnv.environments.prod.domain).toBe("support.acme.test");
+  });
+
   it("lets a variable override one field of the file", () => {
     const path = siteFile({ ...example, example: false });
     const site = loadSite({ env: { SWITCHBOARD_PROD_PROJECT: "acme-prod-777777" }, sitePath: path });

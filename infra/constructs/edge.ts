@@ -1,0 +1,145 @@
+import { createHash } from "node:crypto";
+import { ComputeBackendService } from "@cdktf/provider-google/lib/compute-backend-service";
+import { ComputeGlobalAddress } from "@cdktf/provider-google/lib/compute-global-address";
+import { ComputeGlobalForwardingRule } from "@cdktf/provider-google/lib/compute-global-forwarding-rule";
+import { ComputeManagedSslCertificate } from "@cdktf/provider-google/lib/compute-managed-ssl-certificate";
+import { ComputeRegionNetworkEndpointGroup } from "@cdktf/provider-google/lib/compute-region-network-endpoint-group";
+import { ComputeSslPolicy } from "@cdktf/provider-google/lib/compute-ssl-policy";
+import { ComputeTargetHttpProxy } from "@cdktf/provider-google/lib/compute-target-http-proxy";
+import { ComputeTargetHttpsProxy } from "@cdktf/provider-google/lib/compute-target-https-proxy";
+import { ComputeUrlMap } from "@cdktf/provider-google/lib/compute-url-map";
+import { Construct } from "constructs";
+
+export interface EdgeProps {
+  readonly projectId: string;
+  /** Region of the Cloud Run service (the serverless NEG is regional). */
+  readonly region: string;
+  /** Name of the Cloud Run service behind the load balancer (pass the resource's attribute: it orders creation). */
+  readonly serviceName: string;
+  /** The custom domain, e.g. `chat.example.com`; its A record must point at `ipAddress`. */
+  readonly domain: string;
+  /** Cloud Armor policy attached to the backend service. */
+  readonly securityPolicyId: string;
+  /** Prefix of every resource name. @default "switchboard" */
+  readonly namePrefix?: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/**
+ * A global external Application Load Balancer (`EXTERNAL_MANAGED`) in front of one Cloud Run service:
+ * a reserved IPv4 address, a serverless NEG for the service
+ * (https://cloud.google.com/load-balancing/docs/negs/serverless-neg-concepts), a backend service with the
+ * Cloud Armor policy and request logging, a Google-managed certificate for the domain behind TLS 1.2+
+ * (MODERN), and port 80 answering only with a 301 to https.
+ *
+ * The managed certificate provisions only once the domain's A record resolves to `ipAddress`, and takes
+ * up to about an hour after that (https://cloud.google.com/load-balancing/docs/ssl-certificates/google-managed-certs).
+ * It is named after the domain and created before the old one is destroyed, so changing the domain
+ * swaps certificates on the proxy instead of failing to delete one that is in use.
+ */
+export class Edge extends Construct {
+  readonly address: ComputeGlobalAddress;
+  /** The IPv4 address the domain's A record must point at. */
+  readonly ipAddress: string;
+  readonly backend: ComputeBackendService;
+  readonly certificate: ComputeManagedSslCertificate;
+
+  constructor(scope: Construct, id: string, props: EdgeProps) {
+    super(scope, id);
+    const prefix = props.namePrefix ?? "switchboard";
+    const project = props.projectId;
+
+    this.address = new ComputeGlobalAddress(this, "ip", {
+      project,
+      name: `${prefix}-edge`,
+      addressType: "EXTERNAL",
+      ipVersion: "IPV4",
+      labels: { ...props.labels },
+    });
+    this.ipAddress = this.address.address;
+
+    const neg = new ComputeRegionNetworkEndpointGroup(this, "neg", {
+      project,
+      name: `${prefix}-neg`,
+      region: props.region,
+      networkEndpointType: "SERVERLESS",
+      cloudRun: { service: props.serviceName },
+    });
+
+    // Serverless NEGs take no health check, port or timeout: Cloud Run's own request timeout applies.
+    this.backend = new ComputeBackendService(this, "backend", {
+      project,
+      name: `${prefix}-backend`,
+      loadBalancingScheme: "EXTERNAL_MANAGED",
+      protocol: "HTTPS",
+      backend: [{ group: neg.id }],
+      securityPolicy: props.securityPolicyId,
+      logConfig: { enable: true, sampleRate: 1 },
+    });
+
+    const urlMap = new ComputeUrlMap(this, "url-map", {
+      project,
+      name: `${prefix}-https`,
+      defaultService: this.backend.id,
+    });
+
+    const domainHash = createHash("sha256").update(props.domain).digest("hex").slice(0, 8);
+    this.certificate = new ComputeManagedSslCertificate(this, "certificate", {
+      project,
+      name: `${prefix}-${domainHash}`,
+      managed: { domains: [props.domain] },
+      lifecycle: { createBeforeDestroy: true },
+    });
+
+    const tls = new ComputeSslPolicy(this, "tls-policy", {
+      project,
+      name: `${prefix}-tls`,
+      profile: "MODERN",
+      minTlsVersion: "TLS_1_2",
+    });
+
+    const httpsProxy = new ComputeTargetHttpsProxy(this, "https-proxy", {
+      project,
+      name: `${prefix}-https`,
+      urlMap: urlMap.id,
+      sslCertificates: [this.certificate.id],
+      sslPolicy: tls.id,
+    });
+    new ComputeGlobalForwardingRule(this, "https-rule", {
+      project,
+      name: `${prefix}-https`,
+      loadBalancingScheme: "EXTERNAL_MANAGED",
+      ipProtocol: "TCP",
+      portRange: "443",
+      // The address itself, not its id: the API reads back the number, so that never shows a diff.
+      ipAddress: this.address.address,
+      target: httpsProxy.id,
+      labels: { ...props.labels },
+    });
+
+    const redirect = new ComputeUrlMap(this, "redirect-url-map", {
+      project,
+      name: `${prefix}-http-redirect`,
+      defaultUrlRedirect: {
+        httpsRedirect: true,
+        redirectResponseCode: "MOVED_PERMANENTLY_DEFAULT",
+        stripQuery: false,
+      },
+    });
+    const httpProxy = new ComputeTargetHttpProxy(this, "http-proxy", {
+      project,
+      name: `${prefix}-http`,
+      urlMap: redirect.id,
+    });
+    new ComputeGlobalForwardingRule(this, "http-rule", {
+      project,
+      name: `${prefix}-http`,
+      loadBalancingScheme: "EXTERNAL_MANAGED",
+      ipProtocol: "TCP",
+      portRange: "80",
+      ipAddress: this.address.address,
+      target: httpProxy.id,
+      labels: { ...props.labels },
+    });
+  }
+}
