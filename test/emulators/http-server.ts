@@ -81,6 +81,10 @@ export async function startEmulatorServer(handler: EmulatorHandler): Promise<Emu
     socket.on("close", () => sockets.delete(socket));
   });
 
+  // Google's and Intercom's front ends keep an idle connection open for minutes; Node's default of 5 s made
+  // a client that reused a pooled socket after a slow step (an embedded database opening under load) meet
+  // ECONNRESET, which no real upstream would cause. 620 s: longer than Google's load balancers' 610 s.
+  server.keepAliveTimeout = 620_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());
