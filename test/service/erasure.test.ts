@@ -2,7 +2,7 @@ import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Database } from "../../service/src/db/client";
 import { type IntercomEmulator, signedNotification, startIntercomEmulator } from "../emulators/intercom";
-import { bearer, startTestService, type TestService, testDatabase } from "./helpers";
+import { bearer, eventually, startTestService, type TestService, testDatabase } from "./helpers";
 
 /**
  * GDPR erasure end to end: a person's data is seeded in every table through the real endpoints (chat with
@@ -41,15 +41,6 @@ afterAll(async () => {
   await drop?.();
   await intercom?.close();
 });
-
-async function eventually<T>(fn: () => T | Promise<T>, ok: (v: T) => boolean, ms = 8000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await fn();
-    if (ok(value) || Date.now() > until) return value;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** A user's HS256 token; with an issuer unless `issuer` is null (a deployment that names none). */
 const userToken = (sub: string, claims: Record<string, unknown> = {}, issuer: string | null = JWT_ISSUER) => {

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import type { Database } from "../../service/src/db/client";
 import { type GeminiEmulator, type GeminiScript, startGeminiEmulator } from "../emulators/gemini";
 import { type IntercomEmulator, signedNotification, startIntercomEmulator } from "../emulators/intercom";
-import { startTestService, type TestService, testDatabase } from "./helpers";
+import { eventually, startTestService, type TestService, testDatabase } from "./helpers";
 
 const SECRET = "intercom-client-secret-for-tests";
 const ADMIN_KEY = "admin-api-key-0123456789abcdef";
@@ -41,15 +41,6 @@ afterAll(async () => {
   await intercom?.close();
   await gemini?.close();
 });
-
-async function eventually<T>(fn: () => T | Promise<T>, ok: (v: T) => boolean, ms = 8000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await fn();
-    if (ok(value) || Date.now() > until) return value;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** Waits until no outbox row is pending: every task has run. */
 async function settled() {

@@ -2,7 +2,7 @@ import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Database } from "../../service/src/db/client";
 import { type IntercomEmulator, signedNotification, startIntercomEmulator } from "../emulators/intercom";
-import { bearer, startTestService, type TestService, testDatabase } from "./helpers";
+import { bearer, eventually, startTestService, type TestService, testDatabase } from "./helpers";
 
 /**
  * POST /internal/retention over HTTP: data is made through the real endpoints, some of it is aged past each
@@ -44,15 +44,6 @@ afterAll(async () => {
   await drop?.();
   await intercom?.close();
 });
-
-async function eventually<T>(fn: () => T | Promise<T>, ok: (v: T) => boolean, ms = 8000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = await fn();
-    if (ok(value) || Date.now() > until) return value;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const purge = (base = svc.url, headers: Record<string, string> = { "x-internal-token": INTERNAL }) =>
   fetch(`${base}/internal/retention`, { method: "POST", headers });
