@@ -40,7 +40,7 @@ case "\${words[*]}" in
 esac
 `;
 
-type Ingress = "all" | "internal-and-cloud-load-balancing";
+type Ingress = "all" | "internal-and-cloud-load-balancing" | "internal";
 /** What the smoke test's URL answers: `where` is tag | run | edge | worker, `timeline` what happened so far. */
 type Answer = (where: string, timeline: string[]) => { code: number; version?: string };
 
@@ -184,6 +184,13 @@ describe("release-cloud-run.sh rolls one image out to the public service and the
     expect(at(r.timeline, deployOf("switchboard-worker"))).toBeGreaterThan(-1);
     expect(at(r.timeline, deployOf("switchboard"))).toBe(-1);
     expect(at(r.timeline, /update-traffic/)).toBe(-1);
+  });
+
+  test("a public service nobody outside can reach (ingress internal) is refused before anything is deployed", async () => {
+    const r = await release({ ingress: "internal", answer: afterPromotion });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("ingress 'internal'");
+    expect(at(r.timeline, /run deploy|update-traffic/)).toBe(-1);
   });
 
   test("behind the edge: gated on readiness, promoted (worker first), then smoke-tested at the domain", async () => {
