@@ -15,9 +15,11 @@ import {
   stateObject,
 } from "../infra/site";
 
-// The names the platform stack gives the Cloud Run service (infra/stacks/platform-stack.ts SERVICE_NAME)
-// and the Artifact Registry repository (infra/constructs/artifact-registry.ts default repositoryId).
+// The names the platform stack gives the two Cloud Run services (infra/stacks/platform-stack.ts SERVICE_NAME
+// and WORKER_SERVICE_NAME) and the Artifact Registry repository (infra/constructs/artifact-registry.ts
+// default repositoryId).
 export const SERVICE_NAME = "switchboard";
+export const WORKER_SERVICE_NAME = "switchboard-worker";
 export const REPOSITORY_ID = "switchboard";
 export const IMAGE_NAME = "service";
 
@@ -26,6 +28,8 @@ export interface DeployTarget {
   readonly projectId: string;
   readonly region: string;
   readonly service: string;
+  /** The internal worker: every release rolls the same image out to it too (scripts/release-cloud-run.sh). */
+  readonly workerService: string;
   /** `REGION-docker.pkg.dev`: the host docker logs in to. */
   readonly registryHost: string;
   /** `REGION-docker.pkg.dev/PROJECT/REPO/IMAGE`, without tag or digest. */
@@ -40,9 +44,27 @@ export function deployTarget(site: Site, environment: EnvironmentName): DeployTa
     projectId,
     region: site.region,
     service: SERVICE_NAME,
+    workerService: WORKER_SERVICE_NAME,
     registryHost,
     image: `${registryHost}/${projectId}/${REPOSITORY_ID}/${IMAGE_NAME}`,
   };
+}
+
+/** The `key=value` lines for $GITHUB_OUTPUT. */
+export function targetOutputs(site: Site, environment: EnvironmentName): string {
+  const t = deployTarget(site, environment);
+  return [
+    `project_id=${t.projectId}`,
+    `region=${t.region}`,
+    `service=${t.service}`,
+    `worker_service=${t.workerService}`,
+    `registry_host=${t.registryHost}`,
+    `image=${t.image}`,
+    // The environment's Terraform state object: plans check it exists before planning.
+    `state_bucket=${site.stateBucket}`,
+    `state_object=${stateObject(environment)}`,
+    "",
+  ].join("\n");
 }
 
 const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
@@ -61,18 +83,5 @@ if (isEntry) {
     console.error(error.message);
     process.exit(1);
   }
-  const t = deployTarget(site, name);
-  process.stdout.write(
-    [
-      `project_id=${t.projectId}`,
-      `region=${t.region}`,
-      `service=${t.service}`,
-      `registry_host=${t.registryHost}`,
-      `image=${t.image}`,
-      // The environment's Terraform state object: plans check it exists before planning.
-      `state_bucket=${site.stateBucket}`,
-      `state_object=${stateObject(name)}`,
-      "",
-    ].join("\n"),
-  );
+  process.stdout.write(targetOutputs(site, name));
 }

@@ -99,10 +99,20 @@ describe("deploy targets", () => {
       projectId: site.environments.staging.projectId,
       region: site.region,
       service: "switchboard",
+      workerService: "switchboard-worker",
       registryHost: `${site.region}-docker.pkg.dev`,
       image: `${site.region}-docker.pkg.dev/${site.environments.staging.projectId}/switchboard/service`,
     });
     expect(deployTarget(site, "prod").image).toContain(site.environments.prod.projectId);
+  });
+
+  test("give the workflow the worker's name next to the public service's", async () => {
+    const { exampleSite } = await import("../../infra/site");
+    const { targetOutputs } = await import("../../scripts/deploy-target");
+    const lines = targetOutputs(exampleSite(), "prod").trim().split("\n");
+    expect(lines).toEqual(
+      expect.arrayContaining(["service=switchboard", "worker_service=switchboard-worker"]),
+    );
   });
 
   test("use the names the stack gives the Cloud Run service and the Artifact Registry repository", async () => {
@@ -110,6 +120,7 @@ describe("deploy targets", () => {
     const root = join(import.meta.dirname, "../..");
     const stack = await readFile(join(root, "infra/stacks/platform-stack.ts"), "utf8");
     expect(stack).toMatch(/const SERVICE_NAME = "switchboard";/);
+    expect(stack).toMatch(/const WORKER_SERVICE_NAME = "switchboard-worker";/);
     // The state object plans look for is the one the stack's backend writes.
     expect(stack).toMatch(
       /new GcsBackend\(this, \{ bucket: d\.site\.stateBucket, prefix: statePrefix\(env\.name\) \}\)/,

@@ -343,6 +343,39 @@ describe("deploy.yml (merges to main)", () => {
     expect(job("production").concurrency).toMatchObject({ group: "deploy-production" });
   });
 
+  test("staging and production roll the same image out to the worker too, named by the deploy target", async () => {
+    const script = await readFile(join(ROOT, "scripts/release-cloud-run.sh"), "utf8");
+    // The positional arguments the workflow passes, in the script's order.
+    expect(script).toContain('project="$1" region="$2" service="$3" worker="$4" image="$5" version="$6"');
+    for (const [name, environment] of [
+      ["staging", "staging"],
+      ["production", "prod"],
+    ] as const) {
+      const steps = stepsOf(job(name));
+      const target = steps.findIndex((s) => s.id === "target");
+      const release = steps.findIndex((s) => s.run?.includes("scripts/release-cloud-run.sh"));
+      expect(steps[target]?.run, name).toContain(`scripts/deploy-target.ts ${environment} `);
+      expect(release, name).toBeGreaterThan(target);
+      const step = steps[release] as Step;
+      expect(step.run?.trim(), name).toBe(
+        'scripts/release-cloud-run.sh "$PROJECT_ID" "$REGION" "$SERVICE" "$WORKER_SERVICE" "$IMAGE" "$VERSION"',
+      );
+      expect(step.env, name).toMatchObject({
+        SERVICE: gha("steps.target.outputs.service"),
+        WORKER_SERVICE: gha("steps.target.outputs.worker_service"),
+      });
+      // The environment's URL is where the script smoke-tested: the domain behind the edge.
+      expect(job(name).environment).toMatchObject({ url: gha("steps.release.outputs.url") });
+    }
+    // One digest for both services: staging's build, and in production the digest copied from it.
+    expect(stepsOf(job("staging")).find((s) => s.id === "release")?.env?.IMAGE).toBe(
+      gha("needs.image.outputs.image"),
+    );
+    expect(stepsOf(job("production")).find((s) => s.id === "release")?.env?.IMAGE).toBe(
+      gha("needs.production-plan.outputs.image"),
+    );
+  });
+
   test("a re-run reuses the image its commit already pushed instead of rebuilding under the immutable tag", () => {
     const steps = stepsOf(job("image"));
     const existing = steps.findIndex((s) => s.run?.includes("scripts/image-digest.sh"));
