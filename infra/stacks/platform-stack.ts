@@ -23,6 +23,7 @@ import { TaskQueue } from "../constructs/task-queue";
 import { UptimeCheck } from "../constructs/uptime-check";
 import { apisFor, type Deployment, secretsFor } from "../environments";
 import { applyGuardrails } from "../guardrails/guardrails";
+import { LOG_VALUE_VARS } from "../monitoring/log-metrics";
 import { buildCatalog } from "../monitoring/metric-catalog";
 import { statePrefix } from "../site";
 import { PinnedStack } from "./pinned-stack";
@@ -309,6 +310,7 @@ export class PlatformStack extends PinnedStack {
     // Literal values only: cdktf's HCL renderer (cdktf synth --hcl) mangles quoted strings that also hold
     // references, and every filter quotes its values. The uptime alert filters on this project's checks.
     const vars = {
+      ...LOG_VALUE_VARS,
       ENV: env.name,
       PROJECT_ID: d.projectId,
       REGION: d.region,
