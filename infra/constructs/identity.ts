@@ -2,7 +2,7 @@ import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member"
 import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
 import { Construct } from "constructs";
-import { roleId } from "./naming";
+import { roleId, serviceAccountMember } from "./naming";
 import type { ServiceEnvironment, ServiceEnvironmentSource } from "./service-environment";
 
 export interface IdentityProps {
@@ -44,7 +44,6 @@ export class Identity extends Construct implements ServiceEnvironmentSource {
   readonly runtimeDatabaseUser: string;
   /** `serviceAccount:<runtime e-mail>`. */
   readonly runtimeMember: string;
-  readonly invokerMember: string;
   /** The runtime's project-level grants (Cloud SQL login, logs, ...): the service must start after them. */
   readonly runtimeGrants: readonly ProjectIamMember[];
   /** The deployer's actAs on the runtime and the invoker: the service and the jobs are created after them. */
@@ -84,8 +83,7 @@ export class Identity extends Construct implements ServiceEnvironmentSource {
     // Built from the known account id rather than the email attribute so DATABASE_USER is plain text
     // in the plan.
     this.runtimeDatabaseUser = `${prefix}-run@${props.projectId}.iam`;
-    this.runtimeMember = `serviceAccount:${this.runtime.email}`;
-    this.invokerMember = `serviceAccount:${this.invoker.email}`;
+    this.runtimeMember = serviceAccountMember(this.runtime);
 
     this.runtimeGrants = [...Identity.RUNTIME_ROLES, ...(props.extraRuntimeRoles ?? [])].map(
       (role) =>

@@ -99,15 +99,11 @@ export class PlatformStack extends PinnedStack {
     this.workerUrl = addresses.workerUrl;
 
     const foundation = this.foundation(d);
-    this.database = foundation.database;
-    this.queue = foundation.queue;
-    const { identity } = foundation;
-    const environment = deploymentEnvironment(d, addresses).add(
-      foundation.database,
-      foundation.secrets,
-      foundation.queue,
-      identity,
-    );
+    const { database, secrets, queue, identity } = foundation;
+    this.database = database;
+    this.queue = queue;
+    // What both services read, each construct adding its own part (and what a revision waits for).
+    const environment = deploymentEnvironment(d, addresses).add(database, secrets, queue, identity);
     this.schedules(d, identity);
     const services = this.services(d, addresses, foundation, environment);
     this.run = services.run;
