@@ -118,7 +118,8 @@ export class PlatformStack extends PinnedStack {
   }
 
   private useStateAndProviders(d: Deployment): void {
-    new GcsBackend(this, { bucket: d.site.stateBucket, prefix: statePrefix(d.env.name) });
+    const { env } = d;
+    new GcsBackend(this, { bucket: d.site.stateBucket, prefix: statePrefix(env.name) });
     new GoogleProvider(this, "google", {
       project: d.projectId,
       region: d.region,
