@@ -445,8 +445,8 @@ export interface Deployment {
   readonly corsOrigins: readonly string[];
   /** Ids of the secrets that have a version: the only ones the service gets. */
   readonly readySecrets: readonly string[];
-  /** Pinned version of the previous session signing key during a rotation. */
-  readonly previousSessionKeyVersion?: number;
+  /** Pinned previous versions during a rotation, by secret id (the session signing key's). */
+  readonly previousSecretVersions: Readonly<Record<string, number>>;
   readonly alertEmails: readonly string[];
   readonly publicUrl?: string;
   /** Custom domain the edge load balancer serves (site `environments.<env>.domain`). */
@@ -472,7 +472,9 @@ export function deploymentFor(
     intercomRegion: s.intercomRegion,
     corsOrigins: s.corsOrigins,
     readySecrets: readySecretIds(name, s.secretsReady),
-    ...(s.previousSessionKeyVersion ? { previousSessionKeyVersion: s.previousSessionKeyVersion } : {}),
+    previousSecretVersions: s.previousSessionKeyVersion
+      ? { [SECRETS.sessionSigningKey.id]: s.previousSessionKeyVersion }
+      : {},
     alertEmails: s.alertEmails ?? site.alertEmails,
     ...(s.publicUrl ? { publicUrl: s.publicUrl } : {}),
     ...(s.domain ? { domain: s.domain } : {}),
@@ -505,6 +507,19 @@ export interface SecretSpec {
   /** Env var the service reads it from. */
   readonly envVar: string;
   readonly description: string;
+  /**
+   * Who reads the value: Cloud Run (`secret_key_ref`, resolved only when an instance starts), or the
+   * service itself from an `sm://<id>` reference, for credentials an upstream can revoke on rotation: after
+   * a 401 the service re-reads the latest version without a new revision.
+   * @default "cloud-run"
+   */
+  readonly readBy?: "cloud-run" | "service";
+  /**
+   * Env var that carries a pinned previous version during a rotation (Deployment.previousSecretVersions),
+   * so what the rotated-out value signed keeps verifying until the rotation's grace period ends.
+   * @default undefined (no previous version is exposed)
+   */
+  readonly previousVersionEnvVar?: string;
 }
 
 const SECRETS = {
@@ -512,6 +527,7 @@ const SECRETS = {
     id: "intercom-access-token",
     envVar: "INTERCOM_ACCESS_TOKEN",
     description: "Intercom access token of the bot's app (Authorization: Bearer)",
+    readBy: "service",
   },
   intercomWebhookSecret: {
     id: "intercom-webhook-secret",
@@ -522,6 +538,7 @@ const SECRETS = {
     id: "session-signing-key",
     envVar: "SESSION_SIGNING_KEY",
     description: "Key that signs web chat session tokens",
+    previousVersionEnvVar: "SESSION_SIGNING_KEY_PREVIOUS",
   },
   adminApiKey: { id: "admin-api-key", envVar: "ADMIN_API_KEY", description: "Key of the admin API" },
   jwtSecret: { id: "jwt-secret", envVar: "JWT_SECRET", description: "Secret of JWTs the service issues" },

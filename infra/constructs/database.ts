@@ -1,9 +1,13 @@
 import { SqlDatabase } from "@cdktf/provider-google/lib/sql-database";
-import { SqlDatabaseInstance } from "@cdktf/provider-google/lib/sql-database-instance";
+import {
+  SqlDatabaseInstance,
+  type SqlDatabaseInstanceSettings,
+} from "@cdktf/provider-google/lib/sql-database-instance";
 import { SqlUser } from "@cdktf/provider-google/lib/sql-user";
-import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import type { DatabaseSpec } from "../environments";
+import type { Network } from "./network";
+import type { ServiceEnvironment, ServiceEnvironmentSource } from "./service-environment";
 
 export interface DatabaseProps {
   readonly projectId: string;
@@ -14,10 +18,11 @@ export interface DatabaseProps {
   readonly databaseName?: string;
   readonly spec: DatabaseSpec;
   readonly deletionProtection: boolean;
-  /** Self link / id of the VPC the private IP lives in. */
-  readonly networkId: string;
-  /** The private services access peering; the instance cannot get a private IP before it exists. */
-  readonly privateServicesConnection: ITerraformDependable;
+  /**
+   * The network the private IP lives in; the instance waits for its private services access peering, without
+   * which it cannot get a private IP.
+   */
+  readonly network: Pick<Network, "vpc" | "privateServicesConnection">;
   /** Cloud SQL IAM user of the runtime service account (its e-mail without `.gserviceaccount.com`). */
   readonly iamServiceAccountUser: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -30,8 +35,10 @@ export interface DatabaseProps {
  * Backups with point-in-time recovery, retention, HA, maintenance window and deletion protection come
  * from the environment data. The logging flags are the ones the CIS benchmark (Checkov CKV_GCP_51..54)
  * asks for. https://cloud.google.com/sql/docs/postgres/iam-authentication
+ *
+ * The services that use it get its connection settings from it (addToEnvironment).
  */
-export class Database extends Construct {
+export class Database extends Construct implements ServiceEnvironmentSource {
   readonly instance: SqlDatabaseInstance;
   readonly database: SqlDatabase;
   readonly iamUser: SqlUser;
@@ -41,23 +48,17 @@ export class Database extends Construct {
   readonly databaseName: string;
   /** Instance name as a plain string (known before apply). */
   readonly instanceName: string;
+  /** `project:region:instance` as a plain string, so the plan shows the value the service gets. */
+  private readonly instanceConnectionName: string;
+  private readonly iamUserName: string;
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
-    const { spec } = props;
     const prefix = props.namePrefix ?? "switchboard";
     this.databaseName = props.databaseName ?? "switchboard";
     this.instanceName = `${prefix}-pg`;
-
-    const flags: Record<string, string> = {
-      "cloudsql.iam_authentication": "on",
-      log_checkpoints: "on",
-      log_connections: "on",
-      log_disconnections: "on",
-      log_lock_waits: "on",
-      log_min_duration_statement: "1000",
-      max_connections: String(spec.maxConnections),
-    };
+    this.instanceConnectionName = `${props.projectId}:${props.region}:${this.instanceName}`;
+    this.iamUserName = props.iamServiceAccountUser;
 
     this.instance = new SqlDatabaseInstance(this, "instance", {
       project: props.projectId,
@@ -65,41 +66,8 @@ export class Database extends Construct {
       region: props.region,
       databaseVersion: "POSTGRES_15",
       deletionProtection: props.deletionProtection,
-      dependsOn: [props.privateServicesConnection],
-      settings: {
-        edition: "ENTERPRISE",
-        tier: spec.tier,
-        availabilityType: spec.availability,
-        diskType: "PD_SSD",
-        diskSize: spec.diskSizeGb,
-        diskAutoresize: true,
-        diskAutoresizeLimit: spec.diskAutoresizeLimitGb,
-        deletionProtectionEnabled: props.deletionProtection,
-        // Where data is protected, backups outlive even a deliberate instance deletion.
-        retainBackupsOnDelete: props.deletionProtection,
-        userLabels: { ...props.labels },
-        ipConfiguration: {
-          ipv4Enabled: false,
-          privateNetwork: props.networkId,
-          sslMode: "ENCRYPTED_ONLY",
-          enablePrivatePathForGoogleCloudServices: false,
-        },
-        backupConfiguration: {
-          enabled: true,
-          startTime: spec.backupStartTime,
-          pointInTimeRecoveryEnabled: true,
-          transactionLogRetentionDays: spec.pitrDays,
-          backupRetentionSettings: { retainedBackups: spec.retainedBackups, retentionUnit: "COUNT" },
-        },
-        maintenanceWindow: { day: spec.maintenanceDay, hour: spec.maintenanceHour, updateTrack: "stable" },
-        insightsConfig: {
-          queryInsightsEnabled: true,
-          queryStringLength: 1024,
-          recordApplicationTags: true,
-          recordClientAddress: false,
-        },
-        databaseFlags: Object.entries(flags).map(([name, value]) => ({ name, value })),
-      },
+      dependsOn: [props.network.privateServicesConnection],
+      settings: instanceSettings(props),
       lifecycle: {
         // Storage auto-grow changes disk_size behind Terraform's back; do not shrink it back.
         ignoreChanges: ["settings[0].disk_size"],
@@ -124,4 +92,70 @@ export class Database extends Construct {
     this.connectionName = this.instance.connectionName;
     this.privateIp = this.instance.privateIpAddress;
   }
+
+  /**
+   * Through the Cloud SQL Node.js connector (not a DATABASE_URL with sslmode=require, which never checks the
+   * server's identity): it fetches an ephemeral client certificate and the instance's CA with the runtime's
+   * roles/cloudsql.client, verifies the server, and logs in as the IAM database user with
+   * roles/cloudsql.instanceUser (both granted by Identity).
+   */
+  addToEnvironment(environment: ServiceEnvironment): void {
+    environment
+      .set("CLOUD_SQL_INSTANCE", this.instanceConnectionName)
+      .set("CLOUD_SQL_IP_TYPE", "PRIVATE")
+      .set("DATABASE_USER", this.iamUserName)
+      .set("DATABASE_NAME", this.databaseName)
+      // The user is named, not referenced (a literal shows in the plan), yet the first revision's startup
+      // probe logs in as it.
+      .waitFor(this.iamUser);
+  }
+}
+
+/** Size, availability, private IP with TLS, backups with PITR, maintenance, insights and flags from the data. */
+function instanceSettings(props: DatabaseProps): SqlDatabaseInstanceSettings {
+  const { spec } = props;
+  const flags: Record<string, string> = {
+    "cloudsql.iam_authentication": "on",
+    log_checkpoints: "on",
+    log_connections: "on",
+    log_disconnections: "on",
+    log_lock_waits: "on",
+    log_min_duration_statement: "1000",
+    max_connections: String(spec.maxConnections),
+  };
+
+  return {
+    edition: "ENTERPRISE",
+    tier: spec.tier,
+    availabilityType: spec.availability,
+    diskType: "PD_SSD",
+    diskSize: spec.diskSizeGb,
+    diskAutoresize: true,
+    diskAutoresizeLimit: spec.diskAutoresizeLimitGb,
+    deletionProtectionEnabled: props.deletionProtection,
+    // Where data is protected, backups outlive even a deliberate instance deletion.
+    retainBackupsOnDelete: props.deletionProtection,
+    userLabels: { ...props.labels },
+    ipConfiguration: {
+      ipv4Enabled: false,
+      privateNetwork: props.network.vpc.id,
+      sslMode: "ENCRYPTED_ONLY",
+      enablePrivatePathForGoogleCloudServices: false,
+    },
+    backupConfiguration: {
+      enabled: true,
+      startTime: spec.backupStartTime,
+      pointInTimeRecoveryEnabled: true,
+      transactionLogRetentionDays: spec.pitrDays,
+      backupRetentionSettings: { retainedBackups: spec.retainedBackups, retentionUnit: "COUNT" },
+    },
+    maintenanceWindow: { day: spec.maintenanceDay, hour: spec.maintenanceHour, updateTrack: "stable" },
+    insightsConfig: {
+      queryInsightsEnabled: true,
+      queryStringLength: 1024,
+      recordApplicationTags: true,
+      recordClientAddress: false,
+    },
+    databaseFlags: Object.entries(flags).map(([name, value]) => ({ name, value })),
+  };
 }

@@ -1,9 +1,11 @@
 import { createHash } from "node:crypto";
+import type { CloudRunV2Service } from "@cdktf/provider-google/lib/cloud-run-v2-service";
 import { ComputeBackendService } from "@cdktf/provider-google/lib/compute-backend-service";
 import { ComputeGlobalAddress } from "@cdktf/provider-google/lib/compute-global-address";
 import { ComputeGlobalForwardingRule } from "@cdktf/provider-google/lib/compute-global-forwarding-rule";
 import { ComputeManagedSslCertificate } from "@cdktf/provider-google/lib/compute-managed-ssl-certificate";
 import { ComputeRegionNetworkEndpointGroup } from "@cdktf/provider-google/lib/compute-region-network-endpoint-group";
+import type { ComputeSecurityPolicy } from "@cdktf/provider-google/lib/compute-security-policy";
 import { ComputeSslPolicy } from "@cdktf/provider-google/lib/compute-ssl-policy";
 import { ComputeTargetHttpProxy } from "@cdktf/provider-google/lib/compute-target-http-proxy";
 import { ComputeTargetHttpsProxy } from "@cdktf/provider-google/lib/compute-target-https-proxy";
@@ -14,12 +16,12 @@ export interface EdgeProps {
   readonly projectId: string;
   /** Region of the Cloud Run service (the serverless NEG is regional). */
   readonly region: string;
-  /** Name of the Cloud Run service behind the load balancer (pass the resource's attribute: it orders creation). */
-  readonly serviceName: string;
+  /** The Cloud Run service behind the load balancer; its name is referenced, which orders creation. */
+  readonly service: Pick<CloudRunV2Service, "name">;
   /** The custom domain, e.g. `chat.example.com`; its A record must point at `ipAddress`. */
   readonly domain: string;
-  /** Cloud Armor policy attached to the backend service. */
-  readonly securityPolicyId: string;
+  /** Cloud Armor policy attached to the backend service (ArmorPolicy.policy). */
+  readonly securityPolicy: Pick<ComputeSecurityPolicy, "id">;
   /** Prefix of every resource name. @default "switchboard" */
   readonly namePrefix?: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -63,7 +65,7 @@ export class Edge extends Construct {
       name: `${prefix}-neg`,
       region: props.region,
       networkEndpointType: "SERVERLESS",
-      cloudRun: { service: props.serviceName },
+      cloudRun: { service: props.service.name },
     });
 
     // Serverless NEGs take no health check, port or timeout: Cloud Run's own request timeout applies.
@@ -73,14 +75,8 @@ export class Edge extends Construct {
       loadBalancingScheme: "EXTERNAL_MANAGED",
       protocol: "HTTPS",
       backend: [{ group: neg.id }],
-      securityPolicy: props.securityPolicyId,
+      securityPolicy: props.securityPolicy.id,
       logConfig: { enable: true, sampleRate: 1 },
-    });
-
-    const urlMap = new ComputeUrlMap(this, "url-map", {
-      project,
-      name: `${prefix}-https`,
-      defaultService: this.backend.id,
     });
 
     const domainHash = createHash("sha256").update(props.domain).digest("hex").slice(0, 8);
@@ -89,6 +85,19 @@ export class Edge extends Construct {
       name: `${prefix}-${domainHash}`,
       managed: { domains: [props.domain] },
       lifecycle: { createBeforeDestroy: true },
+    });
+
+    this.https(prefix, props);
+    this.httpRedirect(prefix, props);
+  }
+
+  /** Port 443: the URL map to the backend, TLS 1.2+ (MODERN) with the managed certificate. */
+  private https(prefix: string, props: EdgeProps): void {
+    const project = props.projectId;
+    const urlMap = new ComputeUrlMap(this, "url-map", {
+      project,
+      name: `${prefix}-https`,
+      defaultService: this.backend.id,
     });
 
     const tls = new ComputeSslPolicy(this, "tls-policy", {
@@ -116,7 +125,11 @@ export class Edge extends Construct {
       target: httpsProxy.id,
       labels: { ...props.labels },
     });
+  }
 
+  /** Port 80 answers only with a 301 to https. */
+  private httpRedirect(prefix: string, props: EdgeProps): void {
+    const project = props.projectId;
     const redirect = new ComputeUrlMap(this, "redirect-url-map", {
       project,
       name: `${prefix}-http-redirect`,
@@ -142,4 +155,17 @@ export class Edge extends Construct {
       labels: { ...props.labels },
     });
   }
+}
+
+/**
+ * TRUSTED_PROXY_HOPS (brief contract): how many trusted proxies append to X-Forwarded-For, so the service
+ * takes the client address that many places from the right and ignores whatever a client wrote itself.
+ * - Cloud Run alone: its front end appends the address it saw as the last entry → 1.
+ * - Behind the global external Application Load Balancer: the load balancer appends
+ *   "<client-ip>,<load-balancer-ip>" (https://cloud.google.com/load-balancing/docs/https#x-forwarded-for_header)
+ *   and Cloud Run adds nothing after those, so the client is second from the right → 2 (the same position
+ *   kubernetes/registry.k8s.io reads behind a Google load balancer and Cloud Run, pkg/net/clientip).
+ */
+export function trustedProxyHops(behindEdge: boolean): number {
+  return behindEdge ? 2 : 1;
 }

@@ -2,7 +2,8 @@ import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member"
 import { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
 import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-account-iam-member";
 import { Construct } from "constructs";
-import { roleId } from "./naming";
+import { roleId, serviceAccountMember } from "./naming";
+import type { ServiceEnvironment, ServiceEnvironmentSource } from "./service-environment";
 
 export interface IdentityProps {
   readonly projectId: string;
@@ -34,15 +35,15 @@ export const VERTEX_RUNTIME_ROLE = "roles/aiplatform.user";
  *   `run.invoker` on this one service (granted by RunService) and nothing else.
  * The runtime may act as the invoker, because creating a task that carries an OIDC token for an account
  * requires iam.serviceAccounts.actAs on it (https://cloud.google.com/tasks/docs/creating-http-target-tasks).
+ * Services running as the runtime wait for its grants (addToEnvironment).
  */
-export class Identity extends Construct {
+export class Identity extends Construct implements ServiceEnvironmentSource {
   readonly runtime: ServiceAccount;
   readonly invoker: ServiceAccount;
   /** The runtime's Cloud SQL IAM user name: its e-mail without `.gserviceaccount.com`. */
   readonly runtimeDatabaseUser: string;
   /** `serviceAccount:<runtime e-mail>`. */
   readonly runtimeMember: string;
-  readonly invokerMember: string;
   /** The runtime's project-level grants (Cloud SQL login, logs, ...): the service must start after them. */
   readonly runtimeGrants: readonly ProjectIamMember[];
   /** The deployer's actAs on the runtime and the invoker: the service and the jobs are created after them. */
@@ -82,8 +83,7 @@ export class Identity extends Construct {
     // Built from the known account id rather than the email attribute so DATABASE_USER is plain text
     // in the plan.
     this.runtimeDatabaseUser = `${prefix}-run@${props.projectId}.iam`;
-    this.runtimeMember = `serviceAccount:${this.runtime.email}`;
-    this.invokerMember = `serviceAccount:${this.invoker.email}`;
+    this.runtimeMember = serviceAccountMember(this.runtime);
 
     this.runtimeGrants = [...Identity.RUNTIME_ROLES, ...(props.extraRuntimeRoles ?? [])].map(
       (role) =>
@@ -104,6 +104,15 @@ export class Identity extends Construct {
     this.deployerGrants = deployer
       ? [this.actAs("runtime", this.runtime, deployer), this.actAs("invoker", this.invoker, deployer)]
       : [];
+  }
+
+  /**
+   * Nothing in a service references these grants, yet its first revision logs in to Cloud SQL with the
+   * runtime's roles before its startup probe passes, and creating a service that runs as the runtime
+   * needs the deployer's actAs on it.
+   */
+  addToEnvironment(environment: ServiceEnvironment): void {
+    environment.waitFor(...this.runtimeGrants, ...this.deployerGrants);
   }
 
   private actAs(name: string, account: ServiceAccount, member: string): ServiceAccountIamMember {

@@ -1,3 +1,5 @@
+import type { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
+
 /** Construct id of a role grant: `roles/cloudsql.instanceUser` → `cloudsql-instanceuser`. */
 export const roleId = (role: string): string =>
   role
@@ -12,3 +14,7 @@ export const roleId = (role: string): string =>
  */
 export const runAppHost = (serviceName: string, projectNumber: string, region: string): string =>
   `${serviceName}-${projectNumber}.${region}.run.app`;
+
+/** The IAM principal of a service account: `serviceAccount:<e-mail>`. */
+export const serviceAccountMember = (account: Pick<ServiceAccount, "email">): string =>
+  `serviceAccount:${account.email}`;

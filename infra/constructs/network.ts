@@ -24,6 +24,7 @@ export interface NetworkProps {
  * - a range reserved for private services access and the peering to servicenetworking, which Cloud SQL's
  *   private IP lives behind (https://cloud.google.com/sql/docs/postgres/configure-private-services-access),
  * - with "connector", the connector Cloud Run sends private-range traffic through; with "direct", none.
+ * Cloud Run services take the Network itself (VpcEgress) and pick the path it offers.
  */
 export class Network extends Construct {
   readonly vpc: ComputeNetwork;
@@ -84,15 +85,18 @@ export class Network extends Construct {
       deletionPolicy: "ABANDON",
     });
 
-    if (direct) return;
-    this.connector = new VpcAccessConnector(this, "connector", {
+    if (!direct) this.connector = this.connectorIn(this.subnet, prefix, props);
+  }
+
+  private connectorIn(subnet: ComputeSubnetwork, prefix: string, props: NetworkProps): VpcAccessConnector {
+    return new VpcAccessConnector(this, "connector", {
       project: props.projectId,
       name: `${prefix}-conn`,
       region: props.region,
       machineType: props.connector.machineType,
       minInstances: props.connector.minInstances,
       maxInstances: props.connector.maxInstances,
-      subnet: { name: this.subnet.name, projectId: props.projectId },
+      subnet: { name: subnet.name, projectId: props.projectId },
     });
   }
 }

@@ -1,4 +1,6 @@
 import { CloudSchedulerJob } from "@cdktf/provider-google/lib/cloud-scheduler-job";
+import type { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
+import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import type { ScheduleSpec } from "../environments";
 
@@ -14,12 +16,17 @@ export interface PollScheduleProps {
   readonly targetUrl: string;
   /** Audience of the OIDC token; the service verifies it (INTERNAL_AUDIENCE). */
   readonly audience: string;
-  /** E-mail of the identity the token is minted for (has run.invoker on the service). */
-  readonly invokerEmail: string;
+  /** The identity the token is minted for (it has run.invoker on the service). */
+  readonly invoker: Pick<ServiceAccount, "email">;
   /** How long one call may take. @default "60s" */
   readonly attemptDeadline?: string;
   /** Retries of a failed call (with backoff). @default 1 */
   readonly retryCount?: number;
+  /**
+   * Resources creating the job needs that it does not reference, e.g. the deployer's actAs on the invoker
+   * (a job that mints an account's tokens may only be created by someone who may act as it). @default []
+   */
+  readonly dependsOn?: readonly ITerraformDependable[];
 }
 
 /**
@@ -52,8 +59,9 @@ export class PollSchedule extends Construct {
         httpMethod: "POST",
         headers: { "Content-Type": "application/json" },
         body: Buffer.from("{}").toString("base64"),
-        oidcToken: { serviceAccountEmail: props.invokerEmail, audience: props.audience },
+        oidcToken: { serviceAccountEmail: props.invoker.email, audience: props.audience },
       },
+      ...(props.dependsOn?.length ? { dependsOn: [...props.dependsOn] } : {}),
     });
   }
 }

@@ -1,8 +1,17 @@
-import { CloudRunV2Service } from "@cdktf/provider-google/lib/cloud-run-v2-service";
+import {
+  CloudRunV2Service,
+  type CloudRunV2ServiceTemplateContainers,
+} from "@cdktf/provider-google/lib/cloud-run-v2-service";
 import { CloudRunV2ServiceIamMember } from "@cdktf/provider-google/lib/cloud-run-v2-service-iam-member";
+import type { ComputeNetwork } from "@cdktf/provider-google/lib/compute-network";
+import type { ComputeSubnetwork } from "@cdktf/provider-google/lib/compute-subnetwork";
+import type { ServiceAccount } from "@cdktf/provider-google/lib/service-account";
+import type { VpcAccessConnector } from "@cdktf/provider-google/lib/vpc-access-connector";
+import type { ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import type { RunSpec } from "../environments";
 import { exempt } from "../guardrails/guardrails";
+import { serviceAccountMember } from "./naming";
 
 /** Where requests may come from (https://cloud.google.com/run/docs/securing/ingress). */
 export type RunIngress =
@@ -10,10 +19,27 @@ export type RunIngress =
   | "INGRESS_TRAFFIC_INTERNAL_ONLY"
   | "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER";
 
-/** Direct VPC egress: instances take their IPs from this subnet, no connector in between. */
-export interface DirectVpcEgress {
-  readonly networkId: string;
-  readonly subnetworkId: string;
+/**
+ * The network a service sends private-range traffic into (a Network): through its Serverless VPC Access
+ * connector when it has one, else by Direct VPC egress, instances taking their IPs from its subnet.
+ */
+export interface VpcEgress {
+  readonly vpc: Pick<ComputeNetwork, "id">;
+  readonly subnet: Pick<ComputeSubnetwork, "id">;
+  readonly connector?: Pick<VpcAccessConnector, "id">;
+}
+
+/** What the container reads when it starts (a ServiceEnvironment). */
+export interface RunEnvironment {
+  /** Plain env vars (never credentials: guardrail SB_RUN_SECRET_ENV). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Env var name → Secret Manager secret id, read at version `latest` (or `id@N` pinned to version N). */
+  readonly secretEnv: Readonly<Record<string, string>>;
+  /**
+   * Resources the first revision needs that its configuration does not reference (a user it logs in as,
+   * grants): the service is created after them. @default []
+   */
+  readonly dependsOn?: readonly ITerraformDependable[];
 }
 
 export interface RunServiceProps {
@@ -25,25 +51,19 @@ export interface RunServiceProps {
   readonly description?: string;
   /** Image of the first revision; later image changes belong to CI and are ignored here. */
   readonly image: string;
-  readonly serviceAccountEmail: string;
+  /** The identity the service runs as. */
+  readonly serviceAccount: Pick<ServiceAccount, "email">;
   readonly spec: RunSpec;
   readonly deletionProtection: boolean;
+  /** Where private-range traffic goes (only private ranges take that path). @default undefined (no VPC access) */
+  readonly network?: VpcEgress;
+  readonly environment: RunEnvironment;
   /**
-   * Serverless VPC Access connector id; only private ranges go through it. Give this or `directEgress`.
-   * @default undefined
-   */
-  readonly connectorId?: string;
-  /** Direct VPC egress instead of a connector; only private ranges go through it. @default undefined */
-  readonly directEgress?: DirectVpcEgress;
-  /** Plain env vars (never credentials: guardrail SB_RUN_SECRET_ENV). */
-  readonly env: Readonly<Record<string, string>>;
-  /** Env var name → Secret Manager secret id, read at version `latest` (or `id@N` pinned to version N). */
-  readonly secretEnv: Readonly<Record<string, string>>;
-  /**
-   * Principal granted `run.invoker` on this service (the Cloud Tasks / Scheduler OIDC identity).
+   * Identity granted `run.invoker` on this service (the one Cloud Tasks and Cloud Scheduler sign their OIDC
+   * tokens as).
    * @default undefined (nobody but project owners and Cloud Run admins may invoke it)
    */
-  readonly invokerMember?: string;
+  readonly invoker?: Pick<ServiceAccount, "email">;
   /**
    * Why anyone on the internet may invoke the service; when set, the Cloud Run invoker IAM check is
    * turned off (`invoker_iam_disabled`) and this sentence becomes the guardrail exemption. Leave unset for
@@ -105,18 +125,7 @@ export class RunService extends Construct {
     super(scope, id);
     const { spec } = props;
     this.serviceName = props.serviceName ?? "switchboard";
-    if (props.connectorId && props.directEgress) {
-      throw new Error(`RunService ${this.node.path}: give connectorId or directEgress, not both`);
-    }
     const isPublic = props.publicAccessReason !== undefined;
-
-    const env = [
-      ...Object.entries(props.env).map(([name, value]) => ({ name, value })),
-      ...Object.entries(props.secretEnv).map(([name, ref]) => {
-        const [secret = ref, version = "latest"] = ref.split("@");
-        return { name, valueSource: { secretKeyRef: { secret, version } } };
-      }),
-    ].sort((a, b) => a.name.localeCompare(b.name));
 
     this.service = new CloudRunV2Service(this, "service", {
       project: props.projectId,
@@ -128,71 +137,85 @@ export class RunService extends Construct {
       deletionProtection: props.deletionProtection,
       labels: { ...props.labels },
       template: {
-        serviceAccount: props.serviceAccountEmail,
+        serviceAccount: props.serviceAccount.email,
         executionEnvironment: "EXECUTION_ENVIRONMENT_GEN2",
         maxInstanceRequestConcurrency: spec.concurrency,
         timeout: `${spec.timeoutSeconds}s`,
         scaling: { minInstanceCount: spec.minInstances, maxInstanceCount: spec.maxInstances },
-        ...vpcAccess(props),
+        ...vpcAccess(props.network),
         labels: { ...props.labels },
-        containers: [
-          {
-            name: "service",
-            image: props.image,
-            ports: { containerPort: 8080, name: "http1" },
-            resources: {
-              limits: { cpu: spec.cpu, memory: spec.memory },
-              cpuIdle: spec.cpuIdle,
-              startupCpuBoost: true,
-            },
-            env,
-            startupProbe: {
-              httpGet: { path: props.startupProbePath ?? "/api/v1/health", port: 8080 },
-              initialDelaySeconds: 0,
-              periodSeconds: 3,
-              timeoutSeconds: 2,
-              // The probe reads the database through the VPC. Direct VPC egress may take "a minute or more"
-              // to connect a new instance (https://cloud.google.com/run/docs/configuring/vpc-direct-vpc
-              // #limitations), so it gets 120 s instead of 60 s before the revision is failed.
-              failureThreshold: props.directEgress ? 40 : 20,
-            },
-            livenessProbe: {
-              httpGet: { path: props.livenessProbePath ?? "/healthz", port: 8080 },
-              periodSeconds: 30,
-              timeoutSeconds: 5,
-              failureThreshold: 3,
-            },
-          },
-        ],
+        containers: [serviceContainer(props)],
       },
       lifecycle: { ignoreChanges: [...IGNORED_CHANGES] },
+      ...(props.environment.dependsOn?.length ? { dependsOn: [...props.environment.dependsOn] } : {}),
     });
     this.uri = this.service.uri;
 
-    if (props.invokerMember) {
+    if (props.invoker) {
       new CloudRunV2ServiceIamMember(this, "invoker", {
         project: props.projectId,
         location: props.region,
         name: this.service.name,
         role: "roles/run.invoker",
-        member: props.invokerMember,
+        member: serviceAccountMember(props.invoker),
       });
     }
     if (props.publicAccessReason) exempt(this.service, "SB_RUN_PUBLIC_INVOKER", props.publicAccessReason);
   }
 }
 
-function vpcAccess(props: RunServiceProps) {
-  if (props.directEgress) {
-    const { networkId, subnetworkId } = props.directEgress;
-    return {
-      vpcAccess: {
-        networkInterfaces: [{ network: networkId, subnetwork: subnetworkId }],
-        egress: "PRIVATE_RANGES_ONLY",
-      },
-    };
+/** The one container: the image, its size, its environment, and probes on the health paths. */
+function serviceContainer(props: RunServiceProps): CloudRunV2ServiceTemplateContainers {
+  const { spec } = props;
+  const direct = props.network !== undefined && props.network.connector === undefined;
+  return {
+    name: "service",
+    image: props.image,
+    ports: { containerPort: 8080, name: "http1" },
+    resources: {
+      limits: { cpu: spec.cpu, memory: spec.memory },
+      cpuIdle: spec.cpuIdle,
+      startupCpuBoost: true,
+    },
+    env: containerEnv(props.environment),
+    startupProbe: {
+      httpGet: { path: props.startupProbePath ?? "/api/v1/health", port: 8080 },
+      initialDelaySeconds: 0,
+      periodSeconds: 3,
+      timeoutSeconds: 2,
+      // The probe reads the database through the VPC. Direct VPC egress may take "a minute or more"
+      // to connect a new instance (https://cloud.google.com/run/docs/configuring/vpc-direct-vpc
+      // #limitations), so it gets 120 s instead of 60 s before the revision is failed.
+      failureThreshold: direct ? 40 : 20,
+    },
+    livenessProbe: {
+      httpGet: { path: props.livenessProbePath ?? "/healthz", port: 8080 },
+      periodSeconds: 30,
+      timeoutSeconds: 5,
+      failureThreshold: 3,
+    },
+  };
+}
+
+function containerEnv(environment: RunEnvironment) {
+  return [
+    ...Object.entries(environment.env).map(([name, value]) => ({ name, value })),
+    ...Object.entries(environment.secretEnv).map(([name, ref]) => {
+      const [secret = ref, version = "latest"] = ref.split("@");
+      return { name, valueSource: { secretKeyRef: { secret, version } } };
+    }),
+  ].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function vpcAccess(network: VpcEgress | undefined) {
+  if (!network) return {};
+  if (network.connector) {
+    return { vpcAccess: { connector: network.connector.id, egress: "PRIVATE_RANGES_ONLY" } };
   }
-  return props.connectorId
-    ? { vpcAccess: { connector: props.connectorId, egress: "PRIVATE_RANGES_ONLY" } }
-    : {};
+  return {
+    vpcAccess: {
+      networkInterfaces: [{ network: network.vpc.id, subnetwork: network.subnet.id }],
+      egress: "PRIVATE_RANGES_ONLY",
+    },
+  };
 }

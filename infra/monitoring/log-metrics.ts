@@ -1,14 +1,25 @@
+import {
+  LOG_EVENT,
+  LOG_FIELD,
+  type LogEvent,
+  type LogField,
+  MODEL_PURPOSE,
+  UPSTREAM,
+} from "../../service/src/observability/log-events";
+
 /**
  * Log-based metrics over the service's structured logs (Cloud Logging JSON on stdout, fields under
  * jsonPayload; see the service contract in docs/infrastructure.md). One row per metric; the LogMetrics
  * construct turns rows into google_logging_metric resources and the metric catalog learns their types.
+ * Event and field names come from the service's own constants (service/src/observability/log-events.ts),
+ * and a test drives the service until it has written every event with every field a row reads.
  * https://cloud.google.com/logging/docs/logs-based-metrics
  */
 
 export interface LogMetricLabel {
   readonly key: string;
   /** jsonPayload field the label is extracted from. */
-  readonly field: string;
+  readonly field: LogField;
   readonly description: string;
 }
 
@@ -17,10 +28,10 @@ export interface LogMetricSpec {
   readonly name: string;
   readonly description: string;
   /** Value of jsonPayload.event the metric counts. */
-  readonly event: string;
+  readonly event: LogEvent;
   /** counter: one per log entry; distribution: values of `valueField`. */
   readonly kind: "counter" | "distribution";
-  readonly valueField?: string;
+  readonly valueField?: LogField;
   /** In Cloud Monitoring's unit grammar (metric-units.ts), e.g. `ms`, `1`, `{USD}`. */
   readonly unit: string;
   readonly labels: readonly LogMetricLabel[];
@@ -29,25 +40,25 @@ export interface LogMetricSpec {
 }
 
 const CHANNEL_OUTCOME: readonly LogMetricLabel[] = [
-  { key: "channel", field: "channel", description: "web or intercom" },
-  { key: "outcome", field: "outcome", description: "how the turn ended" },
+  { key: "channel", field: LOG_FIELD.channel, description: "web or intercom" },
+  { key: "outcome", field: LOG_FIELD.outcome, description: "how the turn ended" },
 ];
 // purpose tells chat turns from summaries: the context-cache alert looks at chat calls only, since short
 // summary prompts are below the implicit cache's minimum size. (Labels can be added to a log-based metric in
 // place; existing ones cannot change.)
 const MODEL_TIER: readonly LogMetricLabel[] = [
-  { key: "model", field: "model", description: "model id" },
-  { key: "tier", field: "tier", description: "user tier" },
-  { key: "purpose", field: "purpose", description: "chat or summary" },
+  { key: "model", field: LOG_FIELD.model, description: "model id" },
+  { key: "tier", field: LOG_FIELD.tier, description: "user tier" },
+  { key: "purpose", field: LOG_FIELD.purpose, description: "chat or summary" },
 ];
 
 export const LOG_METRICS: readonly LogMetricSpec[] = [
   {
     name: "switchboard_conversation_duration_ms",
     description: "Conversation processing time (receive to reply), by channel and outcome",
-    event: "conversation.processed",
+    event: LOG_EVENT.conversationProcessed,
     kind: "distribution",
-    valueField: "durationMs",
+    valueField: LOG_FIELD.durationMs,
     unit: "ms",
     labels: CHANNEL_OUTCOME,
     buckets: { count: 24, growth: 1.5, scale: 10 },
@@ -55,7 +66,7 @@ export const LOG_METRICS: readonly LogMetricSpec[] = [
   {
     name: "switchboard_conversations",
     description: "Conversations processed, by channel and outcome",
-    event: "conversation.processed",
+    event: LOG_EVENT.conversationProcessed,
     kind: "counter",
     unit: "1",
     labels: CHANNEL_OUTCOME,
@@ -63,18 +74,18 @@ export const LOG_METRICS: readonly LogMetricSpec[] = [
   {
     name: "switchboard_upstream_errors",
     description: "Errors from upstream APIs, by upstream and HTTP status",
-    event: "upstream.error",
+    event: LOG_EVENT.upstreamError,
     kind: "counter",
     unit: "1",
     labels: [
-      { key: "upstream", field: "upstream", description: "gemini, intercom or gpt-trainer" },
-      { key: "status", field: "status", description: "HTTP status code" },
+      { key: "upstream", field: LOG_FIELD.upstream, description: "gemini, intercom or gpt-trainer" },
+      { key: "status", field: LOG_FIELD.status, description: "HTTP status code" },
     ],
   },
   {
     name: "switchboard_model_requests",
     description: "Model calls that returned usage, by model, tier and purpose",
-    event: "model.usage",
+    event: LOG_EVENT.modelUsage,
     kind: "counter",
     unit: "1",
     labels: MODEL_TIER,
@@ -83,9 +94,9 @@ export const LOG_METRICS: readonly LogMetricSpec[] = [
     (kind): LogMetricSpec => ({
       name: `switchboard_model_${kind}_tokens`,
       description: `Model ${kind} tokens per call, by model, tier and purpose`,
-      event: "model.usage",
+      event: LOG_EVENT.modelUsage,
       kind: "distribution",
-      valueField: `${kind}Tokens`,
+      valueField: LOG_FIELD[`${kind}Tokens`],
       unit: "1",
       labels: MODEL_TIER,
       buckets: { count: 20, growth: 2, scale: 16 },
@@ -94,9 +105,9 @@ export const LOG_METRICS: readonly LogMetricSpec[] = [
   {
     name: "switchboard_model_cost_usd",
     description: "Model cost per call in USD, by model, tier and purpose",
-    event: "model.usage",
+    event: LOG_EVENT.modelUsage,
     kind: "distribution",
-    valueField: "costUsd",
+    valueField: LOG_FIELD.costUsd,
     // Not "USD": a currency is not in Monitoring's unit grammar; an annotation is (isMonitoringUnit).
     unit: "{USD}",
     labels: MODEL_TIER,
@@ -105,15 +116,15 @@ export const LOG_METRICS: readonly LogMetricSpec[] = [
   {
     name: "switchboard_handoffs",
     description: "Conversations handed off to a human, by reason",
-    event: "handoff",
+    event: LOG_EVENT.handoff,
     kind: "counter",
     unit: "1",
-    labels: [{ key: "reason", field: "reason", description: "why the bot handed off" }],
+    labels: [{ key: "reason", field: LOG_FIELD.reason, description: "why the bot handed off" }],
   },
   {
     name: "switchboard_budget_warnings",
     description: "Token budget warnings (a user passed 80 % of a daily or monthly budget)",
-    event: "budget.warning",
+    event: LOG_EVENT.budgetWarning,
     kind: "counter",
     unit: "1",
     labels: [],
@@ -121,3 +132,12 @@ export const LOG_METRICS: readonly LogMetricSpec[] = [
 ];
 
 export const logMetricType = (name: string) => `logging.googleapis.com/user/${name}`;
+
+/**
+ * Field values the alert policies select, as `${NAME}` placeholders of the policy and dashboard files
+ * (monitoring-files.ts), so a value the service stops writing cannot leave a policy watching nothing.
+ */
+export const LOG_VALUE_VARS = {
+  UPSTREAM_GEMINI: UPSTREAM.gemini,
+  PURPOSE_CHAT: MODEL_PURPOSE.chat,
+} as const;

@@ -40,15 +40,7 @@ export class BootstrapStack extends PinnedStack {
 
     const apis = new ProjectServices(this, "apis", {
       projectId: site.bootstrapProjectId,
-      apis: [
-        "cloudresourcemanager.googleapis.com",
-        "iam.googleapis.com",
-        "iamcredentials.googleapis.com",
-        "sts.googleapis.com",
-        "storage.googleapis.com",
-        "serviceusage.googleapis.com",
-        ...(site.billingAccount ? ["cloudbilling.googleapis.com", "billingbudgets.googleapis.com"] : []),
-      ],
+      apis: bootstrapApis(site),
     });
 
     this.stateBucket = new StateBucket(this, "state", {
@@ -75,6 +67,12 @@ export class BootstrapStack extends PinnedStack {
     // project's APIs (user_project_override): each waits for them, as in the platform stacks.
     apis.gate(this);
 
+    this.outputs();
+
+    applyGuardrails(this, { requireDataProtection: true });
+  }
+
+  private outputs(): void {
     new TerraformOutput(this, "state_bucket", { value: this.stateBucket.bucket.name });
     new TerraformOutput(this, "workload_identity_provider", {
       value: this.oidc.provider.name,
@@ -82,7 +80,18 @@ export class BootstrapStack extends PinnedStack {
     });
     new TerraformOutput(this, "plan_service_account", { value: this.ci.plan.email });
     new TerraformOutput(this, "deploy_service_account", { value: this.ci.deploy.email });
-
-    applyGuardrails(this, { requireDataProtection: true });
   }
+}
+
+/** APIs the bootstrap project serves: state, keyless CI identities and, with billing, the budget grants. */
+function bootstrapApis(site: Site): string[] {
+  return [
+    "cloudresourcemanager.googleapis.com",
+    "iam.googleapis.com",
+    "iamcredentials.googleapis.com",
+    "sts.googleapis.com",
+    "storage.googleapis.com",
+    "serviceusage.googleapis.com",
+    ...(site.billingAccount ? ["cloudbilling.googleapis.com", "billingbudgets.googleapis.com"] : []),
+  ];
 }

@@ -1,6 +1,6 @@
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
 import { TimeProvider } from "@cdktf/provider-time/lib/provider";
-import { dependable, GcsBackend, TerraformOutput } from "cdktf";
+import { GcsBackend, TerraformOutput } from "cdktf";
 import type { Construct } from "constructs";
 import { AlertPolicies } from "../constructs/alert-policies";
 import { ArmorPolicy } from "../constructs/armor-policy";
@@ -9,7 +9,7 @@ import { Budget } from "../constructs/budget";
 import { ciAccountEmail, DEPLOY_ACCOUNT_ID } from "../constructs/ci-identities";
 import { Dashboards } from "../constructs/dashboards";
 import { Database } from "../constructs/database";
-import { Edge } from "../constructs/edge";
+import { Edge, trustedProxyHops } from "../constructs/edge";
 import { Identity, VERTEX_RUNTIME_ROLE } from "../constructs/identity";
 import { LogMetrics } from "../constructs/log-metrics";
 import { runAppHost } from "../constructs/naming";
@@ -19,10 +19,12 @@ import { PollSchedule } from "../constructs/poll-schedule";
 import { ProjectServices } from "../constructs/project-services";
 import { RunService } from "../constructs/run-service";
 import { Secrets } from "../constructs/secrets";
+import { ServiceEnvironment } from "../constructs/service-environment";
 import { TaskQueue } from "../constructs/task-queue";
 import { UptimeCheck } from "../constructs/uptime-check";
-import { apisFor, type Deployment, secretsFor } from "../environments";
+import { apisFor, type Deployment, type RunSpec, secretsFor } from "../environments";
 import { applyGuardrails } from "../guardrails/guardrails";
+import { LOG_VALUE_VARS } from "../monitoring/log-metrics";
 import { buildCatalog } from "../monitoring/metric-catalog";
 import { statePrefix } from "../site";
 import { PinnedStack } from "./pinned-stack";
@@ -42,11 +44,36 @@ const PUBLIC_ACCESS_REASON =
   "them itself (signed session tokens, X-Hub-Signature HMAC). /internal/* is not served here: it lives on " +
   "the internal worker service, which only the invoker identity may call.";
 
+/** Where the services are reached: known before anything exists (deterministic run.app hosts). */
+interface Addresses {
+  /** What users, Intercom and the uptime check call: the edge's domain, or the public service's run.app host. */
+  readonly publicHost: string;
+  readonly publicUrl: string;
+  /** The worker's run.app URL: Cloud Tasks and Cloud Scheduler target it, and it is the OIDC audience. */
+  readonly workerUrl: string;
+  /** The domain the edge serves; undefined without a domain or with the edge off. */
+  readonly edgeDomain?: string;
+}
+
+/** The constructs everything else is wired to. */
+interface Foundation {
+  readonly network: Network;
+  readonly identity: Identity;
+  readonly database: Database;
+  readonly secrets: Secrets;
+  readonly registry: ArtifactRegistry;
+  readonly queue: TaskQueue;
+}
+
 /**
  * One environment of Switchboard in its own Google Cloud project: APIs, network, database, secrets,
  * identities, image registry, the two Cloud Run services (public, and the internal worker that serves
  * /internal/* to Cloud Tasks and Cloud Scheduler), the task queue and schedules, and observability.
  * State lives in the bootstrap bucket under `switchboard/<env>`.
+ *
+ * The stack composes: each construct owns one concern and is handed the constructs it wires to, and the
+ * services' environment is filled by the constructs that produce its values (ServiceEnvironment).
+ * Construct ids are resource addresses: renaming one destroys and recreates what it holds.
  */
 export class PlatformStack extends PinnedStack {
   readonly run: RunService;
@@ -62,9 +89,36 @@ export class PlatformStack extends PinnedStack {
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id);
     const d = props.deployment;
-    const { env } = d;
-    const withBudget = d.site.billingAccount !== undefined;
+    this.useStateAndProviders(d);
+    const apis = new ProjectServices(this, "apis", {
+      projectId: d.projectId,
+      apis: apisFor(d.env, d.site.billingAccount !== undefined),
+    });
+    const addresses = addressesOf(d);
+    this.publicUrl = addresses.publicUrl;
+    this.workerUrl = addresses.workerUrl;
 
+    const foundation = this.foundation(d);
+    const { database, secrets, queue, identity } = foundation;
+    this.database = database;
+    this.queue = queue;
+    // What both services read, each construct adding its own part (and what a revision waits for).
+    const environment = deploymentEnvironment(d, addresses).add(database, secrets, queue, identity);
+    this.schedules(d, identity);
+    const services = this.services(d, addresses, foundation, environment);
+    this.run = services.run;
+    this.worker = services.worker;
+    this.edge = services.edge;
+    this.observability(d, addresses);
+
+    // Every resource waits for the APIs it calls (enabling an API is eventually consistent).
+    apis.gate(this);
+    this.outputs(d, addresses, foundation);
+    applyGuardrails(this, { requireDataProtection: d.env.deletionProtection });
+  }
+
+  private useStateAndProviders(d: Deployment): void {
+    const { env } = d;
     new GcsBackend(this, { bucket: d.site.stateBucket, prefix: statePrefix(env.name) });
     new GoogleProvider(this, "google", {
       project: d.projectId,
@@ -74,222 +128,142 @@ export class PlatformStack extends PinnedStack {
       userProjectOverride: true,
       billingProject: d.projectId,
     });
-
     // time_sleep: waits for log-based metrics to propagate before alert policies use them (LogMetrics).
     new TimeProvider(this, "time");
+  }
 
-    const apis = new ProjectServices(this, "apis", {
-      projectId: d.projectId,
-      apis: apisFor(env, withBudget),
-    });
-    // The project number comes from the site: reading it with a data source at plan time would fail on a
-    // new project, whose Resource Manager API this very stack enables.
-    // Deterministic run.app hosts: the services learn their own and each other's URLs without a cycle.
-    const runHost = runAppHost(SERVICE_NAME, d.projectNumber, d.region);
-    const edgeDomain = edgeDomainOf(d);
-    // With the edge, users (and Intercom, and the uptime check) come in through the domain.
-    const publicHost = edgeDomain ?? runHost;
-    this.publicUrl = edgeDomain ? `https://${edgeDomain}` : (d.publicUrl ?? `https://${runHost}`);
-    // Cloud Tasks and Cloud Scheduler count as internal sources for Cloud Run ingress only "if they're in
-    // the same project ... and if they're using the default run.app URL and not a custom domain"
-    // (https://cloud.google.com/run/docs/securing/ingress#settings): so the worker is addressed by its
-    // run.app URL, which is also the OIDC audience /internal/* verifies.
-    this.workerUrl = `https://${runAppHost(WORKER_SERVICE_NAME, d.projectNumber, d.region)}`;
-    const internalAudience = this.workerUrl;
-
+  /** Network, identities, database, secrets, image registry and task queue. */
+  private foundation(d: Deployment): Foundation {
+    const { env } = d;
+    const common = { projectId: d.projectId, labels: d.labels };
     const network = new Network(this, "network", {
-      projectId: d.projectId,
+      ...common,
       region: d.region,
       network: env.network,
       connector: env.connector,
-      labels: d.labels,
     });
-
     const identity = new Identity(this, "identity", {
       projectId: d.projectId,
       extraRuntimeRoles: env.model.gemini === "vertex" ? [VERTEX_RUNTIME_ROLE] : [],
       // The CI deploy identity acts as these two accounts only (no project-wide serviceAccountUser).
       deployerMember: `serviceAccount:${ciAccountEmail(DEPLOY_ACCOUNT_ID, d.site.bootstrapProjectId)}`,
     });
-
-    this.database = new Database(this, "database", {
-      projectId: d.projectId,
+    const database = new Database(this, "database", {
+      ...common,
       region: d.region,
       spec: env.database,
       deletionProtection: env.deletionProtection,
-      networkId: network.vpc.id,
-      privateServicesConnection: network.privateServicesConnection,
+      network,
       iamServiceAccountUser: identity.runtimeDatabaseUser,
-      labels: d.labels,
     });
-
-    const secretSpecs = secretsFor(env);
     const secrets = new Secrets(this, "secrets", {
-      projectId: d.projectId,
-      secrets: secretSpecs,
-      accessor: identity.runtimeMember,
-      labels: d.labels,
+      ...common,
+      secrets: secretsFor(env),
+      accessor: identity.runtime,
       deletionProtection: env.deletionProtection,
+      ready: d.readySecrets,
+      previousVersions: d.previousSecretVersions,
     });
-
     const registry = new ArtifactRegistry(this, "registry", {
-      projectId: d.projectId,
+      ...common,
       region: d.region,
       keepCount: env.imagesKept,
-      labels: d.labels,
     });
-
-    this.queue = new TaskQueue(this, "tasks", {
+    const queue = new TaskQueue(this, "tasks", {
       projectId: d.projectId,
       region: d.region,
       spec: env.tasks,
-      enqueuerMember: identity.runtimeMember,
+      enqueuer: identity.runtime,
+      invoker: identity.invoker,
     });
+    return { network, identity, database, secrets, registry, queue };
+  }
 
-    const plainEnv: Record<string, string> = {
-      NODE_ENV: "production",
-      LOG_LEVEL: env.run.logLevel,
-      GOOGLE_CLOUD_PROJECT: d.projectId,
-      // Through the Cloud SQL Node.js connector (not a DATABASE_URL with sslmode=require, which never checks
-      // the server's identity): it fetches an ephemeral client certificate and the instance's CA with the
-      // runtime's roles/cloudsql.client, verifies the server, and logs in as the IAM database user with
-      // roles/cloudsql.instanceUser (both granted by Identity). Literal, so the plan shows the value.
-      CLOUD_SQL_INSTANCE: `${d.projectId}:${d.region}:${this.database.instanceName}`,
-      CLOUD_SQL_IP_TYPE: "PRIVATE",
-      DATABASE_USER: identity.runtimeDatabaseUser,
-      DATABASE_NAME: this.database.databaseName,
-      DATABASE_POOL_MAX: String(env.run.databasePoolMax),
-      MODEL_PROVIDER: env.model.provider,
-      INTERCOM_ADMIN_ID: d.intercomAdminId,
-      INTERCOM_REGION: d.intercomRegion,
-      TASK_QUEUE: "cloud-tasks",
-      CLOUD_TASKS_QUEUE: this.queue.queuePath,
-      TASKS_INVOKER_SA: identity.invoker.email,
-      // Both services enqueue tasks (the public one on webhooks, the worker on follow-ups): they target
-      // WORKER_URL, and the worker verifies INTERNAL_AUDIENCE.
-      WORKER_URL: this.workerUrl,
-      INTERNAL_AUDIENCE: internalAudience,
-      PUBLIC_URL: this.publicUrl,
-      POLLING_INTERVAL: env.polling.interval,
-      CORS_ORIGINS: d.corsOrigins.join(","),
-      ...(env.model.gemini === "vertex"
-        ? { GOOGLE_GENAI_USE_VERTEXAI: "true", GOOGLE_CLOUD_LOCATION: env.model.vertexLocation }
-        : {}),
+  /** The Intercom poll and the retention purge: Cloud Scheduler calls the worker as the invoker. */
+  private schedules(d: Deployment, identity: Identity): void {
+    const { env } = d;
+    const target = {
+      projectId: d.projectId,
+      region: d.region,
+      audience: this.workerUrl,
+      invoker: identity.invoker,
+      // Creating a job that mints the invoker's tokens needs actAs on the invoker.
+      dependsOn: identity.deployerGrants,
     };
-    // Credentials an upstream can revoke on rotation are passed as references the service resolves
-    // itself, so after a 401 it re-reads the latest version without a new revision (Cloud Run resolves
-    // secret_key_ref values only when an instance starts).
-    const SELF_RESOLVED = new Set(["INTERCOM_ACCESS_TOKEN"]);
-    const secretIdOf = (s: (typeof secretSpecs)[number]) => secrets.byEnvVar.get(s.envVar)?.secretId ?? s.id;
-    // Only secrets that have a version (the site lists them) are mounted: Cloud Run refuses to start a
-    // revision whose secret has none, so a secret added later waits until it is set and listed.
-    const ready = new Set(d.readySecrets);
-    const mounted = secretSpecs.filter((s) => ready.has(s.id));
-    const secretEnv: Record<string, string> = Object.fromEntries(
-      mounted.filter((s) => !SELF_RESOLVED.has(s.envVar)).map((s) => [s.envVar, secretIdOf(s)] as const),
-    );
-    const sessionKey = mounted.find((s) => s.envVar === "SESSION_SIGNING_KEY");
-    if (sessionKey && d.previousSessionKeyVersion) {
-      // Pinned: the rotated-out key keeps verifying live sessions until the rotation's grace period ends.
-      secretEnv.SESSION_SIGNING_KEY_PREVIOUS = `${secretIdOf(sessionKey)}@${d.previousSessionKeyVersion}`;
-    }
-    for (const s of mounted.filter((spec) => SELF_RESOLVED.has(spec.envVar))) {
-      // The literal id (not a Terraform reference): the secret of this name is created above.
-      plainEnv[s.envVar] = `sm://${s.id}`;
-    }
+    new PollSchedule(this, "poll", {
+      ...target,
+      spec: env.polling,
+      targetUrl: `${this.workerUrl}/internal/poll`,
+    });
+    // The retention purge: the worker's timeout bounds one call; it is idempotent, so retrying is safe.
+    new PollSchedule(this, "retention", {
+      ...target,
+      jobName: "switchboard-retention",
+      description: "Purges data past its retention period (POST /internal/retention)",
+      spec: env.retention,
+      targetUrl: `${this.workerUrl}/internal/retention`,
+      attemptDeadline: `${env.worker.timeoutSeconds}s`,
+      retryCount: 3,
+    });
+  }
 
+  /** The public service (behind the edge when there is one) and the internal worker. */
+  private services(d: Deployment, addresses: Addresses, f: Foundation, shared: ServiceEnvironment) {
+    const { env } = d;
     const common = {
       projectId: d.projectId,
       region: d.region,
       image: d.image,
-      serviceAccountEmail: identity.runtime.email,
+      serviceAccount: f.identity.runtime,
       deletionProtection: env.deletionProtection,
-      ...(network.connector
-        ? { connectorId: network.connector.id }
-        : { directEgress: { networkId: network.vpc.id, subnetworkId: network.subnet.id } }),
-      secretEnv,
+      network: f.network,
       labels: d.labels,
     };
+    const behindEdge = addresses.edgeDomain !== undefined;
     // Public: no principal needs run.invoker (the check is off); nothing internal calls it any more.
-    this.run = new RunService(this, "run", {
+    const run = new RunService(this, "run", {
       ...common,
       serviceName: SERVICE_NAME,
       spec: env.run,
-      env: { ...plainEnv, SERVICE_ROLE: "public", TRUSTED_PROXY_HOPS: String(trustedProxyHops(edgeDomain)) },
+      environment: roleEnvironment(shared, "public", env.run).set(
+        "TRUSTED_PROXY_HOPS",
+        String(trustedProxyHops(behindEdge)),
+      ),
       publicAccessReason: PUBLIC_ACCESS_REASON,
       // Behind the edge, only the load balancer (and internal sources) may reach it: nobody goes around
       // Cloud Armor through the run.app URL.
-      ingress: edgeDomain ? "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER" : "INGRESS_TRAFFIC_ALL",
+      ingress: behindEdge ? "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER" : "INGRESS_TRAFFIC_ALL",
     });
-    if (edgeDomain) {
-      const armor = new ArmorPolicy(this, "armor", { projectId: d.projectId, spec: env.edge.armor });
-      this.edge = new Edge(this, "edge", {
-        projectId: d.projectId,
-        region: d.region,
-        serviceName: this.run.service.name,
-        domain: edgeDomain,
-        securityPolicyId: armor.policy.id,
-        labels: d.labels,
-      });
-    }
+    const edge = addresses.edgeDomain ? this.edgeFor(d, run, addresses.edgeDomain) : undefined;
     // Internal only, and only the invoker identity (Cloud Tasks' and Cloud Scheduler's OIDC tokens) may
     // invoke it: a request needs both an internal source and that identity's token.
-    this.worker = new RunService(this, "worker", {
+    const worker = new RunService(this, "worker", {
       ...common,
       serviceName: WORKER_SERVICE_NAME,
       description: "Switchboard worker: /internal/* for Cloud Tasks and Cloud Scheduler",
       spec: env.worker,
-      env: {
-        ...plainEnv,
-        LOG_LEVEL: env.worker.logLevel,
-        DATABASE_POOL_MAX: String(env.worker.databasePoolMax),
-        SERVICE_ROLE: "worker",
-      },
+      environment: roleEnvironment(shared, "worker", env.worker),
       ingress: "INGRESS_TRAFFIC_INTERNAL_ONLY",
-      invokerMember: identity.invokerMember,
+      invoker: f.identity.invoker,
     });
-    // The first revision reads the secrets and logs in to Cloud SQL as its IAM user before its startup
-    // probe passes: the user, the secrets and every grant involved must exist first.
-    for (const service of [this.run.service, this.worker.service]) {
-      service.dependsOn = [
-        ...(service.dependsOn ?? []),
-        ...[
-          this.database.iamUser,
-          ...secrets.byEnvVar.values(),
-          ...secrets.accessGrants,
-          ...identity.runtimeGrants,
-          ...identity.deployerGrants,
-        ].map((r) => dependable(r)),
-      ];
-    }
+    return { run, worker, edge };
+  }
 
-    const poll = new PollSchedule(this, "poll", {
+  private edgeFor(d: Deployment, run: RunService, domain: string): Edge {
+    const armor = new ArmorPolicy(this, "armor", { projectId: d.projectId, spec: d.env.edge.armor });
+    return new Edge(this, "edge", {
       projectId: d.projectId,
       region: d.region,
-      spec: env.polling,
-      targetUrl: `${internalAudience}/internal/poll`,
-      audience: internalAudience,
-      invokerEmail: identity.invoker.email,
+      service: run.service,
+      domain,
+      securityPolicy: armor.policy,
+      labels: d.labels,
     });
-    // The retention purge: the worker's timeout bounds one call; it is idempotent, so retrying is safe.
-    const retention = new PollSchedule(this, "retention", {
-      projectId: d.projectId,
-      region: d.region,
-      jobName: "switchboard-retention",
-      description: "Purges data past its retention period (POST /internal/retention)",
-      spec: env.retention,
-      targetUrl: `${internalAudience}/internal/retention`,
-      audience: internalAudience,
-      invokerEmail: identity.invoker.email,
-      attemptDeadline: `${env.worker.timeoutSeconds}s`,
-      retryCount: 3,
-    });
-    // Creating a job that mints the invoker's tokens needs actAs on the invoker.
-    for (const job of [poll.job, retention.job]) {
-      job.dependsOn = [...(job.dependsOn ?? []), ...identity.deployerGrants.map((g) => dependable(g))];
-    }
+  }
 
-    // ---- observability ----
+  /** Log-based metrics, uptime check, dashboards, alert policies and the budget. */
+  private observability(d: Deployment, addresses: Addresses): void {
+    const { env } = d;
     const logMetrics = new LogMetrics(this, "log-metrics", {
       projectId: d.projectId,
       serviceNames: [SERVICE_NAME, WORKER_SERVICE_NAME],
@@ -300,15 +274,43 @@ export class PlatformStack extends PinnedStack {
       emails: d.alertEmails,
       labels: d.labels,
     });
+    const notificationChannelIds = env.alerting.notify ? channels.channelIds : [];
     new UptimeCheck(this, "uptime", {
       projectId: d.projectId,
-      host: publicHost,
+      host: addresses.publicHost,
       period: env.alerting.uptimePeriod,
       labels: d.labels,
     });
-    // Literal values only: cdktf's HCL renderer (cdktf synth --hcl) mangles quoted strings that also hold
-    // references, and every filter quotes its values. The uptime alert filters on this project's checks.
-    const vars = {
+    const vars = this.monitoringVars(d);
+    new Dashboards(this, "dashboards", { projectId: d.projectId, catalog, vars });
+    new AlertPolicies(this, "alerts", {
+      projectId: d.projectId,
+      catalog,
+      vars,
+      notificationChannelIds,
+      labels: d.labels,
+      logMetrics: { types: logMetrics.metricTypes, ready: logMetrics.ready },
+    });
+    if (d.site.billingAccount) {
+      new Budget(this, "budget", {
+        billingAccount: d.site.billingAccount,
+        projectNumber: d.projectNumber,
+        displayName: `switchboard-${env.name}`,
+        monthlyUsd: env.budget.monthlyUsd,
+        notificationChannelIds,
+      });
+    }
+  }
+
+  /**
+   * The `${NAME}` values of dashboards/*.json and policies/*.json. Literal values only: cdktf's HCL renderer
+   * (cdktf synth --hcl) mangles quoted strings that also hold references, and every filter quotes its
+   * values. The uptime alert filters on this project's checks.
+   */
+  private monitoringVars(d: Deployment) {
+    const { env } = d;
+    return {
+      ...LOG_VALUE_VARS,
       ENV: env.name,
       PROJECT_ID: d.projectId,
       REGION: d.region,
@@ -322,33 +324,14 @@ export class PlatformStack extends PinnedStack {
       MODEL_CACHE_HIT_RATE_MIN: env.alerting.model.cacheHitRateMin,
       MODEL_ALERT_MIN_CALLS: env.alerting.model.minCallsPerHour,
     };
-    new Dashboards(this, "dashboards", { projectId: d.projectId, catalog, vars });
-    new AlertPolicies(this, "alerts", {
-      projectId: d.projectId,
-      catalog,
-      vars,
-      notificationChannelIds: env.alerting.notify ? channels.channelIds : [],
-      labels: d.labels,
-      logMetrics: { types: logMetrics.metricTypes, ready: logMetrics.ready },
-    });
-    if (d.site.billingAccount) {
-      new Budget(this, "budget", {
-        billingAccount: d.site.billingAccount,
-        projectNumber: d.projectNumber,
-        displayName: `switchboard-${env.name}`,
-        monthlyUsd: env.budget.monthlyUsd,
-        notificationChannelIds: env.alerting.notify ? channels.channelIds : [],
-      });
-    }
+  }
 
-    // Every resource waits for the APIs it calls (enabling an API is eventually consistent).
-    apis.gate(this);
-
+  private outputs(d: Deployment, addresses: Addresses, f: Foundation): void {
     new TerraformOutput(this, "service_url", { value: this.publicUrl });
-    if (this.edge && edgeDomain) {
+    if (this.edge && addresses.edgeDomain) {
       new TerraformOutput(this, "load_balancer_ip", {
         value: this.edge.ipAddress,
-        description: `DNS: an A record for ${edgeDomain} pointing here; the certificate provisions after it resolves`,
+        description: `DNS: an A record for ${addresses.edgeDomain} pointing here; the certificate provisions after it resolves`,
       });
     }
     new TerraformOutput(this, "worker_url", {
@@ -365,15 +348,34 @@ export class PlatformStack extends PinnedStack {
     });
     new TerraformOutput(this, "database_connection_name", { value: this.database.connectionName });
     new TerraformOutput(this, "queue_name", { value: this.queue.queuePath });
-    new TerraformOutput(this, "image_repository", { value: registry.imageRepository });
-    new TerraformOutput(this, "runtime_service_account", { value: identity.runtime.email });
+    new TerraformOutput(this, "image_repository", { value: f.registry.imageRepository });
+    new TerraformOutput(this, "runtime_service_account", { value: f.identity.runtime.email });
     new TerraformOutput(this, "secret_ids", {
-      value: secretSpecs.map((s) => s.id),
+      value: secretsFor(d.env).map((s) => s.id),
       description: "Secrets to give a version before the service can start (gcloud secrets versions add)",
     });
-
-    applyGuardrails(this, { requireDataProtection: env.deletionProtection });
   }
+}
+
+/**
+ * The project number comes from the site: reading it with a data source at plan time would fail on a new
+ * project, whose Resource Manager API this very stack enables. Deterministic run.app hosts let the services
+ * learn their own and each other's URLs without a cycle.
+ */
+function addressesOf(d: Deployment): Addresses {
+  const runHost = runAppHost(SERVICE_NAME, d.projectNumber, d.region);
+  const edgeDomain = edgeDomainOf(d);
+  return {
+    // With the edge, users (and Intercom, and the uptime check) come in through the domain.
+    publicHost: edgeDomain ?? runHost,
+    publicUrl: edgeDomain ? `https://${edgeDomain}` : (d.publicUrl ?? `https://${runHost}`),
+    // Cloud Tasks and Cloud Scheduler count as internal sources for Cloud Run ingress only "if they're in
+    // the same project ... and if they're using the default run.app URL and not a custom domain"
+    // (https://cloud.google.com/run/docs/securing/ingress#settings): so the worker is addressed by its
+    // run.app URL, which is also the OIDC audience /internal/* verifies.
+    workerUrl: `https://${runAppHost(WORKER_SERVICE_NAME, d.projectNumber, d.region)}`,
+    ...(edgeDomain ? { edgeDomain } : {}),
+  };
 }
 
 /** The domain the edge serves, when the environment has the edge on and the site gives it a domain. */
@@ -387,15 +389,34 @@ function edgeDomainOf(d: Deployment): string | undefined {
   return d.env.edge.enabled ? d.domain : undefined;
 }
 
-/**
- * TRUSTED_PROXY_HOPS (brief contract): how many trusted proxies append to X-Forwarded-For, so the service
- * takes the client address that many places from the right and ignores whatever a client wrote itself.
- * - Cloud Run alone: its front end appends the address it saw as the last entry → 1.
- * - Behind the global external Application Load Balancer: the load balancer appends
- *   "<client-ip>,<load-balancer-ip>" (https://cloud.google.com/load-balancing/docs/https#x-forwarded-for_header)
- *   and Cloud Run adds nothing after those, so the client is second from the right → 2 (the same position
- *   kubernetes/registry.k8s.io reads behind a Google load balancer and Cloud Run, pkg/net/clientip).
- */
-function trustedProxyHops(edgeDomain: string | undefined): number {
-  return edgeDomain ? 2 : 1;
+/** What the deployment's data says, and where the services reach each other; the constructs add the rest. */
+function deploymentEnvironment(d: Deployment, addresses: Addresses): ServiceEnvironment {
+  const { model } = d.env;
+  const environment = new ServiceEnvironment()
+    .set("NODE_ENV", "production")
+    .set("GOOGLE_CLOUD_PROJECT", d.projectId)
+    .set("MODEL_PROVIDER", model.provider)
+    .set("INTERCOM_ADMIN_ID", d.intercomAdminId)
+    .set("INTERCOM_REGION", d.intercomRegion)
+    // The look-back window of the Intercom poll that the poll job triggers.
+    .set("POLLING_INTERVAL", d.env.polling.interval)
+    .set("CORS_ORIGINS", d.corsOrigins.join(","))
+    .set("PUBLIC_URL", addresses.publicUrl)
+    // Both services enqueue tasks (the public one on webhooks, the worker on follow-ups): they target
+    // WORKER_URL, and the worker verifies INTERNAL_AUDIENCE.
+    .set("WORKER_URL", addresses.workerUrl)
+    .set("INTERNAL_AUDIENCE", addresses.workerUrl);
+  if (model.gemini === "vertex") {
+    environment.set("GOOGLE_GENAI_USE_VERTEXAI", "true").set("GOOGLE_CLOUD_LOCATION", model.vertexLocation);
+  }
+  return environment;
+}
+
+/** The shared environment plus what differs between the two services: role, log level and pool size. */
+function roleEnvironment(shared: ServiceEnvironment, role: "public" | "worker", spec: RunSpec) {
+  return shared
+    .copy()
+    .set("SERVICE_ROLE", role)
+    .set("LOG_LEVEL", spec.logLevel)
+    .set("DATABASE_POOL_MAX", String(spec.databasePoolMax));
 }

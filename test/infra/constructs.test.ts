@@ -16,6 +16,7 @@ import { PollSchedule } from "../../infra/constructs/poll-schedule";
 import { ProjectServices } from "../../infra/constructs/project-services";
 import { RunService } from "../../infra/constructs/run-service";
 import { Secrets } from "../../infra/constructs/secrets";
+import { ServiceEnvironment } from "../../infra/constructs/service-environment";
 import { StateBucket } from "../../infra/constructs/state-bucket";
 import { TaskQueue } from "../../infra/constructs/task-queue";
 import { UptimeCheck } from "../../infra/constructs/uptime-check";
@@ -125,8 +126,7 @@ describe("Database", () => {
         region: "europe-west1",
         spec: environments.prod.database,
         deletionProtection,
-        networkId: network.vpc.id,
-        privateServicesConnection: network.privateServicesConnection,
+        network,
         iamServiceAccountUser: `switchboard-run@${P}.iam`,
         labels: LABELS,
       });
@@ -217,7 +217,7 @@ describe("Secrets", () => {
     new Secrets(s, "secrets", {
       projectId: P,
       secrets: specs,
-      accessor: "serviceAccount:run@x",
+      accessor: { email: "run@x" },
       labels: LABELS,
     });
   });
@@ -264,13 +264,12 @@ describe("RunService", () => {
         projectId: P,
         region: "europe-west1",
         image: "us-docker.pkg.dev/cloudrun/container/hello",
-        serviceAccountEmail: "run@x",
+        serviceAccount: { email: "run@x" },
         spec: environments.prod.run,
         deletionProtection: true,
-        connectorId: "connector",
-        env: { NODE_ENV: "production" },
-        secretEnv: { JWT_SECRET: "jwt-secret" },
-        invokerMember: "serviceAccount:invoker@x",
+        network: { vpc: { id: "vpc" }, subnet: { id: "subnet" }, connector: { id: "connector" } },
+        environment: { env: { NODE_ENV: "production" }, secretEnv: { JWT_SECRET: "jwt-secret" } },
+        invoker: { email: "invoker@x" },
         ...(publicAccessReason ? { publicAccessReason } : {}),
         labels: LABELS,
       });
@@ -299,12 +298,11 @@ describe("RunService", () => {
         projectId: P,
         region: "europe-west1",
         image: "i",
-        serviceAccountEmail: "run@x",
+        serviceAccount: { email: "run@x" },
         spec: environments.dev.run,
         deletionProtection: false,
-        directEgress: { networkId: "vpc", subnetworkId: "subnet" },
-        env: {},
-        secretEnv: {},
+        network: { vpc: { id: "vpc" }, subnet: { id: "subnet" } },
+        environment: { env: {}, secretEnv: {} },
         labels: LABELS,
       });
     });
@@ -392,9 +390,9 @@ describe("ArmorPolicy and Edge", () => {
           new Edge(s, "edge", {
             projectId: P,
             region: "europe-west1",
-            serviceName: "switchboard",
+            service: { name: "switchboard" },
             domain,
-            securityPolicyId: "policy",
+            securityPolicy: { id: "policy" },
             labels: LABELS,
           });
         }),
@@ -412,7 +410,8 @@ describe("TaskQueue and PollSchedule", () => {
       projectId: P,
       region: "europe-west1",
       spec: environments.prod.tasks,
-      enqueuerMember: "serviceAccount:run@x",
+      enqueuer: { email: "run@x" },
+      invoker: { email: "invoker@x" },
     });
     new PollSchedule(s, "poll", {
       projectId: P,
@@ -420,7 +419,7 @@ describe("TaskQueue and PollSchedule", () => {
       spec: environments.prod.polling,
       targetUrl: "https://svc/internal/poll",
       audience: "https://svc",
-      invokerEmail: "invoker@x",
+      invoker: { email: "invoker@x" },
     });
   });
   it("rate-limits dispatch and backs off retries", () => {
@@ -668,5 +667,110 @@ describe("CI identities' least privilege", () => {
     for (const g of deployGrants.filter((x) => x.role !== "roles/resourcemanager.projectIamAdmin")) {
       expect(g.condition, g.role).toBeUndefined();
     }
+  });
+});
+
+describe("ServiceEnvironment", () => {
+  it("refuses a variable set twice, plain or secret, and copies without touching the original", () => {
+    const shared = new ServiceEnvironment().set("A", "1").setSecret("S", "secret-id");
+    expect(() => shared.set("A", "2")).toThrow(/A is set twice/);
+    expect(() => shared.setSecret("A", "other")).toThrow(/A is set twice/);
+    expect(() => shared.set("S", "plain")).toThrow(/S is set twice/);
+    const one = shared.copy().set("ROLE", "public");
+    expect(one.env).toEqual({ A: "1", ROLE: "public" });
+    expect(shared.env).toEqual({ A: "1" });
+    expect(shared.copy().setSecret("P", "secret-id", 3).secretEnv).toEqual({
+      S: "secret-id",
+      P: "secret-id@3",
+    });
+  });
+
+  it("is filled by the constructs that produce the values, with what a revision must wait for", () => {
+    const out = synth((s) => {
+      const network = new Network(s, "network", {
+        projectId: P,
+        region: "europe-west1",
+        network: environments.prod.network,
+        connector: environments.prod.connector,
+        labels: LABELS,
+      });
+      const identity = new Identity(s, "identity", {
+        projectId: P,
+        deployerMember: "serviceAccount:deploy@x",
+      });
+      const database = new Database(s, "database", {
+        projectId: P,
+        region: "europe-west1",
+        spec: environments.prod.database,
+        deletionProtection: true,
+        network,
+        iamServiceAccountUser: identity.runtimeDatabaseUser,
+        labels: LABELS,
+      });
+      const secrets = new Secrets(s, "secrets", {
+        projectId: P,
+        secrets: secretsFor(environments.prod),
+        accessor: identity.runtime,
+        labels: LABELS,
+        ready: ["intercom-access-token", "session-signing-key"],
+        previousVersions: { "session-signing-key": 4 },
+      });
+      const queue = new TaskQueue(s, "tasks", {
+        projectId: P,
+        region: "europe-west1",
+        spec: environments.prod.tasks,
+        enqueuer: identity.runtime,
+        invoker: identity.invoker,
+      });
+      const environment = new ServiceEnvironment().add(database, secrets, queue, identity);
+      new RunService(s, "run", {
+        projectId: P,
+        region: "europe-west1",
+        image: "i",
+        serviceAccount: identity.runtime,
+        spec: environments.prod.run,
+        deletionProtection: true,
+        network,
+        environment,
+        labels: LABELS,
+      });
+    });
+    type Env = { name: string; value?: string; value_source?: { secret_key_ref: Json } };
+    const service = only(out, "google_cloud_run_v2_service") as Json & {
+      template: { containers: { env: Env[] }[] };
+      depends_on: string[];
+    };
+    const env = service.template.containers[0]?.env ?? [];
+    expect(Object.fromEntries(env.filter((e) => e.value).map((e) => [e.name, e.value]))).toEqual({
+      CLOUD_SQL_INSTANCE: `${P}:europe-west1:switchboard-pg`,
+      CLOUD_SQL_IP_TYPE: "PRIVATE",
+      DATABASE_USER: `switchboard-run@${P}.iam`,
+      DATABASE_NAME: "switchboard",
+      // Read by the service itself, so a rotation needs no new revision.
+      INTERCOM_ACCESS_TOKEN: "sm://intercom-access-token",
+      TASK_QUEUE: "cloud-tasks",
+      CLOUD_TASKS_QUEUE: `projects/${P}/locations/europe-west1/queues/switchboard-outbox`,
+      TASKS_INVOKER_SA: expect.stringMatching(/google_service_account\.identity_invoker_[0-9A-F]+\.email/),
+    });
+    // Only the secrets that have a version; the previous signing key pinned during a rotation.
+    expect(
+      env.filter((e) => e.value_source).map((e) => [e.name, e.value_source?.secret_key_ref.version]),
+    ).toEqual([
+      ["SESSION_SIGNING_KEY", "latest"],
+      ["SESSION_SIGNING_KEY_PREVIOUS", "4"],
+    ]);
+    // What Terraform cannot see from references: the IAM user, every secret and grant, the runtime's roles
+    // and the deployer's actAs.
+    const waits = (type: string) => service.depends_on.filter((d) => d.startsWith(`${type}.`)).length;
+    expect(waits("google_sql_user")).toBe(1);
+    expect(waits("google_secret_manager_secret")).toBe(secretsFor(environments.prod).length);
+    expect(waits("google_secret_manager_secret_iam_member")).toBe(secretsFor(environments.prod).length);
+    expect(waits("google_project_iam_member")).toBe(Identity.RUNTIME_ROLES.length);
+    expect(waits("google_service_account_iam_member")).toBe(2);
+    // The connector is the network's path out: no Direct VPC egress interface next to it.
+    expect((service.template as unknown as Json).vpc_access).toEqual({
+      connector: expect.stringMatching(/google_vpc_access_connector\.network_connector/),
+      egress: "PRIVATE_RANGES_ONLY",
+    });
   });
 });

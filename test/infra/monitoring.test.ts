@@ -5,7 +5,7 @@ import { Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { AlertPolicies } from "../../infra/constructs/alert-policies";
 import { Dashboards } from "../../infra/constructs/dashboards";
-import { LOG_METRICS, logMetricType } from "../../infra/monitoring/log-metrics";
+import { LOG_METRICS, LOG_VALUE_VARS, logMetricType } from "../../infra/monitoring/log-metrics";
 import { buildCatalog, promqlName, unknownMetrics } from "../../infra/monitoring/metric-catalog";
 import { isMonitoringUnit } from "../../infra/monitoring/metric-units";
 import {
@@ -21,6 +21,7 @@ import {
 import { parse, resources, synthApp } from "./helpers";
 
 const VARS = {
+  ...LOG_VALUE_VARS,
   ENV: "test",
   PROJECT_ID: "p-000000",
   REGION: "europe-west1",

@@ -1,0 +1,57 @@
+/**
+ * The log events Cloud Monitoring counts, the fields its log-based metrics read, and the field values its
+ * alert policies filter on: the contract between the service, which writes them as structured log lines
+ * (`jsonPayload.<field>` in Cloud Logging), and infra/monitoring/log-metrics.ts, which turns them into the
+ * metrics the dashboards and alert policies use. test/service/log-metrics.test.ts starts the service and
+ * checks that it writes every event with every field a metric reads.
+ *
+ * A leaf module: it imports nothing, so the service and the cdktf app can both import it.
+ */
+
+/** Values of the `event` field that a log-based metric counts. */
+export const LOG_EVENT = {
+  /** A conversation turn finished (web chat, or an Intercom task): how it ended and how long it took. */
+  conversationProcessed: "conversation.processed",
+  /** A call to an upstream API failed (answered with an error status, or not at all). */
+  upstreamError: "upstream.error",
+  /** A model call returned usage: tokens and cost. */
+  modelUsage: "model.usage",
+  /** A conversation was handed to a person. */
+  handoff: "handoff",
+  /** A user passed the warning share of a token budget. */
+  budgetWarning: "budget.warning",
+} as const;
+export type LogEvent = (typeof LOG_EVENT)[keyof typeof LOG_EVENT];
+
+/** Fields of those events that metrics extract as labels or values, spelled as the log line spells them. */
+export const LOG_FIELD = {
+  channel: "channel",
+  outcome: "outcome",
+  durationMs: "durationMs",
+  upstream: "upstream",
+  /** HTTP status of the failed call (0 when there was none). */
+  status: "status",
+  model: "model",
+  tier: "tier",
+  purpose: "purpose",
+  inputTokens: "inputTokens",
+  outputTokens: "outputTokens",
+  thoughtsTokens: "thoughtsTokens",
+  cachedTokens: "cachedTokens",
+  costUsd: "costUsd",
+  reason: "reason",
+} as const;
+export type LogField = (typeof LOG_FIELD)[keyof typeof LOG_FIELD];
+
+/** Values of `upstream` (on upstream.error) that alert policies select. */
+export const UPSTREAM = {
+  gemini: "gemini",
+  intercom: "intercom",
+  gptTrainer: "gpt-trainer",
+} as const;
+
+/** Values of `purpose` (on model.usage): the context-cache alert keeps to chat calls. */
+export const MODEL_PURPOSE = {
+  chat: "chat",
+  summary: "summary",
+} as const;
