@@ -541,7 +541,11 @@ const SECRETS = {
     previousVersionEnvVar: "SESSION_SIGNING_KEY_PREVIOUS",
   },
   adminApiKey: { id: "admin-api-key", envVar: "ADMIN_API_KEY", description: "Key of the admin API" },
-  jwtSecret: { id: "jwt-secret", envVar: "JWT_SECRET", description: "Secret of JWTs the service issues" },
+  jwtSecret: {
+    id: "jwt-secret",
+    envVar: "JWT_SECRET",
+    description: "HS256 secret that verifies users' JWTs (the identity provider signs them)",
+  },
   geminiApiKey: {
     id: "gemini-api-key",
     envVar: "GEMINI_API_KEY",
