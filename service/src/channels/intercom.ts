@@ -20,7 +20,7 @@ import {
 } from "../db/intercom";
 import type { Tier } from "../domain/identity";
 import type { TurnResult } from "../domain/turn";
-import type { ConversationEngine } from "../engine/conversation-engine";
+import type { TurnEngine } from "../engine/conversation-engine";
 import {
   HANDOFF_TOOL,
   type HandoffRules,
@@ -117,7 +117,7 @@ export class IntercomBridge {
     private readonly deps: {
       sql: Sql;
       gateway: IntercomGateway;
-      engine: ConversationEngine;
+      engine: TurnEngine;
       settings: BridgeSettings;
       log: Logger;
     },

@@ -3,7 +3,7 @@ import { InProcessTaskQueue } from "../adapters/in-process-queue";
 import { IntercomBridge } from "../channels/intercom";
 import { type Config, internalAudience, taskTargetUrl } from "../config";
 import type { Sql } from "../db/client";
-import type { ConversationEngine } from "../engine/conversation-engine";
+import type { TurnEngine } from "../engine/conversation-engine";
 import { type PurgeResult, purgeExpired } from "../engine/retention";
 import type { Logger } from "../logger";
 import type { IntercomGateway } from "../ports/intercom";
@@ -30,7 +30,7 @@ export interface Channels {
 
 interface ChannelDeps {
   sql: Sql;
-  engine: ConversationEngine;
+  engine: TurnEngine;
   log: Logger;
   cloudTasksClientOptions?: CloudTasksClientOptions | undefined;
   refreshSecret?: SecretRefresher | undefined;

@@ -48,6 +48,16 @@ export interface EngineDeps {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
+/** What a channel needs of the engine: refuse or prepare a turn, then answer it. */
+export interface TurnEngine {
+  /** Refuses the turn (a domain error) or returns it ready to run, its text redacted. */
+  prepare(input: TurnInput): Promise<PreparedTurn>;
+  /** Answers a prepared turn; `onDelta` streams the reply as it is written. */
+  run(turn: PreparedTurn, onDelta?: (text: string) => void | Promise<void>): Promise<TurnResult>;
+  /** prepare + run, for channels that do not stream. */
+  respond(input: TurnInput): Promise<TurnResult>;
+}
+
 /** The reply of a turn and where it came from, before it is accounted for. */
 interface Answer {
   reply: string;
@@ -62,7 +72,7 @@ interface Answer {
  * budget: everything that can refuse the turn, before any reply byte is sent) then run (history, routing,
  * model call with retries and fallback, persistence and accounting).
  */
-export class ConversationEngine {
+export class ConversationEngine implements TurnEngine {
   private readonly route: ReturnType<typeof compileRules>;
   private readonly admission: TurnAdmission;
   private readonly accounting: TurnAccounting;
@@ -87,7 +97,6 @@ export class ConversationEngine {
     });
   }
 
-  /** Refuses the turn (a domain error) or returns it ready to run, its text redacted. */
   async prepare(input: TurnInput): Promise<PreparedTurn> {
     const startedAt = performance.now();
     const { session, budget } = await this.admission.admit(input, this.now());
@@ -95,7 +104,6 @@ export class ConversationEngine {
     return { input, session, sessionId: session?.id ?? randomUUID(), text, budget, startedAt };
   }
 
-  /** Answers a prepared turn; `onDelta` streams the reply as it is written. */
   async run(turn: PreparedTurn, onDelta?: (text: string) => void | Promise<void>): Promise<TurnResult> {
     const history = turn.session
       ? await unsummarizedMessages(this.deps.sql, turn.session.id, turn.session.summarizedThrough)
@@ -128,7 +136,6 @@ export class ConversationEngine {
     return resultOf(turn, answer, usage);
   }
 
-  /** prepare + run, for channels that do not stream. */
   async respond(input: TurnInput): Promise<TurnResult> {
     return this.run(await this.prepare(input));
   }

@@ -6,7 +6,7 @@ import { listMessages } from "../db/messages";
 import { findSession } from "../db/sessions";
 import { SessionNotFound } from "../domain/errors";
 import type { TurnResult } from "../domain/turn";
-import type { ConversationEngine, PreparedTurn } from "../engine/conversation-engine";
+import type { PreparedTurn, TurnEngine } from "../engine/conversation-engine";
 import type { AppEnv } from "../http/app-env";
 import type { Authenticator } from "../http/auth";
 import { AppError, errorBody } from "../http/errors";
@@ -14,7 +14,7 @@ import { createRouter } from "../http/router";
 import { errorResponses, UsageSchema } from "./schemas";
 
 export interface ChatRoutesDeps {
-  engine: ConversationEngine;
+  engine: TurnEngine;
   auth: Authenticator;
   sql: Sql;
   messageMaxChars: number;
@@ -186,7 +186,7 @@ function replyPayload(result: TurnResult, sessionToken: string | undefined) {
 /** SSE: a `delta` event per piece of the reply, then `done` with the whole reply, or one `error` event. */
 function streamTurn(
   c: Context<AppEnv>,
-  engine: ConversationEngine,
+  engine: TurnEngine,
   turn: PreparedTurn,
   payload: (result: TurnResult) => unknown,
 ) {
