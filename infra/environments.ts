@@ -524,7 +524,11 @@ const SECRETS = {
     description: "Key that signs web chat session tokens",
   },
   adminApiKey: { id: "admin-api-key", envVar: "ADMIN_API_KEY", description: "Key of the admin API" },
-  jwtSecret: { id: "jwt-secret", envVar: "JWT_SECRET", description: "Secret of JWTs the service issues" },
+  jwtSecret: {
+    id: "jwt-secret",
+    envVar: "JWT_SECRET",
+    description: "HS256 key that verifies users' JWTs (issued by the identity provider)",
+  },
   geminiApiKey: {
     id: "gemini-api-key",
     envVar: "GEMINI_API_KEY",
