@@ -52,13 +52,14 @@ const json = <T extends z.ZodType>(schema: T, fallback: z.input<T>) =>
       }
     })
     .pipe(schema);
+
 /** A case-insensitive regular expression, compiled here so a typo stops start-up, not the first message. */
-const pattern = (message = "is not a valid regular expression") =>
+const pattern = () =>
   z.string().transform((source, ctx) => {
     try {
       return new RegExp(source, "i");
     } catch {
-      ctx.addIssue({ code: "custom", message });
+      ctx.addIssue({ code: "custom", message: "is not a valid regular expression" });
       return z.NEVER;
     }
   });
