@@ -2,7 +2,7 @@ import { type EnvironmentName, type Site, SiteConfigError } from "./site";
 
 /**
  * Everything that differs between dev, staging and prod, as data. Constructs never branch on the
- * environment name; they read these fields. Numbers follow the product brief (shared/REFERENCE.md):
+ * environment name; they read these fields. Numbers follow the product brief:
  * Cloud Run 2 vCPU / 4 GiB, min 1, max 20, concurrency 80, timeout 300 s in prod; dev scales to zero;
  * Cloud SQL PostgreSQL 15 on db-custom-2-4096 with 20 GB SSD, 7 days of backups, PITR and regional HA in
  * prod; a pool of 5 connections per instance.
