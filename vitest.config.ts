@@ -5,7 +5,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     // The database-restart test kills the service's connections; postgres.js 3.4 may then throw from a
-    // timer outside any promise (porsager/postgres#1154, #1208). The service survives it (main.ts) and the
+    // timer outside any promise (porsager/postgres#1154, #1208). The service survives it (server.ts) and the
     // test asserts the outcome; only that exact driver error is ignored here, everything else still fails.
     onUnhandledError(error) {
       return !(error.name === "TypeError" && /postgres[\\/]src[\\/]connection\.js/.test(error.stack ?? ""));

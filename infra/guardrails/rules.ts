@@ -1,6 +1,6 @@
 /**
  * Policy rules checked at synth against each resource's Terraform configuration (snake_case, as written to
- * cdk.tf.json). Rule ids are Checkov's where an upstream rule exists (shared/REFERENCE.md) and `SB_*` for
+ * cdk.tf.json). Rule ids are Checkov's where an upstream rule exists and `SB_*` for
  * Switchboard's own. Each rule returns a sentence saying what is wrong and how to fix it, or undefined.
  *
  * Values that are references to other resources (`${google_x.y.id}`) count as "set".

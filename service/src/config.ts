@@ -1,6 +1,12 @@
 import dotenv from "dotenv";
 import { z } from "zod";
+import type { ModelPrice, TierBudget } from "./domain/accounting";
+import { isTimeZone, parseWeeklyHours } from "./domain/business-hours";
+import { TIERS, type Tier } from "./domain/identity";
 import type { SecretSource } from "./ports/secret-source";
+
+/** The release: npm's package version under `npm start`, written into the bundle by the build. */
+export const VERSION = process.env.npm_package_version ?? "0.1.0";
 
 /**
  * The one place that knows every setting. Names follow the original bridge's variables where they
@@ -47,13 +53,45 @@ const json = <T extends z.ZodType>(schema: T, fallback: z.input<T>) =>
     })
     .pipe(schema);
 
+/** A case-insensitive regular expression, compiled here so a typo stops start-up, not the first message. */
+const pattern = () =>
+  z.string().transform((source, ctx) => {
+    try {
+      return new RegExp(source, "i");
+    } catch {
+      ctx.addIssue({ code: "custom", message: "is not a valid regular expression" });
+      return z.NEVER;
+    }
+  });
+/** Comma-separated regular-expression fragments, each (and their alternation) a valid expression. */
+const patternList = (fallback: readonly string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return fallback;
+      const fragments = v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
+      try {
+        new RegExp(`\\b(?:${fragments.join("|")})`, "i");
+      } catch {
+        ctx.addIssue({
+          code: "custom",
+          message: "must be comma-separated valid regular-expression fragments",
+        });
+        return z.NEVER;
+      }
+      return fragments;
+    });
+
 /** USD per 1M tokens. Prices change: override with MODEL_PRICES rather than editing code. */
 const priceSchema = z.object({
   input: z.number().min(0),
   output: z.number().min(0),
   cached: z.number().min(0),
 });
-export type ModelPrice = z.infer<typeof priceSchema>;
 
 export const DEFAULT_MODEL_PRICES: Record<string, ModelPrice> = {
   "gemini-2.5-flash": { input: 0.3, output: 2.5, cached: 0.03 },
@@ -63,14 +101,9 @@ export const DEFAULT_MODEL_PRICES: Record<string, ModelPrice> = {
 };
 
 const tierBudgetSchema = z.object({
-  /** Tokens per UTC day; null means unlimited. */
   daily: z.number().int().min(0).nullable(),
-  /** Tokens per UTC calendar month; null means unlimited. */
   monthly: z.number().int().min(0).nullable(),
 });
-export type TierBudget = z.infer<typeof tierBudgetSchema>;
-export const TIERS = ["guest", "free", "premium", "enterprise"] as const;
-export type Tier = (typeof TIERS)[number];
 
 export const DEFAULT_BUDGETS: Record<Tier, TierBudget> = {
   guest: { daily: 10_000, monthly: null },
@@ -129,17 +162,7 @@ export const configSchema = z.object({
   MODEL_ESCALATION: z.string().default("gemini-2.5-pro"),
   MODEL_SUMMARY: z.string().default("gemini-2.5-flash-lite"),
   MODEL_PRICES: json(z.record(z.string(), priceSchema), DEFAULT_MODEL_PRICES),
-  ROUTING_ESCALATE_PATTERNS: z
-    .string()
-    .optional()
-    .transform((v) =>
-      v === undefined || v.trim() === ""
-        ? DEFAULT_ESCALATION_PATTERNS
-        : v
-            .split(",")
-            .map((s) => s.trim())
-            .filter(Boolean),
-    ),
+  ROUTING_ESCALATE_PATTERNS: patternList(DEFAULT_ESCALATION_PATTERNS),
   ROUTING_TURN_THRESHOLD: int(10, 1),
   ROUTING_MAX_COMPARED_ITEMS: int(2, 1),
   ROUTING_ESCALATE_GUESTS: bool(false),
@@ -225,10 +248,15 @@ export const configSchema = z.object({
   GOOGLE_OIDC_JWKS_URL: z.url().default("https://www.googleapis.com/oauth2/v3/certs"),
   OUTBOX_LEASE_SECONDS: int(120, 5),
   OUTBOX_MAX_ATTEMPTS: int(8, 1),
+  /** `team:<id>` or `admin:<id>`; unset leaves a handed-off conversation unassigned in the inbox. */
   HANDOFF_ASSIGNEE: optionalString.pipe(
     z
       .string()
       .regex(/^(team|admin):\S+$/, 'must be "team:<id>" or "admin:<id>"')
+      .transform((v) => ({
+        type: v.startsWith("team:") ? ("team" as const) : ("admin" as const),
+        id: v.slice(v.indexOf(":") + 1),
+      }))
       .optional(),
   ),
   HANDOFF_TAG: z.string().default("switchboard-handoff"),
@@ -240,14 +268,29 @@ export const configSchema = z.object({
     .default(
       "I'm passing this to our support team. They're offline right now and will reply here as soon as they're back.",
     ),
-  BUSINESS_HOURS: z.string().default("Mon-Fri 09:00-17:00"),
-  BUSINESS_TIMEZONE: z.string().default("UTC"),
+  BUSINESS_HOURS: z
+    .string()
+    .default("Mon-Fri 09:00-17:00")
+    .transform((spec, ctx) => {
+      const hours = parseWeeklyHours(spec);
+      if ("error" in hours) {
+        ctx.addIssue({ code: "custom", message: hours.error });
+        return z.NEVER;
+      }
+      return hours;
+    }),
+  BUSINESS_TIMEZONE: z
+    .string()
+    .trim()
+    .default("UTC")
+    .refine(isTimeZone, 'must be an IANA time zone like "Europe/Berlin" or "UTC"'),
   HANDOFF_REQUEST_PATTERN: z
     .string()
     .default(
       "\\b(talk|speak|chat|connect me)\\b.{0,24}\\b(human|person|agent|someone|representative|support team)\\b|\\breal (person|human)\\b",
-    ),
-  HANDOFF_TOPICS: optionalString,
+    )
+    .pipe(pattern()),
+  HANDOFF_TOPICS: optionalString.pipe(pattern().optional()),
   HANDOFF_LOW_CONFIDENCE_LIMIT: int(2, 1),
 
   // Retention, purged by POST /internal/retention (Cloud Scheduler) or a local timer. Each limit is the
@@ -319,15 +362,6 @@ function crossFieldIssues(env: Env): string[] {
       issues.push(
         "PUBLIC_URL: is required when TASK_QUEUE=cloud-tasks (or WORKER_URL, where tasks are sent)",
       );
-    }
-  }
-  for (const key of ["HANDOFF_REQUEST_PATTERN", "HANDOFF_TOPICS"]) {
-    const value = env[key];
-    if (!present(value)) continue;
-    try {
-      new RegExp(value as string, "i");
-    } catch {
-      issues.push(`${key}: is not a valid regular expression`);
     }
   }
   issues.push(...databaseIssues(env));

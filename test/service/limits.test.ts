@@ -1,8 +1,10 @@
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
+import { DomainError } from "../../service/src/domain/errors";
 import { ModelCallLimiter } from "../../service/src/engine/model-limiter";
 import { CircuitBreaker, CircuitOpenError, withRetry } from "../../service/src/engine/resilience";
-import { AppError } from "../../service/src/errors";
+import { httpErrorOf } from "../../service/src/http/error-handler";
+import { AppError } from "../../service/src/http/errors";
 import { ModelError } from "../../service/src/ports/model-provider";
 import { bearer, startTestService, type TestService, testDatabase } from "./helpers";
 
@@ -85,6 +87,9 @@ describe("limits shared through the database", () => {
   });
 });
 
+/** The limiter speaks domain errors; these tests read its refusals as the HTTP edge answers them. */
+const atHttpEdge = (error: unknown) => (error instanceof DomainError ? httpErrorOf(error) : error);
+
 describe("model call limiter (per instance)", () => {
   test("queues briefly, then answers 503 with Retry-After", async () => {
     const limiter = new ModelCallLimiter({
@@ -98,7 +103,7 @@ describe("model call limiter (per instance)", () => {
     await expect(limiter.acquire(10)).resolves.toBeUndefined();
     // Two more would need about two seconds: refused at once.
     const queued = limiter.acquire(10);
-    const refused = limiter.acquire(10).catch((e: unknown) => e);
+    const refused = limiter.acquire(10).catch((e: unknown) => atHttpEdge(e));
     const error = await refused;
     expect(error).toBeInstanceOf(AppError);
     expect((error as AppError).status).toBe(503);
@@ -113,7 +118,9 @@ describe("model call limiter (per instance)", () => {
       queueTimeoutMs: 100,
     });
     await limiter.acquire(1000);
-    await expect(limiter.acquire(500)).rejects.toMatchObject({ status: 503, code: "model_capacity" });
+    await expect(
+      limiter.acquire(500).catch((e: unknown) => Promise.reject(atHttpEdge(e))),
+    ).rejects.toMatchObject({ status: 503, code: "model_capacity" });
   });
 });
 

@@ -1,4 +1,5 @@
 import type { Sql } from "../db/client";
+import { findProviderSession, saveProviderSession } from "../db/provider-sessions";
 import {
   estimateTokens,
   type GenerateRequest,
@@ -61,9 +62,8 @@ export class GptTrainerProvider implements ModelProvider {
   }
 
   private async session(conversationKey: string, signal?: AbortSignal): Promise<string> {
-    const key = `gpt-trainer.session.${conversationKey}`;
-    const [found] = await this.opts.sql<{ value: string }[]>`select value from app_state where key = ${key}`;
-    if (found) return found.value;
+    const found = await findProviderSession(this.opts.sql, conversationKey);
+    if (found) return found;
     const res = await this.post(`/chatbot/${this.opts.chatbotUuid}/session/create`, {}, signal);
     const created = (await res.json()) as { uuid?: string };
     if (!created.uuid)
@@ -72,11 +72,7 @@ export class GptTrainerProvider implements ModelProvider {
         upstream: "gpt-trainer",
       });
     // Two instances racing create two sessions; the first stored wins and both continue it.
-    const [row] = await this.opts.sql<{ value: string }[]>`
-      insert into app_state (key, value) values (${key}, ${created.uuid})
-      on conflict (key) do update set updated_at = now()
-      returning value`;
-    return row?.value ?? created.uuid;
+    return saveProviderSession(this.opts.sql, conversationKey, created.uuid);
   }
 
   async generate(req: GenerateRequest): Promise<GenerateResult> {

@@ -5,9 +5,9 @@ import {
   type IntercomContact,
   type IntercomConversation,
   type IntercomGateway,
-  type IntercomPart,
   IntercomRateLimited,
 } from "../ports/intercom";
+import { conversationFromWire } from "../ports/intercom-wire";
 
 export type IntercomRegion = "us" | "eu" | "au";
 
@@ -71,45 +71,10 @@ export class IntercomSdkGateway implements IntercomGateway {
   }
 
   async getConversation(id: string): Promise<IntercomConversation> {
-    const c = (await this.call(() =>
+    const raw = await this.call(() =>
       this.client.conversations.find({ conversation_id: id, display_as: "plaintext" }),
-    )) as unknown as Raw;
-    const source = (c.source ?? {}) as Raw;
-    const sourceAuthor = (source.author ?? {}) as Raw;
-    const parts: IntercomPart[] = [
-      {
-        id: str(source.id) ?? `source-${id}`,
-        partType: "source",
-        body: String(source.body ?? ""),
-        authorType: String(sourceAuthor.type ?? ""),
-        authorId: String(sourceAuthor.id ?? ""),
-        createdAt: Number(c.created_at ?? 0),
-      },
-    ];
-    const list = ((c.conversation_parts as Raw | undefined)?.conversation_parts ?? []) as Raw[];
-    for (const p of list) {
-      const author = (p.author ?? {}) as Raw;
-      parts.push({
-        id: String(p.id),
-        partType: String(p.part_type ?? ""),
-        body: String(p.body ?? ""),
-        authorType: String(author.type ?? ""),
-        authorId: String(author.id ?? ""),
-        createdAt: Number(p.created_at ?? 0),
-      });
-    }
-    const contacts = ((c.contacts as Raw | undefined)?.contacts ?? []) as Raw[];
-    return {
-      id: String(c.id),
-      state: String(c.state ?? (c.open ? "open" : "closed")),
-      open: c.open === true || c.state === "open",
-      adminAssigneeId: str(c.admin_assignee_id),
-      teamAssigneeId: str(c.team_assignee_id),
-      contactId: str(contacts[0]?.id),
-      waitingSince: c.waiting_since ? Number(c.waiting_since) : null,
-      updatedAt: Number(c.updated_at ?? 0),
-      parts,
-    };
+    );
+    return conversationFromWire(raw as unknown as Raw);
   }
 
   async reply(conversationId: string, input: { adminId: string; html: string; kind: "comment" | "note" }) {

@@ -1,5 +1,6 @@
 import type { Sql } from "../db/client";
 import { type KnowledgeHit, searchKnowledge } from "../db/knowledge";
+import type { KnowledgeFallback } from "../ports/knowledge-fallback";
 import {
   estimateTokens,
   type GenerateRequest,
@@ -15,7 +16,7 @@ export const NO_ANSWER =
  * says plainly when the knowledge base has no answer. No network, no key; also the fallback when the
  * configured model is down.
  */
-export class LocalKnowledgeProvider implements ModelProvider {
+export class LocalKnowledgeProvider implements ModelProvider, KnowledgeFallback {
   readonly name = "local";
 
   constructor(

@@ -190,3 +190,14 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" && UNAVAILABLE.has(code);
 }
+
+/** Whether the database answers a trivial query within `timeoutMs` (readiness). */
+export async function databaseResponds(sql: Sql, timeoutMs: number): Promise<boolean> {
+  return Promise.race([
+    sql`select 1`.then(
+      () => true,
+      () => false,
+    ),
+    new Promise<boolean>((resolve) => setTimeout(resolve, timeoutMs, false).unref()),
+  ]);
+}

@@ -1,4 +1,6 @@
 import type { Sql, TransactionSql } from "./client";
+import { providerSessionKey } from "./provider-sessions";
+import { identityLimitKey } from "./rate-limits";
 
 export interface ErasureSubject {
   /** Identities of the person: `user:<external id>`, `intercom:<contact id>`. */
@@ -78,9 +80,8 @@ async function eraseRows(
          or (channel = 'intercom' and external_ref = any(${conversations}::text[]))
       for update`
   ).map((r) => r.id);
-  // The engine's rate-limit key of an identity is `user:<identity id>` (engine/conversation-engine.ts).
-  const rateKeys = identities.flatMap((id) => [id, `user:${id}`]);
-  const gptTrainerKeys = sessionIds.map((id) => `gpt-trainer.session.${id}`);
+  const rateKeys = identities.flatMap((id) => [id, identityLimitKey(id)]);
+  const gptTrainerKeys = sessionIds.map(providerSessionKey);
   const [messages, sessions, handoffs, outbox, conversationRows, ledger, counters, windows, provider] =
     await Promise.all([
       tx`delete from messages where session_id = any(${sessionIds}::uuid[])`,

@@ -51,7 +51,3 @@ export async function searchKnowledge(sql: Sql, question: string, limit: number)
     order by rank desc, id
     limit ${limit}`;
 }
-
-export async function allKnowledge(sql: Sql): Promise<KnowledgeChunk[]> {
-  return sql<KnowledgeChunk[]>`select source, heading, body from knowledge_chunks order by id`;
-}

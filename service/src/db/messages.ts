@@ -1,4 +1,4 @@
-import type { StoredMessage } from "../engine/history";
+import type { StoredMessage } from "../domain/turn";
 import type { Sql } from "./client";
 
 export interface MessageRow extends StoredMessage {

@@ -1,5 +1,8 @@
 import type { Sql } from "./client";
 
+/** The counter key of an identity's own request limit (erasure deletes it with the identity). */
+export const identityLimitKey = (identityId: string) => `user:${identityId}`;
+
 /**
  * Counts one hit in the fixed window that contains `now` and returns the window's total, in one round
  * trip. Every instance shares the counter, so a limit holds however many instances Cloud Run runs.
@@ -10,9 +13,4 @@ export async function hitWindow(sql: Sql, key: string, windowStart: Date): Promi
     on conflict (key, window_start) do update set hits = rate_limit_windows.hits + 1
     returning hits`;
   return row?.hits ?? 1;
-}
-
-export async function pruneWindows(sql: Sql, before: Date): Promise<number> {
-  const rows = await sql`delete from rate_limit_windows where window_start < ${before} returning 1`;
-  return rows.length;
 }

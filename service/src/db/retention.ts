@@ -1,4 +1,5 @@
 import type { Sql } from "./client";
+import { PROVIDER_SESSION_PREFIX } from "./provider-sessions";
 
 /**
  * One batch of the retention purge per kind of data: at most `limit` rows, in one short statement, so a
@@ -28,7 +29,7 @@ export const purgeMessages: PurgeBatch = async (sql, age, limit) => {
 
 /**
  * Sessions idle for longer than the limit, once their messages are gone (so no batch cascades into an
- * unbounded number of messages), with the GPT-trainer session kept for each (adapters/gpt-trainer.ts).
+ * unbounded number of messages), with the GPT-trainer session kept for each (db/provider-sessions.ts).
  * The outer `updated_at` test is re-checked on the row as it is when locked: a session that a turn
  * just used again is kept.
  */
@@ -43,7 +44,7 @@ export const purgeSessions: PurgeBatch = async (sql, age, limit) => {
         for update skip locked)
       returning id
     ), provider_sessions as (
-      delete from app_state where key in (select 'gpt-trainer.session.' || id::text from gone)
+      delete from app_state where key in (select ${PROVIDER_SESSION_PREFIX}::text || id::text from gone)
     )
     select count(*)::int as n from gone`;
   return row?.n ?? 0;

@@ -17,20 +17,6 @@ export async function findSession(sql: Sql, id: string): Promise<SessionRow | un
   return row;
 }
 
-export async function insertSession(
-  sql: Sql,
-  s: { id: string; identityId: string; channel: string; externalRef?: string | undefined },
-): Promise<SessionRow> {
-  const [row] = await sql<SessionRow[]>`
-    insert into sessions (id, identity_id, channel, external_ref)
-    values (${s.id}, ${s.identityId}, ${s.channel}, ${s.externalRef ?? null})
-    on conflict (channel, external_ref) where external_ref is not null
-    do update set updated_at = sessions.updated_at
-    returning *`;
-  if (!row) throw new Error("session insert returned no row");
-  return row;
-}
-
 export async function findSessionByRef(sql: Sql, channel: string, externalRef: string) {
   const [row] = await sql<SessionRow[]>`
     select * from sessions where channel = ${channel} and external_ref = ${externalRef}`;

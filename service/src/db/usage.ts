@@ -1,4 +1,4 @@
-import type { BudgetUsage } from "../engine/budgets";
+import type { BudgetUsage } from "../domain/accounting";
 import type { Sql, TransactionSql } from "./client";
 
 export interface LedgerEntry {
@@ -32,15 +32,20 @@ export async function budgetUsage(
   return used;
 }
 
+/** Tokens to charge to the counters of the periods that contain the call (UTC dates). */
+export interface UsageCharge {
+  tokens: number;
+  day: string;
+  month: string;
+  /** Also charge the day counter of this shared pool (all guests). */
+  pool?: string | undefined;
+}
+
 /**
- * Records one model call and charges its tokens to the identity's day and month counters, and to the
- * day counter of a shared `pool` (all guests) when given.
+ * The statements that record one model call and charge its tokens to the identity's day and month
+ * counters, and to the day counter of a shared `pool` (all guests) when given; run them in a transaction.
  */
-export function recordUsage(
-  tx: Sql | TransactionSql,
-  entry: LedgerEntry,
-  charge: { tokens: number; day: string; month: string; pool?: string | undefined },
-) {
+export function recordUsage(tx: Sql | TransactionSql, entry: LedgerEntry, charge: UsageCharge) {
   const pool = charge.pool
     ? [
         tx`
@@ -60,4 +65,9 @@ export function recordUsage(
       do update set tokens = usage_counters.tokens + excluded.tokens`,
     ...pool,
   ];
+}
+
+/** One model call recorded and charged on its own (a summary call), in one transaction. */
+export async function chargeUsage(sql: Sql, entry: LedgerEntry, charge: UsageCharge): Promise<void> {
+  await sql.begin((tx) => recordUsage(tx, entry, charge));
 }

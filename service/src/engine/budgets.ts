@@ -1,9 +1,7 @@
-import type { TierBudget } from "../config";
-
-export interface BudgetUsage {
-  day: number;
-  month: number;
-}
+import type { BudgetUsage, TierBudget } from "../domain/accounting";
+import { BudgetExceeded } from "../domain/errors";
+import type { Tier } from "../domain/identity";
+import { secondsUntil } from "./windows";
 
 export type BudgetVerdict =
   | { status: "ok" | "warn"; remaining: number | null }
@@ -48,4 +46,17 @@ export function checkBudget(
     (budget.daily !== null && used.day >= budget.daily * warnRatio) ||
     (budget.monthly !== null && used.month >= budget.monthly * warnRatio);
   return { status: warn ? "warn" : "ok", remaining };
+}
+
+/** The refusal of a turn over budget: which period ran out, when it resets, and the wait until then. */
+export function overBudget(
+  verdict: Extract<BudgetVerdict, { status: "exceeded" }>,
+  tier: Tier,
+  now: Date,
+): BudgetExceeded {
+  return new BudgetExceeded(
+    `The ${verdict.period === "day" ? "daily" : "monthly"} token budget of this account is used up.`,
+    secondsUntil(verdict.resetAt, now),
+    { period: verdict.period, resetAt: verdict.resetAt.toISOString(), tier },
+  );
 }

@@ -1,5 +1,4 @@
-import type { ModelPrice } from "../config";
-import type { TokenUsage } from "../ports/model-provider";
+import type { ModelPrice, TokenUsage } from "../domain/accounting";
 
 /**
  * USD cost of one call. `inputTokens` already includes cached tokens (Gemini's promptTokenCount), which

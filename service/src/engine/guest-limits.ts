@@ -2,9 +2,11 @@ import { isIPv6 } from "node:net";
 import type { Sql } from "../db/client";
 import { hitWindow } from "../db/rate-limits";
 import { budgetUsage } from "../db/usage";
-import { AppError } from "../errors";
+import { GuestBudgetExceeded, RateLimited, type RetryLater, TooManySessions } from "../domain/errors";
 import type { Logger } from "../logger";
+import { LOG_EVENT } from "../observability/log-events";
 import { periodStarts } from "./budgets";
+import { fixedWindow, secondsUntil } from "./windows";
 
 export interface GuestLimitSettings {
   /** Chat requests per client address per minute, for every caller that is not a signed-in user. */
@@ -33,27 +35,36 @@ export class GuestLimits {
 
   constructor(private readonly deps: { sql: Sql; settings: GuestLimitSettings; log: Logger }) {}
 
-  /** Refuses the turn (429 with Retry-After) before anything is spent; `newSession`: a token is minted. */
+  /** Refuses the turn (a RetryLater) before anything is spent; `newSession`: a token is minted. */
   async admit(clientAddress: string, newSession: boolean, now: Date): Promise<void> {
     const { settings } = this.deps;
     const key = limitKey(clientAddress);
     const perMinute = settings.clientRequestsPerMinute;
-    await this.hit(`client:${key}`, MINUTE, perMinute, now, (retryAfter) =>
-      refusal("rate_limited", "Too many messages from this network; please slow down.", retryAfter, {
-        limit: "client",
-        limitPerMinute: perMinute,
-        retryAfterSeconds: retryAfter,
-      }),
+    await this.hit(
+      `client:${key}`,
+      MINUTE,
+      perMinute,
+      now,
+      (retryAfter) =>
+        new RateLimited("Too many messages from this network; please slow down.", retryAfter, {
+          limit: "client",
+          limitPerMinute: perMinute,
+          retryAfterSeconds: retryAfter,
+        }),
     );
     if (newSession) {
       const perHour = settings.newSessionsPerHour;
-      await this.hit(`guest-sessions:${key}`, HOUR, perHour, now, (retryAfter) =>
-        refusal(
-          "too_many_sessions",
-          "Too many new conversations from this network; continue an existing one or try again later.",
-          retryAfter,
-          { limit: "guest_sessions", limitPerHour: perHour, retryAfterSeconds: retryAfter },
-        ),
+      await this.hit(
+        `guest-sessions:${key}`,
+        HOUR,
+        perHour,
+        now,
+        (retryAfter) =>
+          new TooManySessions(
+            "Too many new conversations from this network; continue an existing one or try again later.",
+            retryAfter,
+            { limit: "guest_sessions", limitPerHour: perHour, retryAfterSeconds: retryAfter },
+          ),
       );
     }
     await this.checkPool(now);
@@ -64,11 +75,11 @@ export class GuestLimits {
     windowMs: number,
     limit: number,
     now: Date,
-    refuse: (retryAfterSeconds: number) => AppError,
+    refuse: (retryAfterSeconds: number) => RetryLater,
   ) {
-    const windowStart = new Date(Math.floor(now.getTime() / windowMs) * windowMs);
-    const hits = await hitWindow(this.deps.sql, key, windowStart);
-    if (hits > limit) throw refuse(secondsUntil(new Date(windowStart.getTime() + windowMs), now));
+    const window = fixedWindow(now, windowMs);
+    const hits = await hitWindow(this.deps.sql, key, window.start);
+    if (hits > limit) throw refuse(secondsUntil(window.end, now));
   }
 
   private async checkPool(now: Date) {
@@ -78,8 +89,7 @@ export class GuestLimits {
     const budget = settings.dailyTokenBudget;
     if (used >= budget) {
       const retryAfter = secondsUntil(periods.nextDay, now);
-      throw refusal(
-        "guest_budget_exceeded",
+      throw new GuestBudgetExceeded(
         "Chat without signing in has used up today's allowance; sign in or try again tomorrow.",
         retryAfter,
         { period: "day", resetAt: periods.nextDay.toISOString(), retryAfterSeconds: retryAfter },
@@ -88,7 +98,7 @@ export class GuestLimits {
     if (used >= budget * settings.warnRatio && this.warnedDay !== periods.day) {
       this.warnedDay = periods.day;
       log.warn(
-        { event: "budget.warning", scope: "guests", used, budget, remaining: budget - used },
+        { event: LOG_EVENT.budgetWarning, scope: "guests", used, budget, remaining: budget - used },
         "guests' shared daily token budget above warning threshold",
       );
     }
@@ -110,12 +120,4 @@ export function limitKey(address: string): string {
   const zeros = Array<string>(Math.max(0, 8 - left.length - right.length)).fill("0");
   const prefix = [...left, ...zeros, ...right].slice(0, 4).map((g) => Number.parseInt(g, 16).toString(16));
   return `${prefix.join(":")}::/64`;
-}
-
-function secondsUntil(when: Date, now: Date): number {
-  return Math.max(1, Math.ceil((when.getTime() - now.getTime()) / 1000));
-}
-
-function refusal(code: string, message: string, retryAfter: number, details: Record<string, unknown>) {
-  return new AppError(429, code, message, { headers: { "Retry-After": String(retryAfter) }, details });
 }

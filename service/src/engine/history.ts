@@ -1,11 +1,4 @@
-import { estimateTokens } from "../ports/model-provider";
-
-export interface StoredMessage {
-  id: string;
-  role: "user" | "assistant";
-  content: string;
-  tokens: number;
-}
+import type { StoredMessage } from "../domain/turn";
 
 /**
  * The newest messages that fit both limits (brief: last 10 messages or 4,000 tokens), oldest first;
@@ -39,5 +32,3 @@ export function summaryPrompt(previousSummary: string | null, overflow: readonly
     "Write an updated summary of the whole conversation in at most 120 words: the customer's goal, facts they gave, what was answered, and what is still open. Plain text.",
   ].join("\n");
 }
-
-export const tokensOf = estimateTokens;

@@ -33,7 +33,6 @@ export interface KnowledgeBase {
   fullText: string;
   tokens: number;
   chunks: number;
-  version: string;
   /** The few sections that match a question, for a knowledge base too large to send whole. */
   search(question: string, limit?: number): Promise<string>;
 }
@@ -53,7 +52,6 @@ export async function loadKnowledgeBase(sql: Sql, dir: string): Promise<Knowledg
     fullText,
     tokens: estimateTokens(fullText),
     chunks: chunks.length,
-    version,
     async search(question, limit = 3) {
       const hits = await searchKnowledge(sql, question, limit);
       return hits.map((h) => `## ${h.heading}\n${h.body}`).join("\n\n");

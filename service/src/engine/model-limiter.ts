@@ -1,9 +1,9 @@
-import { AppError } from "../errors";
+import { ModelCapacity } from "../domain/errors";
 
 /**
  * Per-instance limiter for model calls: requests and tokens per minute as two token buckets. A call that
- * does not fit waits up to `queueTimeoutMs` (short bursts are smoothed), then gets a 503 with Retry-After
- * so this instance never pushes the deployment past its Gemini quota.
+ * does not fit waits up to `queueTimeoutMs` (short bursts are smoothed), then is refused (ModelCapacity,
+ * with the wait until it would fit) so this instance never pushes the deployment past its Gemini quota.
  */
 export class ModelCallLimiter {
   private requests: number;
@@ -104,14 +104,8 @@ export class ModelCallLimiter {
 
   private busy(waitMs: number) {
     const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-    return new AppError(
-      503,
-      "model_capacity",
-      "The assistant is at capacity right now; please retry shortly.",
-      {
-        headers: { "Retry-After": String(seconds) },
-        details: { retryAfterSeconds: seconds },
-      },
-    );
+    return new ModelCapacity("The assistant is at capacity right now; please retry shortly.", seconds, {
+      retryAfterSeconds: seconds,
+    });
   }
 }

@@ -1,4 +1,3 @@
-import type { Config } from "../config";
 import type { Sql } from "../db/client";
 import {
   type PurgeBatch,
@@ -25,19 +24,6 @@ export interface RetentionPolicy {
   batchSize: number;
   /** A call stops starting new rounds after this; the next call continues. */
   timeBudgetMs: number;
-}
-
-export function retentionPolicy(config: Config): RetentionPolicy {
-  return {
-    sessionsDays: config.RETENTION_SESSIONS_DAYS,
-    usageLedgerDays: config.RETENTION_USAGE_LEDGER_DAYS,
-    webhookDeliveriesDays: config.RETENTION_WEBHOOK_DELIVERIES_DAYS,
-    outboxDays: config.RETENTION_OUTBOX_DAYS,
-    handoffsDays: config.RETENTION_HANDOFFS_DAYS,
-    rateLimitHours: config.RETENTION_RATE_LIMIT_HOURS,
-    batchSize: config.RETENTION_BATCH_SIZE,
-    timeBudgetMs: config.RETENTION_TIME_BUDGET_MS,
-  };
 }
 
 /** The order within a round: messages before their sessions, outbox and handoffs before conversations. */

@@ -1,9 +1,9 @@
-import { timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../app-env";
-import type { Authenticator } from "../auth";
-import type { Identity } from "../engine/conversation-engine";
-import { AppError } from "../errors";
+import type { Identity } from "../domain/identity";
+import type { AppEnv } from "../http/app-env";
+import type { Authenticator } from "../http/auth";
+import { bearerToken, sameSecret } from "../http/credentials";
+import { AppError } from "../http/errors";
 
 export interface AdminAuthOptions {
   /** The deployment's ADMIN_API_KEY, if any. */
@@ -24,12 +24,11 @@ export type AdminCheck =
 export function adminCheck(
   opts: AdminAuthOptions,
 ): (authorization: string | undefined) => Promise<AdminCheck> {
-  const key = opts.adminApiKey ? Buffer.from(opts.adminApiKey) : undefined;
+  const key = opts.adminApiKey;
   return async function checkAdmin(authorization) {
-    const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? "")?.[1];
+    const token = bearerToken(authorization);
     if (!token) return { kind: "none" };
-    const given = Buffer.from(token);
-    if (key && given.length === key.length && timingSafeEqual(given, key)) return { kind: "admin" };
+    if (key && sameSecret(token, key)) return { kind: "admin" };
     let identity: Identity | undefined;
     try {
       identity = await opts.auth.identify(authorization);

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { AppError } from "../errors";
+import { AppError } from "../http/errors";
 
 /**
  * The whole request body must arrive within `ms` of the handlers asking for it, or the client gets 408

@@ -1,7 +1,7 @@
-import { timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import { createRemoteJWKSet, jwtVerify } from "jose";
-import { AppError } from "../errors";
+import { bearerToken, sameSecret } from "../http/credentials";
+import { AppError } from "../http/errors";
 
 export type InternalAuthOptions =
   | {
@@ -34,19 +34,18 @@ export function internalAuth(opts: InternalAuthOptions): MiddlewareHandler {
 /** The same check as a function: resolves for an internal caller, throws the AppError otherwise. */
 export function internalCallerCheck(opts: InternalAuthOptions) {
   const jwks = opts.mode === "oidc" ? createRemoteJWKSet(new URL(opts.jwksUrl)) : undefined;
-  const secret = opts.mode === "shared" && opts.secret ? Buffer.from(opts.secret) : undefined;
+  const secret = opts.mode === "shared" ? opts.secret : undefined;
   return async function verifyInternalCaller(
     authorization: string | undefined,
     internalToken: string | undefined,
   ): Promise<void> {
     if (opts.mode === "shared") {
-      const given = Buffer.from(internalToken ?? "");
-      if (!secret || given.length !== secret.length || !timingSafeEqual(given, secret)) {
+      if (!secret || !sameSecret(internalToken ?? "", secret)) {
         throw new AppError(401, "unauthorized", "internal endpoints need the internal token");
       }
       return;
     }
-    const token = /^Bearer\s+(\S+)$/i.exec(authorization ?? "")?.[1];
+    const token = bearerToken(authorization);
     if (!token || !jwks)
       throw new AppError(401, "unauthorized", "internal endpoints need a Google-signed OIDC token");
     let payload: Record<string, unknown>;

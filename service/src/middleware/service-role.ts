@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { AppError } from "../errors";
+import { AppError } from "../http/errors";
 
 /**
  * `all`: one process serves everything (local, and a single Cloud Run service). `public`: the

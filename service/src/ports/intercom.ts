@@ -13,10 +13,8 @@ export interface IntercomPart {
 
 export interface IntercomConversation {
   id: string;
-  state: string;
   open: boolean;
   adminAssigneeId: string | null;
-  teamAssigneeId: string | null;
   contactId: string | null;
   waitingSince: number | null;
   updatedAt: number;

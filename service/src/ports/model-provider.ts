@@ -1,15 +1,11 @@
 /** The one interface every model backend implements: Gemini, GPT-trainer, and the offline local one. */
 
+import type { TokenUsage } from "../domain/accounting";
+import type { FunctionCall, FunctionDeclaration } from "../domain/turn";
+
 export interface ChatTurn {
   role: "user" | "model";
   text: string;
-}
-
-export interface FunctionDeclaration {
-  name: string;
-  description: string;
-  /** JSON schema of the arguments. */
-  parameters: Record<string, unknown>;
 }
 
 export interface GenerateRequest {
@@ -34,19 +30,12 @@ export interface GenerateRequest {
   onDelta?: ((text: string) => void | Promise<void>) | undefined;
 }
 
-export interface TokenUsage {
-  inputTokens: number;
-  outputTokens: number;
-  cachedTokens: number;
-  thoughtsTokens: number;
-}
-
 export interface GenerateResult {
   text: string;
   model: string;
   finishReason?: string | undefined;
   usage: TokenUsage;
-  functionCalls: { name: string; args: Record<string, unknown> }[];
+  functionCalls: FunctionCall[];
 }
 
 export interface ModelProvider {

@@ -1,39 +1,36 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { streamSSE } from "hono/streaming";
-import type { AppEnv } from "../app-env";
-import type { Authenticator } from "../auth";
 import type { Sql } from "../db/client";
 import { listMessages } from "../db/messages";
 import { findSession } from "../db/sessions";
-import type { ConversationEngine, TurnResult } from "../engine/conversation-engine";
-import { AppError, type ErrorBody, notFound } from "../errors";
+import { SessionNotFound } from "../domain/errors";
+import type { TurnResult } from "../domain/turn";
+import type { PreparedTurn, TurnEngine } from "../engine/conversation-engine";
+import type { AppEnv } from "../http/app-env";
+import type { Authenticator } from "../http/auth";
+import { AppError, errorBody } from "../http/errors";
+import { createRouter } from "../http/router";
 import { errorResponses, UsageSchema } from "./schemas";
 
 export interface ChatRoutesDeps {
-  engine: ConversationEngine;
+  engine: TurnEngine;
   auth: Authenticator;
   sql: Sql;
   messageMaxChars: number;
-  /** Aborted when the process shuts down, so streams can end cleanly. */
-  shutdownSignal?: AbortSignal | undefined;
 }
 
 // NUL cannot be stored in PostgreSQL text and other control characters only hide content.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
 
-export function chatRoutes(deps: ChatRoutesDeps) {
-  const ChatRequest = z
+const chatRequest = (maxChars: number) =>
+  z
     .object({
       message: z
         .string()
         .transform((s) => s.replace(CONTROL, "").trim())
-        .pipe(
-          z
-            .string()
-            .min(1, "must not be empty")
-            .max(deps.messageMaxChars, `must be at most ${deps.messageMaxChars} characters`),
-        )
+        .pipe(z.string().min(1, "must not be empty").max(maxChars, `must be at most ${maxChars} characters`))
         .openapi({ example: "How do I reset my password?" }),
       sessionId: z
         .uuid()
@@ -42,26 +39,27 @@ export function chatRoutes(deps: ChatRoutesDeps) {
     })
     .openapi("ChatRequest");
 
-  const ChatResponse = z
-    .object({
-      sessionId: z.uuid(),
-      reply: z.string(),
-      model: z.string(),
-      outcome: z.enum(["answered", "fallback"]),
-      usage: UsageSchema,
-      budget: z.object({ status: z.enum(["ok", "warn"]), remaining: z.number().int().nullable() }),
-      sessionToken: z.string().optional().openapi({
-        description:
-          "Only on a caller's first message without credentials: send it back as `Authorization: Bearer`",
-      }),
-    })
-    .openapi("ChatResponse");
+const ChatResponse = z
+  .object({
+    sessionId: z.uuid(),
+    reply: z.string(),
+    model: z.string(),
+    outcome: z.enum(["answered", "fallback"]),
+    usage: UsageSchema,
+    budget: z.object({ status: z.enum(["ok", "warn"]), remaining: z.number().int().nullable() }),
+    sessionToken: z.string().optional().openapi({
+      description:
+        "Only on a caller's first message without credentials: send it back as `Authorization: Bearer`",
+    }),
+  })
+  .openapi("ChatResponse");
 
-  const chat = createRoute({
+const chatRoute = (maxChars: number) =>
+  createRoute({
     method: "post",
     path: "/api/v1/chat",
     summary: "Send a message and get the assistant's reply (JSON, or SSE with Accept: text/event-stream)",
-    request: { body: { content: { "application/json": { schema: ChatRequest } }, required: true } },
+    request: { body: { content: { "application/json": { schema: chatRequest(maxChars) } }, required: true } },
     responses: {
       200: {
         description:
@@ -75,44 +73,46 @@ export function chatRoutes(deps: ChatRoutesDeps) {
     },
   });
 
-  const MessagesResponse = z
-    .object({
-      sessionId: z.uuid(),
-      summary: z.string().nullable(),
-      messages: z.array(
-        z.object({
-          id: z.string(),
-          role: z.enum(["user", "assistant"]),
-          content: z.string(),
-          model: z.string().nullable(),
-          createdAt: z.string(),
-        }),
-      ),
-      nextBefore: z.string().nullable().openapi({ description: "Pass as `before` for older messages" }),
-    })
-    .openapi("SessionMessages");
-
-  const history = createRoute({
-    method: "get",
-    path: "/api/v1/sessions/{id}/messages",
-    summary: "A session's messages, oldest first (as stored: after PII redaction)",
-    request: {
-      params: z.object({ id: z.uuid() }),
-      query: z.object({
-        limit: z.coerce.number().int().min(1).max(200).default(50),
-        before: z
-          .string()
-          .regex(/^\d{1,18}$/, "must be a message id")
-          .optional(),
+const MessagesResponse = z
+  .object({
+    sessionId: z.uuid(),
+    summary: z.string().nullable(),
+    messages: z.array(
+      z.object({
+        id: z.string(),
+        role: z.enum(["user", "assistant"]),
+        content: z.string(),
+        model: z.string().nullable(),
+        createdAt: z.string(),
       }),
-    },
-    responses: {
-      200: { description: "Messages", content: { "application/json": { schema: MessagesResponse } } },
-      ...errorResponses(400, 401, 404),
-    },
-  });
+    ),
+    nextBefore: z.string().nullable().openapi({ description: "Pass as `before` for older messages" }),
+  })
+  .openapi("SessionMessages");
 
-  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+const historyRoute = createRoute({
+  method: "get",
+  path: "/api/v1/sessions/{id}/messages",
+  summary: "A session's messages, oldest first (as stored: after PII redaction)",
+  request: {
+    params: z.object({ id: z.uuid() }),
+    query: z.object({
+      limit: z.coerce.number().int().min(1).max(200).default(50),
+      before: z
+        .string()
+        .regex(/^\d{1,18}$/, "must be a message id")
+        .optional(),
+    }),
+  },
+  responses: {
+    200: { description: "Messages", content: { "application/json": { schema: MessagesResponse } } },
+    ...errorResponses(400, 401, 404),
+  },
+});
+
+/** The web channel: a chat turn (JSON or SSE) and a session's history. */
+export function chatRoutes(deps: ChatRoutesDeps) {
+  const app = createRouter();
 
   app.use("/api/v1/chat", async function requireJson(c, next) {
     if (c.req.method === "POST" && !/^application\/json\b/i.test(c.req.header("content-type") ?? "")) {
@@ -121,13 +121,13 @@ export function chatRoutes(deps: ChatRoutesDeps) {
     await next();
   });
 
-  app.openapi(chat, async (c) => {
+  app.openapi(chatRoute(deps.messageMaxChars), async (c) => {
     const body = c.req.valid("json");
     let identity = c.get("identity");
     let sessionToken: string | undefined;
     const minted = !identity;
     if (!identity) {
-      if (body.sessionId) throw notFound("session");
+      if (body.sessionId) throw new SessionNotFound();
       ({ identity, token: sessionToken } = await deps.auth.mintAnonymous());
     }
     // Signed with a key that was rotated out: hand back one signed with the current key.
@@ -141,84 +141,67 @@ export function chatRoutes(deps: ChatRoutesDeps) {
       clientAddress: c.get("clientAddress"),
       newIdentity: minted,
     });
-    const payload = (result: TurnResult) => ({
-      sessionId: result.sessionId,
-      reply: result.reply,
-      model: result.model,
-      outcome: result.outcome,
-      usage: result.usage,
-      budget: result.budget,
-      ...(sessionToken ? { sessionToken } : {}),
-    });
-
+    const payload = (result: TurnResult) => replyPayload(result, sessionToken);
     if (/\btext\/event-stream\b/.test(c.req.header("accept") ?? "")) {
-      const requestId = c.get("requestId");
-      const log = c.get("log");
-      return streamSSE(c, async (stream) => {
-        try {
-          const result = await deps.engine.run(turn, (text) =>
-            stream.writeSSE({ event: "delta", data: JSON.stringify({ text }) }),
-          );
-          await stream.writeSSE({ event: "done", data: JSON.stringify(payload(result)) });
-        } catch (error) {
-          log.error({ error }, "stream failed");
-          const body: ErrorBody = {
-            error: { code: "stream_failed", message: "The reply could not be completed.", requestId },
-          };
-          await stream.writeSSE({ event: "error", data: JSON.stringify(body) });
-        }
-      }) as never;
+      return streamTurn(c, deps.engine, turn, payload) as never;
     }
     return c.json(payload(await deps.engine.run(turn)), 200);
   });
 
-  app.openapi(history, async (c) => {
+  app.openapi(historyRoute, async (c) => {
     const { id } = c.req.valid("param");
     const { limit, before } = c.req.valid("query");
     const identity = c.get("identity");
     const session = identity ? await findSession(deps.sql, id) : undefined;
-    if (!session || session.identityId !== identity?.id) throw notFound("session");
+    if (!session || session.identityId !== identity?.id) throw new SessionNotFound();
     const rows = await listMessages(deps.sql, id, { limit: limit + 1, before });
     const more = rows.length > limit;
     const page = more ? rows.slice(1) : rows;
-    return c.json(
-      {
-        sessionId: id,
-        summary: session.summary,
-        messages: page.map((m) => ({
-          id: m.id,
-          role: m.role,
-          content: m.content,
-          model: m.model,
-          createdAt: m.createdAt.toISOString(),
-        })),
-        nextBefore: more ? (page[0]?.id ?? null) : null,
-      },
-      200,
-    );
+    const messages = page.map((m) => ({
+      id: m.id,
+      role: m.role,
+      content: m.content,
+      model: m.model,
+      createdAt: m.createdAt.toISOString(),
+    }));
+    const nextBefore = more ? (page[0]?.id ?? null) : null;
+    return c.json({ sessionId: id, summary: session.summary, messages, nextBefore }, 200);
   });
 
   return app;
 }
 
-export function validationHook(
-  result:
-    | { success: true }
-    | {
-        success: false;
-        error: { issues: readonly { path: PropertyKey[]; message: string }[] };
-        target: string;
-      },
-): void {
-  if (result.success) return;
-  const fields = result.error.issues.map((issue) => ({
-    field: issue.path.map(String).join(".") || result.target,
-    message: issue.message,
-  }));
-  throw new AppError(
-    400,
-    "validation_failed",
-    `Invalid ${result.target}: ${fields.map((f) => `${f.field} ${f.message}`).join("; ")}`,
-    { details: { fields } },
-  );
+function replyPayload(result: TurnResult, sessionToken: string | undefined) {
+  return {
+    sessionId: result.sessionId,
+    reply: result.reply,
+    model: result.model,
+    outcome: result.outcome,
+    usage: result.usage,
+    budget: result.budget,
+    ...(sessionToken ? { sessionToken } : {}),
+  };
+}
+
+/** SSE: a `delta` event per piece of the reply, then `done` with the whole reply, or one `error` event. */
+function streamTurn(
+  c: Context<AppEnv>,
+  engine: TurnEngine,
+  turn: PreparedTurn,
+  payload: (result: TurnResult) => unknown,
+) {
+  const requestId = c.get("requestId");
+  const log = c.get("log");
+  return streamSSE(c, async (stream) => {
+    try {
+      const result = await engine.run(turn, (text) =>
+        stream.writeSSE({ event: "delta", data: JSON.stringify({ text }) }),
+      );
+      await stream.writeSSE({ event: "done", data: JSON.stringify(payload(result)) });
+    } catch (error) {
+      log.error({ error }, "stream failed");
+      const body = errorBody("stream_failed", "The reply could not be completed.", requestId);
+      await stream.writeSSE({ event: "error", data: JSON.stringify(body) });
+    }
+  });
 }

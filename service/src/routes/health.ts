@@ -1,7 +1,8 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { AppEnv } from "../app-env";
-import type { Sql } from "../db/client";
+import { databaseResponds, type Sql } from "../db/client";
+import type { AppEnv } from "../http/app-env";
+import { createRouter } from "../http/router";
 
 export interface HealthDeps {
   sql: Sql;
@@ -46,19 +47,9 @@ const HealthResponse = z
   })
   .openapi("Health");
 
-async function databaseUp(sql: Sql): Promise<boolean> {
-  return Promise.race([
-    sql`select 1`.then(
-      () => true,
-      () => false,
-    ),
-    new Promise<boolean>((resolve) => setTimeout(resolve, 2000, false).unref()),
-  ]);
-}
-
 async function readiness(deps: HealthDeps) {
   const started = performance.now();
-  const up = await databaseUp(deps.sql);
+  const up = await databaseResponds(deps.sql, 2000);
   const latencyMs = Math.round(performance.now() - started);
   const provider = deps.modelProvider();
   const reasons: string[] = [];
@@ -85,7 +76,7 @@ async function readiness(deps: HealthDeps) {
 }
 
 export function healthRoutes(deps: HealthRoutesDeps) {
-  const app = new OpenAPIHono<AppEnv>();
+  const app = createRouter();
 
   app.openapi(
     createRoute({

@@ -1,8 +1,8 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { AppEnv } from "../app-env";
+import { createRoute, z } from "@hono/zod-openapi";
 import type { IntercomBridge } from "../channels/intercom";
 import { type PurgeResult, RETENTION_KINDS } from "../engine/retention";
-import { AppError } from "../errors";
+import { AppError } from "../http/errors";
+import { createRouter } from "../http/router";
 import { type InternalAuthOptions, internalAuth } from "../middleware/internal-auth";
 import { errorResponses } from "./schemas";
 
@@ -22,69 +22,65 @@ const PurgeResultSchema = z
   })
   .openapi("RetentionResult");
 
+const pollRoute = createRoute({
+  method: "post",
+  path: "/internal/poll",
+  summary: "Find customer messages the webhooks missed and re-dispatch stale outbox rows",
+  responses: {
+    200: {
+      description: "Poll result",
+      content: {
+        "application/json": {
+          schema: z.object({ conversations: z.number(), queued: z.number(), redispatched: z.number() }),
+        },
+      },
+    },
+    ...errorResponses(401, 503),
+  },
+});
+
+const retentionRoute = createRoute({
+  method: "post",
+  path: "/internal/retention",
+  summary: "Delete data older than the retention limits, in bounded batches; counts per kind",
+  responses: {
+    200: {
+      description: "Rows deleted per kind of data",
+      content: { "application/json": { schema: PurgeResultSchema } },
+    },
+    ...errorResponses(401, 403),
+  },
+});
+
+const outboxTaskRoute = createRoute({
+  method: "post",
+  path: "/internal/tasks/outbox/{id}",
+  summary: "Process one outbox row (a Cloud Tasks push target)",
+  request: { params: z.object({ id: z.uuid() }) },
+  responses: {
+    200: {
+      description: "Done, or handed back to the queue with a later schedule",
+      content: { "application/json": { schema: z.object({ outcome: z.string() }) } },
+    },
+    ...errorResponses(400, 401, 503),
+  },
+});
+
 /** Called by Cloud Scheduler (poll, retention) and Cloud Tasks (outbox tasks) only. */
 export function internalRoutes(deps: InternalDeps) {
-  const app = new OpenAPIHono<AppEnv>();
+  const app = createRouter();
   app.use("/internal/*", internalAuth(deps.auth));
   const bridge = () => {
     if (!deps.bridge)
       throw new AppError(503, "intercom_not_configured", "The Intercom bridge is not configured");
     return deps.bridge;
   };
-
-  app.openapi(
-    createRoute({
-      method: "post",
-      path: "/internal/poll",
-      summary: "Find customer messages the webhooks missed and re-dispatch stale outbox rows",
-      responses: {
-        200: {
-          description: "Poll result",
-          content: {
-            "application/json": {
-              schema: z.object({ conversations: z.number(), queued: z.number(), redispatched: z.number() }),
-            },
-          },
-        },
-        ...errorResponses(401, 503),
-      },
-    }),
-    async (c) => c.json(await bridge().poll(), 200),
-  );
-
-  app.openapi(
-    createRoute({
-      method: "post",
-      path: "/internal/retention",
-      summary: "Delete data older than the retention limits, in bounded batches; counts per kind",
-      responses: {
-        200: {
-          description: "Rows deleted per kind of data",
-          content: { "application/json": { schema: PurgeResultSchema } },
-        },
-        ...errorResponses(401, 403),
-      },
-    }),
-    async (c) => c.json(await deps.retention(), 200),
-  );
-
-  app.openapi(
-    createRoute({
-      method: "post",
-      path: "/internal/tasks/outbox/{id}",
-      summary: "Process one outbox row (a Cloud Tasks push target)",
-      request: { params: z.object({ id: z.uuid() }) },
-      responses: {
-        200: {
-          description: "Done, or handed back to the queue with a later schedule",
-          content: { "application/json": { schema: z.object({ outcome: z.string() }) } },
-        },
-        ...errorResponses(400, 401, 503),
-      },
-    }),
-    // Always 200 once the row is safe in the outbox: retries are scheduled by the bridge itself (it knows
-    // Intercom's reset time), so Cloud Tasks must not retry on its own as well.
-    async (c) => c.json({ outcome: await bridge().process(c.req.valid("param").id) }, 200),
+  app.openapi(pollRoute, async (c) => c.json(await bridge().poll(), 200));
+  app.openapi(retentionRoute, async (c) => c.json(await deps.retention(), 200));
+  // Always 200 once the row is safe in the outbox: retries are scheduled by the bridge itself (it knows
+  // Intercom's reset time), so Cloud Tasks must not retry on its own as well.
+  app.openapi(outboxTaskRoute, async (c) =>
+    c.json({ outcome: await bridge().process(c.req.valid("param").id) }, 200),
   );
   return app;
 }

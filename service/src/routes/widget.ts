@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { SecureHeadersVariables } from "hono/secure-headers";
-import type { AppEnv } from "../app-env";
+import type { AppEnv } from "../http/app-env";
 import { widgetScript } from "../widget/assets";
 import { demoPage } from "../widget/demo-page";
 

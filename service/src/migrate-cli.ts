@@ -1,6 +1,6 @@
-import { databaseTarget, loadConfig, readProcessEnv } from "../config";
-import { openDatabase } from "./client";
-import { migrate } from "./migrate";
+import { databaseTarget, loadConfig, readProcessEnv } from "./config";
+import { openDatabase } from "./db/client";
+import { migrate } from "./db/migrate";
 
 // `npm run migrate`: the same migrations start-up applies, for running them ahead of a deploy.
 const config = await loadConfig(readProcessEnv());

@@ -7,13 +7,15 @@ import {
   jwtVerify,
   SignJWT,
 } from "jose";
-import { TIERS, type Tier } from "./config";
-import type { Identity } from "./engine/conversation-engine";
+import { type Identity, TIERS, type Tier } from "../domain/identity";
+import { bearerToken } from "./credentials";
 import { AppError } from "./errors";
 
 const SESSION_ISSUER = "switchboard";
 const SESSION_AUDIENCE = "switchboard-session";
 const SESSION_TTL = "30d";
+/** The characters of a compact JWS (base64url parts joined by dots). */
+const JWT_ALPHABET = /^[A-Za-z0-9_\-.]+$/;
 
 export interface AuthOptions {
   /** Signs the anonymous session tokens this service hands out. */
@@ -64,9 +66,8 @@ export class Authenticator {
 
   async identify(authorization: string | undefined): Promise<Identity | undefined> {
     if (!authorization) return undefined;
-    const match = /^Bearer\s+([A-Za-z0-9_\-.]+)\s*$/i.exec(authorization);
-    if (!match?.[1]) throw invalid("Authorization must be 'Bearer <token>'");
-    const token = match[1];
+    const token = bearerToken(authorization);
+    if (!token || !JWT_ALPHABET.test(token)) throw invalid("Authorization must be 'Bearer <token>'");
     let claims: JWTPayload;
     try {
       claims = decodeJwt(token);

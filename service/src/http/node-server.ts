@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { ServerOptions } from "node:http";
 import type { Duplex } from "node:stream";
-import type { ErrorBody } from "./errors";
-import type { Logger } from "./logger";
+import type { Logger } from "../logger";
+import { errorBody } from "./errors";
 
 export interface HttpTimeouts {
   /** The request line and headers must arrive within this. */
@@ -61,8 +61,7 @@ export function onClientError(log: Logger) {
     const [status, reason, code, message] = ANSWERS[error.code ?? ""] ?? BAD_REQUEST;
     const requestId = randomUUID();
     log.info({ event: "http.client_error", status, code: error.code, requestId }, `${status} ${message}`);
-    const body: ErrorBody = { error: { code, message, requestId } };
-    const json = JSON.stringify(body);
+    const json = JSON.stringify(errorBody(code, message, requestId));
     const head = `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n`;
     // Closed once written, whatever the client still sends.
     socket.end(head + json, () => socket.destroy());

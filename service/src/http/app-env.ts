@@ -1,5 +1,5 @@
-import type { Identity } from "./engine/conversation-engine";
-import type { Logger } from "./logger";
+import type { Identity } from "../domain/identity";
+import type { Logger } from "../logger";
 
 export interface AppEnv {
   Variables: {

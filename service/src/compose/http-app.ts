@@ -1,0 +1,87 @@
+import { createApp } from "../app";
+import { type Config, internalAudience, VERSION } from "../config";
+import type { Database } from "../db/client";
+import type { KnowledgeBase } from "../engine/knowledge";
+import type { Authenticator } from "../http/auth";
+import type { Logger } from "../logger";
+import type { InternalAuthOptions } from "../middleware/internal-auth";
+import type { Channels } from "./channels";
+import type { ModelStack } from "./model-stack";
+
+export interface HttpAppParts {
+  db: Database;
+  log: Logger;
+  auth: Authenticator;
+  models: ModelStack;
+  knowledge: KnowledgeBase;
+  channels: Channels;
+  /** Keys the erasure records' subject references. */
+  erasureKey: Buffer;
+  /** Some variable is a Secret Manager reference (shown to operators on the readiness endpoint). */
+  secretManager: boolean;
+  startedAt: number;
+}
+
+/** Cloud Tasks and Scheduler present Google OIDC tokens; locally a shared secret stands in for them. */
+function internalAuthOptions(config: Config): InternalAuthOptions {
+  if (config.TASK_QUEUE !== "cloud-tasks") return { mode: "shared", secret: config.INTERNAL_SHARED_SECRET };
+  return {
+    mode: "oidc",
+    audience: internalAudience(config),
+    invokerEmail: config.TASKS_INVOKER_SA ?? "",
+    jwksUrl: config.GOOGLE_OIDC_JWKS_URL,
+  };
+}
+
+/** The HTTP surface, wired to the parts built before it. */
+export function buildHttpApp(config: Config, parts: HttpAppParts) {
+  const { db, auth, models, channels } = parts;
+  const intercom = channels.intercom;
+  return createApp({
+    log: parts.log,
+    auth,
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
+    bodyTimeoutMs: config.HTTP_BODY_TIMEOUT_MS,
+    corsOrigins: config.CORS_ORIGINS,
+    webhookBodyLimitBytes: config.WEBHOOK_BODY_LIMIT_BYTES,
+    adminApiKey: config.ADMIN_API_KEY,
+    internalAuth: internalAuthOptions(config),
+    intercom: {
+      webhook: { bridge: intercom.bridge, webhookSecret: config.INTERCOM_WEBHOOK_SECRET },
+      internal: { bridge: intercom.bridge, retention: channels.retention },
+      admin: {
+        gateway: intercom.gateway,
+        sql: db.sql,
+        erasureKey: parts.erasureKey,
+        configured: {
+          accessToken: config.INTERCOM_ACCESS_TOKEN !== undefined,
+          webhookSecret: config.INTERCOM_WEBHOOK_SECRET !== undefined,
+          adminId: intercom.adminId ?? false,
+          region: config.INTERCOM_REGION,
+          taskQueue: config.TASK_QUEUE,
+          polling: config.TASK_QUEUE === "in-process" && config.POLLING_INTERVAL > 0,
+        },
+      },
+    },
+    googleCloudProject: config.GOOGLE_CLOUD_PROJECT,
+    trustedProxyHops: config.TRUSTED_PROXY_HOPS,
+    role: config.SERVICE_ROLE,
+    publicUrl: config.PUBLIC_URL,
+    chat: { engine: models.engine, sql: db.sql, messageMaxChars: config.MESSAGE_MAX_CHARS },
+    health: {
+      sql: db.sql,
+      databaseKind: db.kind,
+      modelProvider: () => ({ name: models.provider.name, circuit: models.breaker.state }),
+      knowledgeChunks: parts.knowledge.chunks,
+      integrations: {
+        gemini: models.provider.name === "gemini",
+        intercom: intercom.bridge !== undefined,
+        userJwt: auth.usersConfigured,
+        secretManager: parts.secretManager,
+      },
+      version: VERSION,
+      startedAt: parts.startedAt,
+    },
+  });
+}

@@ -1,0 +1,153 @@
+import { join } from "node:path";
+import type pino from "pino";
+import type { CloudTasksClientOptions } from "../adapters/cloud-tasks-queue";
+import { type Config, configWarnings, databaseTarget, type Env, loadConfig, VERSION } from "../config";
+import { type Database, openDatabase } from "../db/client";
+import { migrate } from "../db/migrate";
+import { erasureKey } from "../engine/erasure";
+import { loadKnowledgeBase } from "../engine/knowledge";
+import { Authenticator } from "../http/auth";
+import { createLogger, type Logger } from "../logger";
+import type { SecretSource } from "../ports/secret-source";
+import { drain, exitOnSignals, listen, type Server } from "../server";
+import { buildChannels, type Channels } from "./channels";
+import { buildHttpApp } from "./http-app";
+import { buildModelStack } from "./model-stack";
+import { hasSecretReferences, secretRefresher, secretSourceFor, sessionKey } from "./secrets";
+
+export interface StartOptions {
+  /** Log destination (tests read the lines); stdout by default. */
+  logDestination?: pino.DestinationStream;
+  /** Keep the embedded database in memory instead of DATA_DIR (tests). */
+  inMemoryDatabase?: boolean;
+  /** Secret Manager client options (tests point it at the emulator). */
+  secretSource?: SecretSource;
+  /** Use this database instead of opening one (tests: two instances sharing one database). Not closed. */
+  database?: Database;
+  /** Cloud Tasks client options (tests point the real client at the emulator). */
+  cloudTasksClientOptions?: CloudTasksClientOptions;
+  /** Register SIGTERM/SIGINT handlers (the real process only). */
+  handleSignals?: boolean;
+}
+
+export interface RunningService {
+  url: string;
+  port: number;
+  config: Config;
+  log: Logger;
+  /** Stop accepting, let in-flight requests and streams finish, close the pool. */
+  close(): Promise<void>;
+}
+
+function serviceLogger(config: Config, opts: StartOptions): Logger {
+  const log = createLogger({
+    level: config.LOG_LEVEL,
+    destination: opts.logDestination,
+    // Google's own client libraries take these from Cloud Run's variables the same way.
+    serviceContext: { service: config.K_SERVICE ?? "switchboard", version: config.K_REVISION ?? VERSION },
+    identityHashKey: config.SESSION_SIGNING_KEY,
+  });
+  for (const warning of configWarnings(config)) log.warn({ event: "config.warning" }, warning);
+  return log;
+}
+
+/** The test's database (never closed here), or the configured one; embedded ones keep their files here. */
+async function database(config: Config, opts: StartOptions) {
+  const target = databaseTarget(config);
+  const embedded = !(target.url || target.cloudSql || opts.inMemoryDatabase);
+  const db: Database = opts.database
+    ? { ...opts.database, close: async () => {} }
+    : await openDatabase({
+        ...target,
+        poolMax: config.DATABASE_POOL_MAX,
+        dataDir: embedded ? join(config.DATA_DIR, "pglite") : undefined,
+      });
+  // Outside production a generated session key is kept beside the embedded data (compose/secrets.ts).
+  return { db, keyDir: embedded ? config.DATA_DIR : undefined };
+}
+
+function authenticator(config: Config, signingKey: string): Authenticator {
+  return new Authenticator({
+    sessionKey: signingKey,
+    previousSessionKey: config.SESSION_SIGNING_KEY_PREVIOUS,
+    jwtSecret: config.JWT_SECRET,
+    jwksUrl: config.JWT_JWKS_URL,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS,
+  });
+}
+
+/**
+ * The composition root: configuration (every variable validated before anything else), logger,
+ * database and migrations, the model stack, the channels, the HTTP app, and the server.
+ */
+export async function startService(env: Env, opts: StartOptions = {}): Promise<RunningService> {
+  const secretSource = opts.secretSource ?? (await secretSourceFor(env));
+  const config = await loadConfig(env, secretSource);
+  const log = serviceLogger(config, opts);
+  const startedAt = Date.now();
+  const { db, keyDir } = await database(config, opts);
+  try {
+    const { applied } = await migrate(db.sql);
+    if (applied.length) log.info({ event: "db.migrated", applied }, `applied ${applied.length} migration(s)`);
+    const knowledge = await loadKnowledgeBase(db.sql, config.KNOWLEDGE_DIR);
+    const models = await buildModelStack(config, { sql: db.sql, log, knowledge });
+    const signingKey = await sessionKey(config, keyDir);
+    const auth = authenticator(config, signingKey);
+    const channels = await buildChannels(config, {
+      sql: db.sql,
+      engine: models.engine,
+      log,
+      cloudTasksClientOptions: opts.cloudTasksClientOptions,
+      refreshSecret: secretRefresher(env, secretSource, log),
+    });
+    const app = buildHttpApp(config, {
+      db,
+      log,
+      auth,
+      models,
+      knowledge,
+      channels,
+      // The same key the Authenticator got (configured, or kept beside the embedded data).
+      erasureKey: erasureKey(signingKey),
+      secretManager: hasSecretReferences(env),
+      startedAt,
+    });
+    const { server, port } = await listen(app.fetch, config, log);
+    log.info(
+      {
+        event: "service.started",
+        port,
+        role: config.SERVICE_ROLE,
+        database: db.kind,
+        modelProvider: models.provider.name,
+        knowledgeChunks: knowledge.chunks,
+        startupMs: Date.now() - startedAt,
+      },
+      `Switchboard listening on http://localhost:${port}`,
+    );
+    const close = closer({ server, channels, db, log, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+    if (opts.handleSignals) exitOnSignals(close, log);
+    return { url: `http://127.0.0.1:${port}`, port, config, log, close };
+  } catch (error) {
+    await db.close(1).catch(() => {});
+    throw error;
+  }
+}
+
+/** Shutdown, once however often it is asked for: drain the server, stop the channels, close the pool. */
+function closer(parts: { server: Server; channels: Channels; db: Database; log: Logger; timeoutMs: number }) {
+  const { server, channels, db, log } = parts;
+  let closing: Promise<void> | undefined;
+  return () => {
+    closing ??= (async () => {
+      log.info({ event: "service.stopping" }, "shutting down: finishing in-flight requests");
+      await drain(server, parts.timeoutMs, log);
+      await channels.stop();
+      await db.close(2);
+      log.info({ event: "service.stopped" }, "stopped");
+    })();
+    return closing;
+  };
+}
