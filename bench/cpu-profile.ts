@@ -105,7 +105,7 @@ function categoryOf(name: string, url: string, source: string): string {
 /** Frame → original position, through the source map of each bundle (`<file>.map` beside it). */
 function resolver() {
   const maps = new Map<string, SourceMap | undefined>();
-  return (url: string, line: number, column: number): { source: string; line: number } => {
+  return (url: string, line: number, column: number): { source: string; line: number; name?: string } => {
     if (!url.startsWith("file://")) return { source: url, line };
     const file = fileURLToPath(url);
     if (!maps.has(file)) {
@@ -116,12 +116,14 @@ function resolver() {
       );
     }
     const entry = maps.get(file)?.findEntry(line, column) as
-      | { originalSource?: string; originalLine?: number }
+      | { originalSource?: string; originalLine?: number; name?: string }
       | undefined;
     if (!entry?.originalSource) return { source: file, line };
     return {
       source: entry.originalSource.replace(/^.*?(node_modules\/|service\/src\/|bench\/)/, "$1"),
       line: entry.originalLine ?? 0,
+      // The minifier renamed functions; the map keeps their names.
+      ...(entry.name ? { name: entry.name } : {}),
     };
   };
 }
@@ -150,7 +152,7 @@ export function analyseProfile(
     const { functionName, url, lineNumber, columnNumber } = node.callFrame;
     const original = resolve(url, lineNumber, columnNumber);
     frames.set(node.id, {
-      name: functionName || "(anonymous)",
+      name: original.name ?? (functionName || "(anonymous)"),
       source: original.source,
       line: original.line + 1,
       category: categoryOf(functionName, url, original.source),

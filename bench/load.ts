@@ -27,6 +27,25 @@ export interface PacedResult {
   latencyMs: { p50: number; p90: number; p99: number; max: number };
 }
 
+/** What an open-loop run observed, before percentiles (runs can be merged). */
+export interface PacedSamples {
+  latencies: number[];
+  non2xx: number;
+  errors: number;
+}
+
+export function summarize(rate: number, runs: readonly PacedSamples[]): PacedResult {
+  const sorted = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const ms = (p: number) => Math.round(percentile(sorted, p) * 100) / 100;
+  return {
+    ratePerSecond: rate,
+    requests: sorted.length,
+    non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
+    errors: runs.reduce((n, r) => n + r.errors, 0),
+    latencyMs: { p50: ms(50), p90: ms(90), p99: ms(99), max: ms(100) },
+  };
+}
+
 export interface HttpAnswer {
   status: number;
   body: string;
@@ -42,11 +61,9 @@ export async function openLoop(
   rate: number,
   seconds: number,
   lanes: number,
-  send: (lane: number, index: number) => Promise<HttpAnswer>,
-): Promise<PacedResult> {
-  const latencies: number[] = [];
-  let non2xx = 0;
-  let errors = 0;
+  send: (lane: number) => Promise<HttpAnswer>,
+): Promise<PacedSamples> {
+  const samples: PacedSamples = { latencies: [], non2xx: 0, errors: 0 };
   const t0 = performance.now() + 50;
   const total = Math.round(rate * seconds);
 
@@ -57,24 +74,16 @@ export async function openLoop(
       const wait = due - performance.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       const start = Math.max(due, previousEnd);
-      const answer = await send(lane, k).catch(() => undefined);
+      const answer = await send(lane).catch(() => undefined);
       previousEnd = performance.now();
-      if (!answer) errors++;
-      else if (answer.status < 200 || answer.status > 299) non2xx++;
-      else latencies.push(previousEnd - start);
+      if (!answer) samples.errors++;
+      else if (answer.status < 200 || answer.status > 299) samples.non2xx++;
+      else samples.latencies.push(previousEnd - start);
     }
   }
 
   await Promise.all(Array.from({ length: lanes }, (_, i) => lane(i)));
-  const sorted = latencies.sort((a, b) => a - b);
-  const ms = (p: number) => Math.round(percentile(sorted, p) * 100) / 100;
-  return {
-    ratePerSecond: rate,
-    requests: latencies.length,
-    non2xx,
-    errors,
-    latencyMs: { p50: ms(50), p90: ms(90), p99: ms(99), max: ms(100) },
-  };
+  return samples;
 }
 
 /** One POST over a keep-alive agent (one socket per lane). */
@@ -128,36 +137,52 @@ const sessionOf = (body: string): string | undefined => {
   }
 };
 
-/** Chat turns at a fixed rate: `users` users, each continuing its conversation on its own connection. */
-export async function pacedChat(load: ChatLoad, rate: number, seconds: number, users: number) {
-  const agent = new Agent({ keepAlive: true, maxSockets: users });
-  const nextToken = tokenCycle(load.tokens);
-  const state = Array.from({ length: users }, () => ({
-    token: "",
-    sessionId: undefined as string | undefined,
-  }));
-  const result = await openLoop(rate, seconds, users, async (lane, k) => {
-    const user = state[lane] as (typeof state)[number];
-    const turn = k % load.turnsPerSession;
-    if (turn === 0) {
-      user.token = nextToken();
-      user.sessionId = undefined;
-    }
-    const body = JSON.stringify({
-      message: question(turn),
-      ...(user.sessionId ? { sessionId: user.sessionId } : {}),
+/**
+ * Chat users at a fixed rate, each continuing its conversation on its own kept-alive connection; their
+ * conversations and connections carry over from one `run` to the next (slices of one long run).
+ */
+export class PacedChatUsers {
+  private readonly agent: Agent;
+  private readonly nextToken: () => string;
+  private readonly users: { token: string; sessionId: string | undefined; turn: number }[];
+
+  constructor(
+    private readonly load: ChatLoad,
+    readonly count: number,
+  ) {
+    // Idle sockets are dropped before the servers' 5 s keep-alive timeout would close them under a request
+    // (slices leave a connection idle for a few seconds).
+    this.agent = new Agent({ keepAlive: true, maxSockets: count, timeout: 4000 });
+    this.nextToken = tokenCycle(load.tokens);
+    this.users = Array.from({ length: count }, () => ({ token: "", sessionId: undefined, turn: 0 }));
+  }
+
+  run(rate: number, seconds: number): Promise<PacedSamples> {
+    return openLoop(rate, seconds, this.count, async (lane) => {
+      const user = this.users[lane] as (typeof this.users)[number];
+      const turn = user.turn++ % this.load.turnsPerSession;
+      if (turn === 0) {
+        user.token = this.nextToken();
+        user.sessionId = undefined;
+      }
+      const body = JSON.stringify({
+        message: question(turn),
+        ...(user.sessionId ? { sessionId: user.sessionId } : {}),
+      });
+      const answer = await post(
+        this.load.url,
+        body,
+        { "content-type": "application/json", authorization: `Bearer ${user.token}` },
+        this.agent,
+      );
+      if (answer.status === 200) user.sessionId = sessionOf(answer.body) ?? user.sessionId;
+      return answer;
     });
-    const answer = await post(
-      load.url,
-      body,
-      { "content-type": "application/json", authorization: `Bearer ${user.token}` },
-      agent,
-    );
-    if (answer.status === 200) user.sessionId = sessionOf(answer.body) ?? user.sessionId;
-    return answer;
-  });
-  agent.destroy();
-  return result;
+  }
+
+  close() {
+    this.agent.destroy();
+  }
 }
 
 export interface SaturationResult {

@@ -15,8 +15,10 @@
  * Per target: CPU milliseconds per turn at saturation (the process's own user + system time from
  * /proc/<pid>/stat, divided by the turns served: the load generator and the emulator do not count),
  * throughput at saturation (50 users), p50/p99 at a fixed 100 turns/s (open loop, see load.ts), and the
- * process's peak RSS. Rounds interleave the targets (the order rotates) on a noisy 2-core machine; the
- * figures are medians over rounds, with their range, and the ratios are medians of each round's ratio.
+ * process's peak RSS. The machine is a noisy 2-core one: in a round the three processes run side by side
+ * and the fixed rate goes to them in alternating 2-second slices (a burst of other work lands on any of
+ * them alike), then each is saturated in turn; the order rotates between rounds. The figures are medians
+ * over rounds, with their range, and the ratios are medians of each round's ratio.
  * Targets (issue 11): CPU per turn ≤ 1.3× the peer's, p99 at 100 turns/s ≤ 1.3× the peer's, peak RSS ≤ 200 MB.
  */
 import { loadavg } from "node:os";
@@ -32,12 +34,21 @@ import {
   startServiceProcess,
   writeResult,
 } from "./lib";
-import { type ChatLoad, type PacedResult, pacedChat, type SaturationResult, saturateChat } from "./load";
+import {
+  type ChatLoad,
+  PacedChatUsers,
+  type PacedResult,
+  type PacedSamples,
+  type SaturationResult,
+  saturateChat,
+  summarize,
+} from "./load";
 import { POOL, peerEnv, switchboardEnv, TURNS_PER_SESSION, userTokens } from "./turn-targets";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARM_SECONDS = 3;
+const SLICE_SECONDS = 2;
 const CONNECTIONS = 50;
 const RATE = 100;
 const PACED_USERS = 20;
@@ -88,44 +99,85 @@ interface Figures {
   peakRssMb: number;
   /** Before the saturation: start-up, warm-up and the fixed rate. */
   peakRssAtFixedRateMb: number;
-  /** Gemini generateContent calls per turn at saturation (Switchboard adds its summaries); the calls still
-   * in flight when the window closes count too, so about 0.01 above the true figure. */
+  /** Gemini generateContent calls per turn at saturation (Switchboard adds its summaries); the turns cut
+   * off when the window closes count too, so about 0.01 above the true figure. */
   modelCallsPerTurn: number;
 }
 
 const generateCalls = () => gemini.requests.filter((r) => r.path.endsWith(":generateContent")).length;
+const perTurn = (ms: number, turns: number) => Math.round((ms / Math.max(1, turns)) * 1000) / 1000;
 
-async function measure(target: Target): Promise<Figures> {
+interface Running {
+  target: Target;
+  pid: number;
+  load: ChatLoad;
+  users: PacedChatUsers;
+  stop(): Promise<void>;
+}
+
+async function start(target: Target): Promise<Running> {
   const db = target.database ? await benchSchema(SERVER_DB) : undefined;
   const svc = await startServiceProcess(target.env(db?.url ?? ""), target.entry);
-  const pid = svc.child.pid ?? 0;
+  const load: ChatLoad = { url: `${svc.url}${target.path}`, tokens, turnsPerSession: TURNS_PER_SESSION };
+  const users = new PacedChatUsers(load, PACED_USERS);
+  return {
+    target,
+    pid: svc.child.pid ?? 0,
+    load,
+    users,
+    async stop() {
+      users.close();
+      await svc.stop();
+      await db?.drop();
+    },
+  };
+}
+
+/**
+ * One round: all three processes up at once; the fixed rate in slices that alternate between them, so a
+ * burst of the machine's other work lands on any of them alike; then each saturated in turn.
+ */
+async function measureRound(order: Target[]): Promise<Record<Target["name"], Figures>> {
+  const running: Running[] = [];
   try {
-    const load: ChatLoad = { url: `${svc.url}${target.path}`, tokens, turnsPerSession: TURNS_PER_SESSION };
+    for (const target of order) running.push(await start(target));
     // JIT, pools, prepared statements, the context cache; at the fixed rate, so that the first peak of
     // memory read is the one at that rate, not the one the saturation leaves behind.
-    await pacedChat(load, RATE, WARM_SECONDS, PACED_USERS);
-    const cpuBefore = processCpuMs(pid);
-    const fixedRate = await pacedChat(load, RATE, SECONDS, PACED_USERS);
-    const cpuPaced = processCpuMs(pid);
-    const peakAtFixedRate = peakRssMb(pid);
-    gemini.requests.length = 0;
-    const saturation = await saturateChat(load, CONNECTIONS, SECONDS);
-    const cpuAfter = processCpuMs(pid);
-    const modelCalls = generateCalls();
-    gemini.requests.length = 0;
-    const perTurn = (ms: number, turns: number) => Math.round((ms / Math.max(1, turns)) * 1000) / 1000;
-    return {
-      cpuMsPerTurn: perTurn(cpuAfter - cpuPaced, saturation.turns),
-      cpuMsPerTurnAtFixedRate: perTurn(cpuPaced - cpuBefore, fixedRate.requests),
-      saturation,
-      fixedRate,
-      peakRssMb: peakRssMb(pid),
-      peakRssAtFixedRateMb: peakAtFixedRate,
-      modelCallsPerTurn: Math.round((modelCalls / Math.max(1, saturation.turns)) * 1000) / 1000,
-    };
+    for (const r of running) await r.users.run(RATE, WARM_SECONDS);
+    const slices = new Map(running.map((r) => [r.target.name, [] as PacedSamples[]]));
+    const cpuAtRate = new Map(running.map((r) => [r.target.name, 0]));
+    for (let slice = 0; slice < SECONDS / SLICE_SECONDS; slice++) {
+      for (const r of running) {
+        const before = processCpuMs(r.pid);
+        slices.get(r.target.name)?.push(await r.users.run(RATE, SLICE_SECONDS));
+        cpuAtRate.set(r.target.name, (cpuAtRate.get(r.target.name) ?? 0) + processCpuMs(r.pid) - before);
+      }
+    }
+    const figures: Partial<Record<Target["name"], Figures>> = {};
+    for (const r of running) {
+      const fixedRate = summarize(RATE, slices.get(r.target.name) ?? []);
+      const peakRssAtFixedRateMb = peakRssMb(r.pid);
+      gemini.requests.length = 0;
+      const before = processCpuMs(r.pid);
+      const saturation = await saturateChat(r.load, CONNECTIONS, SECONDS);
+      const cpu = processCpuMs(r.pid) - before;
+      // Turns cut off at the end still reach the emulator: let them, so they are not the next target's.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const modelCalls = generateCalls();
+      gemini.requests.length = 0;
+      figures[r.target.name] = {
+        cpuMsPerTurn: perTurn(cpu, saturation.turns),
+        cpuMsPerTurnAtFixedRate: perTurn(cpuAtRate.get(r.target.name) ?? 0, fixedRate.requests),
+        saturation,
+        fixedRate,
+        peakRssMb: peakRssMb(r.pid),
+        peakRssAtFixedRateMb,
+        modelCallsPerTurn: Math.round((modelCalls / Math.max(1, saturation.turns)) * 1000) / 1000,
+      };
+    }
+    return figures as Record<Target["name"], Figures>;
   } finally {
-    await svc.stop();
-    await db?.drop();
+    for (const r of running) await r.stop();
   }
 }
 
@@ -134,15 +186,15 @@ const rounds: Round[] = [];
 const load = [loadavg()[0]];
 for (let round = 0; round < ROUNDS; round++) {
   const order = TARGET_LIST.map((_, i) => TARGET_LIST[(i + round) % TARGET_LIST.length] as Target);
-  const figures: Partial<Round> = {};
+  const figures = await measureRound(order);
   for (const target of order) {
-    figures[target.name] = await measure(target);
+    const f = figures[target.name];
     console.log(
-      `round ${round + 1}/${ROUNDS} ${target.name}: ${figures[target.name]?.cpuMsPerTurn} ms CPU/turn, ` +
-        `${figures[target.name]?.saturation.turnsPerSecond} turns/s, p99 at ${RATE}/s ${figures[target.name]?.fixedRate.latencyMs.p99} ms`,
+      `round ${round + 1}/${ROUNDS} ${target.name}: ${f.cpuMsPerTurn} ms CPU/turn, ${f.saturation.turnsPerSecond} turns/s, ` +
+        `p50/p99 at ${RATE}/s ${f.fixedRate.latencyMs.p50}/${f.fixedRate.latencyMs.p99} ms`,
     );
   }
-  rounds.push(figures as Round);
+  rounds.push(figures);
   load.push(loadavg()[0]);
 }
 

@@ -19,7 +19,7 @@ import {
   startServiceProcess,
   writeResult,
 } from "./lib";
-import { type ChatLoad, pacedChat, saturateChat } from "./load";
+import { type ChatLoad, PacedChatUsers, saturateChat } from "./load";
 import { POOL, peerEnv, switchboardEnv, TURNS_PER_SESSION, userTokens } from "./turn-targets";
 
 const TARGET = (process.env.BENCH_PROFILE_TARGET ?? "both") as "switchboard" | "peer" | "both";
@@ -45,19 +45,17 @@ const PROBES: Probe[] = [
     fn: "prepare",
     source: "engine/conversation-engine",
   },
+  { label: "ConversationEngine.run", fn: "run", source: "engine/conversation-engine" },
   { label: "ConversationEngine.persist", fn: "persist", source: "engine/conversation-engine" },
   { label: "ConversationEngine.fold (summary)", fn: "fold", source: "engine/conversation-engine" },
-  { label: "PII redaction (redactPii)", fn: "redactPii", source: "redaction" },
+  { label: "PII redaction (service/src/redaction)", source: "service/src/redaction/" },
   { label: "Authenticator.identify (JWT verify)", fn: "identify", source: "service/src/auth" },
   { label: "jose (frames on the stack)", source: "node_modules/jose/" },
   { label: "WebCrypto (jose: HMAC key import + verify)", source: "node:internal/crypto/webcrypto" },
-  { label: "randomUUID", fn: "randomUUID", source: "node:internal/crypto/random" },
-  {
-    label: "access log (requestContextMiddleware)",
-    fn: "requestContextMiddleware",
-    source: "middleware/request-context",
-  },
-  { label: "chat request validation (zod)", source: "node_modules/zod/" },
+  { label: "access log line (middleware/request-context)", source: "service/src/middleware/request-context" },
+  { label: "Switchboard's logger (logger.ts, log-privacy.ts)", source: "service/src/log" },
+  { label: "zod (frames on the stack)", source: "node_modules/zod/" },
+  { label: "Hono (frames on the stack)", source: "node_modules/hono/" },
 ];
 
 const hrtimeUs = () => Number(process.hrtime.bigint() / 1000n);
@@ -72,7 +70,9 @@ async function profileOf(target: "switchboard" | "peer") {
   const env = target === "peer" ? peerEnv(gemini, db.url) : switchboardEnv(gemini, db.url, POOL);
   const svc = await startServiceProcess(env, ["--cpu-prof", `--cpu-prof-dir=${dir}`, ...entry]);
   const load: ChatLoad = { url: `${svc.url}/api/v1/chat`, tokens, turnsPerSession: TURNS_PER_SESSION };
-  await pacedChat(load, 100, 3, 20);
+  const warm = new PacedChatUsers(load, 20);
+  await warm.run(100, 3);
+  warm.close();
   // V8's profile timestamps and process.hrtime are both CLOCK_MONOTONIC, in every process on the machine.
   const fromUs = hrtimeUs();
   const run = await saturateChat(load, 50, SECONDS);

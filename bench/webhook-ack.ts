@@ -12,7 +12,7 @@
 import { Agent } from "node:http";
 import { signedNotification, startIntercomEmulator } from "../test/emulators/intercom";
 import { benchSchema, SERVER_DB, startServiceProcess, writeResult } from "./lib";
-import { openLoop, post } from "./load";
+import { openLoop, post, summarize } from "./load";
 
 const RATE = Number(process.env.BENCH_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
@@ -43,10 +43,12 @@ const bodies = Array.from({ length: RATE * (SECONDS + 1) }, (_, i) => {
 let next = 0;
 
 const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-const run = await openLoop(RATE, SECONDS, CONNECTIONS, () => {
-  const n = bodies[next++ % bodies.length];
-  return post(`${svc.url}/webhooks/intercom`, n?.body ?? "", n?.headers ?? {}, agent);
-});
+const run = summarize(RATE, [
+  await openLoop(RATE, SECONDS, CONNECTIONS, () => {
+    const n = bodies[next++ % bodies.length];
+    return post(`${svc.url}/webhooks/intercom`, n?.body ?? "", n?.headers ?? {}, agent);
+  }),
+]);
 agent.destroy();
 
 const [rows] = await db.sql.unsafe<{ outbox: number; answered: number }[]>(
