@@ -139,12 +139,8 @@ const WRITERS: [RegExp, string][] = [
   [/^(node:_http|@hono\/node-server)/, "HTTP responses"],
 ];
 
-export function analyseProfile(
-  profile: CpuProfile,
-  window: { fromUs: number; toUs: number },
-  turns: number,
-  probes: readonly Probe[],
-) {
+/** Every node of the profile as a frame of original source, and the stack (leaf first) of a sample. */
+function stacks(profile: CpuProfile): (node: number) => Frame[] {
   const resolve = resolver();
   const frames = new Map<number, Frame>();
   const parent = new Map<number, number>();
@@ -159,7 +155,7 @@ export function analyseProfile(
     });
     for (const child of node.children ?? []) parent.set(child, node.id);
   }
-  const stackOf = (id: number) => {
+  return (id) => {
     const stack: Frame[] = [];
     for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
       const frame = frames.get(at);
@@ -167,16 +163,43 @@ export function analyseProfile(
     }
     return stack;
   };
+}
 
-  const selfMs = new Map<string, number>();
-  const groupMs = new Map<string, number>();
-  const writesBy = new Map<string, number>();
-  const probeMs = new Map<string, number>();
-  const functionMs = new Map<string, number>();
+/** Milliseconds per key, and the helpers to report them per turn and as a share of the busy time. */
+class Tally {
+  readonly ms = new Map<string, number>();
+  add(key: string, ms: number) {
+    this.ms.set(key, (this.ms.get(key) ?? 0) + ms);
+  }
+  rows(turns: number, busyMs: number, limit = 100) {
+    return [...this.ms]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit)
+      .map(([name, ms]) => ({ name, ...perTurn(ms, turns, busyMs) }));
+  }
+}
+
+const perTurn = (ms: number, turns: number, busyMs: number) => ({
+  msPerTurn: Math.round((ms / Math.max(1, turns)) * 1000) / 1000,
+  share: Math.round((ms / Math.max(1, busyMs)) * 1000) / 10,
+});
+
+export function analyseProfile(
+  profile: CpuProfile,
+  window: { fromUs: number; toUs: number },
+  turns: number,
+  probes: readonly Probe[],
+) {
+  const stackOf = stacks(profile);
+  const [packages, groups, writesBy, probed, functions] = [
+    new Tally(),
+    new Tally(),
+    new Tally(),
+    new Tally(),
+    new Tally(),
+  ];
   let busyMs = 0;
   let idleMs = 0;
-  const add = (map: Map<string, number>, key: string, ms: number) => map.set(key, (map.get(key) ?? 0) + ms);
-
   let t = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
     t += profile.timeDeltas[i] ?? 0;
@@ -193,42 +216,28 @@ export function analyseProfile(
     // CryptoKey goes through, belong to the JavaScript that called them.
     const owner = stack.find((f) => !CALLER_PAYS.has(f.category)) ?? leaf;
     const category = CALLER_PAYS.has(leaf.category) ? owner.category : leaf.category;
-    add(selfMs, category, ms);
-    add(groupMs, GROUP_OF(category), ms);
-    add(functionMs, `${leaf.name} ${leaf.source}:${leaf.line}`, ms);
-    if (GROUP_OF(category).startsWith("socket and pipe writes") || GROUP_OF(category).startsWith("streams")) {
+    const group = GROUP_OF(category);
+    packages.add(category, ms);
+    groups.add(group, ms);
+    functions.add(`${leaf.name} ${leaf.source}:${leaf.line}`, ms);
+    if (group.startsWith("socket and pipe writes") || group.startsWith("streams")) {
       const writer = stack.map((f) => WRITERS.find(([p]) => p.test(f.category))?.[1]).find(Boolean);
-      add(writesBy, writer ?? "other", ms);
+      writesBy.add(writer ?? "other", ms);
     }
     for (const probe of probes) {
       if (stack.some((f) => f.source.includes(probe.source) && (!probe.fn || f.name === probe.fn)))
-        add(probeMs, probe.label, ms);
+        probed.add(probe.label, ms);
     }
   }
-
-  const round = (n: number) => Math.round(n * 1000) / 1000;
-  const rows = (map: Map<string, number>, limit = 100) =>
-    [...map]
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, limit)
-      .map(([name, ms]) => ({
-        name,
-        msPerTurn: round(ms / Math.max(1, turns)),
-        share: Math.round((ms / Math.max(1, busyMs)) * 1000) / 10,
-      }));
   return {
     turns,
     busyMs: Math.round(busyMs),
     idleMs: Math.round(idleMs),
-    busyMsPerTurn: round(busyMs / Math.max(1, turns)),
-    groups: rows(groupMs),
-    packages: rows(selfMs, 30),
-    writesBy: rows(writesBy),
-    probes: probes.map((p) => ({
-      name: p.label,
-      msPerTurn: round((probeMs.get(p.label) ?? 0) / Math.max(1, turns)),
-      share: Math.round(((probeMs.get(p.label) ?? 0) / Math.max(1, busyMs)) * 1000) / 10,
-    })),
-    topFunctions: rows(functionMs, 25),
+    busyMsPerTurn: Math.round((busyMs / Math.max(1, turns)) * 1000) / 1000,
+    groups: groups.rows(turns, busyMs),
+    packages: packages.rows(turns, busyMs, 30),
+    writesBy: writesBy.rows(turns, busyMs),
+    probes: probes.map((p) => ({ name: p.label, ...perTurn(probed.ms.get(p.label) ?? 0, turns, busyMs) })),
+    topFunctions: functions.rows(turns, busyMs, 25),
   };
 }

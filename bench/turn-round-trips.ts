@@ -15,7 +15,7 @@ import {
   writeResult,
 } from "./lib";
 import { question } from "./load";
-import { startWireTap } from "./pg-wire-tap";
+import { startWireTap, type WireTap } from "./pg-wire-tap";
 import { POOL, peerEnv, switchboardEnv, TURNS_PER_SESSION, userTokens } from "./turn-targets";
 
 const WARM_SESSIONS = 3;
@@ -48,27 +48,24 @@ function logLineName(line: string): string {
 const gemini = await startGeminiEmulator();
 const tokens = await userTokens(WARM_SESSIONS + SESSIONS, "trips-user");
 
-async function trace(name: string, entry: string[], env: (url: string) => Record<string, string>) {
-  const db = await benchSchema(SERVER_DB);
-  const tap = await startWireTap(db.url);
-  const svc = await startServiceProcess(env(tap.url), entry);
-  let steps: Step[] = [];
-  let logLines: string[] = [];
+/**
+ * Watches one service: the statements and round trips its database connection carries (the tap), the
+ * Gemini calls between them, the log lines it writes. `start` begins a turn; `end` returns what it did.
+ */
+function turnRecorder(tap: WireTap, stdout: NodeJS.ReadableStream | null) {
+  let turn = { steps: [] as Step[], logLines: [] as string[], statements: 0, writes: 0, upstreamFrom: 0 };
   const roundTrips = new Set<string>();
-  let statements = 0;
-  let writes = 0;
+  let lastContents = "";
   tap.onEvent = (event) => {
-    if (event.kind === "write") writes++;
+    if (event.kind === "write") turn.writes++;
     if (event.kind === "statement" && event.statement) {
-      statements++;
-      const key = `${event.connection}.${event.statement.flight}`;
-      roundTrips.add(key);
-      steps.push(`[${roundTrips.size}] ${event.statement.sql}`);
+      turn.statements++;
+      roundTrips.add(`${event.connection}.${event.statement.flight}`);
+      turn.steps.push(`[${roundTrips.size}] ${event.statement.sql}`);
     }
   };
-  let lastContents = "";
   gemini.setResponder((req) => {
-    steps.push(`→ Gemini ${req.model} generateContent`);
+    turn.steps.push(`→ Gemini ${req.model} generateContent`);
     lastContents = JSON.stringify(req.body.contents);
     const contents = req.body.contents as { parts: { text?: string }[] }[];
     return {
@@ -76,22 +73,47 @@ async function trace(name: string, entry: string[], env: (url: string) => Record
       text: `Emulated answer to: ${(contents.at(-1)?.parts[0]?.text ?? "").slice(0, 200)}`,
     };
   });
-  svc.child.stdout?.on("data", (d: Buffer) => {
-    for (const line of d.toString().split("\n").filter(Boolean)) logLines.push(logLineName(line));
+  stdout?.on("data", (d: Buffer) => {
+    for (const line of d.toString().split("\n").filter(Boolean)) turn.logLines.push(logLineName(line));
   });
+  return {
+    start() {
+      turn = { steps: [], logLines: [], statements: 0, writes: 0, upstreamFrom: gemini.requests.length };
+      roundTrips.clear();
+    },
+    /** The conversation the last Gemini call carried. */
+    lastContents: () => lastContents,
+    async end(number: number): Promise<TurnTrace> {
+      // Log lines travel through a pipe, the reply through a socket: let the pipe catch up.
+      await new Promise((r) => setTimeout(r, 30));
+      const upstream = gemini.requests.slice(turn.upstreamFrom);
+      const isGenerate = (r: { path: string }) => r.path.endsWith(":generateContent");
+      return {
+        turn: number,
+        roundTrips: roundTrips.size,
+        statements: turn.statements,
+        databaseWrites: turn.writes,
+        steps: [...turn.steps],
+        modelCalls: upstream.filter(isGenerate).length,
+        otherUpstreamCalls: upstream.filter((r) => !isGenerate(r)).map((r) => `${r.method} ${r.path}`),
+        logLines: [...turn.logLines],
+      };
+    },
+  };
+}
 
+async function trace(name: string, entry: string[], env: (url: string) => Record<string, string>) {
+  const db = await benchSchema(SERVER_DB);
+  const tap = await startWireTap(db.url);
+  const svc = await startServiceProcess(env(tap.url), entry);
+  const recorder = turnRecorder(tap, svc.child.stdout);
   const traces: TurnTrace[] = [];
   try {
     for (let session = 0; session < WARM_SESSIONS + SESSIONS; session++) {
       const authorization = `Bearer ${tokens[session]}`;
       let sessionId: string | undefined;
       for (let turn = 0; turn < TURNS_PER_SESSION; turn++) {
-        steps = [];
-        logLines = [];
-        roundTrips.clear();
-        statements = 0;
-        writes = 0;
-        const upstreamBefore = gemini.requests.length;
+        recorder.start();
         const res = await fetch(`${svc.url}/api/v1/chat`, {
           method: "POST",
           headers: { "content-type": "application/json", authorization },
@@ -102,24 +124,10 @@ async function trace(name: string, entry: string[], env: (url: string) => Record
           throw new Error(`${name}: turn answered ${res.status}: ${JSON.stringify(body)}`);
         sessionId = body.sessionId;
         // The load must be what it claims: every turn continues its conversation.
-        if (turn > 0 && !lastContents.includes(question(turn - 1)))
+        if (turn > 0 && !recorder.lastContents().includes(question(turn - 1)))
           throw new Error(`${name}: turn ${turn + 1} was generated without the previous turn in its history`);
-        // Log lines travel through a pipe, the reply through a socket: let the pipe catch up.
-        await new Promise((r) => setTimeout(r, 30));
-        const upstream = gemini.requests.slice(upstreamBefore);
-        if (session >= WARM_SESSIONS)
-          traces.push({
-            turn: turn + 1,
-            roundTrips: roundTrips.size,
-            statements,
-            databaseWrites: writes,
-            steps: [...steps],
-            modelCalls: upstream.filter((r) => r.path.endsWith(":generateContent")).length,
-            otherUpstreamCalls: upstream
-              .filter((r) => !r.path.endsWith(":generateContent"))
-              .map((r) => `${r.method} ${r.path}`),
-            logLines: [...logLines],
-          });
+        const traced = await recorder.end(turn + 1);
+        if (session >= WARM_SESSIONS) traces.push(traced);
       }
     }
   } finally {
