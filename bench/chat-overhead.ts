@@ -4,13 +4,14 @@
  * process, 50 concurrent connections. Every turn is a signed-in user's (a JWT) so the rate limit and
  * budgets run as for real users; the turn does everything a production turn does (rate limit, budget,
  * session, history, knowledge grounding, model call through the real SDK, persistence, ledger, log line).
- * Targets: p99 ≤ 15 ms at 50 connections; throughput ≥ 40 % of the bare route.
+ * Target: throughput ≥ 40 % of the bare route. Latency here is reported, not judged: at saturation it
+ * measures the queue (issue 11 dropped its "p99 ≤ 15 ms at 50 connections"); bench/turn-cost.ts measures
+ * latency at a fixed rate, against the naive peer.
  */
-import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
 import { SignJWT } from "jose";
 import { startGeminiEmulator } from "../test/emulators/gemini";
-import { benchSchema, SERVER_DB, startServiceProcess, writeResult } from "./lib";
+import { benchSchema, peakRssMb, SERVER_DB, startServiceProcess, writeResult } from "./lib";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = 50;
@@ -73,9 +74,7 @@ await load(`${svc.url}/api/v1/chat`, true);
 const chat = await load(`${svc.url}/api/v1/chat`, true);
 const baseline = await load(`${bare.url}/echo`, false);
 const turns = chat.requests.total;
-// Peak resident memory of the service process over its whole life (Linux VmHWM).
-const status = readFileSync(`/proc/${svc.child.pid}/status`, "utf8");
-const peakRssMb = Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
+const peakRss = peakRssMb(svc.child.pid ?? 0);
 const ratio = chat.requests.average / baseline.requests.average;
 const figures = {
   connections: CONNECTIONS,
@@ -92,14 +91,12 @@ const figures = {
     latencyMs: { p50: baseline.latency.p50, p99: baseline.latency.p99 },
   },
   throughputRatio: Math.round(ratio * 1000) / 1000,
-  servicePeakRssMb: peakRssMb,
+  servicePeakRssMb: peakRss,
   targets: {
-    p99Ms: 15,
-    p99Met: chat.latency.p99 <= 15,
     ratio: 0.4,
     ratioMet: ratio >= 0.4,
     peakRssMb: 200,
-    rssMet: peakRssMb <= 200,
+    rssMet: peakRss <= 200,
   },
 };
 writeResult("chat-overhead", figures);
@@ -117,9 +114,7 @@ console.table([
     non2xx: baseline.non2xx,
   },
 ]);
-console.log(
-  `throughput ratio ${figures.throughputRatio} (target ≥ 0.4), chat p99 ${chat.latency.p99} ms (target ≤ 15)`,
-);
+console.log(`throughput ratio ${figures.throughputRatio} (target ≥ 0.4)`);
 
 await svc.stop();
 await bare.stop();

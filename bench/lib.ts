@@ -1,6 +1,9 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
+import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+import { BANNER } from "../scripts/build";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -113,3 +116,46 @@ export async function benchSchema(serverUrl: string) {
 }
 
 export const SERVER_DB = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ): 100 on every Linux that Node supports. */
+const USER_HZ = 100;
+
+/**
+ * CPU milliseconds (user + system, every thread) a process has used so far, read from the outside, so the
+ * load generator's and the emulators' CPU never count. Resolution: 10 ms.
+ */
+export function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the parenthesised command name (which may contain spaces): utime is the 12th, stime the 13th.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
+}
+
+/** Peak resident memory of a process over its whole life (Linux VmHWM), in MB. */
+export function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
+}
+
+/**
+ * A benchmark's own server (a peer, a baseline) bundled into one file the way `npm run build` bundles the
+ * service, so every process in a comparison is started the same way: `node <file>.mjs`.
+ */
+export async function bundleBenchServer(entry: string): Promise<string[]> {
+  const outfile = `${ROOT}dist/bench/${basename(entry, ".ts")}.mjs`;
+  await build({
+    entryPoints: [`${ROOT}${entry}`],
+    outfile,
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "esm",
+    minify: true,
+    keepNames: true,
+    sourcemap: "linked",
+    sourcesContent: false,
+    banner: { js: BANNER },
+    logLevel: "warning",
+  });
+  return [outfile];
+}

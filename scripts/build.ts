@@ -48,7 +48,7 @@ const PGLITE_ASSETS = ["pglite.wasm", "pglite.data", "initdb.wasm"] as const;
 // CommonJS dependencies (pino, google-auth-library, gaxios…) call require() for Node built-ins and read
 // __dirname; an ESM bundle has neither, so define them once at the top. The names are prefixed so they
 // cannot collide with the bundle's own top-level `require` declarations (PGlite's Emscripten glue has one).
-const BANNER = [
+export const BANNER = [
   'import { createRequire as __sbCreateRequire } from "node:module";',
   'import { fileURLToPath as __sbFileURLToPath } from "node:url";',
   'import { dirname as __sbDirname } from "node:path";',
