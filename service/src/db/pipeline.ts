@@ -136,11 +136,6 @@ export async function queueMessages(
     returning id, attempts`;
 }
 
-export async function findOutbox(sql: Sql, id: string): Promise<OutboxRow | undefined> {
-  const [row] = await sql<OutboxRow[]>`select * from outbox where id = ${id}`;
-  return row;
-}
-
 /**
  * Pending rows of these channels that nobody holds: never leased, or whose lease ran out (the processor
  * crashed or the task was lost).
@@ -154,24 +149,79 @@ export async function dispatchableOutbox(sql: Sql, channels: string[], limit: nu
     limit ${limit}`;
 }
 
+/** What a task got when it asked for its row's conversation. */
+export type Claim =
+  /** The row is finished, unknown, or of a channel not run here: nothing to do. */
+  | { kind: "gone" }
+  /** Another task holds the conversation; `attempts` is the row's. */
+  | { kind: "busy"; attempts: number }
+  | { kind: "claimed"; key: ConversationKey; state: ConversationState; rows: OutboxRow[] };
+
 /**
- * The per-conversation lock, as a lease in a row rather than a session advisory lock: it survives no
- * crash longer than `seconds`, and needs no connection held for the seconds a model call takes.
+ * A task's claim on its row's conversation, in one statement: the per-conversation lock and the lease of
+ * every pending row of the conversation (the task answers them together), with the conversation's state.
+ * The lock is a lease in a row rather than a session advisory lock: it survives no crash longer than
+ * `seconds`, and needs no connection held for the seconds a model call takes.
  */
-export async function lockConversation(
+export async function claimConversation(
   sql: Sql,
-  key: ConversationKey,
-  holder: string,
-  seconds: number,
-): Promise<boolean> {
-  const rows = await sql`
-    insert into intercom_conversations as c (channel, conversation_id, locked_until, locked_by)
-    values (${key.channel}, ${key.conversationId}, now() + ${`${seconds} seconds`}::interval, ${holder})
-    on conflict (channel, conversation_id) do update
-      set locked_until = excluded.locked_until, locked_by = excluded.locked_by, updated_at = now()
-      where c.locked_until is null or c.locked_until < now()
-    returning 1`;
-  return rows.length === 1;
+  outboxId: string,
+  channels: string[],
+  lease: { holder: string; seconds: number },
+): Promise<Claim> {
+  const until = sql`now() + ${`${lease.seconds} seconds`}::interval`;
+  const found = await sql<ClaimRow[]>`
+    with target as (
+      select channel, conversation_id, attempts from outbox
+      where id = ${outboxId} and status = 'pending' and channel = any(${channels}::text[])
+    ),
+    locked as (
+      insert into intercom_conversations as c (channel, conversation_id, locked_until, locked_by)
+      select channel, conversation_id, ${until}, ${lease.holder} from target
+      on conflict (channel, conversation_id) do update
+        set locked_until = excluded.locked_until, locked_by = excluded.locked_by, updated_at = now()
+        where c.locked_until is null or c.locked_until < now()
+      returning c.channel, c.conversation_id, c.mode, c.low_confidence_answers, c.contact_id
+    ),
+    leased as (
+      update outbox o set lease_until = ${until}, attempts = o.attempts + 1
+      from locked l
+      where o.channel = l.channel and o.conversation_id = l.conversation_id and o.status = 'pending'
+      returning o.*
+    )
+    select t.attempts as target_attempts, to_json(l) as locked, to_json(x) as row
+    from target t left join locked l on true left join leased x on true`;
+  const [first] = found;
+  if (!first) return { kind: "gone" };
+  const locked = first.locked;
+  if (!locked) return { kind: "busy", attempts: first.targetAttempts };
+  const { channel, conversationId, ...state } = locked;
+  const rows = found.flatMap((r) => (r.row ? [outboxRowFromJson(r.row)] : []));
+  return { kind: "claimed", key: { channel, conversationId }, state, rows };
+}
+
+interface ClaimRow {
+  targetAttempts: number;
+  locked: (ConversationKey & ConversationState) | null;
+  row: OutboxRowJson | null;
+}
+
+/** An outbox row as `to_json` gives it: timestamps are strings. */
+type OutboxRowJson = Omit<OutboxRow, "leaseUntil" | "sendStartedAt" | "createdAt"> & {
+  leaseUntil: string | null;
+  sendStartedAt: string | null;
+  createdAt: string;
+};
+
+const dateOrNull = (v: string | null) => (v === null ? null : new Date(v));
+
+function outboxRowFromJson(row: OutboxRowJson): OutboxRow {
+  return {
+    ...row,
+    leaseUntil: dateOrNull(row.leaseUntil),
+    sendStartedAt: dateOrNull(row.sendStartedAt),
+    createdAt: new Date(row.createdAt),
+  };
 }
 
 export async function unlockConversation(sql: Sql, key: ConversationKey, holder: string) {
@@ -202,14 +252,6 @@ export async function rememberContact(sql: Sql, key: ConversationKey, contactId:
     insert into intercom_conversations (channel, conversation_id, contact_id)
     values (${key.channel}, ${key.conversationId}, ${contactId})
     on conflict (channel, conversation_id) do update set contact_id = excluded.contact_id`;
-}
-
-/** Takes the lease of every pending row of the conversation; returns those rows. */
-export async function leasePending(sql: Sql, key: ConversationKey, seconds: number): Promise<OutboxRow[]> {
-  return sql<OutboxRow[]>`
-    update outbox set lease_until = now() + ${`${seconds} seconds`}::interval, attempts = attempts + 1
-    where channel = ${key.channel} and conversation_id = ${key.conversationId} and status = 'pending'
-    returning *`;
 }
 
 /** The idempotency record, written before a reply is sent. */

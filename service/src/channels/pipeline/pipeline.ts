@@ -1,11 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { Sql } from "../../db/client";
 import {
+  type ConversationKey,
+  claimConversation,
   conversationState,
   dispatchableOutbox,
-  findOutbox,
-  leasePending,
-  lockConversation,
   type OutboxRow,
   type QueuedRow,
   queueMessages,
@@ -80,7 +79,7 @@ export class InboundPipeline {
     this.runners.set(channel.name, {
       channel,
       failure: (error) => channel.sender.failure(error),
-      answer: (key, rows) => turns.answer(key, rows),
+      answer: (key, rows, state) => turns.answer(key, rows, state),
     });
     return this;
   }
@@ -167,27 +166,25 @@ export class InboundPipeline {
   /** One task: answer every pending message of the row's conversation. */
   async process(outboxId: string): Promise<Processed> {
     const { sql, settings, log } = this.deps;
-    const row = await findOutbox(sql, outboxId);
-    if (row?.status !== "pending") return "noop";
-    const runner = this.runners.get(row.channel);
-    // A row of a channel this deployment does not run stays pending for one that does.
-    if (!runner) return "noop";
-    const key = { channel: row.channel, conversationId: row.conversationId };
     const holder = randomUUID();
-    if (!(await lockConversation(sql, key, holder, settings.leaseSeconds))) {
+    const lease = { holder, seconds: settings.leaseSeconds };
+    // A row of a channel this deployment does not run stays pending for one that does.
+    const claim = await claimConversation(sql, outboxId, [...this.runners.keys()], lease);
+    if (claim.kind === "gone") return "noop";
+    if (claim.kind === "busy") {
       // Another task is answering this conversation; look again shortly (it may answer this row too).
       await this.queue?.enqueue(outboxId, {
-        attempt: row.attempts + 1,
+        attempt: claim.attempts + 1,
         notBefore: new Date(Date.now() + 5000),
       });
       return "busy";
     }
+    const { key, rows } = claim;
+    const runner = this.runner(key.channel as QueuedChannelName);
     const started = performance.now();
-    let rows: OutboxRow[] = [];
     try {
-      rows = await leasePending(sql, key, settings.leaseSeconds);
       if (rows.length === 0) return "noop";
-      const outcome = await runner.answer(key, rows);
+      const outcome = await runner.answer(key, rows, claim.state);
       log.info(
         {
           event: LOG_EVENT.conversationProcessed,
@@ -201,7 +198,7 @@ export class InboundPipeline {
       );
       return outcome;
     } catch (error) {
-      await this.retryLater(runner, row, rows, error);
+      await this.retryLater(runner, { outboxId, key, rows }, error);
       return "retry";
     } finally {
       await unlockConversation(sql, key, holder);
@@ -209,8 +206,13 @@ export class InboundPipeline {
   }
 
   /** Gives the rows back with a later retry (the provider's reset time after a 429, else backoff). */
-  private async retryLater(runner: Runner, row: OutboxRow, rows: OutboxRow[], error: unknown) {
-    const attempts = Math.max(...rows.map((r) => r.attempts), row.attempts);
+  private async retryLater(
+    runner: Runner,
+    task: { outboxId: string; key: ConversationKey; rows: OutboxRow[] },
+    error: unknown,
+  ) {
+    const { key, rows } = task;
+    const attempts = Math.max(...rows.map((r) => r.attempts));
     const failure = runner.failure(error);
     const retryAt = failure?.retryAt ?? new Date(Date.now() + Math.min(300_000, 2 ** attempts * 1000));
     this.deps.log.warn(
@@ -218,12 +220,12 @@ export class InboundPipeline {
         event: LOG_EVENT.upstreamError,
         upstream: failure?.upstream ?? "internal",
         status: failure?.status ?? 0,
-        conversationId: row.conversationId,
+        conversationId: key.conversationId,
         attempts,
         retryAt,
         error,
       },
-      `${row.channel} conversation not answered yet; will retry`,
+      `${key.channel} conversation not answered yet; will retry`,
     );
     await releaseOutbox(
       this.deps.sql,
@@ -235,7 +237,7 @@ export class InboundPipeline {
       },
     );
     try {
-      await this.queue?.enqueue(row.id, { attempt: attempts + 1, notBefore: retryAt });
+      await this.queue?.enqueue(task.outboxId, { attempt: attempts + 1, notBefore: retryAt });
     } catch {
       // The row is pending with its retry time: the sweep dispatches it.
     }

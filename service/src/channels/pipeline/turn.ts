@@ -3,7 +3,6 @@ import {
   type ConversationKey,
   type ConversationState,
   completeOutbox,
-  conversationState,
   markSending,
   type OutboxRow,
   recordAnswer,
@@ -52,13 +51,10 @@ export class ConversationTurns<View> {
     private readonly deps: TurnDeps,
   ) {}
 
-  async answer(key: ConversationKey, rows: OutboxRow[]): Promise<TurnOutcome> {
+  async answer(key: ConversationKey, rows: OutboxRow[], state: ConversationState): Promise<TurnOutcome> {
     const { sql } = this.deps;
     const messages = rows.map((r) => ({ id: r.partId, text: r.body }));
-    const [opened, state] = await Promise.all([
-      this.channel.sender.open(key.conversationId, messages),
-      conversationState(sql, key),
-    ]);
+    const opened = await this.channel.sender.open(key.conversationId, messages);
     // Whose conversation this is, recorded once, so erasing that contact reaches everything kept of it.
     if (opened.contactId && opened.contactId !== state.contactId)
       await rememberContact(sql, key, opened.contactId);
