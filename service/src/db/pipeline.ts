@@ -86,6 +86,9 @@ export async function recordDelivery(
               then 0 else c.low_confidence_answers end,
             contact_id = coalesce(excluded.contact_id, c.contact_id),
             updated_at = now()
+        -- A reply in a conversation whose contact is known already changes nothing: no write at all.
+        where (excluded.contact_id is not null and excluded.contact_id is distinct from c.contact_id)
+           or (select n.handover from notified n where n.conversation_id = excluded.conversation_id) is not null
       returning 1
     ),
     queued as (
