@@ -5,9 +5,10 @@
 --
 -- Expand only. During a rollout, and after a rollback, the previous release runs on this schema
 -- (docs/runbook.md): it writes without a channel (the default fills it in) and names the old keys in its
--- `on conflict` clauses, so those keys stay beside the new ones. The release that brings a second channel
--- drops them (outbox_conversation_id_part_id_key, intercom_conversations_pkey), once no running revision
--- uses them; until then they are never looser than the new keys.
+-- `on conflict` clauses, so those keys stay. While Intercom is the only channel they are exactly as strict
+-- as keys with the channel. The release that brings a second channel replaces them, once no running
+-- revision uses them: outbox (conversation_id, part_id) by (channel, conversation_id, part_id), and the
+-- primary key of intercom_conversations by (channel, conversation_id).
 
 -- Provider delivery ids are unique per provider only.
 alter table webhook_deliveries add column channel text not null default 'intercom';
@@ -22,10 +23,10 @@ alter table webhook_deliveries add primary key (channel, notification_id);
 alter table outbox add column channel text not null default 'intercom';
 alter table outbox add column body text;
 alter table outbox add column send_started_at timestamptz;
-create unique index outbox_channel_message_key on outbox (channel, conversation_id, part_id);
 
 -- The pipeline's state per conversation: the lease, who has the conversation (the bot or a person), the
--- count of answers the model was not sure of, and the customer's contact. The table keeps its name.
+-- count of answers the model was not sure of, and the customer's contact. The table keeps its name. Its
+-- upserts name this key as their conflict target, so it is needed now.
 alter table intercom_conversations add column channel text not null default 'intercom';
 create unique index intercom_conversations_channel_key on intercom_conversations (channel, conversation_id);
 
