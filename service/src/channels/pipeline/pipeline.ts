@@ -5,6 +5,7 @@ import {
   claimConversation,
   conversationState,
   dispatchableOutbox,
+  type NotifiedConversation,
   type OutboxRow,
   type QueuedRow,
   queueMessages,
@@ -19,6 +20,7 @@ import { LOG_EVENT } from "../../observability/log-events";
 import type { TaskQueue } from "../../ports/task-queue";
 import type {
   CatchUpQueue,
+  ConversationUpdate,
   InboundDelivery,
   InboundRequest,
   QueuedChannel,
@@ -49,6 +51,15 @@ export interface PollResult {
   queued: number;
   /** Pending rows nobody held, dispatched again. */
   redispatched: number;
+}
+
+/**
+ * A delivery's conversation as it is recorded: keyed, with the channel, by the provider's id. This is
+ * where the tenant will be resolved (from the app, number or mailbox that received the delivery), before
+ * anything is recorded, once one deployment serves many businesses.
+ */
+function resolveConversation(update: ConversationUpdate): NotifiedConversation {
+  return { conversationId: update.id, contactId: update.contactId, handover: update.handover ?? null };
 }
 
 /** A channel with its view type closed over, so channels of any view sit in one registry. */
@@ -116,20 +127,12 @@ export class InboundPipeline {
     return this.record(name, parsed.delivery);
   }
 
-  /**
-   * Conversations are keyed by channel and the provider's id. (With tenancy, the tenant whose app, number
-   * or mailbox received the delivery joins that key here, before anything is recorded.)
-   */
   private async record(name: QueuedChannelName, delivery: InboundDelivery): Promise<Acknowledgement> {
     const { topic, conversations } = delivery;
     const messages = conversations.flatMap((c) =>
       c.messages.map((m) => ({ id: randomUUID(), conversationId: c.id, partId: m.id, body: m.text ?? null })),
     );
-    const notified = conversations.map((c) => ({
-      conversationId: c.id,
-      contactId: c.contactId,
-      handover: c.handover ?? null,
-    }));
+    const notified = conversations.map((c) => resolveConversation(c));
     const rows = await recordDelivery(this.deps.sql, name, delivery, notified, messages);
     if (rows === null) return { status: "duplicate", topic, queued: 0 };
     const dispatching = this.dispatch(rows);
@@ -261,19 +264,15 @@ export class InboundPipeline {
     const { sql } = this.deps;
     return {
       state: (conversationId) => conversationState(sql, { channel: name, conversationId }),
-      queue: async (conversation) => {
-        const messages = conversation.messages.map((m) => ({
+      queue: async (update) => {
+        const conversation = resolveConversation(update);
+        const messages = update.messages.map((m) => ({
           id: randomUUID(),
-          conversationId: conversation.id,
+          conversationId: conversation.conversationId,
           partId: m.id,
           body: m.text ?? null,
         }));
-        const rows = await queueMessages(
-          sql,
-          name,
-          { conversationId: conversation.id, contactId: conversation.contactId },
-          messages,
-        );
+        const rows = await queueMessages(sql, name, conversation, messages);
         await this.dispatch(rows);
         return rows.length;
       },
