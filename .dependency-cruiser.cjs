@@ -72,6 +72,21 @@ module.exports = {
       to: { path: [`${SRC}(adapters|compose)/`, HTTP_EDGE, CONFIG, COMPOSITION] },
     },
     {
+      name: "pipeline-knows-no-channel",
+      severity: "error",
+      comment:
+        "The inbound pipeline runs any channel through the interfaces of channels/pipeline/channel.ts: a new channel never changes it.",
+      from: { path: `${SRC}channels/pipeline/` },
+      to: { path: `${SRC}channels/`, pathNot: `${SRC}channels/pipeline/` },
+    },
+    {
+      name: "channels-are-independent",
+      severity: "error",
+      comment: "A channel's folder uses the pipeline's interfaces, never another channel's code.",
+      from: { path: `${SRC}channels/([^/]+)/` },
+      to: { path: `${SRC}channels/`, pathNot: [`${SRC}channels/$1/`, `${SRC}channels/pipeline/`] },
+    },
+    {
       name: "http-edge-is-composed",
       severity: "error",
       comment: "Routes and middleware get their parts from createApp's deps, never by building them.",

@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { InboundPipeline } from "./channels/pipeline/pipeline";
 import type { AppEnv } from "./http/app-env";
 import type { Authenticator } from "./http/auth";
 import { errorHandler, notFoundHandler } from "./http/error-handler";
@@ -8,7 +9,7 @@ import type { InternalAuthOptions } from "./middleware/internal-auth";
 import { privilegedCaller } from "./middleware/privileged-caller";
 import { type ChatRoutesDeps, chatRoutes } from "./routes/chat";
 import { type HealthDeps, healthRoutes } from "./routes/health";
-import { type IntercomWebhookDeps, intercomWebhookRoutes } from "./routes/intercom";
+import { intercomWebhookRoutes } from "./routes/intercom";
 import { type IntercomAdminDeps, intercomAdminRoutes } from "./routes/intercom-admin";
 import { type InternalDeps, internalRoutes } from "./routes/internal";
 import { widgetRoutes } from "./routes/widget";
@@ -16,11 +17,10 @@ import { widgetRoutes } from "./routes/widget";
 export interface AppDeps extends Omit<MiddlewareOptions, "role"> {
   chat: Omit<ChatRoutesDeps, "auth">;
   health: HealthDeps;
-  intercom: {
-    webhook: IntercomWebhookDeps;
-    internal: Omit<InternalDeps, "auth">;
-    admin: Omit<IntercomAdminDeps, "auth" | "adminApiKey">;
-  };
+  /** The inbound pipeline of the asynchronous channels (their webhooks and tasks); undefined: none configured. */
+  pipeline: InboundPipeline | undefined;
+  internal: Omit<InternalDeps, "auth" | "pipeline">;
+  intercom: { admin: Omit<IntercomAdminDeps, "auth" | "adminApiKey"> };
   /** The deployment's ADMIN_API_KEY: an admin credential besides admin user JWTs. */
   adminApiKey: string | undefined;
   /** Who may call /internal/*: Google OIDC tokens of the invoker, or the local shared secret. */
@@ -59,8 +59,8 @@ function mountRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps, role: MiddlewareOp
   const mayShowDetails = role === "worker" ? async () => true : privileged;
   app.route("/", healthRoutes({ ...deps.health, mayShowDetails }));
   app.route("/", chatRoutes({ ...deps.chat, auth }));
-  app.route("/", intercomWebhookRoutes(deps.intercom.webhook));
-  app.route("/", internalRoutes({ ...deps.intercom.internal, auth: deps.internalAuth }));
+  app.route("/", intercomWebhookRoutes({ pipeline: deps.pipeline }));
+  app.route("/", internalRoutes({ ...deps.internal, pipeline: deps.pipeline, auth: deps.internalAuth }));
   app.route("/", intercomAdminRoutes({ ...deps.intercom.admin, ...admin }));
   app.route("/", widgetRoutes());
 }

@@ -98,11 +98,9 @@ function appWith(engine: TurnEngine, sql: Sql) {
       version: "test",
       startedAt: Date.now(),
     },
-    intercom: {
-      webhook: { bridge: undefined, webhookSecret: undefined },
-      internal: { bridge: undefined, retention: () => Promise.reject(new Error("not in this test")) },
-      admin: { gateway: undefined, sql, erasureKey: Buffer.alloc(32), configured: {} },
-    },
+    pipeline: undefined,
+    internal: { retention: () => Promise.reject(new Error("not in this test")) },
+    intercom: { admin: { gateway: undefined, sql, erasureKey: Buffer.alloc(32), configured: {} } },
   });
 }
 

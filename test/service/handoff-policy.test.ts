@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { notificationWork } from "../../service/src/channels/intercom";
+import { notificationWork } from "../../service/src/channels/intercom/parser";
 import { BudgetExceeded, GuestBudgetExceeded, RateLimited } from "../../service/src/domain/errors";
 import type { TurnResult } from "../../service/src/domain/turn";
 import {

@@ -17,6 +17,14 @@ const FIXTURE: Record<string, string> = {
   "service/src/engine/conversation-engine.ts":
     'import { LocalKnowledgeProvider } from "../adapters/local-model";\nexport const fallback = new LocalKnowledgeProvider();\n',
   "service/src/adapters/local-model.ts": "export class LocalKnowledgeProvider {}\n",
+  // The pipeline reaching into a channel, and one channel into another.
+  "service/src/channels/pipeline/pipeline.ts":
+    'import { verifier } from "../intercom/verifier";\nexport const run = () => verifier;\n',
+  "service/src/channels/intercom/verifier.ts":
+    'import type { Verifier } from "../pipeline/channel";\nexport const verifier: Verifier = {};\n',
+  "service/src/channels/pipeline/channel.ts": "export interface Verifier {}\n",
+  "service/src/channels/twilio/parser.ts":
+    'import { verifier } from "../intercom/verifier";\nexport const parser = () => verifier;\n',
   // A cycle inside one layer.
   "service/src/engine/a.ts": 'import { b } from "./b";\nexport const a = () => b;\n',
   "service/src/engine/b.ts": 'import { a } from "./a";\nexport const b = () => a;\n',
@@ -58,6 +66,16 @@ describe("layering rules", () => {
     expect(violations()).toContain(
       "engine-points-inward: service/src/engine/conversation-engine.ts → service/src/adapters/local-model.ts",
     );
+  });
+
+  test("the pipeline importing a channel, or a channel another channel, is a violation", () => {
+    expect(violations()).toContain(
+      "pipeline-knows-no-channel: service/src/channels/pipeline/pipeline.ts → service/src/channels/intercom/verifier.ts",
+    );
+    expect(violations()).toContain(
+      "channels-are-independent: service/src/channels/twilio/parser.ts → service/src/channels/intercom/verifier.ts",
+    );
+    expect(violations().filter((v) => v.includes("→ service/src/channels/pipeline/channel.ts"))).toEqual([]);
   });
 
   test("a cycle is a violation, and arrows the right way round are not", () => {

@@ -19,7 +19,8 @@ export class InProcessTaskQueue implements TaskQueue {
     private readonly concurrency = 4,
   ) {}
 
-  async enqueue(outboxId: string, opts: { attempt: number; notBefore?: Date | undefined }) {
+  /** Synchronous: a timer, no I/O (the webhook acknowledgement does not wait on it). */
+  enqueue(outboxId: string, opts: { attempt: number; notBefore?: Date | undefined }): void {
     if (this.closed) return;
     const key = `${outboxId}:${opts.attempt}`;
     if (this.queued.has(key)) return;

@@ -1,6 +1,7 @@
 import type { CloudTasksClientOptions } from "../adapters/cloud-tasks-queue";
 import { InProcessTaskQueue } from "../adapters/in-process-queue";
-import { IntercomBridge } from "../channels/intercom";
+import { intercomChannel } from "../channels/intercom/channel";
+import { InboundPipeline } from "../channels/pipeline/pipeline";
 import { type Config, internalAudience, taskTargetUrl } from "../config";
 import type { Sql } from "../db/client";
 import type { TurnEngine } from "../engine/conversation-engine";
@@ -9,19 +10,19 @@ import type { Logger } from "../logger";
 import type { IntercomGateway } from "../ports/intercom";
 import type { TaskQueue } from "../ports/task-queue";
 import type { SecretRefresher } from "./secrets";
-import { bridgeSettings, retentionPolicy } from "./settings";
+import { intercomSettings, pipelineSettings, retentionPolicy } from "./settings";
 
-export interface IntercomChannel {
+export interface IntercomParts {
   /** Set whenever a token is configured (the admin endpoints use it even when replies are off). */
   gateway?: IntercomGateway;
-  /** Set when the bot's admin is known: the bridge answers. */
-  bridge?: IntercomBridge;
-  queue?: TaskQueue;
+  /** The bot's admin, when known: then the channel runs in the pipeline and answers. */
   adminId?: string;
 }
 
 export interface Channels {
-  intercom: IntercomChannel;
+  intercom: IntercomParts;
+  /** The inbound pipeline of the asynchronous channels; undefined when none is configured. */
+  pipeline?: InboundPipeline;
   /** The retention purge, bound to the database and the configured policy. */
   retention: () => Promise<PurgeResult>;
   /** Stops the local timers and lets queued tasks finish. */
@@ -42,20 +43,22 @@ function every(seconds: number, task: () => Promise<unknown>, onError: (error: u
   return setInterval(() => void task().catch(onError), seconds * 1000).unref();
 }
 
-/** The Intercom bridge (when a token is configured), its task queue and, locally, the timers. */
+/** The configured channels in one inbound pipeline with its task queue, and locally the timers. */
 export async function buildChannels(config: Config, deps: ChannelDeps): Promise<Channels> {
   const intercom = await buildIntercom(config, deps);
+  const pipeline = buildPipeline(config, deps, intercom);
+  const queue = pipeline ? await taskQueue(config, pipeline, deps) : undefined;
+  if (pipeline && queue) pipeline.attachQueue(queue);
   const local = config.TASK_QUEUE === "in-process";
   const policy = retentionPolicy(config);
   const retention = () => purgeExpired(deps.sql, policy, deps.log);
-  // Locally there is no Cloud Scheduler: the same poll (and stale-work sweep) and purge run on timers.
-  const bridge = intercom.bridge;
+  // Locally there is no Cloud Scheduler: the same poll (catch-up and stale-work sweep) and purge run on timers.
   const poller =
-    local && bridge
+    local && pipeline
       ? every(
           config.POLLING_INTERVAL,
-          () => bridge.poll(),
-          (error) => deps.log.warn({ event: "intercom.poll_failed", error }, "poll failed"),
+          () => pipeline.poll(),
+          (error) => deps.log.warn({ event: "pipeline.poll_failed", error }, "poll failed"),
         )
       : undefined;
   const retentionTimer = local
@@ -65,40 +68,45 @@ export async function buildChannels(config: Config, deps: ChannelDeps): Promise<
     : undefined;
   return {
     intercom,
+    ...(pipeline ? { pipeline } : {}),
     retention,
     async stop() {
       clearInterval(poller);
       clearInterval(retentionTimer);
-      await intercom.queue?.close();
+      await queue?.close();
     },
   };
 }
 
-async function buildIntercom(config: Config, deps: ChannelDeps): Promise<IntercomChannel> {
+/** The pipeline of the configured asynchronous channels (Intercom, once its bot admin is known). */
+function buildPipeline(config: Config, deps: ChannelDeps, intercom: IntercomParts) {
+  const { gateway, adminId } = intercom;
+  if (!gateway || !adminId) return undefined;
+  const { sql, engine, log } = deps;
+  return new InboundPipeline({ sql, engine, log, settings: pipelineSettings(config) }).register(
+    intercomChannel({
+      sql,
+      gateway,
+      settings: intercomSettings(config, adminId),
+      webhookSecret: config.INTERCOM_WEBHOOK_SECRET,
+    }),
+  );
+}
+
+/** The Intercom gateway when a token is configured, and the bot's admin id when it can be known. */
+async function buildIntercom(config: Config, deps: ChannelDeps): Promise<IntercomParts> {
   if (!config.INTERCOM_ACCESS_TOKEN) return {};
   const gateway = await intercomGateway(config.INTERCOM_ACCESS_TOKEN, config, deps);
-  let adminId = config.INTERCOM_ADMIN_ID;
-  if (!adminId) {
-    try {
-      adminId = (await gateway.me()).id;
-    } catch (error) {
-      deps.log.error(
-        { event: "intercom.unavailable", error },
-        "could not read the bot admin from Intercom (GET /me); set INTERCOM_ADMIN_ID. Replies are off.",
-      );
-      return { gateway };
-    }
+  if (config.INTERCOM_ADMIN_ID) return { gateway, adminId: config.INTERCOM_ADMIN_ID };
+  try {
+    return { gateway, adminId: (await gateway.me()).id };
+  } catch (error) {
+    deps.log.error(
+      { event: "intercom.unavailable", error },
+      "could not read the bot admin from Intercom (GET /me); set INTERCOM_ADMIN_ID. Replies are off.",
+    );
+    return { gateway };
   }
-  const bridge = new IntercomBridge({
-    sql: deps.sql,
-    gateway,
-    engine: deps.engine,
-    log: deps.log,
-    settings: bridgeSettings(config, adminId),
-  });
-  const queue = await taskQueue(config, bridge, deps);
-  bridge.attachQueue(queue);
-  return { gateway, bridge, queue, adminId };
 }
 
 /** The SDK adapter, re-reading a rotated token (a Secret Manager reference) after a 401. */
@@ -125,9 +133,9 @@ async function intercomGateway(initialToken: string, config: Config, deps: Chann
   });
 }
 
-async function taskQueue(config: Config, bridge: IntercomBridge, deps: ChannelDeps): Promise<TaskQueue> {
+async function taskQueue(config: Config, pipeline: InboundPipeline, deps: ChannelDeps): Promise<TaskQueue> {
   if (config.TASK_QUEUE === "in-process") {
-    return new InProcessTaskQueue(async (id) => void (await bridge.process(id)), deps.log);
+    return new InProcessTaskQueue(async (id) => void (await pipeline.process(id)), deps.log);
   }
   const { CloudTasksQueue } = await import("../adapters/cloud-tasks-queue");
   return new CloudTasksQueue({

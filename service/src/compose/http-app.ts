@@ -47,9 +47,9 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
     webhookBodyLimitBytes: config.WEBHOOK_BODY_LIMIT_BYTES,
     adminApiKey: config.ADMIN_API_KEY,
     internalAuth: internalAuthOptions(config),
+    pipeline: channels.pipeline,
+    internal: { retention: channels.retention },
     intercom: {
-      webhook: { bridge: intercom.bridge, webhookSecret: config.INTERCOM_WEBHOOK_SECRET },
-      internal: { bridge: intercom.bridge, retention: channels.retention },
       admin: {
         gateway: intercom.gateway,
         sql: db.sql,
@@ -76,7 +76,7 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
       knowledgeChunks: parts.knowledge.chunks,
       integrations: {
         gemini: models.provider.name === "gemini",
-        intercom: intercom.bridge !== undefined,
+        intercom: channels.pipeline?.has("intercom") ?? false,
         userJwt: auth.usersConfigured,
         secretManager: parts.secretManager,
       },

@@ -1,4 +1,5 @@
-import type { BridgeSettings } from "../channels/intercom";
+import type { IntercomSettings } from "../channels/intercom/channel";
+import type { PipelineSettings } from "../channels/pipeline/pipeline";
 import type { Config } from "../config";
 import type { EngineSettings } from "../engine/conversation-engine";
 import type { RetentionPolicy } from "../engine/retention";
@@ -51,24 +52,30 @@ export function engineSettings(config: Config): EngineSettings {
   };
 }
 
-export function bridgeSettings(config: Config, adminId: string): BridgeSettings {
+export function pipelineSettings(config: Config): PipelineSettings {
+  return {
+    leaseSeconds: config.OUTBOX_LEASE_SECONDS,
+    handoff: {
+      requestPattern: config.HANDOFF_REQUEST_PATTERN,
+      topicPattern: config.HANDOFF_TOPICS,
+      lowConfidenceLimit: config.HANDOFF_LOW_CONFIDENCE_LIMIT,
+      maxAttempts: config.OUTBOX_MAX_ATTEMPTS,
+    },
+  };
+}
+
+export function intercomSettings(config: Config, adminId: string): IntercomSettings {
   return {
     adminId,
     customerTier: config.INTERCOM_CUSTOMER_TIER,
-    leaseSeconds: config.OUTBOX_LEASE_SECONDS,
-    maxAttempts: config.OUTBOX_MAX_ATTEMPTS,
-    pollLookbackSeconds: 3600,
-    pollLimit: 200,
     handoff: {
       assignee: config.HANDOFF_ASSIGNEE,
       tag: config.HANDOFF_TAG,
       message: config.HANDOFF_MESSAGE,
       afterHoursMessage: config.HANDOFF_MESSAGE_AFTER_HOURS,
       businessHours: { ...config.BUSINESS_HOURS, timeZone: config.BUSINESS_TIMEZONE },
-      requestPattern: config.HANDOFF_REQUEST_PATTERN,
-      topicPattern: config.HANDOFF_TOPICS,
-      lowConfidenceLimit: config.HANDOFF_LOW_CONFIDENCE_LIMIT,
     },
+    catchUp: { lookbackSeconds: 3600, limit: 200 },
   };
 }
 

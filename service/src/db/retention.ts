@@ -77,8 +77,8 @@ export const purgeUsageCounters: PurgeBatch = async (sql, age, limit) => {
 
 export const purgeWebhookDeliveries: PurgeBatch = async (sql, age, limit) => {
   const result = await sql`
-    delete from webhook_deliveries where notification_id in (
-      select notification_id from webhook_deliveries where received_at < ${days(sql, age)}
+    delete from webhook_deliveries where (channel, notification_id) in (
+      select channel, notification_id from webhook_deliveries where received_at < ${days(sql, age)}
       limit ${limit}
       for update skip locked)`;
   return result.count;
@@ -105,21 +105,23 @@ export const purgeHandoffs: PurgeBatch = async (sql, age, limit) => {
 };
 
 /**
- * Bridge state of conversations idle for longer than the limit, unless work on them is still open (a
+ * The pipeline's state of conversations idle for longer than the limit, unless work on them is still open (a
  * held lock, a pending outbox row, an unfinished handoff). A conversation that comes back afterwards
  * starts again in bot mode; a person assigned in Intercom still keeps the bot silent.
  */
 export const purgeConversations: PurgeBatch = async (sql, age, limit) => {
   const cutoff = days(sql, age);
   const result = await sql`
-    delete from intercom_conversations where updated_at < ${cutoff} and conversation_id in (
-      select c.conversation_id from intercom_conversations c
+    delete from intercom_conversations where updated_at < ${cutoff} and (channel, conversation_id) in (
+      select c.channel, c.conversation_id from intercom_conversations c
       where c.updated_at < ${cutoff}
         and (c.locked_until is null or c.locked_until < now())
         and not exists (
-          select 1 from outbox o where o.conversation_id = c.conversation_id and o.status = 'pending')
+          select 1 from outbox o
+          where o.channel = c.channel and o.conversation_id = c.conversation_id and o.status = 'pending')
         and not exists (
-          select 1 from handoffs h where h.conversation_id = c.conversation_id and h.completed_at is null)
+          select 1 from handoffs h
+          where h.channel = c.channel and h.conversation_id = c.conversation_id and h.completed_at is null)
       limit ${limit}
       for update skip locked)`;
   return result.count;

@@ -3,9 +3,11 @@ export interface TaskQueue {
   readonly name: string;
   /**
    * Asks for `process(outboxId)` to run, not before `notBefore`. `attempt` makes the task name unique per
-   * dispatch, so a duplicate enqueue of the same dispatch is dropped by the queue.
+   * dispatch, so a duplicate enqueue of the same dispatch is dropped by the queue. A queue that takes the
+   * task without I/O (in-process) returns nothing; one that needs a round trip (Cloud Tasks) returns its
+   * promise, and a webhook's acknowledgement waits for it.
    */
-  enqueue(outboxId: string, opts: { attempt: number; notBefore?: Date | undefined }): Promise<void>;
+  enqueue(outboxId: string, opts: { attempt: number; notBefore?: Date | undefined }): Promise<void> | void;
   /** Let running tasks finish (shutdown). */
   close(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Sql } from "../db/client";
-import { handoffCounts, outboxStats } from "../db/intercom";
+import { handoffCounts } from "../db/handoffs";
+import { outboxStats } from "../db/pipeline";
 import { erasePerson } from "../engine/erasure";
 import type { Authenticator } from "../http/auth";
 import { AppError } from "../http/errors";

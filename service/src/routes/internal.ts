@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { IntercomBridge } from "../channels/intercom";
+import type { InboundPipeline } from "../channels/pipeline/pipeline";
 import { type PurgeResult, RETENTION_KINDS } from "../engine/retention";
 import { AppError } from "../http/errors";
 import { createRouter } from "../http/router";
@@ -7,7 +7,8 @@ import { type InternalAuthOptions, internalAuth } from "../middleware/internal-a
 import { errorResponses } from "./schemas";
 
 export interface InternalDeps {
-  bridge: IntercomBridge | undefined;
+  /** The inbound pipeline of the asynchronous channels; undefined when none is configured. */
+  pipeline: InboundPipeline | undefined;
   auth: InternalAuthOptions;
   /** The retention purge (engine/retention.ts), bound to the database and the configured policy. */
   retention: () => Promise<PurgeResult>;
@@ -25,7 +26,7 @@ const PurgeResultSchema = z
 const pollRoute = createRoute({
   method: "post",
   path: "/internal/poll",
-  summary: "Find customer messages the webhooks missed and re-dispatch stale outbox rows",
+  summary: "Every channel catches up on messages no webhook announced; stale outbox rows are re-dispatched",
   responses: {
     200: {
       description: "Poll result",
@@ -55,7 +56,7 @@ const retentionRoute = createRoute({
 const outboxTaskRoute = createRoute({
   method: "post",
   path: "/internal/tasks/outbox/{id}",
-  summary: "Process one outbox row (a Cloud Tasks push target)",
+  summary: "Answer the conversation of one outbox row, of any channel (a Cloud Tasks push target)",
   request: { params: z.object({ id: z.uuid() }) },
   responses: {
     200: {
@@ -66,21 +67,26 @@ const outboxTaskRoute = createRoute({
   },
 });
 
-/** Called by Cloud Scheduler (poll, retention) and Cloud Tasks (outbox tasks) only. */
+/**
+ * Called by Cloud Scheduler (poll, retention) and Cloud Tasks (outbox tasks) only. The task and poll routes
+ * serve the inbound pipeline, whichever channel a row belongs to (the row names it); their paths are the
+ * ones Cloud Tasks has tasks in flight for and Cloud Scheduler targets.
+ */
 export function internalRoutes(deps: InternalDeps) {
   const app = createRouter();
   app.use("/internal/*", internalAuth(deps.auth));
-  const bridge = () => {
-    if (!deps.bridge)
+  const pipeline = () => {
+    // Intercom is the only asynchronous channel so far: no pipeline means no Intercom bridge.
+    if (!deps.pipeline)
       throw new AppError(503, "intercom_not_configured", "The Intercom bridge is not configured");
-    return deps.bridge;
+    return deps.pipeline;
   };
-  app.openapi(pollRoute, async (c) => c.json(await bridge().poll(), 200));
+  app.openapi(pollRoute, async (c) => c.json(await pipeline().poll(), 200));
   app.openapi(retentionRoute, async (c) => c.json(await deps.retention(), 200));
-  // Always 200 once the row is safe in the outbox: retries are scheduled by the bridge itself (it knows
-  // Intercom's reset time), so Cloud Tasks must not retry on its own as well.
+  // Always 200 once the row is safe in the outbox: retries are scheduled by the pipeline itself (it knows
+  // the provider's reset time), so Cloud Tasks must not retry on its own as well.
   app.openapi(outboxTaskRoute, async (c) =>
-    c.json({ outcome: await bridge().process(c.req.valid("param").id) }, 200),
+    c.json({ outcome: await pipeline().process(c.req.valid("param").id) }, 200),
   );
   return app;
 }

@@ -1,4 +1,4 @@
-import type { IntercomConversation, IntercomPart } from "../ports/intercom";
+import type { IntercomConversation, IntercomPart } from "../../ports/intercom";
 
 /** Authors that are the customer (Intercom names a visitor a lead, an identified one a user). */
 export const CUSTOMER_AUTHORS = new Set(["user", "lead", "contact"]);

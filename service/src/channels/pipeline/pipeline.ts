@@ -1,0 +1,287 @@
+import { randomUUID } from "node:crypto";
+import type { Sql } from "../../db/client";
+import {
+  type ConversationKey,
+  claimConversation,
+  conversationState,
+  dispatchableOutbox,
+  type NotifiedConversation,
+  type OutboxRow,
+  type QueuedRow,
+  queueMessages,
+  recordDelivery,
+  releaseOutbox,
+  unlockConversation,
+} from "../../db/pipeline";
+import type { TurnEngine } from "../../engine/conversation-engine";
+import type { HandoffRules } from "../../engine/handoff-policy";
+import type { Logger } from "../../logger";
+import { LOG_EVENT } from "../../observability/log-events";
+import type { TaskQueue } from "../../ports/task-queue";
+import type {
+  CatchUpQueue,
+  ConversationUpdate,
+  InboundDelivery,
+  InboundRequest,
+  QueuedChannel,
+  QueuedChannelName,
+  UpstreamFailure,
+} from "./channel";
+import { ConversationTurns, type TurnOutcome } from "./turn";
+
+export interface PipelineSettings {
+  /** How long a task holds a conversation and its rows before another task may take them. */
+  leaseSeconds: number;
+  /** When a conversation goes to a person (engine/handoff-policy.ts). */
+  handoff: HandoffRules;
+}
+
+export type Processed = TurnOutcome | "retry" | "busy" | "noop";
+
+/** How a webhook was taken. `rejected`: the signature did not verify, and nothing was recorded. */
+export type Acknowledgement =
+  | { status: "rejected" }
+  | { status: "pong"; queued: 0 }
+  | { status: "accepted" | "duplicate" | "ignored"; topic: string; queued: number };
+
+export interface PollResult {
+  /** Conversations the channels' catch-ups looked at. */
+  conversations: number;
+  /** Messages they found that no notification had queued. */
+  queued: number;
+  /** Pending rows nobody held, dispatched again. */
+  redispatched: number;
+}
+
+/**
+ * A delivery's conversation as it is recorded: keyed, with the channel, by the provider's id. This is
+ * where the tenant will be resolved (from the app, number or mailbox that received the delivery), before
+ * anything is recorded, once one deployment serves many businesses.
+ */
+function resolveConversation(update: ConversationUpdate): NotifiedConversation {
+  return { conversationId: update.id, contactId: update.contactId, handover: update.handover ?? null };
+}
+
+/** A channel with its view type closed over, so channels of any view sit in one registry. */
+interface Runner {
+  channel: Pick<QueuedChannel<unknown>, "name" | "verifier" | "parser" | "catchUp">;
+  failure(error: unknown): UpstreamFailure | undefined;
+  answer: ConversationTurns<unknown>["answer"];
+}
+
+/**
+ * The inbound pipeline of every asynchronous channel. A webhook is verified on its raw bytes, parsed,
+ * and recorded with the work it asks for in one statement (delivery id and outbox rows), then
+ * acknowledged; tasks (Cloud Tasks, or the in-process queue) then answer one conversation at a time under
+ * a lease, and a row is finished only once its answer is sent (or it is deliberately left). The poll
+ * catches up on what no notification announced and re-dispatches work a crash left behind.
+ */
+export class InboundPipeline {
+  private queue: TaskQueue | undefined;
+  private readonly runners = new Map<string, Runner>();
+
+  constructor(
+    private readonly deps: { sql: Sql; engine: TurnEngine; log: Logger; settings: PipelineSettings },
+  ) {}
+
+  register<View>(channel: QueuedChannel<View>): this {
+    const { sql, engine, log, settings } = this.deps;
+    const turns = new ConversationTurns(channel, { sql, engine, log, rules: settings.handoff });
+    this.runners.set(channel.name, {
+      channel,
+      failure: (error) => channel.sender.failure(error),
+      answer: (key, rows, state) => turns.answer(key, rows, state),
+    });
+    return this;
+  }
+
+  /** The queue calls back into `process`, so it is attached after construction. */
+  attachQueue(queue: TaskQueue) {
+    this.queue = queue;
+  }
+
+  /** The channel runs here. */
+  has(name: QueuedChannelName): boolean {
+    return this.runners.has(name);
+  }
+
+  /** The channel runs here and its webhooks can be verified. */
+  receives(name: QueuedChannelName): boolean {
+    return this.runners.get(name)?.channel.verifier !== undefined;
+  }
+
+  /**
+   * A webhook: verified (on the exact bytes, before anything is parsed), parsed, recorded in one
+   * statement, dispatched. Intercom's verifier and parser are synchronous and the in-process queue takes
+   * tasks synchronously, so the recording is then the only thing the acknowledgement waits for. Throws
+   * `InvalidNotification` for a verified body that is not a notification.
+   */
+  async acknowledge(name: QueuedChannelName, request: InboundRequest): Promise<Acknowledgement> {
+    const { verifier, parser } = this.runner(name).channel;
+    if (!verifier) throw new Error(`${name} webhooks are not configured`);
+    const verdict = verifier.verify(request);
+    if (!(typeof verdict === "boolean" ? verdict : await verdict)) return { status: "rejected" };
+    const parsing = parser.parse(request);
+    const parsed = parsing instanceof Promise ? await parsing : parsing;
+    if (parsed.kind === "probe") return { status: "pong", queued: 0 };
+    return this.record(name, parsed.delivery);
+  }
+
+  private async record(name: QueuedChannelName, delivery: InboundDelivery): Promise<Acknowledgement> {
+    const { topic, conversations } = delivery;
+    const messages = conversations.flatMap((c) =>
+      c.messages.map((m) => ({ id: randomUUID(), conversationId: c.id, partId: m.id, body: m.text ?? null })),
+    );
+    const notified = conversations.map((c) => resolveConversation(c));
+    const rows = await recordDelivery(this.deps.sql, name, delivery, notified, messages);
+    if (rows === null) return { status: "duplicate", topic, queued: 0 };
+    const dispatching = this.dispatch(rows);
+    if (dispatching) await dispatching;
+    const handled = conversations.some((c) => c.messages.length > 0 || c.handover !== undefined);
+    return { status: handled ? "accepted" : "ignored", topic, queued: rows.length };
+  }
+
+  /**
+   * Asks the queue for a task per row. The in-process queue takes them synchronously; Cloud Tasks needs a
+   * round trip, which the caller waits for (on Cloud Run the CPU is throttled once the response is sent).
+   * A failed enqueue loses nothing: the row stays pending and the poll's sweep dispatches it.
+   */
+  private dispatch(rows: QueuedRow[]): Promise<void> | undefined {
+    const waiting: Promise<void>[] = [];
+    for (const row of rows) {
+      try {
+        const accepted = this.queue?.enqueue(row.id, { attempt: row.attempts + 1 });
+        if (accepted) waiting.push(accepted.catch((error: unknown) => this.enqueueFailed(row.id, error)));
+      } catch (error) {
+        this.enqueueFailed(row.id, error);
+      }
+    }
+    return waiting.length > 0 ? Promise.all(waiting).then(() => undefined) : undefined;
+  }
+
+  private enqueueFailed(outboxId: string, error: unknown) {
+    this.deps.log.warn(
+      { event: "outbox.enqueue_failed", outboxId, error },
+      "enqueue failed; the sweep will retry",
+    );
+  }
+
+  /** One task: answer every pending message of the row's conversation. */
+  async process(outboxId: string): Promise<Processed> {
+    const { sql, settings, log } = this.deps;
+    const holder = randomUUID();
+    const lease = { holder, seconds: settings.leaseSeconds };
+    // A row of a channel this deployment does not run stays pending for one that does.
+    const claim = await claimConversation(sql, outboxId, [...this.runners.keys()], lease);
+    if (claim.kind === "gone") return "noop";
+    if (claim.kind === "busy") {
+      // Another task is answering this conversation; look again shortly (it may answer this row too).
+      await this.queue?.enqueue(outboxId, {
+        attempt: claim.attempts + 1,
+        notBefore: new Date(Date.now() + 5000),
+      });
+      return "busy";
+    }
+    const { key, rows } = claim;
+    const runner = this.runner(key.channel as QueuedChannelName);
+    const started = performance.now();
+    try {
+      if (rows.length === 0) return "noop";
+      const outcome = await runner.answer(key, rows, claim.state);
+      log.info(
+        {
+          event: LOG_EVENT.conversationProcessed,
+          channel: key.channel,
+          outcome,
+          conversationId: key.conversationId,
+          messages: rows.length,
+          durationMs: Math.round(performance.now() - started),
+        },
+        `${key.channel} conversation ${outcome}`,
+      );
+      return outcome;
+    } catch (error) {
+      await this.retryLater(runner, { outboxId, key, rows }, error);
+      return "retry";
+    } finally {
+      await unlockConversation(sql, key, holder);
+    }
+  }
+
+  /** Gives the rows back with a later retry (the provider's reset time after a 429, else backoff). */
+  private async retryLater(
+    runner: Runner,
+    task: { outboxId: string; key: ConversationKey; rows: OutboxRow[] },
+    error: unknown,
+  ) {
+    const { key, rows } = task;
+    const attempts = Math.max(...rows.map((r) => r.attempts));
+    const failure = runner.failure(error);
+    const retryAt = failure?.retryAt ?? new Date(Date.now() + Math.min(300_000, 2 ** attempts * 1000));
+    this.deps.log.warn(
+      {
+        event: LOG_EVENT.upstreamError,
+        upstream: failure?.upstream ?? "internal",
+        status: failure?.status ?? 0,
+        conversationId: key.conversationId,
+        attempts,
+        retryAt,
+        error,
+      },
+      `${key.channel} conversation not answered yet; will retry`,
+    );
+    await releaseOutbox(
+      this.deps.sql,
+      rows.map((r) => r.id),
+      {
+        at: retryAt,
+        error: error instanceof Error ? error.message : String(error),
+        refused: (failure?.status ?? 0) > 0,
+      },
+    );
+    try {
+      await this.queue?.enqueue(task.outboxId, { attempt: attempts + 1, notBefore: retryAt });
+    } catch {
+      // The row is pending with its retry time: the sweep dispatches it.
+    }
+  }
+
+  /** Cloud Scheduler (or the local timer): each channel catches up on missed messages, then stale work is re-dispatched. */
+  async poll(): Promise<PollResult> {
+    let conversations = 0;
+    let queued = 0;
+    for (const runner of this.runners.values()) {
+      const found = await runner.channel.catchUp?.run(this.catchUpQueue(runner.channel.name));
+      conversations += found?.conversations ?? 0;
+      queued += found?.queued ?? 0;
+    }
+    const stale = await dispatchableOutbox(this.deps.sql, [...this.runners.keys()], 100);
+    await this.dispatch(stale);
+    return { conversations, queued, redispatched: stale.length };
+  }
+
+  private catchUpQueue(name: QueuedChannelName): CatchUpQueue {
+    const { sql } = this.deps;
+    return {
+      state: (conversationId) => conversationState(sql, { channel: name, conversationId }),
+      queue: async (update) => {
+        const conversation = resolveConversation(update);
+        const messages = update.messages.map((m) => ({
+          id: randomUUID(),
+          conversationId: conversation.conversationId,
+          partId: m.id,
+          body: m.text ?? null,
+        }));
+        const rows = await queueMessages(sql, name, conversation, messages);
+        await this.dispatch(rows);
+        return rows.length;
+      },
+    };
+  }
+
+  private runner(name: QueuedChannelName): Runner {
+    const runner = this.runners.get(name);
+    if (!runner) throw new Error(`channel ${name} is not configured`);
+    return runner;
+  }
+}

@@ -1,0 +1,122 @@
+import type { Sql } from "../../db/client";
+import {
+  type ConversationKey,
+  type ConversationState,
+  completeOutbox,
+  markSending,
+  type OutboxRow,
+  recordAnswer,
+  rememberContact,
+} from "../../db/pipeline";
+import type { TurnResult } from "../../domain/turn";
+import type { TurnEngine } from "../../engine/conversation-engine";
+import {
+  HANDOFF_TOOL,
+  type HandoffRules,
+  handoffAfterTurn,
+  handoffBeforeTurn,
+  handoffOnRefusal,
+} from "../../engine/handoff-policy";
+import type { Logger } from "../../logger";
+import type { PendingMessage, QueuedChannel } from "./channel";
+import { handOff } from "./handoff";
+
+export type TurnOutcome = "answered" | "handoff" | "skipped";
+
+export interface TurnDeps {
+  sql: Sql;
+  engine: TurnEngine;
+  log: Logger;
+  rules: HandoffRules;
+}
+
+/** One task's work on one conversation: its leased rows, the view the channel read, their ids. */
+interface Turn<View> {
+  key: ConversationKey;
+  rows: OutboxRow[];
+  messages: PendingMessage[];
+  outboxIds: string[];
+  view: View;
+  state: ConversationState;
+}
+
+/**
+ * A conversation's turn on one channel, for the rows a task leased: read the conversation, settle a send
+ * a crash interrupted, apply the channel's policies and the handoff rules, ask the engine, then send with
+ * the idempotency record written first, and record the outcome. Every finished row says why it finished.
+ */
+export class ConversationTurns<View> {
+  constructor(
+    private readonly channel: QueuedChannel<View>,
+    private readonly deps: TurnDeps,
+  ) {}
+
+  async answer(key: ConversationKey, rows: OutboxRow[], state: ConversationState): Promise<TurnOutcome> {
+    const { sql } = this.deps;
+    const messages = rows.map((r) => ({ id: r.partId, text: r.body }));
+    const opened = await this.channel.sender.open(key.conversationId, messages);
+    // Whose conversation this is, recorded once, so erasing that contact reaches everything kept of it.
+    if (opened.contactId && opened.contactId !== state.contactId)
+      await rememberContact(sql, key, opened.contactId);
+    const turn = { key, rows, messages, outboxIds: rows.map((r) => r.id), view: opened.view, state };
+    if (rows.some((r) => r.sendStartedAt !== null) && (await this.settledByEarlierSend(turn)))
+      return "skipped";
+    const skip = this.channel.policy.skipReason(turn.view, state);
+    if (skip) {
+      await completeOutbox(sql, turn.outboxIds, "skipped", skip);
+      return "skipped";
+    }
+    const work = this.channel.policy.pending(turn.view, messages);
+    if (work.kind === "answer") return this.respond(turn, work.text);
+    // Answered already means the customer has an answer: done, not skipped ("left unanswered on
+    // purpose"). A missing message cannot be answered at all.
+    if (work.kind === "answered") await completeOutbox(sql, turn.outboxIds, "done", "already_answered");
+    else await completeOutbox(sql, turn.outboxIds, "skipped", "part_missing");
+    return "skipped";
+  }
+
+  /**
+   * A send of these rows began and was never recorded: the process died in between, or the provider never
+   * answered. The channel tells whether the reply arrived; one that cannot tell never sends twice.
+   */
+  private async settledByEarlierSend(turn: Turn<View>): Promise<boolean> {
+    const check = this.channel.sender.delivered;
+    if (check && !check.call(this.channel.sender, turn.view, turn.messages)) return false;
+    const outcome = check ? "already_answered" : "send_unconfirmed";
+    await completeOutbox(this.deps.sql, turn.outboxIds, "done", outcome);
+    return true;
+  }
+
+  private async respond(turn: Turn<View>, text: string): Promise<TurnOutcome> {
+    const { rules } = this.deps;
+    const attempts = Math.max(...turn.rows.map((r) => r.attempts));
+    const before = handoffBeforeTurn(text, attempts, rules);
+    if (before) return this.handOff(turn, before);
+    let result: TurnResult;
+    try {
+      result = await this.deps.engine.respond({
+        identity: this.channel.policy.identity(turn.view, turn.key.conversationId),
+        channel: this.channel.name,
+        externalRef: turn.key.conversationId,
+        message: text,
+        tools: [HANDOFF_TOOL],
+      });
+    } catch (error) {
+      const reason = handoffOnRefusal(error);
+      if (reason) return this.handOff(turn, reason);
+      throw error;
+    }
+    const after = handoffAfterTurn(result, turn.state.lowConfidenceAnswers, rules);
+    if (after.handoff !== undefined) return this.handOff(turn, after.handoff);
+    if (result.reply.trim()) {
+      await markSending(this.deps.sql, turn.outboxIds);
+      await this.channel.sender.send(turn.view, result.reply);
+    }
+    await recordAnswer(this.deps.sql, turn.key, turn.outboxIds, !after.uncertain);
+    return "answered";
+  }
+
+  private handOff(turn: Turn<View>, reason: string) {
+    return handOff(this.deps, this.channel, turn, reason);
+  }
+}
