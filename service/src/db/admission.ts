@@ -102,7 +102,7 @@ function gateCte(sql: Sql, gate: AdmissionGate, name: string, previous: string |
       returning hits as n, hits <= ${gate.limit}::int as ok)`;
   }
   return sql`${sql(name)} as (
-    select c.n, c.n < ${gate.budget}::int8 as ok
+    select c.n, c.n < ${gate.budget}::numeric as ok
     from (select coalesce((
       select tokens from usage_counters
       where identity_id = ${gate.identityId} and period = 'day' and period_start = ${gate.day}::date), 0) as n) as c
