@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import type { Database } from "../../service/src/db/client";
 import { type GeminiEmulator, startGeminiEmulator } from "../emulators/gemini";
 import { bearer, startTestService, type TestService, testDatabase } from "./helpers";
@@ -14,7 +14,8 @@ beforeAll(async () => {
   db = t.db;
   drop = t.drop;
 });
-// The emulator forgets its cached contents on reset; the service's registry of them must too.
+// The emulator forgets its cached contents on reset; the services' registry of them must too: the table
+// here, and each service's memory by starting a service per test.
 afterEach(async () => {
   gemini.reset();
   await db.sql`delete from model_caches`;
@@ -53,7 +54,7 @@ const chat = async (
 
 describe("Gemini through the real @google/genai SDK", () => {
   let svc: TestService;
-  beforeAll(async () => {
+  beforeEach(async () => {
     // These turns are tokenless guests; since issue 10 guests reach Pro only when this says so.
     svc = await service({ ROUTING_ESCALATE_GUESTS: "true" });
   });

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import {
   ApiError,
   type Content,
@@ -8,7 +7,6 @@ import {
   type Tool,
 } from "@google/genai";
 import type { Sql } from "../db/client";
-import { findModelCache, forgetModelCache, saveModelCache } from "../db/model-caches";
 import type { Logger } from "../logger";
 import {
   estimateTokens,
@@ -17,6 +15,7 @@ import {
   ModelError,
   type ModelProvider,
 } from "../ports/model-provider";
+import { ContextCacheRegistry } from "./context-caches";
 
 export interface GeminiOptions {
   apiKey?: string | undefined;
@@ -37,14 +36,20 @@ const CACHE_MIN_TOKENS: [RegExp, number][] = [
   [/./, 1024],
 ];
 const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
+/** A request never references a cache about to expire. */
+const CACHE_MARGIN_MS = 60_000;
 
 export class GeminiProvider implements ModelProvider {
   readonly name = "gemini";
   private readonly ai: GoogleGenAI;
   /** Keys whose cache creation was refused (too small, unsupported model): send those inline. */
   private readonly uncacheable = new Set<string>();
+  private readonly caches: ContextCacheRegistry | undefined;
+  /** Cache lookups and creations under way, by key: concurrent turns wait for one, never create two. */
+  private readonly pending = new Map<string, Promise<string | undefined>>();
 
   constructor(private readonly opts: GeminiOptions) {
+    this.caches = opts.cache ? new ContextCacheRegistry(opts.cache.sql, CACHE_MARGIN_MS) : undefined;
     const httpOptions = { timeout: opts.timeoutMs, ...(opts.baseUrl ? { baseUrl: opts.baseUrl } : {}) };
     this.ai = opts.vertex
       ? new GoogleGenAI({
@@ -100,7 +105,7 @@ export class GeminiProvider implements ModelProvider {
     } catch (error) {
       // A cache can vanish before its recorded expiry (deleted, or another region): retry inline once.
       if (cachedContent && error instanceof ModelError && (error.status === 403 || error.status === 404)) {
-        await forgetModelCache(this.opts.cache?.sql as Sql, this.cacheKey(req, tools));
+        if (this.caches) await this.caches.forget(this.cacheKey(this.caches, req, tools));
         const { cachedContent: _dropped, ...inline } = config;
         return this.call(req, contents, {
           ...inline,
@@ -143,23 +148,40 @@ export class GeminiProvider implements ModelProvider {
     }
   }
 
-  private cacheKey(req: GenerateRequest, tools: Tool[] | undefined): string {
-    return createHash("sha256")
-      .update(JSON.stringify([req.model, req.systemInstruction, req.context, tools ?? null]))
-      .digest("hex");
+  private cacheKey(caches: ContextCacheRegistry, req: GenerateRequest, tools: Tool[] | undefined): string {
+    return caches.key({
+      model: req.model,
+      systemInstruction: req.systemInstruction,
+      context: req.context ?? "",
+      tools,
+    });
   }
 
   /** The name of a cached content holding the system instruction, grounding and tools, creating it once. */
   private async cachedContext(req: GenerateRequest, tools: Tool[] | undefined): Promise<string | undefined> {
-    const cache = this.opts.cache;
-    if (!cache || !req.context) return undefined;
+    const caches = this.caches;
+    if (!caches || !req.context) return undefined;
     const estimated = estimateTokens(req.systemInstruction) + estimateTokens(req.context);
     const minimum = CACHE_MIN_TOKENS.find(([pattern]) => pattern.test(req.model))?.[1] ?? 4096;
-    const key = this.cacheKey(req, tools);
-    if (estimated < minimum || this.uncacheable.has(key)) return undefined;
+    if (estimated < minimum) return undefined;
+    const key = this.cacheKey(caches, req, tools);
+    if (this.uncacheable.has(key)) return undefined;
+    const under = this.pending.get(key);
+    if (under) return under;
+    const found = caches.find(key).then((name) => name ?? this.createCache(req, tools, key, estimated));
+    this.pending.set(key, found);
+    return found.finally(() => this.pending.delete(key));
+  }
 
-    const found = await findModelCache(cache.sql, key, 60_000);
-    if (found) return found.name;
+  private async createCache(
+    req: GenerateRequest,
+    tools: Tool[] | undefined,
+    key: string,
+    estimated: number,
+  ): Promise<string | undefined> {
+    const caches = this.caches;
+    const ttlSeconds = this.opts.cache?.ttlSeconds ?? 0;
+    if (!caches || !req.context) return undefined;
     try {
       const created = await this.ai.caches.create({
         model: req.model,
@@ -168,14 +190,14 @@ export class GeminiProvider implements ModelProvider {
           systemInstruction: req.systemInstruction,
           contents: [{ role: "user", parts: [{ text: contextBlock(req.context) }] }],
           ...(tools ? { tools } : {}),
-          ttl: `${cache.ttlSeconds}s`,
+          ttl: `${ttlSeconds}s`,
         },
       });
       if (!created.name) return undefined;
       const expiresAt = created.expireTime
         ? new Date(created.expireTime)
-        : new Date(Date.now() + cache.ttlSeconds * 1000);
-      await saveModelCache(cache.sql, {
+        : new Date(Date.now() + ttlSeconds * 1000);
+      await caches.save({
         key,
         name: created.name,
         model: req.model,

@@ -9,18 +9,6 @@ export interface MessageRow extends StoredMessage {
 // Ids are selected as text (bigint precision in JSON), so ordering must name the table's column:
 // a bare `order by id` would sort the text ("10" before "9").
 
-/** The messages not yet folded into the session summary, oldest first. */
-export async function unsummarizedMessages(
-  sql: Sql,
-  sessionId: string,
-  after: string,
-): Promise<MessageRow[]> {
-  return sql<MessageRow[]>`
-    select id::text, role, content, tokens, model, created_at from messages
-    where session_id = ${sessionId} and id > ${after}
-    order by messages.id`;
-}
-
 export async function listMessages(
   sql: Sql,
   sessionId: string,

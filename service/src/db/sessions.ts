@@ -22,9 +22,3 @@ export async function findSessionByRef(sql: Sql, channel: string, externalRef: s
     select * from sessions where channel = ${channel} and external_ref = ${externalRef}`;
   return row;
 }
-
-export async function saveSummary(sql: Sql, id: string, summary: string, through: string) {
-  await sql`
-    update sessions set summary = ${summary}, summarized_through = ${through}
-    where id = ${id} and summarized_through < ${through}`;
-}

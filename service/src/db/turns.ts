@@ -1,5 +1,5 @@
 import type { Sql } from "./client";
-import { type LedgerEntry, recordUsage, type UsageCharge } from "./usage";
+import { chargeTail, type LedgerEntry, type UsageCharge } from "./usage";
 
 /** One answered turn: the customer's message and the reply, in the session they continue or start. */
 export interface SavedTurn {
@@ -16,7 +16,8 @@ export interface SavedTurn {
 
 /**
  * The session (created, or its turn counted), both messages, the usage ledger entry and the budget
- * counters, in one transaction: a turn is stored and charged entirely or not at all.
+ * counters, in one statement (one round trip): a turn is stored and charged entirely or not at all. The
+ * messages' reference to a new session is checked at the end of the statement, when the session exists.
  */
 export async function saveTurn(
   sql: Sql,
@@ -24,15 +25,40 @@ export async function saveTurn(
   entry: LedgerEntry,
   charge: UsageCharge,
 ): Promise<void> {
-  await sql.begin((tx) => [
-    tx`
+  await sql`
+    with session as (
       insert into sessions (id, identity_id, channel, external_ref, turns)
       values (${turn.sessionId}, ${turn.identityId}, ${turn.channel}, ${turn.externalRef}, 1)
-      on conflict (id) do update set turns = sessions.turns + 1, updated_at = now()`,
-    tx`
+      on conflict (id) do update set turns = sessions.turns + 1, updated_at = now()
+      returning id),
+    messages as (
       insert into messages (session_id, role, content, tokens, model)
       values (${turn.sessionId}, 'user', ${turn.userText}, ${turn.userTokens}, null),
-             (${turn.sessionId}, 'assistant', ${turn.reply}, ${turn.replyTokens}, ${turn.model})`,
-    ...recordUsage(tx, entry, charge),
-  ]);
+             (${turn.sessionId}, 'assistant', ${turn.reply}, ${turn.replyTokens}, ${turn.model})),
+    ${chargeTail(sql, entry, charge, "session")}`;
+}
+
+/** A session's rolling summary, now covering the messages up to `through` (a message id). */
+export interface SavedSummary {
+  sessionId: string;
+  text: string;
+  through: string;
+}
+
+/**
+ * The summary (unless a newer one was saved meanwhile), and the ledger entry and charge of the call that
+ * wrote it, in one statement: the call is charged even when its summary lost that race.
+ */
+export async function saveSummary(
+  sql: Sql,
+  summary: SavedSummary,
+  entry: LedgerEntry,
+  charge: UsageCharge,
+): Promise<void> {
+  await sql`
+    with session as (
+      update sessions set summary = ${summary.text}, summarized_through = ${summary.through}
+      where id = ${summary.sessionId} and summarized_through < ${summary.through}
+      returning id),
+    ${chargeTail(sql, entry, charge, "session")}`;
 }

@@ -1,5 +1,4 @@
-import type { BudgetUsage } from "../domain/accounting";
-import type { Sql, TransactionSql } from "./client";
+import type { Sql } from "./client";
 
 export interface LedgerEntry {
   identityId: string;
@@ -17,21 +16,6 @@ export interface LedgerEntry {
   outcome: "ok" | "error" | "fallback";
 }
 
-export async function budgetUsage(
-  sql: Sql,
-  identityId: string,
-  day: string,
-  month: string,
-): Promise<BudgetUsage> {
-  const rows = await sql<{ period: "day" | "month"; tokens: string }[]>`
-    select period, tokens from usage_counters
-    where identity_id = ${identityId}
-      and ((period = 'day' and period_start = ${day}) or (period = 'month' and period_start = ${month}))`;
-  const used: BudgetUsage = { day: 0, month: 0 };
-  for (const row of rows) used[row.period] = Number(row.tokens);
-  return used;
-}
-
 /** Tokens to charge to the counters of the periods that contain the call (UTC dates). */
 export interface UsageCharge {
   tokens: number;
@@ -42,32 +26,29 @@ export interface UsageCharge {
 }
 
 /**
- * The statements that record one model call and charge its tokens to the identity's day and month
- * counters, and to the day counter of a shared `pool` (all guests) when given; run them in a transaction.
+ * The end of one statement that records a model call and charges its tokens: the ledger entry, then the
+ * identity's day and month counters and the day counter of a shared `pool` (all guests) when given. It
+ * follows the caller's CTEs (`with …,`); `after` names the one that locks the session row. The counters'
+ * query reads it (a condition always true), so it runs first: every writer locks a session before its
+ * counters, and the counters in one order (identity, period, start), so two turns never wait for each
+ * other's locks in a cycle (a deadlock).
  */
-export function recordUsage(tx: Sql | TransactionSql, entry: LedgerEntry, charge: UsageCharge) {
-  const pool = charge.pool
-    ? [
-        tx`
-      insert into usage_counters (identity_id, period, period_start, tokens)
-      values (${charge.pool}, 'day', ${charge.day}, ${charge.tokens})
-      on conflict (identity_id, period, period_start)
-      do update set tokens = usage_counters.tokens + excluded.tokens`,
-      ]
-    : [];
-  return [
-    tx`insert into usage_ledger ${tx(entry as unknown as Record<string, unknown>)}`,
-    tx`
-      insert into usage_counters (identity_id, period, period_start, tokens)
-      values (${entry.identityId}, 'day', ${charge.day}, ${charge.tokens}),
-             (${entry.identityId}, 'month', ${charge.month}, ${charge.tokens})
-      on conflict (identity_id, period, period_start)
-      do update set tokens = usage_counters.tokens + excluded.tokens`,
-    ...pool,
-  ];
-}
-
-/** One model call recorded and charged on its own (a summary call), in one transaction. */
-export async function chargeUsage(sql: Sql, entry: LedgerEntry, charge: UsageCharge): Promise<void> {
-  await sql.begin((tx) => recordUsage(tx, entry, charge));
+export function chargeTail(sql: Sql, entry: LedgerEntry, charge: UsageCharge, after: string) {
+  const key = (row: string[]) => row.join("\u0000");
+  const rows = [
+    [entry.identityId, "day", charge.day],
+    [entry.identityId, "month", charge.month],
+    ...(charge.pool ? [[charge.pool, "day", charge.day]] : []),
+  ].sort((a, b) => (key(a) < key(b) ? -1 : 1));
+  const column = (i: number) => rows.map((r) => r[i] as string);
+  return sql`
+    ledger as (insert into usage_ledger ${sql(entry as unknown as Record<string, unknown>)})
+    insert into usage_counters (identity_id, period, period_start, tokens)
+    select c.identity_id, c.period, c.period_start, ${charge.tokens}::int8
+    from unnest(${column(0)}::text[], ${column(1)}::text[], ${column(2)}::date[])
+      with ordinality as c (identity_id, period, period_start, n)
+    where (select count(*) from ${sql(after)}) >= 0
+    order by c.n
+    on conflict (identity_id, period, period_start)
+    do update set tokens = usage_counters.tokens + excluded.tokens`;
 }

@@ -1,16 +1,15 @@
+import { type AdmissionQuery, readAdmission } from "../db/admission";
 import type { Sql } from "../db/client";
-import { hitWindow, identityLimitKey } from "../db/rate-limits";
-import { findSession, findSessionByRef, type SessionRow } from "../db/sessions";
-import { budgetUsage } from "../db/usage";
-import type { TierBudget } from "../domain/accounting";
+import { identityLimitKey } from "../db/rate-limits";
+import type { SessionRow } from "../db/sessions";
+import type { BudgetUsage, TierBudget } from "../domain/accounting";
 import { RateLimited, SessionNotFound } from "../domain/errors";
 import type { Identity, Tier } from "../domain/identity";
-import type { TurnInput } from "../domain/turn";
+import type { StoredMessage, TurnInput } from "../domain/turn";
 import type { Logger } from "../logger";
 import { LOG_EVENT } from "../observability/log-events";
 import { type BudgetVerdict, checkBudget, overBudget, periodStarts } from "./budgets";
-import { type GuestLimitSettings, GuestLimits } from "./guest-limits";
-import { fixedWindow, secondsUntil } from "./windows";
+import { type GateCheck, type GuestLimitSettings, GuestLimits, hitGate } from "./guest-limits";
 
 export interface AdmissionSettings {
   budgets: Record<Tier, TierBudget>;
@@ -22,6 +21,8 @@ export interface AdmissionSettings {
 
 export interface Admitted {
   session: SessionRow | undefined;
+  /** The session's messages not yet folded into its summary, oldest first (none for a new session). */
+  history: StoredMessage[];
   budget: BudgetVerdict & { status: "ok" | "warn" };
 }
 
@@ -30,55 +31,57 @@ const MINUTE = 60_000;
 /**
  * The refuse-early phase of a turn: rate limits, session ownership, token budget. Everything here can
  * refuse (with a domain error) and runs before any reply byte is sent, so every channel can still answer
- * a refusal its own way.
+ * a refusal its own way. It all takes one database round trip, which also reads the session's history.
  */
 export class TurnAdmission {
   private readonly guests: GuestLimits;
 
   constructor(private readonly deps: { sql: Sql; settings: AdmissionSettings; log: Logger }) {
-    this.guests = new GuestLimits({ sql: deps.sql, settings: deps.settings.guests, log: deps.log });
+    this.guests = new GuestLimits({ settings: deps.settings.guests, log: deps.log });
   }
 
   async admit(input: TurnInput, now: Date): Promise<Admitted> {
-    if (input.identity.kind === "anonymous") {
+    const { identity } = input;
+    const checks: GateCheck[] = [];
+    if (identity.kind === "anonymous") {
       // Without an address (not a web request) every such caller shares one key: stricter, never looser.
-      await this.guests.admit(input.clientAddress ?? "unknown", input.newIdentity === true, now);
+      checks.push(...this.guests.gates(input.clientAddress ?? "unknown", input.newIdentity === true, now));
     }
     // A freshly minted identity has no hits yet: skip the write.
-    if (!input.newIdentity) await this.checkRateLimit(input.identity, now);
-    const session = await this.session(input);
-    const budget = await this.checkBudget(input.identity, now);
-    return { session, budget };
-  }
-
-  private async checkRateLimit(identity: Identity, now: Date) {
-    const limit = this.deps.settings.userRequestsPerMinute;
-    const window = fixedWindow(now, MINUTE);
-    const hits = await hitWindow(this.deps.sql, identityLimitKey(identity.id), window.start);
-    if (hits > limit) {
-      const retryAfter = secondsUntil(window.end, now);
-      throw new RateLimited("Too many messages; please slow down.", retryAfter, {
-        limitPerMinute: limit,
-        retryAfterSeconds: retryAfter,
-      });
-    }
-  }
-
-  private async session(input: TurnInput): Promise<SessionRow | undefined> {
-    if (input.sessionId) {
-      const session = await findSession(this.deps.sql, input.sessionId);
-      // Someone else's session is indistinguishable from a missing one.
-      if (!session || session.identityId !== input.identity.id) throw new SessionNotFound();
-      return session;
-    }
-    if (input.externalRef) return findSessionByRef(this.deps.sql, input.channel, input.externalRef);
-    return undefined;
-  }
-
-  private async checkBudget(identity: Identity, now: Date): Promise<Admitted["budget"]> {
-    const { sql, settings, log } = this.deps;
+    if (!input.newIdentity) checks.push(this.rateLimit(identity, now));
     const periods = periodStarts(now);
-    const used = await budgetUsage(sql, identity.id, periods.day, periods.month);
+    const read = await readAdmission(this.deps.sql, {
+      gates: checks.map((c) => c.gate),
+      identityId: identity.id,
+      day: periods.day,
+      month: periods.month,
+      session: sessionKey(input),
+    });
+    // The refusals in their order; a gate after a refusing one was not counted (its count is null).
+    for (const [i, c] of checks.entries()) c.check(read.gates[i] ?? 0);
+    // Someone else's session is indistinguishable from a missing one (the statement reads only our own).
+    if (input.sessionId && read.session?.identityId !== identity.id) throw new SessionNotFound();
+    const budget = this.checkBudget(identity, read.used, now);
+    return { session: read.session, history: read.history, budget };
+  }
+
+  private rateLimit(identity: Identity, now: Date): GateCheck {
+    const limit = this.deps.settings.userRequestsPerMinute;
+    return hitGate(
+      identityLimitKey(identity.id),
+      MINUTE,
+      limit,
+      now,
+      (retryAfter) =>
+        new RateLimited("Too many messages; please slow down.", retryAfter, {
+          limitPerMinute: limit,
+          retryAfterSeconds: retryAfter,
+        }),
+    );
+  }
+
+  private checkBudget(identity: Identity, used: BudgetUsage, now: Date): Admitted["budget"] {
+    const { settings, log } = this.deps;
     const budget = checkBudget(used, settings.budgets[identity.tier], settings.budgetWarnRatio, now);
     if (budget.status === "exceeded") throw overBudget(budget, identity.tier, now);
     if (budget.status === "warn") {
@@ -94,4 +97,10 @@ export class TurnAdmission {
     }
     return budget;
   }
+}
+
+function sessionKey(input: TurnInput): AdmissionQuery["session"] {
+  if (input.sessionId) return { id: input.sessionId };
+  if (input.externalRef) return { channel: input.channel, externalRef: input.externalRef };
+  return undefined;
 }

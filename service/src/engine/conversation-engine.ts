@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import type { Sql } from "../db/client";
-import { unsummarizedMessages } from "../db/messages";
 import type { ModelPrice } from "../domain/accounting";
 import type { TurnInput, TurnResult, TurnUsage } from "../domain/turn";
 import type { Logger } from "../logger";
@@ -87,7 +86,7 @@ export class ConversationEngine implements TurnEngine {
     this.route = compileRules(settings.routing);
     this.admission = new TurnAdmission({ sql, settings, log });
     this.accounting = new TurnAccounting({ sql, prices: settings.prices, log, now: this.now });
-    this.summaries = new Summaries({ sql, provider, breaker, accounting: this.accounting, settings, log });
+    this.summaries = new Summaries({ provider, breaker, accounting: this.accounting, settings, log });
     this.model = new ModelCaller({
       provider,
       breaker,
@@ -100,16 +99,13 @@ export class ConversationEngine implements TurnEngine {
 
   async prepare(input: TurnInput): Promise<PreparedTurn> {
     const startedAt = performance.now();
-    const { session, budget } = await this.admission.admit(input, this.now());
+    const { session, history, budget } = await this.admission.admit(input, this.now());
     const text = this.deps.settings.redactPii ? redactPii(input.message).text : input.message;
-    return { input, session, sessionId: session?.id ?? randomUUID(), text, budget, startedAt };
+    return { input, session, history, sessionId: session?.id ?? randomUUID(), text, budget, startedAt };
   }
 
   async run(turn: PreparedTurn, onDelta?: (text: string) => void | Promise<void>): Promise<TurnResult> {
-    const history = turn.session
-      ? await unsummarizedMessages(this.deps.sql, turn.session.id, turn.session.summarizedThrough)
-      : [];
-    const context = await this.summaries.context(turn, history);
+    const context = await this.summaries.context(turn, turn.history);
     const routed = this.routeOf(turn);
     const request = await this.chatRequest(turn, context, routed.model);
     const started = performance.now();

@@ -1,7 +1,5 @@
 import { isIPv6 } from "node:net";
-import type { Sql } from "../db/client";
-import { hitWindow } from "../db/rate-limits";
-import { budgetUsage } from "../db/usage";
+import type { AdmissionGate } from "../db/admission";
 import { GuestBudgetExceeded, RateLimited, type RetryLater, TooManySessions } from "../domain/errors";
 import type { Logger } from "../logger";
 import { LOG_EVENT } from "../observability/log-events";
@@ -26,6 +24,15 @@ const MINUTE = 60_000;
 const HOUR = 3_600_000;
 
 /**
+ * One limit of the refusal phase: the counter the admission statement counts or reads, and what its count
+ * means. `check` throws the refusal (a RetryLater) when the count says no.
+ */
+export interface GateCheck {
+  gate: AdmissionGate;
+  check(count: number): void;
+}
+
+/**
  * Limits for callers without a user JWT. An anonymous identity costs nothing to mint, so per-identity
  * limits alone stop nobody: these hold per client address, and for all guests together.
  */
@@ -33,14 +40,18 @@ export class GuestLimits {
   /** The UTC day this instance last logged the pool's warning: once a day, not on every request. */
   private warnedDay: string | undefined;
 
-  constructor(private readonly deps: { sql: Sql; settings: GuestLimitSettings; log: Logger }) {}
+  constructor(private readonly deps: { settings: GuestLimitSettings; log: Logger }) {}
 
-  /** Refuses the turn (a RetryLater) before anything is spent; `newSession`: a token is minted. */
-  async admit(clientAddress: string, newSession: boolean, now: Date): Promise<void> {
+  /**
+   * The guest's limits in the order they refuse, all counted in the turn's admission statement:
+   * the client's requests, its new sessions (`newSession`: a token is minted), the guests' shared budget.
+   */
+  gates(clientAddress: string, newSession: boolean, now: Date): GateCheck[] {
     const { settings } = this.deps;
     const key = limitKey(clientAddress);
     const perMinute = settings.clientRequestsPerMinute;
-    await this.hit(
+    const perHour = settings.newSessionsPerHour;
+    const client = hitGate(
       `client:${key}`,
       MINUTE,
       perMinute,
@@ -52,57 +63,61 @@ export class GuestLimits {
           retryAfterSeconds: retryAfter,
         }),
     );
-    if (newSession) {
-      const perHour = settings.newSessionsPerHour;
-      await this.hit(
-        `guest-sessions:${key}`,
-        HOUR,
-        perHour,
-        now,
-        (retryAfter) =>
-          new TooManySessions(
-            "Too many new conversations from this network; continue an existing one or try again later.",
-            retryAfter,
-            { limit: "guest_sessions", limitPerHour: perHour, retryAfterSeconds: retryAfter },
-          ),
-      );
-    }
-    await this.checkPool(now);
+    const sessions = hitGate(
+      `guest-sessions:${key}`,
+      HOUR,
+      perHour,
+      now,
+      (retryAfter) =>
+        new TooManySessions(
+          "Too many new conversations from this network; continue an existing one or try again later.",
+          retryAfter,
+          { limit: "guest_sessions", limitPerHour: perHour, retryAfterSeconds: retryAfter },
+        ),
+    );
+    return newSession ? [client, sessions, this.pool(now)] : [client, this.pool(now)];
   }
 
-  private async hit(
-    key: string,
-    windowMs: number,
-    limit: number,
-    now: Date,
-    refuse: (retryAfterSeconds: number) => RetryLater,
-  ) {
-    const window = fixedWindow(now, windowMs);
-    const hits = await hitWindow(this.deps.sql, key, window.start);
-    if (hits > limit) throw refuse(secondsUntil(window.end, now));
-  }
-
-  private async checkPool(now: Date) {
+  private pool(now: Date): GateCheck {
     const { settings, log } = this.deps;
     const periods = periodStarts(now);
-    const used = (await budgetUsage(this.deps.sql, GUEST_POOL, periods.day, periods.month)).day;
     const budget = settings.dailyTokenBudget;
-    if (used >= budget) {
-      const retryAfter = secondsUntil(periods.nextDay, now);
-      throw new GuestBudgetExceeded(
-        "Chat without signing in has used up today's allowance; sign in or try again tomorrow.",
-        retryAfter,
-        { period: "day", resetAt: periods.nextDay.toISOString(), retryAfterSeconds: retryAfter },
-      );
-    }
-    if (used >= budget * settings.warnRatio && this.warnedDay !== periods.day) {
-      this.warnedDay = periods.day;
-      log.warn(
-        { event: LOG_EVENT.budgetWarning, scope: "guests", used, budget, remaining: budget - used },
-        "guests' shared daily token budget above warning threshold",
-      );
-    }
+    const check = (used: number) => {
+      if (used >= budget) {
+        const retryAfter = secondsUntil(periods.nextDay, now);
+        throw new GuestBudgetExceeded(
+          "Chat without signing in has used up today's allowance; sign in or try again tomorrow.",
+          retryAfter,
+          { period: "day", resetAt: periods.nextDay.toISOString(), retryAfterSeconds: retryAfter },
+        );
+      }
+      if (used >= budget * settings.warnRatio && this.warnedDay !== periods.day) {
+        this.warnedDay = periods.day;
+        log.warn(
+          { event: LOG_EVENT.budgetWarning, scope: "guests", used, budget, remaining: budget - used },
+          "guests' shared daily token budget above warning threshold",
+        );
+      }
+    };
+    return { gate: { kind: "counter", identityId: GUEST_POOL, day: periods.day, budget }, check };
   }
+}
+
+/** A fixed-window request limit: `limit` hits per window, refused with `refuse` beyond it. */
+export function hitGate(
+  key: string,
+  windowMs: number,
+  limit: number,
+  now: Date,
+  refuse: (retryAfterSeconds: number) => RetryLater,
+): GateCheck {
+  const window = fixedWindow(now, windowMs);
+  return {
+    gate: { kind: "hit", key, windowStart: window.start, limit },
+    check(hits) {
+      if (hits > limit) throw refuse(secondsUntil(window.end, now));
+    },
+  };
 }
 
 /**

@@ -1,5 +1,3 @@
-import type { Sql } from "../db/client";
-import { saveSummary } from "../db/sessions";
 import type { StoredMessage } from "../domain/turn";
 import type { Logger } from "../logger";
 import { LOG_EVENT } from "../observability/log-events";
@@ -52,7 +50,6 @@ export function planFold(
 export class Summaries {
   constructor(
     private readonly deps: {
-      sql: Sql;
       provider: ModelProvider;
       breaker: CircuitBreaker;
       accounting: TurnAccounting;
@@ -72,15 +69,18 @@ export class Summaries {
       const result = await this.deps.breaker.exec(() =>
         this.deps.provider.generate(this.request(session.summary, plan.fold, turn.input.signal)),
       );
-      await saveSummary(this.deps.sql, session.id, result.text, last.id);
-      await this.deps.accounting.recordCall(turn, {
-        purpose: "summary",
-        model: result.model,
-        provider: this.deps.provider.name,
-        usage: this.deps.accounting.usageOf(result),
-        latencyMs: Math.round(performance.now() - started),
-        outcome: "ok",
-      });
+      await this.deps.accounting.recordSummary(
+        turn,
+        { text: result.text, through: last.id },
+        {
+          purpose: "summary",
+          model: result.model,
+          provider: this.deps.provider.name,
+          usage: this.deps.accounting.usageOf(result),
+          latencyMs: Math.round(performance.now() - started),
+          outcome: "ok",
+        },
+      );
       return { window: plan.foldedWindow, summary: result.text };
     } catch (error) {
       // Without a fresh summary the turn still works: the old summary plus the window.

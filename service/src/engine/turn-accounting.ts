@@ -1,6 +1,6 @@
 import type { Sql } from "../db/client";
-import { saveTurn } from "../db/turns";
-import { chargeUsage, type LedgerEntry, type UsageCharge } from "../db/usage";
+import { type SavedSummary, saveSummary, saveTurn } from "../db/turns";
+import type { LedgerEntry, UsageCharge } from "../db/usage";
 import type { ModelPrice } from "../domain/accounting";
 import type { Identity } from "../domain/identity";
 import type { TurnUsage } from "../domain/turn";
@@ -53,14 +53,23 @@ export class TurnAccounting {
     return { ...result.usage, costUsd: price ? costUsd(result.usage, price) : 0 };
   }
 
-  /** A call that stores no messages (the summary): its ledger entry and charge, in one transaction. */
-  async recordCall(turn: PreparedTurn, call: AccountedCall): Promise<void> {
+  /** A session's new summary, and the ledger entry and charge of the call that wrote it, in one statement. */
+  async recordSummary(
+    turn: PreparedTurn,
+    summary: Omit<SavedSummary, "sessionId">,
+    call: AccountedCall,
+  ): Promise<void> {
     const entry = ledgerEntry(turn, call);
-    await chargeUsage(this.deps.sql, entry, this.charge(turn.input.identity, call.usage));
+    await saveSummary(
+      this.deps.sql,
+      { ...summary, sessionId: turn.sessionId },
+      entry,
+      this.charge(turn.input.identity, call.usage),
+    );
     this.logUsage(entry, turn.input.identity.tier);
   }
 
-  /** The user message, the reply, the session and the accounting, in one transaction. */
+  /** The user message, the reply, the session and the accounting, in one statement. */
   async recordTurn(turn: PreparedTurn, reply: string, call: AccountedCall): Promise<void> {
     const { input } = turn;
     const entry = ledgerEntry(turn, call);
