@@ -1,6 +1,6 @@
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { bearer, startTestService, type TestService, testDatabase } from "./helpers";
+import { bearer, eventually, startTestService, type TestService, testDatabase } from "./helpers";
 
 let svc: TestService;
 let drop: () => Promise<void>;
@@ -325,5 +325,30 @@ describe("operations surface", () => {
     expect(all).not.toMatch(/4111[ -]?1111/);
     expect(all).not.toContain(sessionToken);
     expect(all).not.toContain("test-session-signing-key");
+  });
+
+  test("a turn writes two lines: model.usage, and the request line carrying conversation.processed (JSON and SSE)", async () => {
+    for (const accept of ["application/json", "text/event-stream"]) {
+      const before = svc.logs.lines.length;
+      const res = await svc.post("/api/v1/chat", { message: "How do refunds work?" }, { accept });
+      expect(res.status).toBe(200);
+      await res.text();
+      // The SSE request line follows the end of the stream, just after the last byte.
+      const lines = await eventually(
+        () => svc.logs.lines.slice(before),
+        (l) => l.some((line) => line.httpRequest),
+        2000,
+      );
+      expect(lines.map((l) => l.event)).toEqual(["model.usage", "conversation.processed"]);
+      expect(lines[1]).toMatchObject({
+        message: "POST /api/v1/chat 200",
+        channel: "web",
+        outcome: "answered",
+        routing: "default",
+        model: "local",
+        durationMs: expect.any(Number),
+        httpRequest: { requestMethod: "POST", requestUrl: "/api/v1/chat", status: 200 },
+      });
+    }
   });
 });
