@@ -88,24 +88,29 @@ function apiCors(origins: readonly string[]): MiddlewareHandler {
 
 /**
  * JSON bodies must be valid UTF-8: a decoder that silently replaces bad bytes would store and answer text
- * the sender never wrote. (Hono caches the body, so the validators read it again afterwards.) Webhooks
- * verify their signature on the raw bytes first.
+ * the sender never wrote. The text decoded here goes into Hono's body cache, so the JSON validator
+ * (`c.req.json()`) parses it without decoding the bytes again. Webhooks verify their signature on the
+ * raw bytes first.
  */
 function requireUtf8(): MiddlewareHandler {
   const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+  const JSON_TYPE = /\bjson\b/i;
   return async function requireUtf8Middleware(c, next) {
     if (
       c.req.method !== "GET" &&
-      /\bjson\b/i.test(c.req.header("content-type") ?? "") &&
+      JSON_TYPE.test(c.req.header("content-type") ?? "") &&
       !isWebhook(c.req.path)
     ) {
       // Read outside the try: a body over the limit must stay a 413.
       const body = await c.req.arrayBuffer();
+      let text: string;
       try {
-        strictUtf8.decode(body);
+        text = strictUtf8.decode(body);
       } catch {
         throw new AppError(400, "invalid_encoding", "The request body is not valid UTF-8");
       }
+      // Hono keeps a promise per body type (its .d.ts says the value): c.req.text()/json() resolve this.
+      (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
     }
     await next();
   };
