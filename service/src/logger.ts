@@ -101,12 +101,30 @@ function redactArguments(args: unknown[]): unknown[] {
   const [first, ...rest] = args;
   if (first instanceof Error) {
     const message = typeof rest[0] === "string" ? rest.shift() : first.message;
-    return [{ error: first }, redactText(message as string), ...rest.map(redactArgument)];
+    return [{ error: first }, redactMessage(message as string), ...rest.map(redactArgument)];
   }
   return args.map(redactArgument);
 }
 
-const redactArgument = (arg: unknown) => (typeof arg === "string" ? redactText(arg) : arg);
+const redactArgument = (arg: unknown) => (typeof arg === "string" ? redactMessage(arg) : arg);
+
+/**
+ * Most messages repeat word for word ("model usage", "POST /api/v1/chat 200"), and a digit is enough to
+ * send one through every PII detector: a message found clean is remembered and not scanned again. Only
+ * clean, short messages are kept, so the set holds no personal data; it is emptied when full.
+ */
+const CLEAN_MESSAGES_MAX = 1000;
+const CLEAN_MESSAGE_MAX_LENGTH = 200;
+const cleanMessages = new Set<string>();
+function redactMessage(message: string): string {
+  if (cleanMessages.has(message)) return message;
+  const redacted = redactText(message);
+  if (redacted === message && message.length <= CLEAN_MESSAGE_MAX_LENGTH) {
+    if (cleanMessages.size >= CLEAN_MESSAGES_MAX) cleanMessages.clear();
+    cleanMessages.add(message);
+  }
+  return redacted;
+}
 
 /** `X-Cloud-Trace-Context: TRACE_ID/SPAN_ID;o=1` or W3C `traceparent` → Cloud Logging trace fields. */
 export function traceFields(
