@@ -1,5 +1,5 @@
 import pino, { type Logger } from "pino";
-import { logCensor, REDACT_PATHS } from "./log-privacy";
+import { type LogRedactor, logRedactor } from "./log-privacy";
 import { redactPii } from "./redaction";
 
 export type { Logger } from "pino";
@@ -46,7 +46,8 @@ export function createLogger({
   serviceContext = { service: "switchboard", version: "unknown" },
   identityHashKey,
 }: LoggerOptions): Logger {
-  return pino(
+  const redactFields = logRedactor(identityHashKey);
+  const logger = pino(
     {
       level,
       messageKey: "message",
@@ -55,8 +56,9 @@ export function createLogger({
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: {
         level: (label) => ({ severity: SEVERITY[label] ?? "DEFAULT" }),
+        // Credentials and personal data in fields (log-privacy.ts), in one walk of each line's object.
+        log: redactFields,
       },
-      redact: { paths: REDACT_PATHS, censor: logCensor(identityHashKey) },
       hooks: {
         // Messages may quote upstream errors that echo user text: redact PII on the way out.
         logMethod(args, method) {
@@ -79,6 +81,19 @@ export function createLogger({
     },
     destination,
   );
+  return redactingBindings(logger, redactFields);
+}
+
+/**
+ * Child-logger bindings pass the same redaction: pino's `formatters.bindings` shapes only the root's
+ * bindings, so the root's `child` is wrapped (children are created from their parent and inherit it).
+ */
+function redactingBindings(logger: Logger, redactFields: LogRedactor): Logger {
+  const child = logger.child;
+  logger.child = function redactedChild(this: Logger, bindings, options) {
+    return child.call(this, redactFields(bindings), options);
+  } as Logger["child"];
+  return logger;
 }
 
 /** `log.error(err)` and `log.error(err, "…")` carry the error as a field; every string is redacted. */
@@ -86,12 +101,30 @@ function redactArguments(args: unknown[]): unknown[] {
   const [first, ...rest] = args;
   if (first instanceof Error) {
     const message = typeof rest[0] === "string" ? rest.shift() : first.message;
-    return [{ error: first }, redactText(message as string), ...rest.map(redactArgument)];
+    return [{ error: first }, redactMessage(message as string), ...rest.map(redactArgument)];
   }
   return args.map(redactArgument);
 }
 
-const redactArgument = (arg: unknown) => (typeof arg === "string" ? redactText(arg) : arg);
+const redactArgument = (arg: unknown) => (typeof arg === "string" ? redactMessage(arg) : arg);
+
+/**
+ * Most messages repeat word for word ("model usage", "POST /api/v1/chat 200"), and a digit is enough to
+ * send one through every PII detector: a message found clean is remembered and not scanned again. Only
+ * clean, short messages are kept, so the set holds no personal data; it is emptied when full.
+ */
+const CLEAN_MESSAGES_MAX = 1000;
+const CLEAN_MESSAGE_MAX_LENGTH = 200;
+const cleanMessages = new Set<string>();
+function redactMessage(message: string): string {
+  if (cleanMessages.has(message)) return message;
+  const redacted = redactText(message);
+  if (redacted === message && message.length <= CLEAN_MESSAGE_MAX_LENGTH) {
+    if (cleanMessages.size >= CLEAN_MESSAGES_MAX) cleanMessages.clear();
+    cleanMessages.add(message);
+  }
+  return redacted;
+}
 
 /** `X-Cloud-Trace-Context: TRACE_ID/SPAN_ID;o=1` or W3C `traceparent` → Cloud Logging trace fields. */
 export function traceFields(

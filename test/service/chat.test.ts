@@ -1,6 +1,6 @@
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { bearer, startTestService, type TestService, testDatabase } from "./helpers";
+import { bearer, eventually, startTestService, type TestService, testDatabase } from "./helpers";
 
 let svc: TestService;
 let drop: () => Promise<void>;
@@ -258,6 +258,30 @@ describe("bad input gets a clear 4xx and changes nothing", () => {
     expect({ messages: await count("messages"), sessions: await count("sessions") }).toEqual(before);
   });
 
+  test("a chunked body (no Content-Length) is limited as it arrives: over the limit, 413; under it, answered", async () => {
+    const chunked = (message: string) => {
+      const bytes = new TextEncoder().encode(JSON.stringify({ message }));
+      const body = new ReadableStream({
+        start(controller) {
+          for (let i = 0; i < bytes.length; i += 500) controller.enqueue(bytes.subarray(i, i + 500));
+          controller.close();
+        },
+      });
+      return fetch(`${svc.url}/api/v1/chat`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+        duplex: "half",
+      } as RequestInit);
+    };
+    const over = await chunked("x".repeat(4000));
+    expect(over.status).toBe(413);
+    expect((await json(over)).error.code).toBe("payload_too_large");
+    const under = await chunked("How do refunds work? ".repeat(20));
+    expect(under.status).toBe(200);
+    expect((await json(under)).reply).toEqual(expect.any(String));
+  });
+
   test("validation errors name the offending fields", async () => {
     const body = await json(await svc.post("/api/v1/chat", { message: 1, sessionId: "x" }));
     expect(body.error.details.fields.map((f: { field: string }) => f.field).sort()).toEqual([
@@ -325,5 +349,30 @@ describe("operations surface", () => {
     expect(all).not.toMatch(/4111[ -]?1111/);
     expect(all).not.toContain(sessionToken);
     expect(all).not.toContain("test-session-signing-key");
+  });
+
+  test("a turn writes two lines: model.usage, and the request line carrying conversation.processed (JSON and SSE)", async () => {
+    for (const accept of ["application/json", "text/event-stream"]) {
+      const before = svc.logs.lines.length;
+      const res = await svc.post("/api/v1/chat", { message: "How do refunds work?" }, { accept });
+      expect(res.status).toBe(200);
+      await res.text();
+      // The SSE request line follows the end of the stream, just after the last byte.
+      const lines = await eventually(
+        () => svc.logs.lines.slice(before),
+        (l) => l.some((line) => line.httpRequest),
+        2000,
+      );
+      expect(lines.map((l) => l.event)).toEqual(["model.usage", "conversation.processed"]);
+      expect(lines[1]).toMatchObject({
+        message: "POST /api/v1/chat 200",
+        channel: "web",
+        outcome: "answered",
+        routing: "default",
+        model: "local",
+        durationMs: expect.any(Number),
+        httpRequest: { requestMethod: "POST", requestUrl: "/api/v1/chat", status: 200 },
+      });
+    }
   });
 });

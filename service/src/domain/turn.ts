@@ -40,6 +40,24 @@ export interface TurnInput {
   message: string;
   tools?: FunctionDeclaration[] | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * Takes the finished turn's `conversation.processed` fields, for a channel that writes one log line per
+   * turn of its own (the web: its request line), so a turn costs one line fewer; without it the engine
+   * writes them in a line of their own.
+   */
+  logTurn?: ((fields: TurnLogFields) => void) | undefined;
+}
+
+/** The fields of a finished turn's `conversation.processed` log event (observability/log-events.ts). */
+export interface TurnLogFields {
+  event: string;
+  channel: Channel;
+  outcome: TurnResult["outcome"];
+  /** Why the model was chosen (routing rules). */
+  routing: string;
+  model: string;
+  /** From the start of the turn (admission) to its reply, stored and accounted. */
+  durationMs: number;
 }
 
 export interface TurnUsage extends TokenUsage {

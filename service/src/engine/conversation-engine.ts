@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Sql } from "../db/client";
 import type { ModelPrice } from "../domain/accounting";
-import type { TurnInput, TurnResult, TurnUsage } from "../domain/turn";
+import type { TurnInput, TurnLogFields, TurnResult, TurnUsage } from "../domain/turn";
 import type { Logger } from "../logger";
 import { LOG_EVENT } from "../observability/log-events";
 import type { KnowledgeFallback } from "../ports/knowledge-fallback";
@@ -119,17 +119,16 @@ export class ConversationEngine implements TurnEngine {
       latencyMs: Math.round(performance.now() - started),
       outcome: answer.outcome === "answered" ? "ok" : "fallback",
     });
-    this.deps.log.info(
-      {
-        event: LOG_EVENT.conversationProcessed,
-        channel: turn.input.channel,
-        outcome: answer.outcome,
-        routing: routed.reason,
-        model: answer.result.model,
-        durationMs: Math.round(performance.now() - turn.startedAt),
-      },
-      "conversation turn processed",
-    );
+    const processed: TurnLogFields = {
+      event: LOG_EVENT.conversationProcessed,
+      channel: turn.input.channel,
+      outcome: answer.outcome,
+      routing: routed.reason,
+      model: answer.result.model,
+      durationMs: Math.round(performance.now() - turn.startedAt),
+    };
+    if (turn.input.logTurn) turn.input.logTurn(processed);
+    else this.deps.log.info(processed, "conversation turn processed");
     return resultOf(turn, answer, usage);
   }
 

@@ -1,4 +1,5 @@
 import type { Identity } from "../domain/identity";
+import type { TurnLogFields } from "../domain/turn";
 import type { Logger } from "../logger";
 
 export interface AppEnv {
@@ -8,5 +9,9 @@ export interface AppEnv {
     identity: Identity | undefined;
     /** The client's IP address, resolved by the client-address middleware (X-Forwarded-For as far as trusted). */
     clientAddress: string;
+    /** A chat turn's conversation.processed fields, which the request line carries. */
+    logFields: TurnLogFields | undefined;
+    /** A streamed response: the request line is written when this settles, with the stream's fields. */
+    streamDone: Promise<void> | undefined;
   };
 }

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomUUID, webcrypto } from "node:crypto";
 import {
   createRemoteJWKSet,
   decodeJwt,
@@ -39,17 +39,15 @@ export interface AuthOptions {
  * a user JWT verified with the configured secret or JWKS, identified by `sub`, tier from the `tier` claim.
  */
 export class Authenticator {
-  private readonly sessionKey: Uint8Array;
-  private readonly previousSessionKey: Uint8Array | undefined;
-  private readonly jwtSecret: Uint8Array | undefined;
+  private readonly sessionKey: HmacKey;
+  private readonly previousSessionKey: HmacKey | undefined;
+  private readonly jwtSecret: HmacKey | undefined;
   private readonly jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
 
   constructor(private readonly opts: AuthOptions) {
-    this.sessionKey = new TextEncoder().encode(opts.sessionKey);
-    this.previousSessionKey = opts.previousSessionKey
-      ? new TextEncoder().encode(opts.previousSessionKey)
-      : undefined;
-    this.jwtSecret = opts.jwtSecret ? new TextEncoder().encode(opts.jwtSecret) : undefined;
+    this.sessionKey = hmacKey(opts.sessionKey);
+    this.previousSessionKey = opts.previousSessionKey ? hmacKey(opts.previousSessionKey) : undefined;
+    this.jwtSecret = opts.jwtSecret ? hmacKey(opts.jwtSecret) : undefined;
     this.jwks = opts.jwksUrl ? createRemoteJWKSet(new URL(opts.jwksUrl)) : undefined;
   }
 
@@ -87,7 +85,7 @@ export class Authenticator {
     };
     for (const key of [this.sessionKey, this.previousSessionKey]) {
       if (!key) continue;
-      const payload = await jwtVerify(token, key, options).then(
+      const payload = await jwtVerify(token, await key(), options).then(
         (r) => r.payload,
         () => undefined,
       );
@@ -114,7 +112,7 @@ export class Authenticator {
     };
     let payload: JWTPayload | undefined;
     if (this.jwtSecret) {
-      payload = await jwtVerify(token, this.jwtSecret, { ...options, algorithms: ["HS256"] }).then(
+      payload = await jwtVerify(token, await this.jwtSecret(), { ...options, algorithms: ["HS256"] }).then(
         (r) => r.payload,
         () => undefined,
       );
@@ -154,8 +152,30 @@ export class Authenticator {
       .setSubject(identity.id)
       .setIssuedAt()
       .setExpirationTime(SESSION_TTL)
-      .sign(this.sessionKey);
+      .sign(await this.sessionKey());
   }
+}
+
+/** An HS256 key, imported on first use and then reused. */
+type HmacKey = () => Promise<webcrypto.CryptoKey>;
+
+/**
+ * jose imports a raw (Uint8Array) secret into WebCrypto on every sign and verify; importing it once saves
+ * that on every request. Only the imported key is kept: verified tokens are not cached, so a rotated-out
+ * key or an expired token is refused as before.
+ */
+function hmacKey(secret: string): HmacKey {
+  let key: Promise<webcrypto.CryptoKey> | undefined;
+  return () => {
+    key ??= webcrypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(secret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign", "verify"],
+    );
+    return key;
+  };
 }
 
 /**

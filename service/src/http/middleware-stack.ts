@@ -9,6 +9,7 @@ import { clientAddress } from "../middleware/client-address";
 import { requestContext } from "../middleware/request-context";
 import { securityHeaders } from "../middleware/security-headers";
 import { type ServiceRole, serviceRole } from "../middleware/service-role";
+import { socketBody, tooLarge, unlessBodyRead } from "../middleware/socket-body";
 import type { AppEnv } from "./app-env";
 import type { Authenticator } from "./auth";
 import { AppError } from "./errors";
@@ -43,8 +44,11 @@ export function applyMiddleware(app: OpenAPIHono<AppEnv>, opts: MiddlewareOption
   app.use("*", serviceRole(opts.role));
   app.use("*", clientAddress({ trustedProxyHops: opts.trustedProxyHops }));
   if (opts.requestTimeoutMs) app.use("*", requestTimeout(opts.requestTimeoutMs));
-  app.use("*", sizeLimit(opts.bodyLimitBytes, opts.webhookBodyLimitBytes));
-  if (opts.bodyTimeoutMs) app.use("*", bodyDeadline(opts.bodyTimeoutMs));
+  const maxBytes = (path: string) => (isWebhook(path) ? opts.webhookBodyLimitBytes : opts.bodyLimitBytes);
+  app.use("*", socketBody({ maxBytes, deadlineMs: opts.bodyTimeoutMs }));
+  // Without a socket (app.request()), the body is read through Hono, with the same limit and deadline.
+  app.use("*", unlessBodyRead(sizeLimit(opts.bodyLimitBytes, opts.webhookBodyLimitBytes)));
+  if (opts.bodyTimeoutMs) app.use("*", unlessBodyRead(bodyDeadline(opts.bodyTimeoutMs)));
   if (opts.corsOrigins?.length) app.use("/api/*", apiCors(opts.corsOrigins));
   app.use("*", requireUtf8());
   app.use("/api/*", identify(opts.auth));
@@ -65,7 +69,7 @@ function sizeLimit(apiBytes: number, webhookBytes: number): MiddlewareHandler {
     bodyLimit({
       maxSize,
       onError: () => {
-        throw new AppError(413, "payload_too_large", `The request body is larger than ${maxSize} bytes`);
+        throw tooLarge(maxSize);
       },
     });
   const api = limit(apiBytes);
@@ -88,24 +92,29 @@ function apiCors(origins: readonly string[]): MiddlewareHandler {
 
 /**
  * JSON bodies must be valid UTF-8: a decoder that silently replaces bad bytes would store and answer text
- * the sender never wrote. (Hono caches the body, so the validators read it again afterwards.) Webhooks
- * verify their signature on the raw bytes first.
+ * the sender never wrote. The text decoded here goes into Hono's body cache, so the JSON validator
+ * (`c.req.json()`) parses it without decoding the bytes again. Webhooks verify their signature on the
+ * raw bytes first.
  */
 function requireUtf8(): MiddlewareHandler {
   const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+  const JSON_TYPE = /\bjson\b/i;
   return async function requireUtf8Middleware(c, next) {
     if (
       c.req.method !== "GET" &&
-      /\bjson\b/i.test(c.req.header("content-type") ?? "") &&
+      JSON_TYPE.test(c.req.header("content-type") ?? "") &&
       !isWebhook(c.req.path)
     ) {
       // Read outside the try: a body over the limit must stay a 413.
       const body = await c.req.arrayBuffer();
+      let text: string;
       try {
-        strictUtf8.decode(body);
+        text = strictUtf8.decode(body);
       } catch {
         throw new AppError(400, "invalid_encoding", "The request body is not valid UTF-8");
       }
+      // Hono keeps a promise per body type (its .d.ts says the value): c.req.text()/json() resolve this.
+      (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(text);
     }
     await next();
   };

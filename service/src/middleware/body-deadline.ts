@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { AppError } from "../http/errors";
+import { tooSlow } from "./socket-body";
 
 /**
  * The whole request body must arrive within `ms` of the handlers asking for it, or the client gets 408
@@ -20,9 +20,7 @@ export function bodyDeadline(ms: number): MiddlewareHandler {
       if ((await Promise.race([read, expired])) === "expired") {
         // The abandoned read fails once the connection is closed; nobody waits for it any more.
         read.catch(() => {});
-        throw new AppError(408, "client_timeout", `The request body did not arrive within ${ms} ms`, {
-          headers: { Connection: "close" },
-        });
+        throw tooSlow(ms);
       }
     } finally {
       clearTimeout(timer);

@@ -14,15 +14,30 @@ const HSTS = "max-age=63072000; includeSubDomains";
  * style sheet and the widget's script tag carry the per-response nonce (`c.get("secureHeadersNonce")`), and
  * the widget hands that nonce on to the style sheet it builds in its shadow root, so neither needs
  * 'unsafe-inline'. The widget talks to its own origin only (connect-src 'self'). No page or API answer may
- * be framed (frame-ancestors, and X-Frame-Options for old browsers).
+ * be framed (frame-ancestors, and X-Frame-Options for old browsers). The API, webhooks and internal
+ * routes answer JSON, which runs nothing: they get the same policy with 'none' for scripts and styles, a
+ * header built once instead of a random nonce and a new header per request.
  * https://hono.dev/docs/middleware/builtin/secure-headers
  */
 export function securityHeaders(opts: SecurityHeadersOptions = {}): MiddlewareHandler {
-  const headers = secureHeaders({
+  const page = headersWith(NONCE);
+  const data = headersWith("'none'");
+  const alwaysHttps = opts.publicUrl?.startsWith("https:") ?? false;
+  return async function securityHeadersMiddleware(c, next) {
+    await (DATA_ONLY.test(c.req.path) ? data : page)(c, next);
+    if (alwaysHttps || overHttps(c)) c.res.headers.set("Strict-Transport-Security", HSTS);
+  };
+}
+
+/** Paths that answer data, never a document. */
+const DATA_ONLY = /^\/(?:api|webhooks|internal)\//;
+
+function headersWith(scriptsAndStyles: typeof NONCE | "'none'"): MiddlewareHandler {
+  return secureHeaders({
     contentSecurityPolicy: {
       defaultSrc: ["'none'"],
-      scriptSrc: [NONCE],
-      styleSrc: [NONCE],
+      scriptSrc: [scriptsAndStyles],
+      styleSrc: [scriptsAndStyles],
       connectSrc: ["'self'"],
       // The demo page's empty favicon (`data:,`), so the browser does not fetch /favicon.ico.
       imgSrc: ["data:"],
@@ -38,11 +53,6 @@ export function securityHeaders(opts: SecurityHeadersOptions = {}): MiddlewareHa
     // answers Cross-Origin-Resource-Policy: cross-origin instead of same-origin.
     overwrite: false,
   });
-  const alwaysHttps = opts.publicUrl?.startsWith("https:") ?? false;
-  return async function securityHeadersMiddleware(c, next) {
-    await headers(c, next);
-    if (alwaysHttps || overHttps(c)) c.res.headers.set("Strict-Transport-Security", HSTS);
-  };
 }
 
 /** The scheme the client used, as the front end (Cloud Run, the load balancer) reports it. */

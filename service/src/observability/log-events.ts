@@ -10,7 +10,10 @@
 
 /** Values of the `event` field that a log-based metric counts. */
 export const LOG_EVENT = {
-  /** A conversation turn finished (web chat, or an Intercom task): how it ended and how long it took. */
+  /**
+   * A conversation turn finished (web chat, or an Intercom task): how it ended and how long it took. A web
+   * turn's fields ride on its request line (the one with `httpRequest`), so a turn costs one line fewer.
+   */
   conversationProcessed: "conversation.processed",
   /** A call to an upstream API failed (answered with an error status, or not at all). */
   upstreamError: "upstream.error",

@@ -140,6 +140,8 @@ export function chatRoutes(deps: ChatRoutesDeps) {
       message: body.message,
       clientAddress: c.get("clientAddress"),
       newIdentity: minted,
+      // conversation.processed rides on the request line (middleware/request-context.ts).
+      logTurn: (fields) => c.set("logFields", fields),
     });
     const payload = (result: TurnResult) => replyPayload(result, sessionToken);
     if (/\btext\/event-stream\b/.test(c.req.header("accept") ?? "")) {
@@ -192,6 +194,8 @@ function streamTurn(
 ) {
   const requestId = c.get("requestId");
   const log = c.get("log");
+  let ended = () => {};
+  c.set("streamDone", new Promise<void>((resolve) => (ended = resolve)));
   return streamSSE(c, async (stream) => {
     try {
       const result = await engine.run(turn, (text) =>
@@ -202,6 +206,8 @@ function streamTurn(
       log.error({ error }, "stream failed");
       const body = errorBody("stream_failed", "The reply could not be completed.", requestId);
       await stream.writeSSE({ event: "error", data: JSON.stringify(body) });
+    } finally {
+      ended();
     }
   });
 }
