@@ -9,7 +9,6 @@ import { clientAddress } from "../middleware/client-address";
 import { requestContext } from "../middleware/request-context";
 import { securityHeaders } from "../middleware/security-headers";
 import { type ServiceRole, serviceRole } from "../middleware/service-role";
-import { socketBody, tooLarge, unlessBodyRead } from "../middleware/socket-body";
 import type { AppEnv } from "./app-env";
 import type { Authenticator } from "./auth";
 import { AppError } from "./errors";
@@ -44,11 +43,8 @@ export function applyMiddleware(app: OpenAPIHono<AppEnv>, opts: MiddlewareOption
   app.use("*", serviceRole(opts.role));
   app.use("*", clientAddress({ trustedProxyHops: opts.trustedProxyHops }));
   if (opts.requestTimeoutMs) app.use("*", requestTimeout(opts.requestTimeoutMs));
-  const maxBytes = (path: string) => (isWebhook(path) ? opts.webhookBodyLimitBytes : opts.bodyLimitBytes);
-  app.use("*", socketBody({ maxBytes, deadlineMs: opts.bodyTimeoutMs }));
-  // Without a socket (app.request()), the body is read through Hono, with the same limit and deadline.
-  app.use("*", unlessBodyRead(sizeLimit(opts.bodyLimitBytes, opts.webhookBodyLimitBytes)));
-  if (opts.bodyTimeoutMs) app.use("*", unlessBodyRead(bodyDeadline(opts.bodyTimeoutMs)));
+  app.use("*", sizeLimit(opts.bodyLimitBytes, opts.webhookBodyLimitBytes));
+  if (opts.bodyTimeoutMs) app.use("*", bodyDeadline(opts.bodyTimeoutMs));
   if (opts.corsOrigins?.length) app.use("/api/*", apiCors(opts.corsOrigins));
   app.use("*", requireUtf8());
   app.use("/api/*", identify(opts.auth));
@@ -69,7 +65,7 @@ function sizeLimit(apiBytes: number, webhookBytes: number): MiddlewareHandler {
     bodyLimit({
       maxSize,
       onError: () => {
-        throw tooLarge(maxSize);
+        throw new AppError(413, "payload_too_large", `The request body is larger than ${maxSize} bytes`);
       },
     });
   const api = limit(apiBytes);

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import { tooSlow } from "./socket-body";
+import { AppError } from "../http/errors";
 
 /**
  * The whole request body must arrive within `ms` of the handlers asking for it, or the client gets 408
@@ -20,7 +20,9 @@ export function bodyDeadline(ms: number): MiddlewareHandler {
       if ((await Promise.race([read, expired])) === "expired") {
         // The abandoned read fails once the connection is closed; nobody waits for it any more.
         read.catch(() => {});
-        throw tooSlow(ms);
+        throw new AppError(408, "client_timeout", `The request body did not arrive within ${ms} ms`, {
+          headers: { Connection: "close" },
+        });
       }
     } finally {
       clearTimeout(timer);
