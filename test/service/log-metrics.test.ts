@@ -110,6 +110,8 @@ describe("log events that log-based metrics count", () => {
   test("each channel's turns, and the values the alert policies select, are among them", () => {
     const turns = svc.logs.events(LOG_EVENT.conversationProcessed);
     expect(new Set(turns.map((l) => l[LOG_FIELD.channel]))).toEqual(new Set(["web", "intercom"]));
+    // One line per conversation processed: three Intercom conversations are counted three times, not six.
+    expect(turns.filter((l) => l[LOG_FIELD.channel] === "intercom")).toHaveLength(3);
     // policies/context-cache-hit-rate.json: chat calls of Gemini models.
     const usage = svc.logs.events(LOG_EVENT.modelUsage);
     expect(

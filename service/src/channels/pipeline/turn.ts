@@ -100,6 +100,9 @@ export class ConversationTurns<View> {
         externalRef: turn.key.conversationId,
         message: text,
         tools: [HANDOFF_TOOL],
+        // The pipeline writes this conversation's one conversation.processed line (receipt to reply, every
+        // outcome, handoffs and skips too); a second from the engine would count the turn twice.
+        logTurn: ignoreTurnLog,
       });
     } catch (error) {
       const reason = handoffOnRefusal(error);
@@ -120,3 +123,5 @@ export class ConversationTurns<View> {
     return handOff(this.deps, this.channel, turn, reason);
   }
 }
+
+const ignoreTurnLog = () => {};
