@@ -456,6 +456,23 @@ describe("contact and event endpoints", () => {
     expect(tooMany.status).toBe(400);
   });
 
+  test("a blank external_id or user_id names no one: 400, and no contact is created or looked up", async () => {
+    const before = intercom.contacts.size;
+    for (const [path, body] of [
+      ["/intercom/identify-user", { external_id: "   " }],
+      ["/intercom/track-event", { event_name: "upgraded-plan", user_id: " \t" }],
+    ] as const) {
+      const res = await fetch(`${svc.url}${path}`, {
+        method: "POST",
+        headers: admin,
+        body: JSON.stringify(body),
+      });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("validation_failed");
+    }
+    expect(intercom.contacts.size).toBe(before);
+  });
+
   test("DELETE a contact: erased in Intercom, and that person's conversations here are purged", async () => {
     const contact = intercom.createContact({ external_id: "gdpr_1", email: "gdpr@example.com" });
     const conv = intercom.createConversation({ body: "How do I turn on two-factor?", contact: contact.id });

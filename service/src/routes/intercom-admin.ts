@@ -21,13 +21,15 @@ export interface IntercomAdminDeps {
 }
 
 const Scalar = z.union([z.string().max(500), z.number(), z.boolean()]);
+/** An id of Intercom's or the caller's: blank ("  ") names no one, so it is refused, not looked up. */
+const Identifier = z.string().regex(/\S/, "must not be empty or blank");
 
 const TrackEvent = z
   .object({
     event_name: z.string().min(1).max(255),
-    user_id: z.string().min(1).optional(),
+    user_id: Identifier.optional(),
     email: z.email().optional(),
-    id: z.string().min(1).optional(),
+    id: Identifier.optional(),
     created_at: z.number().int().positive().optional(),
     metadata: z
       .record(z.string(), Scalar)
@@ -41,7 +43,7 @@ const TrackEvent = z
 
 const IdentifyUser = z
   .object({
-    external_id: z.string().min(1).max(255).optional(),
+    external_id: Identifier.max(255).optional(),
     email: z.email().optional(),
     name: z.string().max(255).optional(),
     phone: z.string().max(50).optional(),
