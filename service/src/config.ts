@@ -407,6 +407,11 @@ function secretStoreIssues(env: Env): string[] {
       ? []
       : ["GOOGLE_CLOUD_PROJECT: is required when SECRET_STORE=secret-manager"];
   }
+  if (store === "database" && env.NODE_ENV?.trim() === "production" && !present(env.SECRET_STORE_KEY)) {
+    return [
+      "SECRET_STORE_KEY: is required in production with SECRET_STORE=database (or set SECRET_STORE=secret-manager, as the Cloud deployment does)",
+    ];
+  }
   return [];
 }
 

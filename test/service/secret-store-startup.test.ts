@@ -142,6 +142,15 @@ describe("secret store settings", () => {
     }
   };
 
+  test("production refuses the database store without a configured key, and accepts one or Secret Manager", () => {
+    const prod = { NODE_ENV: "production", SESSION_SIGNING_KEY: "x".repeat(32) };
+    expect(issues(prod)).toEqual([
+      "SECRET_STORE_KEY: is required in production with SECRET_STORE=database (or set SECRET_STORE=secret-manager, as the Cloud deployment does)",
+    ]);
+    expect(issues({ ...prod, SECRET_STORE_KEY: randomBytes(32).toString("base64") })).toEqual([]);
+    expect(issues({ ...prod, SECRET_STORE: "secret-manager", GOOGLE_CLOUD_PROJECT: "p" })).toEqual([]);
+  });
+
   test("Secret Manager needs the project; a malformed key is refused without echoing it; the prefix is checked", () => {
     expect(issues({ SECRET_STORE: "secret-manager" })).toEqual([
       "GOOGLE_CLOUD_PROJECT: is required when SECRET_STORE=secret-manager",
