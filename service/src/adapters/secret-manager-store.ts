@@ -119,10 +119,11 @@ export class SecretManagerStore implements SecretStore {
     } catch (error) {
       if (error instanceof SecretStoreError) throw error;
       const status = statusOf(error);
+      // No `cause`: the client's error carries the request, and a failed addSecretVersion's request body
+      // is the value. A logger that serializes causes would write it out.
       throw new SecretStoreError(
         status === "not_found" || status === "no_live_version" ? "not_found" : "unavailable",
         `Secret Manager failed on ${ref}: ${status}`,
-        { cause: error },
       );
     }
   }
