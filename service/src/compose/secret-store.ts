@@ -12,6 +12,8 @@ export interface SecretStoreParts {
   log: Logger;
   /** Where a generated key is kept; undefined: the database lives in memory, and so does the key. */
   keyDir: string | undefined;
+  /** A generated key beside an embedded database is the design; beside a shared server it is worth a warning. */
+  databaseKind: "server" | "embedded";
   /** Secret Manager client options (tests point the real client at the emulator). */
   secretManagerClientOptions?: SecretManagerClientOptions;
 }
@@ -53,7 +55,7 @@ export async function buildSecretStore(config: Config, parts: SecretStoreParts):
     keyId: store.currentKeyId,
     keySource: source,
   });
-  if (source !== "configured") {
+  if (source === "file" && parts.databaseKind === "server") {
     parts.log.warn(
       { event: "config.warning" },
       "SECRET_STORE_KEY is not set: tenant credentials are sealed with a key generated on this machine; every instance sharing the database needs it (refused in production)",

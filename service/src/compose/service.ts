@@ -79,6 +79,7 @@ function tenantSecretStore(config: Config, db: Database, log: Logger, opts: Star
     sql: db.sql,
     log,
     keyDir: opts.inMemoryDatabase ? undefined : config.DATA_DIR,
+    databaseKind: db.kind,
     secretManagerClientOptions: opts.secretManagerClientOptions,
   });
 }
