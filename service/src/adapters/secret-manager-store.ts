@@ -20,9 +20,8 @@ export interface SecretManagerStoreOptions {
 /**
  * One Secret Manager secret per tenant credential (`<prefix><tenant>_<kind>`, automatic replication,
  * labelled with its tenant and kind), one version per value, earlier ones destroyed on rotation. The ref
- * a row keeps is the secret's name,
- * `projects/<project>/secrets/<id>`; reads take its latest version. Every read and write is in Secret
- * Manager's Data Access audit log (on in prod, infra/environments.ts).
+ * a row keeps is the secret's name, `projects/<project>/secrets/<id>`; reads take its latest version.
+ * Every read and write is in Secret Manager's Data Access audit log (on in prod, infra/environments.ts).
  */
 export class SecretManagerStore implements SecretStore {
   readonly kind = "secret-manager";
@@ -43,7 +42,7 @@ export class SecretManagerStore implements SecretStore {
           secret: { replication: { automatic: {} }, labels: labelsOf(name) },
         });
       } catch (error) {
-        // A put retried after a crash finds its secret: the value becomes its next version.
+        // A put retried after a crash, or after a delete, finds its secret: the value is its next version.
         if (statusOf(error) !== "already_exists") throw error;
       }
       await this.addVersion(ref, value);
@@ -149,5 +148,5 @@ function statusOf(error: unknown): string {
     return "no_live_version";
   }
   if (code === 16 || code === 401) return "unauthenticated";
-  return typeof code === "number" || typeof code === "string" ? `error ${code}` : "unreachable";
+  return typeof code === "number" || typeof code === "string" ? `error ${code}` : "unexpected response";
 }
