@@ -171,6 +171,24 @@ export interface EdgeSpec {
   readonly armor: ArmorSpec;
 }
 
+/**
+ * Per-tenant credentials (the service's SECRET_STORE=secret-manager): one secret per credential, created
+ * by the runtime identity under `prefix`, which its IAM grants are conditioned on (TenantSecrets).
+ */
+export interface TenantSecretsSpec {
+  /** SECRET_STORE_PREFIX: letters, digits, `-`, `_`; ends with `-` or `_` so no other secret shares it. */
+  readonly prefix: string;
+}
+
+/**
+ * Data Access audit logs (DATA_READ, DATA_WRITE and ADMIN_READ) for these services: every read of a tenant
+ * credential and every Cloud SQL Admin API read in Cloud Logging. Admin Activity logs are always on; Data
+ * Access logs cost ingestion (https://cloud.google.com/logging/docs/audit/configure-data-access).
+ */
+export interface AuditLogSpec {
+  readonly dataAccess: readonly string[];
+}
+
 export interface BudgetSpec {
   /** Monthly budget in USD; alerts at 50/80/100 % of it. */
   readonly monthlyUsd: number;
@@ -212,6 +230,8 @@ export interface EnvironmentSpec {
   readonly edge: EdgeSpec;
   /** Keep images: the most recent N versions survive cleanup. */
   readonly imagesKept: number;
+  readonly tenantSecrets: TenantSecretsSpec;
+  readonly auditLogs: AuditLogSpec;
 }
 
 const tasksDefaults: TasksSpec = {
@@ -261,6 +281,11 @@ const armorDefaults: ArmorSpec = {
   wafPreview: true,
   wafSensitivity: 1,
 };
+
+const tenantSecretsDefaults: TenantSecretsSpec = { prefix: "switchboard-tenant-" };
+
+/** Services whose Data Access audit logs prod turns on: tenant credentials and the database. */
+export const PROD_DATA_ACCESS_AUDITED = ["cloudsql.googleapis.com", "secretmanager.googleapis.com"] as const;
 
 const networkDefaults: NetworkSpec = {
   egress: "connector",
@@ -322,6 +347,8 @@ export const environments: Readonly<Record<EnvironmentName, EnvironmentSpec>> = 
     budget: { monthlyUsd: 100 },
     edge: { enabled: false, armor: armorDefaults },
     imagesKept: 10,
+    tenantSecrets: tenantSecretsDefaults,
+    auditLogs: { dataAccess: [] },
   },
   staging: {
     name: "staging",
@@ -374,6 +401,8 @@ export const environments: Readonly<Record<EnvironmentName, EnvironmentSpec>> = 
     budget: { monthlyUsd: 200 },
     edge: { enabled: false, armor: armorDefaults },
     imagesKept: 20,
+    tenantSecrets: tenantSecretsDefaults,
+    auditLogs: { dataAccess: [] },
   },
   prod: {
     name: "prod",
@@ -428,6 +457,8 @@ export const environments: Readonly<Record<EnvironmentName, EnvironmentSpec>> = 
     budget: { monthlyUsd: 1000 },
     edge: { enabled: true, armor: armorDefaults },
     imagesKept: 30,
+    tenantSecrets: tenantSecretsDefaults,
+    auditLogs: { dataAccess: PROD_DATA_ACCESS_AUDITED },
   },
 };
 

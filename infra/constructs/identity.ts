@@ -4,6 +4,7 @@ import { ServiceAccountIamMember } from "@cdktf/provider-google/lib/service-acco
 import { Construct } from "constructs";
 import { roleId, serviceAccountMember } from "./naming";
 import type { ServiceEnvironment, ServiceEnvironmentSource } from "./service-environment";
+import { TENANT_SECRET_ROLES } from "./tenant-secrets";
 
 export interface IdentityProps {
   readonly projectId: string;
@@ -58,12 +59,14 @@ export class Identity extends Construct implements ServiceEnvironmentSource {
   ] as const;
 
   /**
-   * Every project-level role an Identity can grant: the deploy identity's Project IAM Admin is limited
+   * Every project-level role the platform stack grants: the deploy identity's Project IAM Admin is limited
    * to exactly these (CiIdentities). A project grant added here without this list would be refused.
    */
   static readonly GRANTABLE_PROJECT_ROLES: readonly string[] = [
     ...Identity.RUNTIME_ROLES,
     VERTEX_RUNTIME_ROLE,
+    // Granted to the runtime behind IAM conditions by TenantSecrets.
+    ...Object.values(TENANT_SECRET_ROLES),
   ];
 
   constructor(scope: Construct, id: string, props: IdentityProps) {

@@ -80,6 +80,11 @@ function grants(config: Config): { role: string; member: string }[] {
 
 const PUBLIC_MEMBERS = new Set(["allUsers", "allAuthenticatedUsers"]);
 const SECRET_NAME = /(KEY|SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL|PRIVATE)/i;
+/**
+ * Settings whose names match SECRET_NAME but whose values say where secrets go, not what they are: the
+ * tenant secret store's kind and its secret-id prefix. Exact names only; SECRET_STORE_KEY stays a secret.
+ */
+const NOT_SECRET_VALUES: ReadonlySet<string> = new Set(["SECRET_STORE", "SECRET_STORE_PREFIX"]);
 
 /** Where each labelable type keeps its labels, and whether the provider's default_labels reach it. */
 const LABEL_FIELDS: Readonly<Record<string, { path: string[]; providerDefaults: boolean }>> = {
@@ -322,6 +327,7 @@ export const RULES: readonly Rule[] = [
         const bad = list(k.env).find(
           (e) =>
             SECRET_NAME.test(String(e.name)) &&
+            !NOT_SECRET_VALUES.has(String(e.name)) &&
             isSet(e.value) &&
             !/^sm:\/\/[A-Za-z0-9_-]+(@\w+)?$/.test(String(e.value)),
         );

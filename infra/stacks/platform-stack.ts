@@ -5,6 +5,7 @@ import type { Construct } from "constructs";
 import { AlertPolicies } from "../constructs/alert-policies";
 import { ArmorPolicy } from "../constructs/armor-policy";
 import { ArtifactRegistry } from "../constructs/artifact-registry";
+import { AuditLogs } from "../constructs/audit-logs";
 import { Budget } from "../constructs/budget";
 import { ciAccountEmail, DEPLOY_ACCOUNT_ID } from "../constructs/ci-identities";
 import { Dashboards } from "../constructs/dashboards";
@@ -21,6 +22,7 @@ import { RunService } from "../constructs/run-service";
 import { Secrets } from "../constructs/secrets";
 import { ServiceEnvironment } from "../constructs/service-environment";
 import { TaskQueue } from "../constructs/task-queue";
+import { TenantSecrets } from "../constructs/tenant-secrets";
 import { UptimeCheck } from "../constructs/uptime-check";
 import { apisFor, type Deployment, type RunSpec, secretsFor } from "../environments";
 import { applyGuardrails } from "../guardrails/guardrails";
@@ -63,6 +65,7 @@ interface Foundation {
   readonly secrets: Secrets;
   readonly registry: ArtifactRegistry;
   readonly queue: TaskQueue;
+  readonly tenantSecrets: TenantSecrets;
 }
 
 /**
@@ -99,11 +102,17 @@ export class PlatformStack extends PinnedStack {
     this.workerUrl = addresses.workerUrl;
 
     const foundation = this.foundation(d);
-    const { database, secrets, queue, identity } = foundation;
+    const { database, secrets, queue, identity, tenantSecrets } = foundation;
     this.database = database;
     this.queue = queue;
     // What both services read, each construct adding its own part (and what a revision waits for).
-    const environment = deploymentEnvironment(d, addresses).add(database, secrets, queue, identity);
+    const environment = deploymentEnvironment(d, addresses).add(
+      database,
+      secrets,
+      queue,
+      identity,
+      tenantSecrets,
+    );
     this.schedules(d, identity);
     const services = this.services(d, addresses, foundation, environment);
     this.run = services.run;
@@ -176,7 +185,14 @@ export class PlatformStack extends PinnedStack {
       enqueuer: identity.runtime,
       invoker: identity.invoker,
     });
-    return { network, identity, database, secrets, registry, queue };
+    // Tenants' credentials: created by the service itself, under a prefix its grants are conditioned on.
+    const tenantSecrets = new TenantSecrets(this, "tenant-secrets", {
+      projectId: d.projectId,
+      projectNumber: d.projectNumber,
+      prefix: env.tenantSecrets.prefix,
+      member: identity.runtimeMember,
+    });
+    return { network, identity, database, secrets, registry, queue, tenantSecrets };
   }
 
   /** The Intercom poll and the retention purge: Cloud Scheduler calls the worker as the invoker. */
@@ -275,6 +291,7 @@ export class PlatformStack extends PinnedStack {
       labels: d.labels,
     });
     const notificationChannelIds = env.alerting.notify ? channels.channelIds : [];
+    new AuditLogs(this, "audit-logs", { projectId: d.projectId, dataAccess: env.auditLogs.dataAccess });
     new UptimeCheck(this, "uptime", {
       projectId: d.projectId,
       host: addresses.publicHost,

@@ -323,6 +323,31 @@ export const configSchema = z.object({
   CHATBOT_UUID: optionalString,
   GPT_TRAINER_API_BASE: optionalString.pipe(z.url().optional()),
   ADMIN_API_KEY: optionalString.pipe(z.string().min(24, "must be at least 24 characters").optional()),
+
+  // Per-tenant credentials (service/src/ports/secret-store.ts).
+  SECRET_STORE: z.enum(["database", "secret-manager"]).default("database"),
+  /** 32 random bytes, base64: the AES-256-GCM key of the database store. Unset outside production: generated. */
+  SECRET_STORE_KEY: optionalString.pipe(
+    z
+      .string()
+      .refine(
+        (v) => /^[A-Za-z0-9+/_-]+={0,2}$/.test(v) && Buffer.from(v, "base64").length === 32,
+        "must be 32 random bytes in base64 (openssl rand -base64 32)",
+      )
+      .optional(),
+  ),
+  /** Every tenant secret's id starts with it; the runtime's IAM grant is conditioned on it (infra). */
+  SECRET_STORE_PREFIX: z
+    .string()
+    .default("switchboard-tenant-")
+    .pipe(
+      z
+        .string()
+        .regex(
+          /^[A-Za-z][A-Za-z0-9_-]{0,98}[-_]$/,
+          'must be letters, digits, "-" and "_", start with a letter and end with "-" or "_"',
+        ),
+    ),
 });
 
 const truthy = (v: string | undefined) =>
@@ -366,7 +391,28 @@ function crossFieldIssues(env: Env): string[] {
   }
   issues.push(...databaseIssues(env));
   issues.push(...jwksIssues(env));
+  issues.push(...secretStoreIssues(env));
   return issues;
+}
+
+/**
+ * Secret Manager needs the project its secrets live in. The database store needs a key that every
+ * instance shares and that outlives them: in production only a configured one (a key generated on a Cloud
+ * Run instance's disk would die with it, and the credentials with it).
+ */
+function secretStoreIssues(env: Env): string[] {
+  const store = env.SECRET_STORE?.trim() || "database";
+  if (store === "secret-manager") {
+    return present(env.GOOGLE_CLOUD_PROJECT)
+      ? []
+      : ["GOOGLE_CLOUD_PROJECT: is required when SECRET_STORE=secret-manager"];
+  }
+  if (store === "database" && env.NODE_ENV?.trim() === "production" && !present(env.SECRET_STORE_KEY)) {
+    return [
+      "SECRET_STORE_KEY: is required in production with SECRET_STORE=database (or set SECRET_STORE=secret-manager, as the Cloud deployment does)",
+    ];
+  }
+  return [];
 }
 
 function databaseIssues(env: Env): string[] {

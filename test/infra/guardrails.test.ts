@@ -210,7 +210,11 @@ describe("guardrails", () => {
       expect(findings.filter((f) => !f.exemptedBecause)).toEqual([]);
     }
     const exempted = evaluateGuardrails(platforms.prod).filter((f) => f.exemptedBecause);
-    expect(exempted.map((f) => `${f.ruleId} ${f.path}`)).toEqual(["SB_RUN_PUBLIC_INVOKER prod/run/service"]);
+    expect(exempted.map((f) => `${f.ruleId} ${f.path}`)).toEqual([
+      // The runtime creates tenant secrets: admin, conditioned to the project resource (TenantSecrets).
+      "CKV_GCP_42 prod/tenant-secrets/create",
+      "SB_RUN_PUBLIC_INVOKER prod/run/service",
+    ]);
     const bootstrapExempted = evaluateGuardrails(bootstrap).filter((f) => f.exemptedBecause);
     expect(new Set(bootstrapExempted.map((f) => f.ruleId))).toEqual(new Set(["CKV_GCP_42"]));
   });
@@ -253,5 +257,28 @@ describe("guardrails", () => {
     exempt(grant, "SB_PUBLIC_IAM", "was public once, no longer is, exemption left behind");
     applyGuardrails(stack);
     expect(() => Testing.synth(stack, true)).toThrow(/stale exemption/);
+  });
+
+  it("takes the secret store's kind and prefix as plain settings, and still its key only from Secret Manager", () => {
+    const settings = [
+      { name: "SECRET_STORE", value: "secret-manager" },
+      { name: "SECRET_STORE_PREFIX", value: "switchboard-tenant-" },
+    ];
+    expect(evaluateGuardrails(stackWith((s) => run(s, {}, { env: settings })))).toEqual([]);
+    const keyed = stackWith((s) =>
+      run(
+        s,
+        {},
+        {
+          env: [
+            ...settings,
+            { name: "SECRET_STORE_KEY", value: "c2VjcmV0LWtleS0zMi1ieXRlcy0wMTIzNDU2Nzg5YWI=" },
+          ],
+        },
+      ),
+    );
+    expect(evaluateGuardrails(keyed).map((f) => f.message)).toEqual([
+      "env SECRET_STORE_KEY has a plain value; use value_source.secret_key_ref or an sm:// reference",
+    ]);
   });
 });

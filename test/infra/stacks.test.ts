@@ -83,7 +83,8 @@ describe("the synthesized app", () => {
       google_monitoring_dashboard: 2,
       google_monitoring_notification_channel: 1,
       google_monitoring_uptime_check_config: 1,
-      google_project_iam_member: 6,
+      // 6, and the runtime's three conditioned grants for tenant secrets (TenantSecrets).
+      google_project_iam_member: 9,
       google_project_service: 18,
       google_secret_manager_secret: 5,
       google_secret_manager_secret_iam_member: 5,
@@ -113,6 +114,8 @@ describe("the synthesized app", () => {
       google_compute_target_http_proxy: 1,
       google_compute_target_https_proxy: 1,
       google_compute_url_map: 2,
+      // Data Access audit logs for Secret Manager and Cloud SQL (environments.ts auditLogs).
+      google_project_iam_audit_config: 2,
     });
     expect(countsByType(stacks.bootstrap)).toEqual({
       google_billing_account_iam_member: 1,
@@ -215,6 +218,8 @@ describe("the synthesized app", () => {
         "NODE_ENV",
         "POLLING_INTERVAL",
         "PUBLIC_URL",
+        "SECRET_STORE",
+        "SECRET_STORE_PREFIX",
         "SERVICE_ROLE",
         "TASK_QUEUE",
         "TASKS_INVOKER_SA",

@@ -66,6 +66,8 @@ export const baseEnv = {
   MODEL_PROVIDER: "local",
   KNOWLEDGE_DIR: "service/knowledge",
   SESSION_SIGNING_KEY: "test-session-signing-key-0123456789abcdef",
+  // Configured, so a test never writes a generated key into the repository's .data.
+  SECRET_STORE_KEY: "dGVzdC1zZWNyZXQtc3RvcmUta2V5LTMyLWJ5dGVzISE=",
 } as const;
 
 /** The real service on an ephemeral port, on a database of the caller's (shared between instances). */

@@ -44,6 +44,8 @@ function launch(env: Record<string, string>) {
       INTERCOM_API_BASE: intercom.url,
       INTERCOM_WEBHOOK_SECRET: SECRET,
       SESSION_SIGNING_KEY: "crash-test-session-signing-key-0123456789",
+      // Configured, so the process does not generate one into the repository's .data.
+      SECRET_STORE_KEY: "Y3Jhc2gtdGVzdC1zZWNyZXQtc3RvcmUta2V5LTAxMjM=",
       ...env,
     },
     stdio: ["ignore", "pipe", "inherit"],

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type pino from "pino";
 import type { CloudTasksClientOptions } from "../adapters/cloud-tasks-queue";
+import type { SecretManagerClientOptions } from "../adapters/secret-manager";
 import { type Config, configWarnings, databaseTarget, type Env, loadConfig, VERSION } from "../config";
 import { type Database, openDatabase } from "../db/client";
 import { migrate } from "../db/migrate";
@@ -9,10 +10,12 @@ import { loadKnowledgeBase } from "../engine/knowledge";
 import { Authenticator } from "../http/auth";
 import { createLogger, type Logger } from "../logger";
 import type { SecretSource } from "../ports/secret-source";
+import type { SecretStore } from "../ports/secret-store";
 import { drain, exitOnSignals, listen, type Server } from "../server";
 import { buildChannels, type Channels } from "./channels";
 import { buildHttpApp } from "./http-app";
 import { buildModelStack } from "./model-stack";
+import { type BuiltSecretStore, buildSecretStore } from "./secret-store";
 import { hasSecretReferences, secretRefresher, secretSourceFor, sessionKey } from "./secrets";
 
 export interface StartOptions {
@@ -24,6 +27,8 @@ export interface StartOptions {
   secretSource?: SecretSource;
   /** Use this database instead of opening one (tests: two instances sharing one database). Not closed. */
   database?: Database;
+  /** Secret Manager client options of the tenant secret store (tests point it at the emulator). */
+  secretManagerClientOptions?: SecretManagerClientOptions;
   /** Cloud Tasks client options (tests point the real client at the emulator). */
   cloudTasksClientOptions?: CloudTasksClientOptions;
   /** Register SIGTERM/SIGINT handlers (the real process only). */
@@ -35,6 +40,8 @@ export interface RunningService {
   port: number;
   config: Config;
   log: Logger;
+  /** Where tenant credentials go (no route uses it yet; built at start-up so its settings are checked). */
+  secretStore: SecretStore;
   /** Stop accepting, let in-flight requests and streams finish, close the pool. */
   close(): Promise<void>;
 }
@@ -66,6 +73,17 @@ async function database(config: Config, opts: StartOptions) {
   return { db, keyDir: embedded ? config.DATA_DIR : undefined };
 }
 
+/** A generated store key is kept beside the data, except for a database that lives in memory. */
+function tenantSecretStore(config: Config, db: Database, log: Logger, opts: StartOptions) {
+  return buildSecretStore(config, {
+    sql: db.sql,
+    log,
+    keyDir: opts.inMemoryDatabase ? undefined : config.DATA_DIR,
+    databaseKind: db.kind,
+    secretManagerClientOptions: opts.secretManagerClientOptions,
+  });
+}
+
 function authenticator(config: Config, signingKey: string): Authenticator {
   return new Authenticator({
     sessionKey: signingKey,
@@ -88,9 +106,11 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
   const log = serviceLogger(config, opts);
   const startedAt = Date.now();
   const { db, keyDir } = await database(config, opts);
+  let secrets: BuiltSecretStore | undefined;
   try {
     const { applied } = await migrate(db.sql);
     if (applied.length) log.info({ event: "db.migrated", applied }, `applied ${applied.length} migration(s)`);
+    secrets = await tenantSecretStore(config, db, log, opts);
     const knowledge = await loadKnowledgeBase(db.sql, config.KNOWLEDGE_DIR);
     const models = await buildModelStack(config, { sql: db.sql, log, knowledge });
     const signingKey = await sessionKey(config, keyDir);
@@ -127,24 +147,33 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       },
       `Switchboard listening on http://localhost:${port}`,
     );
-    const close = closer({ server, channels, db, log, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
+    const close = closer({ server, channels, secrets, db, log, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
     if (opts.handleSignals) exitOnSignals(close, log);
-    return { url: `http://127.0.0.1:${port}`, port, config, log, close };
+    return { url: `http://127.0.0.1:${port}`, port, config, log, secretStore: secrets.store, close };
   } catch (error) {
+    await secrets?.close().catch(() => {});
     await db.close(1).catch(() => {});
     throw error;
   }
 }
 
 /** Shutdown, once however often it is asked for: drain the server, stop the channels, close the pool. */
-function closer(parts: { server: Server; channels: Channels; db: Database; log: Logger; timeoutMs: number }) {
-  const { server, channels, db, log } = parts;
+function closer(parts: {
+  server: Server;
+  channels: Channels;
+  secrets: BuiltSecretStore;
+  db: Database;
+  log: Logger;
+  timeoutMs: number;
+}) {
+  const { server, channels, secrets, db, log } = parts;
   let closing: Promise<void> | undefined;
   return () => {
     closing ??= (async () => {
       log.info({ event: "service.stopping" }, "shutting down: finishing in-flight requests");
       await drain(server, parts.timeoutMs, log);
       await channels.stop();
+      await secrets.close();
       await db.close(2);
       log.info({ event: "service.stopped" }, "stopped");
     })();
