@@ -20,6 +20,7 @@ import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
+import { inlineGapicJson, VENDOR_GROUPS, vendorEntry, vendorStubs } from "./build-vendor";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -66,6 +67,43 @@ async function listFiles(dir: string): Promise<{ path: string; bytes: number }[]
   return sized.sort((a, b) => a.path.localeCompare(b.path));
 }
 
+/** `dist/vendor/<group>.cjs`: each group of vendor SDKs, self-contained, loaded by the bundle on first use. */
+async function buildVendor(outdir: string, minify: boolean) {
+  await build({
+    entryPoints: Object.keys(VENDOR_GROUPS).map((group) => ({
+      in: `vendor-entry:${group}`,
+      out: `vendor/${group}`,
+    })),
+    outdir,
+    outExtension: { ".js": ".cjs" },
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    minify,
+    keepNames: true,
+    legalComments: "linked",
+    logLevel: "warning",
+    plugins: [
+      {
+        name: "vendor-entries",
+        setup(b) {
+          b.onResolve({ filter: /^vendor-entry:/ }, (args) => ({
+            path: args.path,
+            namespace: "vendor-entry",
+          }));
+          b.onLoad({ filter: /.*/, namespace: "vendor-entry" }, (args) => ({
+            contents: vendorEntry(args.path.slice("vendor-entry:".length)),
+            resolveDir: ROOT,
+            loader: "js",
+          }));
+        },
+      },
+      inlineGapicJson,
+    ],
+  });
+}
+
 export async function buildService(options: BuildOptions = {}): Promise<BuildResult> {
   const started = performance.now();
   const outdir = options.outdir ?? join(ROOT, "dist");
@@ -83,7 +121,7 @@ export async function buildService(options: BuildOptions = {}): Promise<BuildRes
     platform: "node",
     target: "node20",
     format: "esm",
-    // One file: dynamic imports (Gemini, Secret Manager adapters) are inlined and still evaluated lazily.
+    // One file, but the vendor SDKs of optional features are left in dist/vendor/ (scripts/build-vendor.ts).
     splitting: false,
     sourcemap: "linked",
     sourcesContent: false,
@@ -95,7 +133,9 @@ export async function buildService(options: BuildOptions = {}): Promise<BuildRes
     // The version is read from npm's environment under `npm start`; the bundle runs without npm.
     define: { "process.env.npm_package_version": JSON.stringify(version) },
     logLevel: "warning",
+    plugins: [vendorStubs],
   });
+  await buildVendor(outdir, options.minify ?? true);
 
   await cp(join(ROOT, "service/src/db/migrations"), join(outdir, "migrations"), {
     recursive: true,

@@ -2,8 +2,6 @@ import { chmod, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
-import { PGlite } from "@electric-sql/pglite";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import postgres from "postgres";
 
 export type Sql = postgres.Sql<Record<string, unknown>>;
@@ -131,6 +129,11 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   // lets concurrent connections clobber each other's statements and transactions; one pooled connection
   // serializes them in the client instead, as a real server's isolation would.
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
+  // Loaded only for the embedded database: a server or Cloud SQL never needs PGlite's WebAssembly glue.
+  const [{ PGlite }, { PGLiteSocketServer }] = await Promise.all([
+    import("@electric-sql/pglite"),
+    import("@electric-sql/pglite-socket"),
+  ]);
   const db = await PGlite.create(options.dataDir ?? "memory://");
   // PGlite checks no password (pglite-socket hands the startup message straight to it), so a loopback TCP
   // port would let every local user read and write the database. A Unix socket in a fresh directory only
