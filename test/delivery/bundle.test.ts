@@ -6,6 +6,7 @@ import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type BuildResult, buildService } from "../../scripts/build";
 import { type BundleProcess, launchBundle, stopBundle, timeToHealthy } from "../../scripts/bundle-process";
+import { startIntercomEmulator } from "../emulators/intercom";
 
 /**
  * `npm run build` end to end: the bundle is built into a temporary directory outside the repository (so no
@@ -145,6 +146,34 @@ describe("the bundled server", () => {
       }
     },
   );
+
+  test("boots with the channels a Cloud Run deployment configures: Gemini, Intercom and Cloud Tasks", async () => {
+    // Their SDKs are loaded from dist/vendor/ on first use, and Cloud Tasks reads its client config at
+    // load: a bundle that lost either fails here, not on the first customer message in production.
+    const intercom = await startIntercomEmulator();
+    try {
+      const p = start({
+        DATA_DIR: await mkdtemp(join(work, "data-")),
+        KNOWLEDGE_DIR: join(built.outdir, "knowledge"),
+        MODEL_PROVIDER: "gemini",
+        GEMINI_API_KEY: "bundle-test-gemini-key",
+        INTERCOM_ACCESS_TOKEN: intercom.token,
+        INTERCOM_API_BASE: intercom.url,
+        INTERCOM_WEBHOOK_SECRET: "bundle-test-webhook-secret",
+        TASK_QUEUE: "cloud-tasks",
+        CLOUD_TASKS_QUEUE: "projects/switchboard-test/locations/europe-west1/queues/switchboard",
+        TASKS_INVOKER_SA: "switchboard-tasks@switchboard-test.iam.gserviceaccount.com",
+        PUBLIC_URL: "https://switchboard.example.com",
+        GCE_METADATA_HOST: "127.0.0.1:9",
+        GCE_METADATA_IP: "127.0.0.1:9",
+      });
+      await timeToHealthy(p);
+      expect(p.output().err).not.toMatch(/Cannot find (module|package)|ENOENT|Dynamic require/);
+      expect(await stopBundle(p)).toBe(0);
+    } finally {
+      await intercom.close();
+    }
+  });
 
   test("production without a signing key refuses to start with a clear message (exit 1)", async () => {
     const p = start({ NODE_ENV: "production", DATA_DIR: await mkdtemp(join(work, "data-")) });
