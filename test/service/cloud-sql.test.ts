@@ -2,8 +2,9 @@ import { connect, type Socket } from "node:net";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type ConfigError, databaseTarget, parseConfig } from "../../service/src/config";
+import { databaseTarget, parseConfig } from "../../service/src/config";
 import { type CloudSqlConnector, openDatabase } from "../../service/src/db/client";
+import { configIssues } from "./helpers";
 
 /**
  * Cloud SQL through the Cloud SQL connector. A real instance cannot be reached from here, so the connector
@@ -124,14 +125,7 @@ describe("Cloud SQL connector", () => {
 });
 
 describe("Cloud SQL configuration", () => {
-  const issues = (env: Record<string, string>) => {
-    try {
-      parseConfig(env);
-      return [];
-    } catch (error) {
-      return (error as ConfigError).issues;
-    }
-  };
+  const issues = configIssues;
 
   test("CLOUD_SQL_INSTANCE, DATABASE_USER and DATABASE_NAME select the connector, on the private IP by default", () => {
     const config = parseConfig({

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import postgres from "postgres";
+import { type ConfigError, parseConfig } from "../../service/src/config";
 import { type Database, openDatabase } from "../../service/src/db/client";
 import { type RunningService, type StartOptions, startService } from "../../service/src/main";
 
@@ -102,5 +103,15 @@ export async function eventually<T>(fn: () => T | Promise<T>, ok: (v: T) => bool
     const value = await fn();
     if (ok(value) || Date.now() > until) return value;
     await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** What the configuration says is wrong with `env` (empty when it parses). */
+export function configIssues(env: Record<string, string>): readonly string[] {
+  try {
+    parseConfig(env);
+    return [];
+  } catch (error) {
+    return (error as ConfigError).issues;
   }
 }

@@ -3,14 +3,14 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { ConfigError, parseConfig } from "../../service/src/config";
+import { ConfigError } from "../../service/src/config";
 import { startService } from "../../service/src/main";
 import {
   type SecretManagerEmulator,
   secretManagerClientOptions,
   startSecretManagerEmulator,
 } from "../emulators/secret-manager";
-import { baseEnv, LogCapture, startTestService, testDatabase } from "./helpers";
+import { baseEnv, configIssues, LogCapture, startTestService, testDatabase } from "./helpers";
 
 const TENANT = "0b6f3c52-8a51-4f0e-9d43-2f1c8f4b7a10";
 
@@ -134,14 +134,7 @@ describe("the secret store is built at start-up", () => {
 });
 
 describe("secret store settings", () => {
-  const issues = (env: Record<string, string>) => {
-    try {
-      parseConfig(env);
-      return [];
-    } catch (error) {
-      return (error as ConfigError).issues;
-    }
-  };
+  const issues = configIssues;
 
   test("production refuses the database store without a configured key, and accepts one or Secret Manager", () => {
     const prod = { NODE_ENV: "production", SESSION_SIGNING_KEY: "x".repeat(32) };
