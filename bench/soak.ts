@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { type GeminiScript, startGeminiEmulator } from "../test/emulators/gemini";
-import { signedNotification, startIntercomEmulator } from "../test/emulators/intercom";
+import { postNewConversation, startIntercomEmulator } from "../test/emulators/intercom";
 import { benchSchema, SERVER_DB, startServiceProcess, writeResult } from "./lib";
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
@@ -72,16 +72,7 @@ async function webhookWorker() {
       intercom.failNext(Math.random() < 0.5 ? { status: 429, resetInSeconds: 1 } : { status: 500 });
     }
     const conv = intercom.createConversation({ body: "How do I invite my team?" });
-    const n = signedNotification(
-      SECRET,
-      "conversation.user.created",
-      intercom.webhookItem(conv.id, { parts: "none" }),
-    );
-    const res = await fetch(`${svc.url}/webhooks/intercom`, {
-      method: "POST",
-      headers: n.headers,
-      body: n.body,
-    }).catch(() => undefined);
+    const res = await postNewConversation(svc.url, SECRET, intercom, conv.id).catch(() => undefined);
     await res?.text();
     count(res ? `webhook ${res.status}` : "webhook network-error");
     // About ten notifications a second in all: a busy support inbox, sustainable for the in-process queue.

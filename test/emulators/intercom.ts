@@ -270,6 +270,21 @@ export function signedNotification(
   };
 }
 
+/** Intercom announcing a customer's new conversation to the service's webhook, signed with `secret`. */
+export function postNewConversation(
+  serviceUrl: string,
+  secret: string,
+  intercom: Pick<IntercomEmulator, "webhookItem">,
+  conversationId: string,
+): Promise<Response> {
+  const n = signedNotification(
+    secret,
+    "conversation.user.created",
+    intercom.webhookItem(conversationId, { parts: "none" }),
+  );
+  return fetch(`${serviceUrl}/webhooks/intercom`, { method: "POST", headers: n.headers, body: n.body });
+}
+
 /** `sha1=<hex>` HMAC-SHA1 of the raw body, keyed with the app's client secret. */
 export function signIntercomBody(secret: string, rawBody: string | Buffer): string {
   return `sha1=${createHmac("sha1", secret).update(rawBody).digest("hex")}`;

@@ -8,7 +8,7 @@ import {
   cloudTasksClientOptions,
   startCloudTasksEmulator,
 } from "../emulators/cloud-tasks";
-import { type IntercomEmulator, signedNotification, startIntercomEmulator } from "../emulators/intercom";
+import { type IntercomEmulator, postNewConversation, startIntercomEmulator } from "../emulators/intercom";
 import { startTestService, type TestService, testDatabase } from "./helpers";
 
 /**
@@ -81,16 +81,7 @@ afterAll(async () => {
 describe("Cloud Tasks", () => {
   test("a webhook creates a named task with an OIDC token; its delivery answers the customer", async () => {
     const conv = intercom.createConversation({ body: "How do I reset my password?" });
-    const n = signedNotification(
-      SECRET,
-      "conversation.user.created",
-      intercom.webhookItem(conv.id, { parts: "none" }),
-    );
-    const res = await fetch(`${svc.url}/webhooks/intercom`, {
-      method: "POST",
-      headers: n.headers,
-      body: n.body,
-    });
+    const res = await postNewConversation(svc.url, SECRET, intercom, conv.id);
     expect(await res.json()).toEqual({ status: "accepted", queued: 1 });
 
     const [task] = [...tasks.tasks.values()];

@@ -1,7 +1,7 @@
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Database } from "../../service/src/db/client";
-import { type IntercomEmulator, signedNotification, startIntercomEmulator } from "../emulators/intercom";
+import { type IntercomEmulator, postNewConversation, startIntercomEmulator } from "../emulators/intercom";
 import { bearer, eventually, startTestService, type TestService, testDatabase } from "./helpers";
 
 /**
@@ -71,16 +71,7 @@ async function seedPerson(externalId: string, marker: string) {
     contact: contact.id,
   });
   for (const conv of [answered, handedOver]) {
-    const n = signedNotification(
-      SECRET,
-      "conversation.user.created",
-      intercom.webhookItem(conv.id, { parts: "none" }),
-    );
-    const res = await fetch(`${svc.url}/webhooks/intercom`, {
-      method: "POST",
-      headers: n.headers,
-      body: n.body,
-    });
+    const res = await postNewConversation(svc.url, SECRET, intercom, conv.id);
     expect(res.status).toBe(200);
   }
   await eventually(

@@ -3,7 +3,7 @@ import { LOG_METRICS } from "../../infra/monitoring/log-metrics";
 import type { Database } from "../../service/src/db/client";
 import { LOG_EVENT, LOG_FIELD, MODEL_PURPOSE, UPSTREAM } from "../../service/src/observability/log-events";
 import { type GeminiEmulator, startGeminiEmulator } from "../emulators/gemini";
-import { type IntercomEmulator, signedNotification, startIntercomEmulator } from "../emulators/intercom";
+import { type IntercomEmulator, postNewConversation, startIntercomEmulator } from "../emulators/intercom";
 import { eventually, startTestService, type TestService, testDatabase } from "./helpers";
 
 /**
@@ -58,16 +58,7 @@ const chat = async (message: string) => {
 /** A customer writes in Intercom; resolves once the bot has answered or handed the conversation over. */
 async function intercomConversation(body: string) {
   const conv = intercom.createConversation({ body });
-  const n = signedNotification(
-    SECRET,
-    "conversation.user.created",
-    intercom.webhookItem(conv.id, { parts: "none" }),
-  );
-  const res = await fetch(`${svc.url}/webhooks/intercom`, {
-    method: "POST",
-    headers: n.headers,
-    body: n.body,
-  });
+  const res = await postNewConversation(svc.url, SECRET, intercom, conv.id);
   expect(res.status).toBe(200);
   const processed = await eventually(
     () => svc.logs.events(LOG_EVENT.conversationProcessed).filter((l) => l.conversationId === conv.id),
