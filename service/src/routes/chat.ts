@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import { streamSSE } from "hono/streaming";
 import type { Sql } from "../db/client";
 import { listMessages } from "../db/messages";
@@ -110,16 +110,19 @@ const historyRoute = createRoute({
   },
 });
 
+/** A chat turn is JSON: anything else is a 415 before the body is read. */
+const requireJson: MiddlewareHandler = async (c, next) => {
+  if (c.req.method === "POST" && !/^application\/json\b/i.test(c.req.header("content-type") ?? "")) {
+    throw new AppError(415, "unsupported_media_type", "Content-Type must be application/json");
+  }
+  await next();
+};
+
 /** The web channel: a chat turn (JSON or SSE) and a session's history. */
 export function chatRoutes(deps: ChatRoutesDeps) {
   const app = createRouter();
 
-  app.use("/api/v1/chat", async function requireJson(c, next) {
-    if (c.req.method === "POST" && !/^application\/json\b/i.test(c.req.header("content-type") ?? "")) {
-      throw new AppError(415, "unsupported_media_type", "Content-Type must be application/json");
-    }
-    await next();
-  });
+  app.use("/api/v1/chat", requireJson);
 
   app.openapi(chatRoute(deps.messageMaxChars), async (c) => {
     const body = c.req.valid("json");
