@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type GeminiEmulator, startGeminiEmulator } from "../emulators/gemini";
+import { startTestService, type TestService, testDatabase } from "./helpers";
+
+let gemini: GeminiEmulator;
+let a: TestService;
+let b: TestService;
+let drop: () => Promise<void>;
+
+beforeAll(async () => {
+  gemini = await startGeminiEmulator();
+  const t = await testDatabase();
+  drop = t.drop;
+  const env = {
+    MODEL_PROVIDER: "auto",
+    GEMINI_API_KEY: gemini.apiKey,
+    GOOGLE_GEMINI_BASE_URL: gemini.url,
+    // The deployment's quota, not each instance's.
+    MODEL_REQUESTS_PER_MINUTE: "10",
+    MODEL_QUEUE_TIMEOUT_MS: "0",
+    // Only the model quota may refuse here.
+    RATE_LIMIT_CLIENT_PER_MINUTE: "1000",
+    RATE_LIMIT_GUEST_SESSIONS_PER_HOUR: "1000",
+  };
+  // Two instances of the service on one database, as Cloud Run runs them.
+  a = await startTestService(t.db, env);
+  b = await startTestService(t.db, env);
+});
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  await drop?.();
+  await gemini?.close();
+});
+
+const generateCalls = () =>
+  gemini.requests.filter((r) => /:(generateContent|streamGenerateContent)$/.test(r.path));
+
+/** The quota's windows are whole minutes of the database's clock: start the burst early in one. */
+async function earlyInAWindow() {
+  const [row] = await a.db.sql<{ msLeft: number }[]>`
+    select (extract(epoch from date_trunc('minute', now()) + interval '1 minute' - now()) * 1000)::float8
+      as ms_left`;
+  const msLeft = row?.msLeft ?? 60_000;
+  if (msLeft < 15_000) await new Promise((r) => setTimeout(r, msLeft + 100));
+}
+
+describe("the model quota shared by all instances (through the database)", () => {
+  test("two instances together send the deployment's requests per minute, no more", async () => {
+    await earlyInAWindow();
+    const turns = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        [a, b].map((svc) => svc.post("/api/v1/chat", { message: `Question ${i}?` })),
+      ).flat(),
+    );
+    const statuses = turns.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 503)).toHaveLength(10);
+    expect(generateCalls()).toHaveLength(10);
+    for (const refused of turns.filter((r) => r.status === 503)) {
+      const retryAfter = Number(refused.headers.get("retry-after"));
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+      const body = (await refused.json()) as { error: { code: string } };
+      expect(body.error.code).toBe("model_capacity");
+    }
+    const windows = await a.db.sql<{ requests: number }[]>`select requests from model_quota_windows`;
+    expect(windows.map((w) => w.requests)).toEqual([10]);
+  });
+});
