@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { purgeModelQuotaWindows } from "../../service/src/db/retention";
 import { type GeminiEmulator, startGeminiEmulator } from "../emulators/gemini";
 import { startTestService, type TestService, testDatabase } from "./helpers";
 
@@ -66,5 +67,16 @@ describe("the model quota shared by all instances (through the database)", () =>
     }
     const windows = await a.db.sql<{ requests: number }[]>`select requests from model_quota_windows`;
     expect(windows.map((w) => w.requests)).toEqual([10]);
+  });
+
+  test("the retention purge deletes windows older than the rate-limit windows' age, not the current one", async () => {
+    await a.db.sql`
+      insert into model_quota_windows (quota, window_start, requests, tokens, granted_requests, granted_tokens)
+      values ('model', date_trunc('minute', now()) - interval '49 hours', 3, 300, 1, 100)`;
+    const before = await a.db.sql`select 1 from model_quota_windows`;
+    expect(await purgeModelQuotaWindows(a.db.sql, 48, 100)).toBe(1);
+    expect(await purgeModelQuotaWindows(a.db.sql, 48, 100)).toBe(0);
+    const after = await a.db.sql`select 1 from model_quota_windows`;
+    expect(after.length).toBe(before.length - 1);
   });
 });
