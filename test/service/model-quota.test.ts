@@ -110,4 +110,15 @@ describe("the deployment's model quota, leased by instances", () => {
     // 900 leased of 1000: a call of 200 no longer fits this window.
     expect(await outcome(limiter.acquire(200))).toBe(60);
   });
+
+  test("a call too large for what the window has left does not hold up smaller ones", async () => {
+    const d = fakeDeployment();
+    const limiter = d.instance({ rpm: 100, tpm: 1000, queueTimeoutMs: 0 });
+    await limiter.acquire(900);
+    expect(await outcome(limiter.acquire(200))).toBe(60);
+    expect(await outcome(limiter.acquire(200))).toBe(60);
+    expect(d.asks).toHaveLength(2); // the second refusal asked no one: the window had said so
+    await limiter.acquire(50); // a slice of 4 requests by now (it doubled twice), and the 50 tokens
+    expect(d.windows.get(0)).toEqual({ requests: 1 + 4, tokens: 900 + 50 });
+  });
 });

@@ -44,8 +44,11 @@ const NO_LEASE: Lease = { windowMs: 0, endsAt: 0, requests: 0, tokens: 0, grante
 export class DeploymentModelLimiter implements ModelLimiter {
   private lease: Lease = NO_LEASE;
   private fraction: number = SLICE.min;
-  /** Until then (local clock) the database said the window is spent: no point asking again. */
-  private spentUntil = 0;
+  /**
+   * Until then (local clock) the database said the window is spent for calls needing `minTokens` more
+   * tokens than this instance holds: no point asking again for as much. A smaller call may still fit.
+   */
+  private spent = { until: 0, minTokens: 0 };
   private leasing: Promise<void> | undefined;
 
   constructor(private readonly opts: DeploymentLimiterOptions) {}
@@ -68,9 +71,10 @@ export class DeploymentModelLimiter implements ModelLimiter {
     for (;;) {
       if (this.tryTake(need)) return;
       const now = this.now();
-      if (now < this.spentUntil) {
-        if (this.spentUntil > deadline) throw modelCapacity(this.spentUntil - now);
-        await this.sleep(this.spentUntil - now);
+      const { until, minTokens } = this.spent;
+      if (now < until && this.missingTokens(need) >= minTokens) {
+        if (until > deadline) throw modelCapacity(until - now);
+        await this.sleep(until - now);
         continue;
       }
       // Calls arriving together share one lease statement; each then tries again.
@@ -81,7 +85,11 @@ export class DeploymentModelLimiter implements ModelLimiter {
     }
   }
 
-  /** After the call: correct this window's tokens by what the call really used (a later window: dropped). */
+  /**
+   * After the call: correct the lease's tokens by what the call really used. Once the window is over
+   * the correction is dropped; a call that straddled into a newly leased window corrects that one, never
+   * above what this instance leased of it.
+   */
   settle(estimatedTokens: number, actualTokens: number) {
     if (this.now() >= this.lease.endsAt) return;
     const tokens = this.lease.tokens + this.need(estimatedTokens) - actualTokens;
@@ -96,13 +104,21 @@ export class DeploymentModelLimiter implements ModelLimiter {
     return true;
   }
 
+  /**
+   * Tokens a call of `need` lacks in the current lease. A token debt (calls that used more than their
+   * estimate) adds to it: it is paid from the next grant of the same window.
+   */
+  private missingTokens(need: number) {
+    const held = this.now() < this.lease.endsAt ? this.lease.tokens : 0;
+    return Math.max(0, need - held);
+  }
+
   private async takeLease(need: number) {
     const before = this.now();
+    // Ran out within the window: demand holds. A new window: demand may have gone.
     const current = before < this.lease.endsAt;
     this.fraction = current ? Math.min(SLICE.max, this.fraction * 2) : Math.max(SLICE.min, this.fraction / 2);
-    // A token debt (calls that used more than estimated) is paid from the next grant of the same window.
-    const held = current ? this.lease.tokens : 0;
-    const minTokens = Math.max(0, need - held);
+    const minTokens = this.missingTokens(need);
     const { requestsPerMinute, tokensPerMinute } = this.opts;
     const grant = await this.opts.lease({
       requests: Math.max(1, Math.ceil(requestsPerMinute * this.fraction)),
@@ -114,7 +130,7 @@ export class DeploymentModelLimiter implements ModelLimiter {
     const after = this.now();
     if (grant.requests < 1) {
       // `after` is no earlier than the database's clock when it answered: by then the window is over.
-      this.spentUntil = after + grant.msLeft;
+      this.spent = { until: after + grant.msLeft, minTokens };
       return;
     }
     const same = grant.windowMs === this.lease.windowMs;
