@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { leaseModelQuota } from "../../service/src/db/model-quota";
 import { purgeModelQuotaWindows } from "../../service/src/db/retention";
 import { type GeminiEmulator, startGeminiEmulator } from "../emulators/gemini";
 import { startTestService, type TestService, testDatabase } from "./helpers";
@@ -78,5 +79,27 @@ describe("the model quota shared by all instances (through the database)", () =>
     expect(await purgeModelQuotaWindows(a.db.sql, 48, 100)).toBe(0);
     const after = await a.db.sql`select 1 from model_quota_windows`;
     expect(after.length).toBe(before.length - 1);
+  });
+
+  test("the lease statement: at most the slice, what is left, and half of it; nothing once spent", async () => {
+    const lease = leaseModelQuota(a.db.sql, `test-${Date.now()}`);
+    const limits = { requestsPerMinute: 10, tokensPerMinute: 1000 };
+    const first = await lease({ ...limits, requests: 8, tokens: 100, minTokens: 50 });
+    expect(first).toMatchObject({ requests: 5, tokens: 100 }); // half of the 10 requests left
+    expect(first.msLeft).toBeGreaterThan(0);
+    expect(first.msLeft).toBeLessThanOrEqual(60_000);
+    expect(first.windowMs % 60_000).toBe(0);
+    // 900 tokens left: the slice (600) is more than half (450), but the call needs 700.
+    expect(await lease({ ...limits, requests: 1, tokens: 600, minTokens: 700 })).toMatchObject({
+      requests: 1,
+      tokens: 700,
+    });
+    // 200 tokens left: a call needing 300 gets nothing, one needing 100 still fits.
+    const spent = await lease({ ...limits, requests: 1, tokens: 300, minTokens: 300 });
+    expect(spent).toMatchObject({ requests: 0, tokens: 0, windowMs: first.windowMs });
+    expect(await lease({ ...limits, requests: 9, tokens: 10, minTokens: 100 })).toMatchObject({
+      requests: 2,
+      tokens: 100,
+    });
   });
 });

@@ -12,7 +12,7 @@ function fakeDeployment(start = 0) {
   const windows = new Map<number, { requests: number; tokens: number }>();
   const asks: QuotaAsk[] = [];
   const grant = (slice: number, limit: number, min: number, used: number) =>
-    Math.min(slice, limit - used, Math.max(min, Math.ceil((limit - used) / 2)));
+    Math.min(Math.max(slice, min), limit - used, Math.max(min, Math.ceil((limit - used) / 2)));
   const lease: LeaseQuota = async (ask) => {
     asks.push(ask);
     const windowMs = Math.floor(clock.now / 60_000) * 60_000;

@@ -25,7 +25,8 @@ export interface QuotaGrant {
 /** Leases a slice of a quota; the engine's limiter takes this as a function (a fake in unit tests). */
 export type LeaseQuota = (ask: QuotaAsk) => Promise<QuotaGrant>;
 
-const MODEL_QUOTA = "model";
+/** The key of the deployment's model quota; other keys (tests, a later quota per model) share the table. */
+export const MODEL_QUOTA = "model";
 
 /**
  * Takes a slice of the current window in one statement: the row is created or locked and raised by the
@@ -34,10 +35,10 @@ const MODEL_QUOTA = "model";
  * the end of a window is shared out in ever smaller slices instead of stranded in one instance's lease.
  * An exhausted window updates nothing; the select still reports how long until the next one.
  */
-export function leaseModelQuota(sql: Sql): LeaseQuota {
+export function leaseModelQuota(sql: Sql, quota = MODEL_QUOTA): LeaseQuota {
   return async (ask) => {
     const grant = (slice: number, limit: number, min: number, used: ReturnType<Sql>) =>
-      sql`least(${slice}::bigint, ${limit}::bigint - ${used},
+      sql`least(greatest(${slice}::bigint, ${min}::bigint), ${limit}::bigint - ${used},
         greatest(${min}::bigint, ceil((${limit}::bigint - ${used}) / 2.0)::bigint))`;
     const rq = (used: ReturnType<Sql>) => grant(ask.requests, ask.requestsPerMinute, 1, used);
     const tk = (used: ReturnType<Sql>) => grant(ask.tokens, ask.tokensPerMinute, ask.minTokens, used);
@@ -45,7 +46,7 @@ export function leaseModelQuota(sql: Sql): LeaseQuota {
       with lease as (
         insert into model_quota_windows as w
           (quota, window_start, requests, tokens, granted_requests, granted_tokens)
-        values (${MODEL_QUOTA}, date_trunc('minute', now()),
+        values (${quota}, date_trunc('minute', now()),
           ${rq(sql`0`)}, ${tk(sql`0`)}, ${rq(sql`0`)}, ${tk(sql`0`)})
         on conflict (quota, window_start) do update set
           granted_requests = ${rq(sql`w.requests`)},
