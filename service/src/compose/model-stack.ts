@@ -1,9 +1,10 @@
 import { LocalKnowledgeProvider } from "../adapters/local-model";
 import type { Config } from "../config";
 import type { Sql } from "../db/client";
+import { leaseModelQuota } from "../db/model-quota";
 import { ConversationEngine } from "../engine/conversation-engine";
 import type { KnowledgeBase } from "../engine/knowledge";
-import { ModelCallLimiter } from "../engine/model-limiter";
+import { DeploymentModelLimiter } from "../engine/model-quota";
 import { CircuitBreaker } from "../engine/resilience";
 import type { Logger } from "../logger";
 import type { ModelProvider } from "../ports/model-provider";
@@ -55,7 +56,10 @@ async function buildProvider(
   return deps.local;
 }
 
-/** The provider behind its circuit breaker and this instance's limiter, and the engine that uses them. */
+/**
+ * The provider behind its circuit breaker and the deployment's model quota (shared by every instance
+ * through the database), and the engine that uses them.
+ */
 export async function buildModelStack(
   config: Config,
   deps: { sql: Sql; log: Logger; knowledge: KnowledgeBase },
@@ -68,10 +72,11 @@ export async function buildModelStack(
     config.CIRCUIT_BREAKER_THRESHOLD,
     config.CIRCUIT_BREAKER_COOLDOWN_MS,
   );
-  const limiter = new ModelCallLimiter({
+  const limiter = new DeploymentModelLimiter({
     requestsPerMinute: config.MODEL_REQUESTS_PER_MINUTE,
     tokensPerMinute: config.MODEL_TOKENS_PER_MINUTE,
     queueTimeoutMs: config.MODEL_QUEUE_TIMEOUT_MS,
+    lease: leaseModelQuota(deps.sql),
   });
   const engine = new ConversationEngine({
     sql: deps.sql,

@@ -137,3 +137,17 @@ export const purgeRateLimitWindows: PurgeBatch = async (sql, hours, limit) => {
       for update skip locked)`;
   return result.count;
 };
+
+/**
+ * The deployment's model-quota windows (00006), by hours like the rate-limit windows: a window only
+ * matters while it is the current minute.
+ */
+export const purgeModelQuotaWindows: PurgeBatch = async (sql, hours, limit) => {
+  const result = await sql`
+    delete from model_quota_windows where (quota, window_start) in (
+      select quota, window_start from model_quota_windows
+      where window_start < now() - make_interval(hours => ${hours}::int)
+      limit ${limit}
+      for update skip locked)`;
+  return result.count;
+};

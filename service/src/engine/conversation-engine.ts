@@ -12,7 +12,7 @@ import { totalTokens } from "./cost";
 import { emptyResult, fallbackReply, INTERRUPTED } from "./fallback";
 import type { KnowledgeBase } from "./knowledge";
 import { ModelCaller, type RetrySettings } from "./model-call";
-import type { ModelCallLimiter } from "./model-limiter";
+import type { ModelLimiter } from "./model-limiter";
 import type { PreparedTurn } from "./prepared-turn";
 import type { CircuitBreaker } from "./resilience";
 import { compileRules, type RoutingDecision, type RoutingRules } from "./routing";
@@ -39,7 +39,7 @@ export interface EngineDeps {
   /** The answer when the model fails: the best knowledge-base article (the local provider). */
   fallback: KnowledgeFallback;
   knowledge: KnowledgeBase;
-  limiter: ModelCallLimiter;
+  limiter: ModelLimiter;
   breaker: CircuitBreaker;
   settings: EngineSettings;
   log: Logger;

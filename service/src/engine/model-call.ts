@@ -8,7 +8,7 @@ import {
   type ModelProvider,
 } from "../ports/model-provider";
 import { totalTokens } from "./cost";
-import type { ModelCallLimiter } from "./model-limiter";
+import type { ModelLimiter } from "./model-limiter";
 import { type CircuitBreaker, CircuitOpenError, withRetry } from "./resilience";
 
 export interface RetrySettings {
@@ -29,14 +29,14 @@ export function estimateCallTokens(request: GenerateRequest): number {
 }
 
 /**
- * One chat call to the model through this instance's limiter (which may refuse: ModelCapacity), with
+ * One chat call to the model through the limiter (which may refuse: ModelCapacity), with
  * retries and the circuit breaker. A failure after that is not thrown but returned, for the fallback.
  */
 export class ModelCaller {
   constructor(
     private readonly deps: {
       provider: ModelProvider;
-      limiter: ModelCallLimiter;
+      limiter: ModelLimiter;
       breaker: CircuitBreaker;
       retry: RetrySettings;
       log: Logger;

@@ -1,11 +1,21 @@
 import { ModelCapacity } from "../domain/errors";
 
 /**
+ * What the engine needs of a model-call limiter: `acquire` before a call (may wait, or refuse with
+ * ModelCapacity), `settle` after it with the tokens it really used. Two implementations: this file's
+ * per-instance buckets, and the deployment-wide quota leased from the database (model-quota.ts).
+ */
+export interface ModelLimiter {
+  acquire(estimatedTokens: number): Promise<void>;
+  settle(estimatedTokens: number, actualTokens: number): void;
+}
+
+/**
  * Per-instance limiter for model calls: requests and tokens per minute as two token buckets. A call that
  * does not fit waits up to `queueTimeoutMs` (short bursts are smoothed), then is refused (ModelCapacity,
  * with the wait until it would fit) so this instance never pushes the deployment past its Gemini quota.
  */
-export class ModelCallLimiter {
+export class ModelCallLimiter implements ModelLimiter {
   private requests: number;
   private tokens: number;
   private last: number;
@@ -103,9 +113,14 @@ export class ModelCallLimiter {
   }
 
   private busy(waitMs: number) {
-    const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-    return new ModelCapacity("The assistant is at capacity right now; please retry shortly.", seconds, {
-      retryAfterSeconds: seconds,
-    });
+    return modelCapacity(waitMs);
   }
+}
+
+/** The refusal of either limiter: retry after `waitMs`, in whole seconds (at least one). */
+export function modelCapacity(waitMs: number): ModelCapacity {
+  const seconds = Math.max(1, Math.ceil(waitMs / 1000));
+  return new ModelCapacity("The assistant is at capacity right now; please retry shortly.", seconds, {
+    retryAfterSeconds: seconds,
+  });
 }

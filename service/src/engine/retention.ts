@@ -4,6 +4,7 @@ import {
   purgeConversations,
   purgeHandoffs,
   purgeMessages,
+  purgeModelQuotaWindows,
   purgeOutbox,
   purgeRateLimitWindows,
   purgeSessions,
@@ -37,6 +38,7 @@ export const RETENTION_KINDS = [
   "handoffs",
   "conversations",
   "rateLimitWindows",
+  "modelQuotaWindows",
 ] as const;
 export type RetentionKind = (typeof RETENTION_KINDS)[number];
 
@@ -57,6 +59,7 @@ function kinds(p: RetentionPolicy): Record<RetentionKind, [PurgeBatch, number]> 
     handoffs: [purgeHandoffs, p.handoffsDays],
     conversations: [purgeConversations, p.handoffsDays],
     rateLimitWindows: [purgeRateLimitWindows, p.rateLimitHours],
+    modelQuotaWindows: [purgeModelQuotaWindows, p.rateLimitHours],
   };
 }
 
