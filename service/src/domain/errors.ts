@@ -48,7 +48,7 @@ export class GuestBudgetExceeded extends RetryLater {
   readonly code = "guest_budget_exceeded";
 }
 
-/** This instance's model-call limiter has no room within its queue timeout. */
+/** The model quota (the deployment's, or this instance's limiter in tests) has no room within the queue timeout. */
 export class ModelCapacity extends RetryLater {
   readonly code = "model_capacity";
 }
