@@ -2,10 +2,10 @@ import { LocalKnowledgeProvider } from "../adapters/local-model";
 import type { Config } from "../config";
 import type { Sql } from "../db/client";
 import { leaseModelQuota } from "../db/model-quota";
-import { ConversationEngine } from "../engine/conversation-engine";
-import type { KnowledgeBase } from "../engine/knowledge";
 import { DeploymentModelLimiter } from "../engine/model-quota";
 import { CircuitBreaker } from "../engine/resilience";
+import { TenantDirectory } from "../engine/tenant-directory";
+import { TenantEngines } from "../engine/tenant-engines";
 import type { Logger } from "../logger";
 import type { ModelProvider } from "../ports/model-provider";
 import { engineSettings } from "./settings";
@@ -13,7 +13,9 @@ import { engineSettings } from "./settings";
 export interface ModelStack {
   provider: ModelProvider;
   breaker: CircuitBreaker;
-  engine: ConversationEngine;
+  /** The engine of the tenant of each turn's unit of work. */
+  engine: TenantEngines;
+  tenants: TenantDirectory;
 }
 
 /** Gemini when a key or Vertex AI is configured (MODEL_PROVIDER=auto), else the named or the local one. */
@@ -60,10 +62,7 @@ async function buildProvider(
  * The provider behind its circuit breaker and the deployment's model quota (shared by every instance
  * through the database), and the engine that uses them.
  */
-export async function buildModelStack(
-  config: Config,
-  deps: { sql: Sql; log: Logger; knowledge: KnowledgeBase },
-): Promise<ModelStack> {
+export async function buildModelStack(config: Config, deps: { sql: Sql; log: Logger }): Promise<ModelStack> {
   // The offline provider is also every other provider's fallback: the best knowledge-base article.
   const local = new LocalKnowledgeProvider(deps.sql);
   const provider = await buildProvider(config, { ...deps, local });
@@ -78,15 +77,18 @@ export async function buildModelStack(
     queueTimeoutMs: config.MODEL_QUEUE_TIMEOUT_MS,
     lease: leaseModelQuota(deps.sql),
   });
-  const engine = new ConversationEngine({
-    sql: deps.sql,
-    provider,
-    fallback: local,
-    knowledge: deps.knowledge,
-    breaker,
-    limiter,
-    settings: engineSettings(config),
-    log: deps.log,
-  });
-  return { provider, breaker, engine };
+  const tenants = new TenantDirectory(deps.sql);
+  const engine = new TenantEngines(
+    {
+      sql: deps.sql,
+      provider,
+      fallback: local,
+      breaker,
+      limiter,
+      settings: engineSettings(config),
+      log: deps.log,
+    },
+    tenants,
+  );
+  return { provider, breaker, engine, tenants };
 }

@@ -5,8 +5,9 @@ import type { SecretManagerClientOptions } from "../adapters/secret-manager";
 import { type Config, configWarnings, databaseTarget, type Env, loadConfig, VERSION } from "../config";
 import { type Database, openDatabase } from "../db/client";
 import { migrate } from "../db/migrate";
+import { DEFAULT_TENANT_ID, inTenant } from "../db/tenant-scope";
 import { erasureKey } from "../engine/erasure";
-import { loadKnowledgeBase } from "../engine/knowledge";
+import { loadKnowledgeBase, syncKnowledgeFiles } from "../engine/knowledge";
 import { Authenticator } from "../http/auth";
 import { createLogger, type Logger } from "../logger";
 import type { SecretSource } from "../ports/secret-source";
@@ -111,8 +112,12 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
     const { applied } = await migrate(db.sql);
     if (applied.length) log.info({ event: "db.migrated", applied }, `applied ${applied.length} migration(s)`);
     secrets = await tenantSecretStore(config, db, log, opts);
-    const knowledge = await loadKnowledgeBase(db.sql, config.KNOWLEDGE_DIR);
-    const models = await buildModelStack(config, { sql: db.sql, log, knowledge });
+    // KNOWLEDGE_DIR is the default tenant's knowledge; other tenants get theirs through the admin API.
+    const knowledge = await inTenant(DEFAULT_TENANT_ID, async () => {
+      await syncKnowledgeFiles(db.sql, config.KNOWLEDGE_DIR);
+      return loadKnowledgeBase(db.sql);
+    });
+    const models = await buildModelStack(config, { sql: db.sql, log });
     const signingKey = await sessionKey(config, keyDir);
     const auth = authenticator(config, signingKey);
     const channels = await buildChannels(config, {

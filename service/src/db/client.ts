@@ -3,11 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import postgres from "postgres";
+import type { Sql } from "./sql";
+import { scopedSql } from "./tenant-scope";
 
-export type Sql = postgres.Sql<Record<string, unknown>>;
-export type TransactionSql = postgres.TransactionSql<Record<string, unknown>>;
+export type { Sql, TransactionSql } from "./sql";
 
 export interface Database {
+  /** Every statement runs in the scope of the unit of work that awaits it (tenant-scope.ts). */
   readonly sql: Sql;
   /** `server` for a PostgreSQL/Cloud SQL server, `embedded` for PGlite in this process. */
   readonly kind: "server" | "embedded";
@@ -104,7 +106,7 @@ async function openCloudSql(options: CloudSqlOptions, max: number): Promise<Data
   };
   const sql = postgres(clientOptions) as Sql;
   return {
-    sql,
+    sql: scopedSql(sql),
     kind: "server",
     async close(timeout = 5) {
       try {
@@ -121,7 +123,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   if (options.cloudSql) return openCloudSql(options.cloudSql, max);
   if (options.url) {
     const sql = postgres(options.url, { ...clientDefaults, max }) as Sql;
-    return { sql, kind: "server", close: (timeout = 5) => sql.end({ timeout }) };
+    return { sql: scopedSql(sql), kind: "server", close: (timeout = 5) => sql.end({ timeout }) };
   }
 
   // PGlite is one backend session behind a socket server, so the exact same `postgres` client code runs
@@ -158,7 +160,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     max: 1,
   }) as Sql;
   return {
-    sql,
+    sql: scopedSql(sql),
     kind: "embedded",
     socketPath,
     async close(timeout = 5) {
@@ -170,29 +172,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   };
 }
 
-// PostgreSQL shutting down or restarting (57P01–57P03), connection failures (08xxx), and postgres.js's own
-// connection errors: the database is away, not the request wrong.
-const UNAVAILABLE = new Set([
-  "57P01",
-  "57P02",
-  "57P03",
-  "08000",
-  "08001",
-  "08003",
-  "08006",
-  "CONNECTION_CLOSED",
-  "CONNECTION_ENDED",
-  "CONNECTION_DESTROYED",
-  "CONNECT_TIMEOUT",
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "EPIPE",
-]);
-
-export function isDatabaseUnavailable(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" && UNAVAILABLE.has(code);
-}
+export { isDatabaseUnavailable } from "./connection-errors";
 
 /** Whether the database answers a trivial query within `timeoutMs` (readiness). */
 export async function databaseResponds(sql: Sql, timeoutMs: number): Promise<boolean> {

@@ -44,7 +44,7 @@ export async function finishHandoff(sql: Sql, key: ConversationKey, id: string, 
     with conversation as (
       insert into intercom_conversations (channel, conversation_id, mode)
       values (${key.channel}, ${key.conversationId}, 'human')
-      on conflict (channel, conversation_id) do update set mode = 'human', updated_at = now()
+      on conflict (tenant_id, channel, conversation_id) do update set mode = 'human', updated_at = now()
     ),
     handoff as (
       update handoffs set completed_at = now() where id = ${id}

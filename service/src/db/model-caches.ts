@@ -23,7 +23,7 @@ export async function findModelCache(
 export async function saveModelCache(sql: Sql, row: ModelCacheRow) {
   await sql`
     insert into model_caches ${sql(row as unknown as Record<string, unknown>)}
-    on conflict (key) do update set name = excluded.name, tokens = excluded.tokens, expires_at = excluded.expires_at`;
+    on conflict (tenant_id, key) do update set name = excluded.name, tokens = excluded.tokens, expires_at = excluded.expires_at`;
 }
 
 export async function forgetModelCache(sql: Sql, key: string) {

@@ -77,7 +77,7 @@ export async function recordDelivery(
       select ${channel}, n.conversation_id, coalesce(n.handover, 'bot'), n.contact_id
       from notified n
       where exists (select 1 from delivery) and (n.handover is not null or n.contact_id is not null)
-      on conflict (channel, conversation_id) do update
+      on conflict (tenant_id, channel, conversation_id) do update
         set mode = coalesce(
               (select n.handover from notified n where n.conversation_id = excluded.conversation_id), c.mode),
             -- Handed back: the count of unsure answers starts again.
@@ -125,7 +125,7 @@ export async function queueMessages(
       insert into intercom_conversations (channel, conversation_id, contact_id)
       select ${channel}, ${conversationId}, ${contactId}
       where ${contactId}::text is not null
-      on conflict (channel, conversation_id) do update set contact_id = excluded.contact_id
+      on conflict (tenant_id, channel, conversation_id) do update set contact_id = excluded.contact_id
       where intercom_conversations.contact_id is distinct from excluded.contact_id
     )
     insert into outbox (id, channel, conversation_id, part_id, body)
@@ -181,7 +181,7 @@ export async function claimConversation(
     locked as (
       insert into intercom_conversations as c (channel, conversation_id, locked_until, locked_by)
       select channel, conversation_id, ${until}, ${lease.holder} from target
-      on conflict (channel, conversation_id) do update
+      on conflict (tenant_id, channel, conversation_id) do update
         set locked_until = excluded.locked_until, locked_by = excluded.locked_by, updated_at = now()
         where c.locked_until is null or c.locked_until < now()
       returning c.channel, c.conversation_id, c.mode, c.low_confidence_answers, c.contact_id
@@ -254,7 +254,7 @@ export async function rememberContact(sql: Sql, key: ConversationKey, contactId:
   await sql`
     insert into intercom_conversations (channel, conversation_id, contact_id)
     values (${key.channel}, ${key.conversationId}, ${contactId})
-    on conflict (channel, conversation_id) do update set contact_id = excluded.contact_id`;
+    on conflict (tenant_id, channel, conversation_id) do update set contact_id = excluded.contact_id`;
 }
 
 /** The idempotency record, written before a reply is sent. */

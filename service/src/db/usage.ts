@@ -49,6 +49,6 @@ export function chargeTail(sql: Sql, entry: LedgerEntry, charge: UsageCharge, af
       with ordinality as c (identity_id, period, period_start, n)
     where (select count(*) from ${sql(after)}) >= 0
     order by c.n
-    on conflict (identity_id, period, period_start)
+    on conflict (tenant_id, identity_id, period, period_start)
     do update set tokens = usage_counters.tokens + excluded.tokens`;
 }

@@ -61,3 +61,31 @@ export class SessionNotFound extends DomainError {
     super("session not found");
   }
 }
+
+/** The tenant named (widget key, token claim) does not exist here. */
+export class UnknownTenant extends DomainError {
+  readonly code = "unknown_tenant";
+
+  constructor() {
+    super("this widget key or tenant is not known to this deployment");
+  }
+}
+
+/** The tenant is suspended: its channels answer nothing until a platform admin reactivates it. */
+export class TenantSuspended extends DomainError {
+  readonly code = "tenant_suspended";
+
+  constructor() {
+    super("this service is currently unavailable for this business");
+  }
+}
+
+/** The tenant's own requests-per-minute limit (all its callers together). */
+export class TenantRateLimited extends RetryLater {
+  readonly code = "tenant_rate_limited";
+}
+
+/** The tenant's own daily or monthly token budget (all its callers together) is used up. */
+export class TenantBudgetExceeded extends RetryLater {
+  readonly code = "tenant_budget_exhausted";
+}

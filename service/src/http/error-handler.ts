@@ -2,7 +2,14 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { isDatabaseUnavailable } from "../db/client";
-import { DomainError, ModelCapacity, RetryLater, SessionNotFound } from "../domain/errors";
+import {
+  DomainError,
+  ModelCapacity,
+  RetryLater,
+  SessionNotFound,
+  TenantSuspended,
+  UnknownTenant,
+} from "../domain/errors";
 import type { Logger } from "../logger";
 import type { AppEnv } from "./app-env";
 import { AppError, errorBody } from "./errors";
@@ -23,6 +30,8 @@ const CODES: Record<number, string> = {
 /** The status of a domain error at the HTTP edge: the first row whose class it is. */
 const DOMAIN_STATUS: [abstract new (...args: never[]) => DomainError, ContentfulStatusCode][] = [
   [SessionNotFound, 404],
+  [UnknownTenant, 404],
+  [TenantSuspended, 403],
   [ModelCapacity, 503],
   [RetryLater, 429],
 ];
