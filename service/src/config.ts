@@ -202,6 +202,8 @@ export const configSchema = z.object({
   JWT_JWKS_URL: optionalString.pipe(z.url().optional()),
   JWT_ISSUER: optionalString,
   JWT_AUDIENCE: optionalString,
+  /** The user JWT claim that names the user's tenant (its id). */
+  JWT_TENANT_CLAIM: z.string().trim().min(1).default("tenant_id"),
   JWT_CLOCK_TOLERANCE_SECONDS: int(30, 0).pipe(z.number().max(300)),
   CORS_ORIGINS: z
     .string()

@@ -93,6 +93,7 @@ function authenticator(config: Config, signingKey: string): Authenticator {
     jwksUrl: config.JWT_JWKS_URL,
     issuer: config.JWT_ISSUER,
     audience: config.JWT_AUDIENCE,
+    tenantClaim: config.JWT_TENANT_CLAIM,
     clockToleranceSeconds: config.JWT_CLOCK_TOLERANCE_SECONDS,
   });
 }

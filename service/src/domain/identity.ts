@@ -2,6 +2,14 @@
 export const TIERS = ["guest", "free", "premium", "enterprise"] as const;
 export type Tier = (typeof TIERS)[number];
 
+/**
+ * What a signed-in person may do (docs/tenants.md): every tenant (`platform_admin`), their tenant's
+ * settings, knowledge, channels, users, usage and audit (`tenant_admin`), their tenant's conversations,
+ * escalations and contacts (`agent`). End users have none: they chat.
+ */
+export const TENANT_ROLES = ["platform_admin", "tenant_admin", "agent"] as const;
+export type TenantRole = (typeof TENANT_ROLES)[number];
+
 /** Who a turn is for, as every channel and the engine see it. */
 export interface Identity {
   /** Stable id: `anon:<uuid>`, `user:<sub>` or `user:<issuer>#<sub>`, `intercom:<contact id>`. */
@@ -10,6 +18,12 @@ export interface Identity {
   tier: Tier;
   /** A user JWT with `role: "admin"` (or `roles` containing it): may call the /intercom admin endpoints. */
   admin?: boolean;
+  /** A user JWT's `sub`, as issued (the users table and the audit log name people by it). */
+  subject?: string;
+  /** A user JWT's tenant claim (JWT_TENANT_CLAIM): the tenant this user belongs to. */
+  tenantId?: string;
+  /** A user JWT's role (`role` claim, or one of `roles`), when it is one of TENANT_ROLES. */
+  role?: TenantRole;
   /** An anonymous session token signed with the previous (rotated-out) key: re-issue it. */
   staleSessionToken?: boolean;
 }

@@ -7,7 +7,7 @@ import {
   jwtVerify,
   SignJWT,
 } from "jose";
-import { type Identity, TIERS, type Tier } from "../domain/identity";
+import { type Identity, TENANT_ROLES, TIERS, type Tier } from "../domain/identity";
 import { bearerToken } from "./credentials";
 import { AppError } from "./errors";
 
@@ -29,6 +29,8 @@ export interface AuthOptions {
   audience?: string | undefined;
   /** Tier for a user JWT without a valid `tier` claim. @default "free" */
   defaultUserTier?: Tier;
+  /** The claim naming the user's tenant (its id). @default "tenant_id" */
+  tenantClaim?: string | undefined;
   /** Leeway for `exp`/`nbf` against clock skew between the identity provider and us. @default 30 */
   clockToleranceSeconds?: number;
 }
@@ -130,11 +132,16 @@ export class Authenticator {
         ? (claimed as Tier)
         : (this.opts.defaultUserTier ?? "free");
     const roles = Array.isArray(payload.roles) ? payload.roles : [payload.role];
+    const tenantId = payload[this.opts.tenantClaim ?? "tenant_id"];
+    const role = TENANT_ROLES.find((r) => roles.includes(r));
     return {
       id: userIdentityId(payload.iss, payload.sub),
       kind: "user",
       tier,
       admin: roles.includes("admin"),
+      subject: payload.sub,
+      ...(typeof tenantId === "string" && tenantId ? { tenantId } : {}),
+      ...(role ? { role } : {}),
     };
   }
 
