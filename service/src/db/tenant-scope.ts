@@ -82,7 +82,7 @@ async function runScoped(
 }
 
 /**
- * A statement that runs in the scope current when it is awaited. It is still a postgres.js query (its
+ * A statement that runs in the scope it was written in (or else the one it is awaited in). It is still a postgres.js query (its
  * prototype), so it can be nested in another statement as a fragment; only awaiting it is redirected.
  */
 function scopedQuery(
@@ -92,8 +92,11 @@ function scopedQuery(
   args: unknown[],
 ): Query {
   let running: Promise<unknown> | undefined;
+  // The scope it was written in: `inTenant(id, () => sql\`…\`)` hands the query out unawaited, and it is
+  // awaited after the scope has ended.
+  const written = scopes.getStore();
   const run = () => {
-    const scope = scopes.getStore();
+    const scope = written ?? scopes.getStore();
     running ??= scope ? runScoped(base, scope, strings, args) : (query as Promise<unknown>);
     return running;
   };
@@ -131,8 +134,12 @@ export function scopedSql(base: Sql): Sql {
     const scope = scopes.getStore();
     if (!scope) return pg.begin(options, work as never);
     return pg.begin(options, async (tx) => {
-      await scopeStatement(tx, scope);
-      return work(tx);
+      // Not awaited: it rides with the unit's first statement. If it failed, that statement fails too.
+      const scoped = scopeStatement(tx, scope).execute();
+      scoped.catch(() => {});
+      const result = await work(tx);
+      await scoped;
+      return result;
     });
   };
   return new Proxy(tag, {
