@@ -20,6 +20,10 @@
  * them alike), then each is saturated in turn; the order rotates between rounds. The figures are medians
  * over rounds, with their range, and the ratios are medians of each round's ratio.
  * Targets (issue 11): CPU per turn ≤ 1.3× the peer's, p99 at 100 turns/s ≤ 1.3× the peer's, peak RSS ≤ 200 MB.
+ *
+ * `BENCH_BASELINE_BUNDLE=<path to an earlier release's dist/server.mjs>` adds that release as a fourth
+ * target, side by side in the same rounds, and reports Switchboard's ratios over it: how a change (tenant
+ * scoping, issue 12) moved the cost of a turn. Build it from a worktree of the earlier commit.
  */
 import { loadavg } from "node:os";
 import { startGeminiEmulator } from "../test/emulators/gemini";
@@ -60,7 +64,7 @@ const gemini = await startGeminiEmulator();
 const tokens = await userTokens(2000);
 
 interface Target {
-  name: "switchboard" | "peer" | "bareRoute";
+  name: "switchboard" | "peer" | "bareRoute" | "baseline";
   entry: string[];
   path: string;
   env(databaseUrl: string): Record<string, string>;
@@ -90,6 +94,16 @@ const TARGET_LIST: Target[] = [
     env: () => ({}),
   },
 ];
+const BASELINE = process.env.BENCH_BASELINE_BUNDLE;
+if (BASELINE) {
+  TARGET_LIST.push({
+    name: "baseline",
+    entry: [BASELINE],
+    path: "/api/v1/chat",
+    database: true,
+    env: (databaseUrl) => switchboardEnv(gemini, databaseUrl, POOL),
+  });
+}
 
 interface Figures {
   cpuMsPerTurn: number;
@@ -253,6 +267,18 @@ const result = writeResult("turn-cost", {
   peer: summary("peer"),
   bareRoute: summary("bareRoute"),
   switchboardOverPeer: ratios,
+  ...(BASELINE
+    ? {
+        baseline: { bundle: BASELINE, ...summary("baseline") },
+        switchboardOverBaseline: {
+          cpuPerTurn: ratio((f) => f.cpuMsPerTurn, "baseline"),
+          p50AtFixedRate: ratio((f) => f.fixedRate.latencyMs.p50, "baseline"),
+          p99AtFixedRate: ratio((f) => f.fixedRate.latencyMs.p99, "baseline"),
+          throughput: ratio((f) => f.saturation.turnsPerSecond, "baseline"),
+          peakRss: ratio((f) => f.peakRssMb, "baseline"),
+        },
+      }
+    : {}),
   targets: {
     cpuPerTurn: { max: TARGETS.cpuRatio, met: ratios.cpuPerTurn.median <= TARGETS.cpuRatio },
     p99AtFixedRate: { max: TARGETS.p99Ratio, met: ratios.p99AtFixedRate.median <= TARGETS.p99Ratio },
@@ -262,7 +288,7 @@ const result = writeResult("turn-cost", {
 });
 
 const row = (name: Target["name"]) => {
-  const s = result[name];
+  const s = name === "baseline" ? summary("baseline") : result[name];
   const r = (x: { median: number; min: number; max: number }) => `${x.median} (${x.min}–${x.max})`;
   return {
     target: name,
@@ -277,7 +303,14 @@ const row = (name: Target["name"]) => {
   };
 };
 console.log(`medians of ${ROUNDS} rounds (range); load average ${result.loadAverage.join(" → ")}`);
-console.table([row("switchboard"), row("peer"), row("bareRoute")]);
+console.table([row("switchboard"), row("peer"), row("bareRoute"), ...(BASELINE ? [row("baseline")] : [])]);
+if (result.switchboardOverBaseline) {
+  const b = result.switchboardOverBaseline;
+  console.log(
+    `Switchboard / baseline: CPU per turn ${b.cpuPerTurn.median}× (${b.cpuPerTurn.min}–${b.cpuPerTurn.max}), ` +
+      `p50 ${b.p50AtFixedRate.median}×, p99 ${b.p99AtFixedRate.median}×, throughput ${b.throughput.median}×`,
+  );
+}
 const met = (ok: boolean) => (ok ? "met" : "NOT met");
 console.log(
   [
