@@ -3,11 +3,13 @@ import { engineSettings } from "../../service/src/compose/settings";
 import { parseConfig } from "../../service/src/config";
 import type { Database } from "../../service/src/db/client";
 import { migrate } from "../../service/src/db/migrate";
+import { type LeaseQuota, leaseModelQuota, type QuotaAsk } from "../../service/src/db/model-quota";
 import { createTenant } from "../../service/src/db/platform";
 import { inTenant } from "../../service/src/db/tenant-scope";
 import { saveTenantSettings } from "../../service/src/db/tenants";
 import {
   type DomainError,
+  ModelCapacity,
   RateLimited,
   TenantBudgetExceeded,
   TenantRateLimited,
@@ -15,6 +17,7 @@ import {
 import type { Identity } from "../../service/src/domain/identity";
 import type { TenantSettings } from "../../service/src/domain/tenant";
 import { ModelCallLimiter } from "../../service/src/engine/model-limiter";
+import { DeploymentModelLimiter } from "../../service/src/engine/model-quota";
 import { CircuitBreaker } from "../../service/src/engine/resilience";
 import { TenantDirectory } from "../../service/src/engine/tenant-directory";
 import { TenantEngines } from "../../service/src/engine/tenant-engines";
@@ -171,5 +174,92 @@ describe("at the HTTP edge", () => {
     ]);
     const budget = httpErrorOf(new TenantBudgetExceeded("used up", 3600));
     expect([budget.status, budget.code]).toEqual([429, "tenant_budget_exhausted"]);
+  });
+});
+
+describe("the deployment's model quota, shared fairly by tenants", () => {
+  const A = "0a000000-0000-4000-8000-00000000000a";
+  const B = "0b000000-0000-4000-8000-00000000000b";
+  let quotas = 0;
+  /** A quota of its own (a key of the shared table), early enough in a minute of the database's clock. */
+  async function freshQuota(): Promise<{ key: string; lease: LeaseQuota }> {
+    const [row] = await db.sql<{ msLeft: number }[]>`
+      select (extract(epoch from date_trunc('minute', now()) + interval '1 minute' - now()) * 1000)::float8
+        as ms_left`;
+    if ((row?.msLeft ?? 60_000) < 10_000) await new Promise((r) => setTimeout(r, (row?.msLeft ?? 0) + 100));
+    const key = `fair-${Date.now()}-${++quotas}`;
+    return { key, lease: leaseModelQuota(db.sql, key) };
+  }
+  const limits = { requestsPerMinute: 10, tokensPerMinute: 1000, tenantShare: 0.5 };
+  const ask = (tenant: string, over: Partial<QuotaAsk> = {}): QuotaAsk => ({
+    ...limits,
+    requests: 10,
+    tokens: 10,
+    minTokens: 10,
+    tenant,
+    ...over,
+  });
+  /** Leases for `tenant` until it is refused: the requests it got in all. */
+  async function flood(lease: LeaseQuota, tenant: string, over: Partial<QuotaAsk> = {}) {
+    let total = 0;
+    for (let i = 0; i < 20; i++) {
+      const grant = await lease(ask(tenant, over));
+      if (grant.requests === 0) return total;
+      total += grant.requests;
+    }
+    throw new Error("never refused");
+  }
+
+  test("a tenant alone may take the whole minute: a single-business deployment loses nothing", async () => {
+    const { lease } = await freshQuota();
+    expect(await flood(lease, A)).toBe(10);
+  });
+
+  test("once another tenant asked, a tenant gets at most its share, and the other the rest", async () => {
+    const { lease } = await freshQuota();
+    expect((await lease(ask(B, { requests: 1 }))).requests).toBe(1);
+    expect(await flood(lease, A)).toBe(5);
+    expect(await flood(lease, B)).toBe(4);
+  });
+
+  test("a tenant that asked in the minute before counts as present from the minute's start", async () => {
+    const { key, lease } = await freshQuota();
+    await db.sql`
+      insert into model_quota_windows (quota, window_start, requests, tokens, granted_requests, granted_tokens, tenants)
+      values (${key}, date_trunc('minute', now()) - interval '1 minute', 0, 0, 0, 0,
+        ${db.sql.json({ [B]: { requests: 0, tokens: 0 } })})`;
+    expect(await flood(lease, A)).toBe(5);
+    expect(await flood(lease, B)).toBe(5);
+  });
+
+  test("tokens are shared the same way; a share of 1 is no cap", async () => {
+    const { lease } = await freshQuota();
+    await lease(ask(B, { requests: 1, tokens: 10, minTokens: 10 }));
+    // A call needing 600 tokens is more than A's share (500) while B is present.
+    expect((await lease(ask(A, { requests: 1, tokens: 600, minTokens: 600 }))).requests).toBe(0);
+    expect((await lease(ask(A, { requests: 1, tokens: 600, minTokens: 600, tenantShare: 1 }))).tokens).toBe(
+      600,
+    );
+  });
+
+  test("through the limiter: tenant A flooding the model cannot take tenant B's share", async () => {
+    const { lease } = await freshQuota();
+    const limiter = new DeploymentModelLimiter({ ...limits, queueTimeoutMs: 0, lease });
+    /** Calls of 10 tokens for `tenant` until one is refused: how many went through. */
+    const calls = async (tenant: string, max: number) => {
+      let ok = 0;
+      for (let i = 0; i < max; i++) {
+        const refused = await inTenant(tenant, () => limiter.acquire(10)).then(
+          () => false,
+          (e: unknown) => e instanceof ModelCapacity,
+        );
+        if (refused) return ok;
+        ok++;
+      }
+      return ok;
+    };
+    expect(await calls(B, 1)).toBe(1);
+    expect(await calls(A, 30)).toBe(5);
+    expect(await calls(B, 30)).toBe(4);
   });
 });
