@@ -192,6 +192,8 @@ export const configSchema = z.object({
   MODEL_REQUESTS_PER_MINUTE: int(500, 1),
   MODEL_TOKENS_PER_MINUTE: int(2_000_000, 1),
   MODEL_QUEUE_TIMEOUT_MS: int(2000, 0),
+  // The share of the model quota one tenant may take per minute while other tenants ask too (1: no cap).
+  MODEL_QUOTA_TENANT_SHARE: num(0.5).pipe(z.number().gt(0).max(1)),
 
   PII_REDACTION: bool(true),
   SESSION_SIGNING_KEY: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),

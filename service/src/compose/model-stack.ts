@@ -75,6 +75,7 @@ export async function buildModelStack(config: Config, deps: { sql: Sql; log: Log
     requestsPerMinute: config.MODEL_REQUESTS_PER_MINUTE,
     tokensPerMinute: config.MODEL_TOKENS_PER_MINUTE,
     queueTimeoutMs: config.MODEL_QUEUE_TIMEOUT_MS,
+    tenantShare: config.MODEL_QUOTA_TENANT_SHARE,
     lease: leaseModelQuota(deps.sql),
   });
   const tenants = new TenantDirectory(deps.sql);

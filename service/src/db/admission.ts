@@ -1,9 +1,13 @@
 import type { BudgetUsage } from "../domain/accounting";
 import type { StoredMessage } from "../domain/turn";
 import type { Sql } from "./client";
+import { tenantLimitKey } from "./rate-limits";
 import type { SessionRow } from "./sessions";
 
-/** A request counter a turn counts one hit in; it lets the turn through while the window's hits ≤ `limit`. */
+/**
+ * A request counter a turn counts one hit in; it lets the turn through while the window's hits ≤ `limit`.
+ * `key` is the tenant's own: the statement prefixes it with the current tenant (rate-limits.ts).
+ */
 export interface HitGate {
   kind: "hit";
   key: string;
@@ -11,11 +15,16 @@ export interface HitGate {
   limit: number;
 }
 
-/** A token counter of the day that is only read (the guests' shared pool): the turn goes on while below `budget`. */
+/**
+ * A token counter that is only read (the guests' shared pool, the tenant's total): the turn goes on while
+ * it is below `budget`. Counters are the current tenant's rows (row-level security).
+ */
 export interface CounterGate {
   kind: "counter";
   identityId: string;
-  day: string;
+  period: "day" | "month";
+  /** The period's first day (UTC), `YYYY-MM-DD`. */
+  periodStart: string;
   budget: number;
 }
 
@@ -97,7 +106,7 @@ function gateCte(sql: Sql, gate: AdmissionGate, name: string, previous: string |
   if (gate.kind === "hit") {
     return sql`${sql(name)} as (
       insert into rate_limit_windows (key, window_start, hits)
-      select ${gate.key}::text, ${gate.windowStart}::timestamptz, 1 ${passed}
+      select ${tenantLimitKey(gate.key)}::text, ${gate.windowStart}::timestamptz, 1 ${passed}
       on conflict (key, window_start) do update set hits = rate_limit_windows.hits + 1
       returning hits as n, hits <= ${gate.limit}::int as ok)`;
   }
@@ -105,7 +114,8 @@ function gateCte(sql: Sql, gate: AdmissionGate, name: string, previous: string |
     select c.n, c.n < ${gate.budget}::numeric as ok
     from (select coalesce((
       select tokens from usage_counters
-      where identity_id = ${gate.identityId} and period = 'day' and period_start = ${gate.day}::date), 0) as n) as c
+      where identity_id = ${gate.identityId} and period = ${gate.period}
+        and period_start = ${gate.periodStart}::date), 0) as n) as c
     ${passed})`;
 }
 

@@ -1,6 +1,6 @@
 import type { Sql, TransactionSql } from "./client";
 import { providerSessionKey } from "./provider-sessions";
-import { identityLimitKey } from "./rate-limits";
+import { identityLimitKey, tenantLimitKey } from "./rate-limits";
 
 export interface ErasureSubject {
   /** Identities of the person: `user:<external id>`, `intercom:<contact id>`. */
@@ -80,7 +80,7 @@ async function eraseRows(
          or (channel = 'intercom' and external_ref = any(${conversations}::text[]))
       for update`
   ).map((r) => r.id);
-  const rateKeys = identities.flatMap((id) => [id, identityLimitKey(id)]);
+  const rateKeys = identities.flatMap((id) => [id, identityLimitKey(id)].map(tenantLimitKey));
   const gptTrainerKeys = sessionIds.map(providerSessionKey);
   const [messages, sessions, handoffs, outbox, conversationRows, ledger, counters, windows, provider] =
     await Promise.all([

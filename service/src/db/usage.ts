@@ -23,11 +23,14 @@ export interface UsageCharge {
   month: string;
   /** Also charge the day counter of this shared pool (all guests). */
   pool?: string | undefined;
+  /** Also charge the day and month counters of this key: the tenant's total (all its identities). */
+  total?: string | undefined;
 }
 
 /**
  * The end of one statement that records a model call and charges its tokens: the ledger entry, then the
- * identity's day and month counters and the day counter of a shared `pool` (all guests) when given. It
+ * identity's day and month counters, the day counter of a shared `pool` (all guests) and the day and month
+ * counters of the tenant's `total` when given (counters are the current tenant's rows). It
  * follows the caller's CTEs (`with …,`); `after` names the one that locks the session row. The counters'
  * query reads it (a condition always true), so it runs first: every writer locks a session before its
  * counters, and the counters in one order (identity, period, start), so two turns never wait for each
@@ -39,6 +42,12 @@ export function chargeTail(sql: Sql, entry: LedgerEntry, charge: UsageCharge, af
     [entry.identityId, "day", charge.day],
     [entry.identityId, "month", charge.month],
     ...(charge.pool ? [[charge.pool, "day", charge.day]] : []),
+    ...(charge.total
+      ? [
+          [charge.total, "day", charge.day],
+          [charge.total, "month", charge.month],
+        ]
+      : []),
   ].sort((a, b) => (key(a) < key(b) ? -1 : 1));
   const column = (i: number) => rows.map((r) => r[i] as string);
   return sql`

@@ -10,6 +10,7 @@ import type { Logger } from "../logger";
 import { LOG_EVENT } from "../observability/log-events";
 import { type BudgetVerdict, checkBudget, overBudget, periodStarts } from "./budgets";
 import { type GateCheck, type GuestLimitSettings, GuestLimits, hitGate } from "./guest-limits";
+import { type TenantLimitSettings, TenantLimits } from "./tenant-limits";
 
 export interface AdmissionSettings {
   budgets: Record<Tier, TierBudget>;
@@ -17,6 +18,8 @@ export interface AdmissionSettings {
   userRequestsPerMinute: number;
   /** Limits of callers without a user JWT: per client address, and for all guests together. */
   guests: GuestLimitSettings;
+  /** The tenant's own limits across all its callers (from its settings); unset: none. */
+  tenant?: TenantLimitSettings | undefined;
 }
 
 export interface Admitted {
@@ -29,15 +32,18 @@ export interface Admitted {
 const MINUTE = 60_000;
 
 /**
- * The refuse-early phase of a turn: rate limits, session ownership, token budget. Everything here can
+ * The refuse-early phase of a turn: rate limits and token budgets (the caller's, then its tenant's),
+ * session ownership. Everything here can
  * refuse (with a domain error) and runs before any reply byte is sent, so every channel can still answer
  * a refusal its own way. It all takes one database round trip, which also reads the session's history.
  */
 export class TurnAdmission {
   private readonly guests: GuestLimits;
+  private readonly tenant: TenantLimits;
 
   constructor(private readonly deps: { sql: Sql; settings: AdmissionSettings; log: Logger }) {
     this.guests = new GuestLimits({ settings: deps.settings.guests, log: deps.log });
+    this.tenant = new TenantLimits({ settings: deps.settings.tenant, log: deps.log });
   }
 
   async admit(input: TurnInput, now: Date): Promise<Admitted> {
@@ -49,6 +55,7 @@ export class TurnAdmission {
     }
     // A freshly minted identity has no hits yet: skip the write.
     if (!input.newIdentity) checks.push(this.rateLimit(identity, now));
+    checks.push(...this.tenant.gates(now));
     const periods = periodStarts(now);
     const read = await readAdmission(this.deps.sql, {
       gates: checks.map((c) => c.gate),

@@ -99,7 +99,14 @@ export class GuestLimits {
         );
       }
     };
-    return { gate: { kind: "counter", identityId: GUEST_POOL, day: periods.day, budget }, check };
+    const gate = {
+      kind: "counter",
+      identityId: GUEST_POOL,
+      period: "day",
+      periodStart: periods.day,
+      budget,
+    } as const;
+    return { gate, check };
   }
 }
 

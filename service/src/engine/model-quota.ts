@@ -1,4 +1,5 @@
 import type { LeaseQuota } from "../db/model-quota";
+import { currentTenantId, DEFAULT_TENANT_ID } from "../db/tenant-scope";
 import { type ModelLimiter, modelCapacity } from "./model-limiter";
 
 /**
@@ -14,6 +15,11 @@ export interface DeploymentLimiterOptions {
   requestsPerMinute: number;
   tokensPerMinute: number;
   queueTimeoutMs: number;
+  /**
+   * The fraction of the quota one tenant may lease per minute while other tenants ask too
+   * (MODEL_QUOTA_TENANT_SHARE, enforced by the lease statement); 1 or unset: no cap.
+   */
+  tenantShare?: number | undefined;
   /** Takes a slice of the current window for this instance: db/model-quota.ts (a fake in unit tests). */
   lease: LeaseQuota;
   now?: () => number;
@@ -34,6 +40,39 @@ interface Lease {
 const NO_LEASE: Lease = { windowMs: 0, endsAt: 0, requests: 0, tokens: 0, grantedTokens: 0 };
 
 /**
+ * The deployment's model quota as this instance holds it: one lease per tenant, because each tenant's
+ * share of a window is its own (db/model-quota.ts caps it while other tenants ask too). A call is the
+ * tenant's of the unit of work it runs in (the turn's scope); outside one, the default tenant's.
+ */
+export class DeploymentModelLimiter implements ModelLimiter {
+  private readonly tenants = new Map<string, TenantQuotaLease>();
+
+  constructor(private readonly opts: DeploymentLimiterOptions) {}
+
+  acquire(estimatedTokens: number): Promise<void> {
+    return this.current().acquire(estimatedTokens);
+  }
+
+  settle(estimatedTokens: number, actualTokens: number) {
+    this.current().settle(estimatedTokens, actualTokens);
+  }
+
+  private current(): TenantQuotaLease {
+    const tenant = currentTenantId() ?? DEFAULT_TENANT_ID;
+    let held = this.tenants.get(tenant);
+    if (!held) {
+      // An idle tenant's lease has ended: forget it rather than keep every tenant ever served.
+      if (this.tenants.size >= 1000)
+        for (const [id, t] of this.tenants) if (t.idle()) this.tenants.delete(id);
+      const { tenantShare, lease } = this.opts;
+      held = new TenantQuotaLease({ ...this.opts, lease: (ask) => lease({ ...ask, tenant, tenantShare }) });
+      this.tenants.set(tenant, held);
+    }
+    return held;
+  }
+}
+
+/**
  * The model quota of the whole deployment, not of this instance: fixed one-minute windows in PostgreSQL
  * from which each instance leases slices (one statement per slice, not per call) and spends them locally.
  * When the window is spent, a call waits for the next one if that is within `queueTimeoutMs`, else is
@@ -41,7 +80,7 @@ const NO_LEASE: Lease = { windowMs: 0, endsAt: 0, requests: 0, tokens: 0, grante
  * returning it would cost a statement when the instance may already be idle (and CPU-throttled), and the
  * next window starts full anyway.
  */
-export class DeploymentModelLimiter implements ModelLimiter {
+class TenantQuotaLease implements ModelLimiter {
   private lease: Lease = NO_LEASE;
   private fraction: number = SLICE.min;
   /**
@@ -94,6 +133,11 @@ export class DeploymentModelLimiter implements ModelLimiter {
     if (this.now() >= this.lease.endsAt) return;
     const tokens = this.lease.tokens + this.need(estimatedTokens) - actualTokens;
     this.lease.tokens = Math.min(this.lease.grantedTokens, tokens);
+  }
+
+  /** Holds nothing that could still be spent, and waits for no lease. */
+  idle(): boolean {
+    return this.leasing === undefined && this.now() >= this.lease.endsAt && this.now() >= this.spent.until;
   }
 
   private tryTake(need: number): boolean {

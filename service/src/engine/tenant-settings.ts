@@ -43,5 +43,12 @@ export function tenantEngineSettings(base: EngineSettings, settings: TenantSetti
       ...base.guests,
       clientRequestsPerMinute: limits.clientRequestsPerMinute ?? base.guests.clientRequestsPerMinute,
     },
+    // Tenant-wide limits have no deployment default: unset, the tenant has none.
+    tenant: {
+      requestsPerMinute: limits.tenantRequestsPerMinute,
+      dailyTokens: settings.tenantBudget?.dailyTokens,
+      monthlyTokens: settings.tenantBudget?.monthlyTokens,
+      warnRatio: base.budgetWarnRatio,
+    },
   };
 }

@@ -11,6 +11,7 @@ import { periodStarts } from "./budgets";
 import { costUsd, priceFor, totalTokens } from "./cost";
 import { GUEST_POOL } from "./guest-limits";
 import type { PreparedTurn } from "./prepared-turn";
+import { TENANT_TOTAL } from "./tenant-limits";
 
 /** A model call to account for: what it was for, who made it, what it used and how it went. */
 export interface AccountedCall {
@@ -100,6 +101,8 @@ export class TurnAccounting {
       month: periods.month,
       // Anonymous callers' tokens also count against the budget all guests share.
       pool: identity.kind === "anonymous" ? GUEST_POOL : undefined,
+      // Every turn counts towards its tenant's total (its tenant-wide budget, when it has one).
+      total: TENANT_TOTAL,
     };
   }
 
