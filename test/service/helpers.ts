@@ -24,6 +24,7 @@ export async function testDatabase(): Promise<{
   const server = process.env.TEST_DATABASE_URL;
   if (!server) {
     const db = await openDatabase({ poolMax: 5 });
+    superusers.set(db, db.sql);
     return { db, url: undefined, inspect: db.sql, drop: () => db.close(1) };
   }
   const schema = `t_${randomBytes(6).toString("hex")}`;
@@ -44,6 +45,7 @@ export async function testDatabase(): Promise<{
     onnotice: () => {},
     transform: postgres.camel,
   }) as unknown as Sql;
+  superusers.set(db, inspect);
   return {
     db,
     url,
@@ -57,6 +59,17 @@ export async function testDatabase(): Promise<{
       await admin.end();
     },
   };
+}
+
+const superusers = new WeakMap<Database, Sql>();
+
+/**
+ * A test's own look at the rows of `db`, whatever their tenant: the superuser connection of the database
+ * `testDatabase` made (the service's connection, as on Cloud SQL, sees no tenant's rows outside a scope).
+ * For statements the test itself writes; the service's code always gets `db.sql`.
+ */
+export function raw(db: Database): Sql {
+  return superusers.get(db) ?? db.sql;
 }
 
 /**
