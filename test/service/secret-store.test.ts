@@ -5,6 +5,7 @@ import { DatabaseSecretStore, secretKeyId } from "../../service/src/adapters/dat
 import { SecretManagerStore } from "../../service/src/adapters/secret-manager-store";
 import type { Database } from "../../service/src/db/client";
 import { migrate } from "../../service/src/db/migrate";
+import { inTenant } from "../../service/src/db/tenant-scope";
 import { type SecretStore, SecretStoreError } from "../../service/src/ports/secret-store";
 import {
   type SecretManagerEmulator,
@@ -166,6 +167,18 @@ describe("the database secret store", () => {
       prefix: PREFIX,
     });
     expect(await rotated.get(ref)).toBe("KEY_telnyx_value");
+    await store().delete(ref);
+  });
+
+  test("a tenant's secret is stored as that tenant's row, whatever scope the caller is in", async () => {
+    const ref = await inTenant(OTHER_TENANT, () =>
+      store().put({ tenantId: TENANT, kind: "twilio-auth-token" }, "twilio-token-value"),
+    );
+    const [row] = await raw(db)<{ tenantId: string }[]>`
+      select tenant_id::text from secret_versions where secret_id = ${ref.slice("db:".length)}`;
+    expect(row?.tenantId).toBe(TENANT);
+    expect(await store().get(ref)).toBe("twilio-token-value");
+    await expectStoreError(store().get("db:switchboard-tenant-not-a-uuid_token"), "invalid_reference");
     await store().delete(ref);
   });
 
