@@ -4,7 +4,7 @@ import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Database } from "../../service/src/db/client";
 import { type IntercomEmulator, startIntercomEmulator } from "../emulators/intercom";
-import { bearer, startTestService, type TestService, testDatabase } from "./helpers";
+import { bearer, raw, startTestService, type TestService, testDatabase } from "./helpers";
 
 /**
  * Property-based bad input: at least 200 generated malformed requests per public endpoint. Every one must
@@ -40,7 +40,7 @@ let theirs: { sessionId: string };
 async function stored(): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const table of STORED) {
-    const [row] = await db.sql.unsafe<{ sum: string | null }[]>(
+    const [row] = await raw(db).unsafe<{ sum: string | null }[]>(
       `select md5(coalesce(string_agg(t::text, '|' order by t::text), '')) as sum from ${table} t`,
     );
     out[table] = row?.sum ?? "";

@@ -1,6 +1,6 @@
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { bearer, eventually, startTestService, type TestService, testDatabase } from "./helpers";
+import { bearer, eventually, raw, startTestService, type TestService, testDatabase } from "./helpers";
 
 let svc: TestService;
 let drop: () => Promise<void>;
@@ -28,7 +28,7 @@ async function json(res: Response) {
 }
 
 async function count(table: string) {
-  const rows = await svc.db.sql.unsafe<{ n: number }[]>(`select count(*)::int as n from ${table}`);
+  const rows = await raw(svc.db).unsafe<{ n: number }[]>(`select count(*)::int as n from ${table}`);
   return rows[0]?.n ?? 0;
 }
 
@@ -78,7 +78,7 @@ describe("chat on the offline knowledge base", () => {
   });
 
   test("history stays in order when message ids cross a digit boundary (99 → 100)", async () => {
-    await svc.db.sql`select setval(pg_get_serial_sequence('messages', 'id'), 95)`;
+    await raw(svc.db)`select setval(pg_get_serial_sequence('messages', 'id'), 95)`;
     const first = await json(
       await svc.post("/api/v1/chat", { message: "Turn 1: how do I reset my password?" }),
     );
@@ -157,7 +157,7 @@ describe("chat on the offline knowledge base", () => {
     expect(body.sessionToken).toBeUndefined();
     // Premium: 200,000 a day, minus this turn.
     expect(body.budget.remaining).toBeGreaterThan(190_000);
-    const [session] = await svc.db.sql`select identity_id from sessions where id = ${body.sessionId}`;
+    const [session] = await raw(svc.db)`select identity_id from sessions where id = ${body.sessionId}`;
     // Namespaced by the token's issuer (issue 10): another issuer's "u_42" is someone else.
     expect(session?.identityId).toBe("user:https://auth.example.com#u_42");
   });

@@ -3,6 +3,8 @@ import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { CloudTasksQueue } from "../../service/src/adapters/cloud-tasks-queue";
+import type { Sql } from "../../service/src/db/client";
+import { DEFAULT_TENANT_ID } from "../../service/src/db/tenant-scope";
 import {
   type CloudTasksEmulator,
   cloudTasksClientOptions,
@@ -25,6 +27,7 @@ let intercom: IntercomEmulator;
 let jwks: Server;
 let privateKey: Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
 let svc: TestService;
+let inspect: Sql;
 let drop: () => Promise<void>;
 
 async function googleToken(claims: { aud: string; email: string; iss?: string }) {
@@ -52,6 +55,7 @@ beforeAll(async () => {
   intercom = await startIntercomEmulator();
   const t = await testDatabase();
   drop = t.drop;
+  inspect = t.inspect;
   svc = await startTestService(
     t.db,
     {
@@ -85,11 +89,16 @@ describe("Cloud Tasks", () => {
     expect(await res.json()).toEqual({ status: "accepted", queued: 1 });
 
     const [task] = [...tasks.tasks.values()];
-    const [row] = await svc.db.sql`select id from outbox where conversation_id = ${conv.id}`;
+    const [row] = await inspect`select id from outbox where conversation_id = ${conv.id}`;
     expect(task?.name).toBe(`${QUEUE}/tasks/outbox-${row?.id}-1`);
     expect(task?.httpRequest).toMatchObject({
       url: `${PUBLIC_URL}/internal/tasks/outbox/${row?.id}`,
       oidcToken: { serviceAccountEmail: INVOKER, audience: PUBLIC_URL },
+    });
+    // The task names the row's tenant (Intercom configured by environment variables: the default's).
+    expect(JSON.parse(task?.httpRequest.body.toString("utf8") ?? "{}")).toEqual({
+      outboxId: row?.id,
+      tenantId: DEFAULT_TENANT_ID,
     });
 
     const deliveries = await tasks.dispatch();
@@ -107,8 +116,8 @@ describe("Cloud Tasks", () => {
       clientOptions: cloudTasksClientOptions(tasks),
     });
     const id = crypto.randomUUID();
-    await queue.enqueue(id, { attempt: 1 });
-    await expect(queue.enqueue(id, { attempt: 1 })).resolves.toBeUndefined();
+    await queue.enqueue(id, { attempt: 1, tenantId: DEFAULT_TENANT_ID });
+    await expect(queue.enqueue(id, { attempt: 1, tenantId: DEFAULT_TENANT_ID })).resolves.toBeUndefined();
     expect([...tasks.tasks.keys()].filter((name) => name.includes(id))).toHaveLength(1);
     await queue.close();
     tasks.tasks.clear();

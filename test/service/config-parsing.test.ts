@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { ConfigError, parseConfig } from "../../service/src/config";
 import { startService } from "../../service/src/main";
-import { baseEnv, testDatabase } from "./helpers";
+import { baseEnv, raw, testDatabase } from "./helpers";
 
 /** The issues a configuration is refused with (an empty list when it is accepted). */
 function issuesOf(env: Record<string, string>): readonly string[] {
@@ -124,7 +124,7 @@ describe("a bad value stops start-up", () => {
         { database: t.db, logDestination: { write: () => true } },
       );
       await expect(started).rejects.toThrow(/BUSINESS_TIMEZONE: must be an IANA time zone/);
-      const [row] = await t.db.sql<
+      const [row] = await raw(t.db)<
         { table: string | null }[]
       >`select to_regclass('schema_migrations')::text as table`;
       expect(row?.table).toBeNull();

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { openDatabase } from "../../service/src/db/client";
-import { startTestService, type TestService, testDatabase } from "./helpers";
+import { raw, startTestService, type TestService, testDatabase } from "./helpers";
 
 /**
  * The PostgreSQL server restarts under load (every connection of the service terminated, as a restart or
@@ -71,7 +71,7 @@ test.skipIf(!server)(
     expect([...codes].every((c) => c === "database_unavailable" || c === "request_timeout")).toBe(true);
     // Every turn answered 200 was stored: both its messages.
     const answered = results.filter((r) => r.status === 200).map((r) => r.sessionId as string);
-    const rows = await svc.db.sql<{ sessionId: string; n: number }[]>`
+    const rows = await raw(svc.db)<{ sessionId: string; n: number }[]>`
     select session_id, count(*)::int as n from messages where session_id in ${svc.db.sql(answered)} group by session_id`;
     expect(rows).toHaveLength(answered.length);
     expect(rows.every((r) => r.n === 2)).toBe(true);

@@ -2,7 +2,7 @@ import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Database } from "../../service/src/db/client";
 import { type IntercomEmulator, postNewConversation, startIntercomEmulator } from "../emulators/intercom";
-import { bearer, eventually, startTestService, type TestService, testDatabase } from "./helpers";
+import { bearer, eventually, raw, startTestService, type TestService, testDatabase } from "./helpers";
 
 /**
  * GDPR erasure end to end: a person's data is seeded in every table through the real endpoints (chat with
@@ -76,7 +76,7 @@ async function seedPerson(externalId: string, marker: string) {
   }
   await eventually(
     async () =>
-      (await db.sql`select count(*)::int as n from outbox where status = 'pending'`)[0]?.n as number,
+      (await raw(db)`select count(*)::int as n from outbox where status = 'pending'`)[0]?.n as number,
     (n) => n === 0,
   );
   return {
@@ -89,12 +89,12 @@ async function seedPerson(externalId: string, marker: string) {
 
 /** Every row of every table of the schema, as text: whatever a person's data is stored in, it shows here. */
 async function everyRow(): Promise<{ table: string; row: string }[]> {
-  const tables = await db.sql<{ tableName: string }[]>`
+  const tables = await raw(db)<{ tableName: string }[]>`
     select table_name from information_schema.tables
     where table_schema = current_schema() and table_type = 'BASE TABLE'`;
   const rows: { table: string; row: string }[] = [];
   for (const { tableName } of tables) {
-    const found = await db.sql.unsafe<{ row: string }[]>(`select t::text as row from "${tableName}" t`);
+    const found = await raw(db).unsafe<{ row: string }[]>(`select t::text as row from "${tableName}" t`);
     rows.push(...found.map((r) => ({ table: tableName, row: r.row })));
   }
   return rows;
@@ -135,7 +135,7 @@ describe("GDPR erasure", () => {
     const after = await everyRow();
     expect(mentioning(after, ada.identifiers)).toEqual([]);
     expect(
-      (await db.sql`select count(*)::int as n from usage_ledger where identity_id = 'erased'`)[0]?.n,
+      (await raw(db)`select count(*)::int as n from usage_ledger where identity_id = 'erased'`)[0]?.n,
     ).toBeGreaterThanOrEqual(2);
 
     // The other person is untouched.
@@ -145,7 +145,7 @@ describe("GDPR erasure", () => {
 
     // The record: who, when, how much; nothing that names the person or what they wrote.
     const requestId = res.headers.get("x-request-id") ?? "";
-    const records = await db.sql<{ actor: string; erasedAt: Date; counts: Record<string, number> }[]>`
+    const records = await raw(db)<{ actor: string; erasedAt: Date; counts: Record<string, number> }[]>`
       select actor, erased_at, counts from erasures where request_id = ${requestId}`;
     expect(records).toHaveLength(1);
     expect(records[0]).toMatchObject({
@@ -153,7 +153,7 @@ describe("GDPR erasure", () => {
       counts: { sessions: 2, handoffs: 1, outbox: 2, intercomConversations: 2, intercomContact: 1 },
     });
     expect(records[0]?.counts.messages).toBeGreaterThanOrEqual(4);
-    const [recordText] = await db.sql<{ row: string }[]>`
+    const [recordText] = await raw(db)<{ row: string }[]>`
       select e::text as row from erasures e where request_id = ${requestId}`;
     expect(mentioning([{ table: "erasures", row: recordText?.row ?? "" }], ada.identifiers)).toEqual([]);
     const line = svc.logs.events("gdpr.erasure").at(-1);
@@ -161,8 +161,8 @@ describe("GDPR erasure", () => {
     expect(ada.identifiers.filter((id) => JSON.stringify(line).includes(id))).toEqual([]);
 
     // Append-only, and a second request finds nothing left.
-    await expect(db.sql`delete from erasures`).rejects.toThrow(/append-only/);
-    await expect(db.sql`update erasures set actor = 'someone'`).rejects.toThrow(/append-only/);
+    await expect(raw(db)`delete from erasures`).rejects.toThrow(/append-only/);
+    await expect(raw(db)`update erasures set actor = 'someone'`).rejects.toThrow(/append-only/);
     const again = await fetch(`${svc.url}/intercom/contacts/gdpr_ada`, { method: "DELETE", headers: admin });
     expect(again.status).toBe(404);
   });
@@ -187,7 +187,7 @@ describe("GDPR erasure", () => {
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({ deleted: true, intercomContactId: null, sessionsDeleted: 1 });
       expect(mentioning(await everyRow(), ["gdpr_cy", "heron-cy-5501"])).toEqual([]);
-      const [record] = await db.sql<{ actor: string }[]>`
+      const [record] = await raw(db)<{ actor: string }[]>`
         select actor from erasures where request_id = ${res.headers.get("x-request-id") ?? ""}`;
       expect(record?.actor).toBe("user:ops-lead");
     } finally {

@@ -1,7 +1,7 @@
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createLogger } from "../../service/src/logger";
-import { bearer, LogCapture, startTestService, type TestService, testDatabase } from "./helpers";
+import { bearer, LogCapture, raw, startTestService, type TestService, testDatabase } from "./helpers";
 
 const JWT_SECRET = "user-jwt-secret-0123456789abcdef0123456789";
 const ISSUER = "https://auth.example.com";
@@ -39,10 +39,10 @@ afterAll(async () => {
 describe("errors in Error Reporting's format", () => {
   test("an unhandled error logs one ReportedErrorEvent with the redacted stack; the client gets the uniform 500", async () => {
     // A database error whose message quotes the identity (an e-mail address): the turn cannot be saved.
-    await svc.db.sql.unsafe(`
+    await raw(svc.db).unsafe(`
       create function refuse_session() returns trigger language plpgsql as $$
       begin raise exception 'cannot store a session for %', new.identity_id; end $$`);
-    await svc.db.sql.unsafe(
+    await raw(svc.db).unsafe(
       "create trigger refuse_session before insert on sessions for each row execute function refuse_session()",
     );
     try {
@@ -77,8 +77,8 @@ describe("errors in Error Reporting's format", () => {
       expect(stack).toMatch(/^\w*Error: cannot store a session for user:\S*\[EMAIL\]\n\s+at /);
       expect(JSON.stringify(line)).not.toContain(EMAIL);
     } finally {
-      await svc.db.sql.unsafe("drop trigger refuse_session on sessions");
-      await svc.db.sql.unsafe("drop function refuse_session()");
+      await raw(svc.db).unsafe("drop trigger refuse_session on sessions");
+      await raw(svc.db).unsafe("drop function refuse_session()");
     }
   });
 });

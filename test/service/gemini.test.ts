@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import type { Database } from "../../service/src/db/client";
 import { type GeminiEmulator, startGeminiEmulator } from "../emulators/gemini";
-import { bearer, startTestService, type TestService, testDatabase } from "./helpers";
+import { bearer, raw, startTestService, type TestService, testDatabase } from "./helpers";
 
 let gemini: GeminiEmulator;
 let db: Database;
@@ -18,7 +18,7 @@ beforeAll(async () => {
 // here, and each service's memory by starting a service per test.
 afterEach(async () => {
   gemini.reset();
-  await db.sql`delete from model_caches`;
+  await raw(db)`delete from model_caches`;
 });
 afterAll(async () => {
   for (const s of services) await s.close();
@@ -93,8 +93,9 @@ describe("Gemini through the real @google/genai SDK", () => {
       body(generateCalls()[0] ?? { body: {} }).cachedContent,
     );
 
-    const ledger =
-      await db.sql`select model, cached_tokens, cost_usd::float8 as cost from usage_ledger where session_id = ${first.body.sessionId}`;
+    const ledger = await raw(
+      db,
+    )`select model, cached_tokens, cost_usd::float8 as cost from usage_ledger where session_id = ${first.body.sessionId}`;
     expect(ledger).toEqual([
       { model: "gemini-2.5-flash", cachedTokens: u.cachedTokens, cost: expect.closeTo(u.costUsd, 8) },
     ]);
@@ -183,7 +184,7 @@ describe("when Gemini keeps failing", () => {
     expect(res.body.outcome).toBe("fallback");
     expect(res.body.reply).toContain("Forgot password");
     expect(generateCalls()).toHaveLength(3);
-    const row = await db.sql`select outcome from usage_ledger where session_id = ${res.body.sessionId}`;
+    const row = await raw(db)`select outcome from usage_ledger where session_id = ${res.body.sessionId}`;
     expect(row[0]?.outcome).toBe("fallback");
   });
 
@@ -226,7 +227,7 @@ describe("history limits", () => {
   test("only the window is sent; older turns are folded into a summary by the cheap model", async () => {
     const svc = await service({ HISTORY_MAX_MESSAGES: "4" });
     // Cross a digit boundary of the message ids (99 → 100): the window must stay in order.
-    await db.sql`select setval(pg_get_serial_sequence('messages', 'id'), 95)`;
+    await raw(db)`select setval(pg_get_serial_sequence('messages', 'id'), 95)`;
     const first = await chat(svc, "Question number 1 about billing");
     const auth = bearer(first.body.sessionToken);
     for (let i = 2; i <= 4; i++)
@@ -250,11 +251,13 @@ describe("history limits", () => {
     expect(texts.at(-1)).toBe("Question number 4 about billing");
     expect(texts.filter((t) => t === "Question number 1 about billing")).toHaveLength(0);
 
-    const [session] =
-      await db.sql`select summary, summarized_through from sessions where id = ${first.body.sessionId}`;
+    const [session] = await raw(
+      db,
+    )`select summary, summarized_through from sessions where id = ${first.body.sessionId}`;
     expect(session?.summary).toEqual(expect.any(String));
-    const ledger =
-      await db.sql`select purpose, model from usage_ledger where session_id = ${first.body.sessionId} and purpose = 'summary'`;
+    const ledger = await raw(
+      db,
+    )`select purpose, model from usage_ledger where session_id = ${first.body.sessionId} and purpose = 'summary'`;
     expect(ledger[0]).toEqual({ purpose: "summary", model: "gemini-2.5-flash-lite" });
   });
 });

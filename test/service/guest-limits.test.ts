@@ -5,7 +5,7 @@ import type { Database } from "../../service/src/db/client";
 import { limitKey } from "../../service/src/engine/guest-limits";
 import { resolveClientAddress } from "../../service/src/middleware/client-address";
 import { type GeminiEmulator, startGeminiEmulator } from "../emulators/gemini";
-import { bearer, startTestService, type TestService, testDatabase } from "./helpers";
+import { bearer, raw, startTestService, type TestService, testDatabase } from "./helpers";
 
 /**
  * Callers without a user JWT (issue 10, service item 1): an anonymous identity costs nothing to mint, so
@@ -82,7 +82,7 @@ async function expectRefusal(res: Response, code: string) {
 }
 
 const ledgerRows = async (svc: TestService) =>
-  (await svc.db.sql<{ n: number }[]>`select count(*)::int as n from usage_ledger`)[0]?.n ?? 0;
+  (await raw(svc.db)<{ n: number }[]>`select count(*)::int as n from usage_ledger`)[0]?.n ?? 0;
 
 describe("150 tokenless requests from one client within a minute (default settings)", () => {
   let svc: TestService;

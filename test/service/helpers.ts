@@ -2,37 +2,88 @@ import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import postgres from "postgres";
 import { type ConfigError, parseConfig } from "../../service/src/config";
-import { type Database, openDatabase } from "../../service/src/db/client";
+import { type Database, openDatabase, type Sql } from "../../service/src/db/client";
 import { type RunningService, type StartOptions, startService } from "../../service/src/main";
 
 /**
  * A database for one test file: on the PostgreSQL server (TEST_DATABASE_URL) a fresh schema of its own,
  * dropped afterwards, so files running in parallel never see each other's rows; otherwise PGlite in memory.
+ *
+ * On the server the service logs in as a login made for the file (`t_<hex>_owner`) that owns the schema and
+ * is neither a superuser nor BYPASSRLS, as on Cloud SQL: FORCE row-level security then hides every tenant's
+ * rows from a statement that runs outside `inTenant`/`asPlatform`, so the suite fails where production
+ * would. `inspect` is a superuser connection to the same schema, for tests that read raw rows.
  */
 export async function testDatabase(): Promise<{
   db: Database;
   url: string | undefined;
+  /** Reads and writes any row, whatever its tenant (the superuser; PGlite: the same session). */
+  inspect: Sql;
   drop(): Promise<void>;
 }> {
   const server = process.env.TEST_DATABASE_URL;
   if (!server) {
     const db = await openDatabase({ poolMax: 5 });
-    return { db, url: undefined, drop: () => db.close(1) };
+    superusers.set(db, db.sql);
+    return { db, url: undefined, inspect: db.sql, drop: () => db.close(1) };
   }
   const schema = `t_${randomBytes(6).toString("hex")}`;
+  const owner = `${schema}_owner`;
   const admin = postgres(server, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create schema ${schema}`);
-  const url = `${server}${server.includes("?") ? "&" : "?"}search_path=${schema}`;
+  await createRuntimeRoles(admin);
+  await admin.unsafe(`create role ${owner} login nosuperuser nobypassrls nocreaterole`);
+  await admin.unsafe(`grant switchboard_app, switchboard_platform to ${owner}`);
+  await admin.unsafe(`create schema ${schema} authorization ${owner}`);
+  const base = new URL(server);
+  base.username = owner;
+  base.password = "";
+  base.searchParams.set("search_path", schema);
+  const url = base.toString();
   const db = await openDatabase({ url, poolMax: 5 });
+  const inspect = postgres(`${server}${server.includes("?") ? "&" : "?"}search_path=${schema}`, {
+    max: 2,
+    onnotice: () => {},
+    transform: postgres.camel,
+  }) as unknown as Sql;
+  superusers.set(db, inspect);
   return {
     db,
     url,
+    inspect,
     async drop() {
       await db.close(1);
+      await (inspect as unknown as postgres.Sql).end();
       await admin.unsafe(`drop schema ${schema} cascade`);
+      await admin.unsafe(`drop owned by ${owner}`);
+      await admin.unsafe(`drop role ${owner}`);
       await admin.end();
     },
   };
+}
+
+const superusers = new WeakMap<Database, Sql>();
+
+/**
+ * A test's own look at the rows of `db`, whatever their tenant: the superuser connection of the database
+ * `testDatabase` made (the service's connection, as on Cloud SQL, sees no tenant's rows outside a scope).
+ * For statements the test itself writes; the service's code always gets `db.sql`.
+ */
+export function raw(db: Database): Sql {
+  return superusers.get(db) ?? db.sql;
+}
+
+/**
+ * The cluster-wide runtime roles (migration 00007 creates them when its login may; a login without
+ * CREATEROLE needs them made beforehand, as Cloud SQL's one-time grant does). Files start in parallel.
+ */
+async function createRuntimeRoles(admin: postgres.Sql) {
+  for (const role of ["switchboard_app", "switchboard_platform"]) {
+    await admin.unsafe(`
+      do $$ begin
+        create role ${role} nologin nobypassrls;
+      exception when duplicate_object or unique_violation then null;
+      end $$`);
+  }
 }
 
 /** Captures the service's JSON log lines. */

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { type GeminiEmulator, startGeminiEmulator } from "../emulators/gemini";
 import { type IntercomEmulator, signedNotification, startIntercomEmulator } from "../emulators/intercom";
-import { testDatabase } from "./helpers";
+import { raw, testDatabase } from "./helpers";
 
 /**
  * The outbox under a real crash: the service process is SIGKILLed while it answers 50 conversations, and a
@@ -92,20 +92,20 @@ test.skipIf(!server)(
     first.child.kill("SIGKILL");
     await new Promise((r) => first.child.once("exit", r));
     const answeredBeforeCrash = conversations.filter((c) => botReplies(c.id) > 0).length;
-    const [pending] = await db.db.sql`select count(*)::int as n from outbox where status = 'pending'`;
+    const [pending] = await raw(db.db)`select count(*)::int as n from outbox where status = 'pending'`;
     expect(pending?.n).toBeGreaterThan(0);
 
     // The new process finds the stale work through its sweep (the local stand-in for Cloud Scheduler).
     await launch({ POLLING_INTERVAL: "1", OUTBOX_LEASE_SECONDS: "5" });
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
-      const [left] = await db.db.sql`select count(*)::int as n from outbox where status = 'pending'`;
+      const [left] = await raw(db.db)`select count(*)::int as n from outbox where status = 'pending'`;
       if (left?.n === 0) break;
       await new Promise((r) => setTimeout(r, 200));
     }
     const counts = conversations.map((c) => botReplies(c.id));
     expect(counts.filter((n) => n === 1)).toHaveLength(50);
-    const rows = await db.db.sql`select status, count(*)::int as n from outbox group by status`;
+    const rows = await raw(db.db)`select status, count(*)::int as n from outbox group by status`;
     expect(rows).toEqual([{ status: "done", n: 50 }]);
     console.log(
       `answered before the crash: ${answeredBeforeCrash}, after restart: ${50 - answeredBeforeCrash}`,

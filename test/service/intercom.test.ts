@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import type { Database } from "../../service/src/db/client";
 import { type GeminiEmulator, type GeminiScript, startGeminiEmulator } from "../emulators/gemini";
 import { type IntercomEmulator, signedNotification, startIntercomEmulator } from "../emulators/intercom";
-import { eventually, startTestService, type TestService, testDatabase } from "./helpers";
+import { eventually, raw, startTestService, type TestService, testDatabase } from "./helpers";
 
 const SECRET = "intercom-client-secret-for-tests";
 const ADMIN_KEY = "admin-api-key-0123456789abcdef";
@@ -46,7 +46,7 @@ afterAll(async () => {
 async function settled() {
   await eventually(
     async () =>
-      (await db.sql`select count(*)::int as n from outbox where status = 'pending'`)[0]?.n as number,
+      (await raw(db)`select count(*)::int as n from outbox where status = 'pending'`)[0]?.n as number,
     (n) => n === 0,
   );
 }
@@ -86,7 +86,7 @@ function scriptFor(marker: string, script: (n: number) => GeminiScript) {
 
 const botReplies = (id: string) => intercom.replies(id).filter((p) => p.author.id === intercom.botAdmin.id);
 const count = async (table: string) =>
-  (await db.sql.unsafe<{ n: number }[]>(`select count(*)::int as n from ${table}`))[0]?.n ?? 0;
+  (await raw(db).unsafe<{ n: number }[]>(`select count(*)::int as n from ${table}`))[0]?.n ?? 0;
 
 describe("receiving", () => {
   test("a signed conversation.user.created gets exactly one admin reply, answered by Gemini", async () => {
@@ -106,8 +106,9 @@ describe("receiving", () => {
     await settled();
     expect(botReplies(conv.id)).toHaveLength(1);
     // The model saw no e-mail address and the engine kept one session for the conversation.
-    const [session] =
-      await db.sql`select channel, external_ref from sessions where external_ref = ${conv.id}`;
+    const [session] = await raw(
+      db,
+    )`select channel, external_ref from sessions where external_ref = ${conv.id}`;
     expect(session).toEqual({ channel: "intercom", externalRef: conv.id });
   });
 
@@ -127,7 +128,7 @@ describe("receiving", () => {
     await settled();
     expect(botReplies(conv.id)).toHaveLength(1);
     expect(
-      (await db.sql`select count(*)::int as n from outbox where conversation_id = ${conv.id}`)[0]?.n,
+      (await raw(db)`select count(*)::int as n from outbox where conversation_id = ${conv.id}`)[0]?.n,
     ).toBe(1);
   });
 
@@ -190,7 +191,7 @@ describe("receiving", () => {
     await deliver("conversation.user.created", conv.id, { parts: "none" }).send();
     await settled();
     expect(botReplies(conv.id)).toHaveLength(1);
-    const [row] = await db.sql`select status, outcome from outbox where conversation_id = ${conv.id}`;
+    const [row] = await raw(db)`select status, outcome from outbox where conversation_id = ${conv.id}`;
     expect(row).toEqual({ status: "done", outcome: "already_answered" });
   });
 
@@ -239,8 +240,9 @@ describe("handoff to a person", () => {
     );
     expect(asked).toHaveLength(0);
 
-    const [handoff] =
-      await db.sql`select reason, steps, completed_at from handoffs where conversation_id = ${conv.id}`;
+    const [handoff] = await raw(
+      db,
+    )`select reason, steps, completed_at from handoffs where conversation_id = ${conv.id}`;
     expect(handoff?.reason).toBe("customer_request");
     expect(handoff?.steps).toEqual(["message", "note", "tag", "assign"]);
     expect(svc.logs.events("handoff").some((l) => l.conversationId === conv.id)).toBe(true);
@@ -258,7 +260,7 @@ describe("handoff to a person", () => {
       () => intercom.assignments(conv.id),
       (a) => a.length > 0,
     );
-    const [handoff] = await db.sql`select reason from handoffs where conversation_id = ${conv.id}`;
+    const [handoff] = await raw(db)`select reason from handoffs where conversation_id = ${conv.id}`;
     expect(handoff?.reason).toBe("topic");
   });
 
@@ -276,7 +278,7 @@ describe("handoff to a person", () => {
     );
     const call = gemini.requests.find((r) => JSON.stringify(r.body).includes("close my company account"));
     expect(JSON.stringify((call?.body as { tools?: unknown } | undefined)?.tools)).toContain("handoff");
-    const [handoff] = await db.sql`select reason from handoffs where conversation_id = ${conv.id}`;
+    const [handoff] = await raw(db)`select reason from handoffs where conversation_id = ${conv.id}`;
     expect(handoff?.reason).toBe("model_cannot_help");
   });
 
@@ -303,7 +305,7 @@ describe("handoff to a person", () => {
       () => intercom.assignments(conv.id),
       (a) => a.length > 0,
     );
-    const [handoff] = await db.sql`select reason from handoffs where conversation_id = ${conv.id}`;
+    const [handoff] = await raw(db)`select reason from handoffs where conversation_id = ${conv.id}`;
     expect(handoff?.reason).toBe("low_confidence");
   });
 
@@ -315,7 +317,7 @@ describe("handoff to a person", () => {
       () => intercom.assignments(conv.id),
       (a) => a.length > 0,
     );
-    const [handoff] = await db.sql`select reason from handoffs where conversation_id = ${conv.id}`;
+    const [handoff] = await raw(db)`select reason from handoffs where conversation_id = ${conv.id}`;
     expect(handoff?.reason).toBe("model_unavailable");
   });
 
@@ -336,8 +338,9 @@ describe("handoff to a person", () => {
     expect(await res.json()).toMatchObject({ queued: 1 });
     await settled();
     expect(botReplies(conv.id)).toHaveLength(1);
-    const [row] =
-      await db.sql`select status, outcome from outbox where conversation_id = ${conv.id} order by created_at desc limit 1`;
+    const [row] = await raw(
+      db,
+    )`select status, outcome from outbox where conversation_id = ${conv.id} order by created_at desc limit 1`;
     expect(row).toEqual({ status: "skipped", outcome: "human" });
   });
 });
@@ -358,7 +361,7 @@ describe("upstream faults", () => {
     const retry = intercom.requests.filter((r) => r.path.endsWith(`/conversations/${conv.id}/reply`)).at(-1);
     expect(Math.floor((retry?.at ?? 0) / 1000)).toBeGreaterThanOrEqual(Math.floor(sent / 1000) + 1);
     await settled();
-    const [row] = await db.sql`select status, attempts from outbox where conversation_id = ${conv.id}`;
+    const [row] = await raw(db)`select status, attempts from outbox where conversation_id = ${conv.id}`;
     expect(row).toEqual({ status: "done", attempts: 2 });
     expect(svc.logs.events("upstream.error").some((l) => l.upstream === "intercom" && l.status === 429)).toBe(
       true,
@@ -484,7 +487,7 @@ describe("contact and event endpoints", () => {
     await settled();
     expect(
       (
-        await db.sql`select count(*)::int as n from sessions where identity_id = ${`intercom:${contact.id}`}`
+        await raw(db)`select count(*)::int as n from sessions where identity_id = ${`intercom:${contact.id}`}`
       )[0]?.n,
     ).toBe(1);
 
@@ -494,7 +497,9 @@ describe("contact and event endpoints", () => {
     expect(intercom.contacts.has(contact.id)).toBe(false);
     expect(
       (
-        await db.sql`select count(*)::int as n from messages m join sessions s on s.id = m.session_id where s.external_ref = ${conv.id}`
+        await raw(
+          db,
+        )`select count(*)::int as n from messages m join sessions s on s.id = m.session_id where s.external_ref = ${conv.id}`
       )[0]?.n,
     ).toBe(0);
     expect(

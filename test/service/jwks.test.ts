@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { bearer, startTestService, type TestService, testDatabase } from "./helpers";
+import { bearer, raw, startTestService, type TestService, testDatabase } from "./helpers";
 
 /** Users signed in with an identity provider that publishes its keys as a JWKS (RS256). */
 let jwks: Server;
@@ -55,7 +55,7 @@ test("an RS256 token from the identity provider's JWKS identifies the user, with
   expect(res.status).toBe(200);
   const body = (await res.json()) as { sessionId: string; budget: { remaining: number } };
   expect(body.budget.remaining).toBeGreaterThan(190_000);
-  const [row] = await svc.db.sql`select identity_id from sessions where id = ${body.sessionId}`;
+  const [row] = await raw(svc.db)`select identity_id from sessions where id = ${body.sessionId}`;
   // Namespaced by the token's issuer, so another identity provider's "auth0|42" is someone else.
   expect(row?.identityId).toBe("user:https://idp.example.com/#auth0|42");
 });

@@ -6,7 +6,7 @@ import { CircuitBreaker, CircuitOpenError, withRetry } from "../../service/src/e
 import { httpErrorOf } from "../../service/src/http/error-handler";
 import { AppError } from "../../service/src/http/errors";
 import { ModelError } from "../../service/src/ports/model-provider";
-import { bearer, startTestService, type TestService, testDatabase } from "./helpers";
+import { bearer, raw, startTestService, type TestService, testDatabase } from "./helpers";
 
 const JWT_SECRET = "limits-test-jwt-secret-0123456789abcdef";
 
@@ -70,7 +70,7 @@ describe("limits shared through the database", () => {
       usage: { inputTokens: number };
     };
     expect(usage.inputTokens).toBeGreaterThan(0);
-    const ledgerBefore = await a.db.sql`select count(*)::int as n from usage_ledger`;
+    const ledgerBefore = await raw(a.db)`select count(*)::int as n from usage_ledger`;
 
     const refused = await a.post("/api/v1/chat", { message: "And two-factor?" }, bearer(sessionToken));
     expect(refused.status).toBe(429);
@@ -82,7 +82,7 @@ describe("limits shared through the database", () => {
     const reset = new Date(body.error.details.resetAt);
     expect(reset.getUTCHours()).toBe(0);
     expect(reset.getTime()).toBeGreaterThan(Date.now());
-    const ledgerAfter = await a.db.sql`select count(*)::int as n from usage_ledger`;
+    const ledgerAfter = await raw(a.db)`select count(*)::int as n from usage_ledger`;
     expect(ledgerAfter[0]?.n).toBe(ledgerBefore[0]?.n);
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { leaseModelQuota } from "../../service/src/db/model-quota";
 import { purgeModelQuotaWindows } from "../../service/src/db/retention";
 import { type GeminiEmulator, startGeminiEmulator } from "../emulators/gemini";
-import { startTestService, type TestService, testDatabase } from "./helpers";
+import { raw, startTestService, type TestService, testDatabase } from "./helpers";
 
 let gemini: GeminiEmulator;
 let a: TestService;
@@ -40,7 +40,7 @@ const generateCalls = () =>
 
 /** The quota's windows are whole minutes of the database's clock: start the burst early in one. */
 async function earlyInAWindow() {
-  const [row] = await a.db.sql<{ msLeft: number }[]>`
+  const [row] = await raw(a.db)<{ msLeft: number }[]>`
     select (extract(epoch from date_trunc('minute', now()) + interval '1 minute' - now()) * 1000)::float8
       as ms_left`;
   const msLeft = row?.msLeft ?? 60_000;
@@ -66,18 +66,18 @@ describe("the model quota shared by all instances (through the database)", () =>
       const body = (await refused.json()) as { error: { code: string } };
       expect(body.error.code).toBe("model_capacity");
     }
-    const windows = await a.db.sql<{ requests: number }[]>`select requests from model_quota_windows`;
+    const windows = await raw(a.db)<{ requests: number }[]>`select requests from model_quota_windows`;
     expect(windows.map((w) => w.requests)).toEqual([10]);
   });
 
   test("the retention purge deletes windows older than the rate-limit windows' age, not the current one", async () => {
-    await a.db.sql`
+    await raw(a.db)`
       insert into model_quota_windows (quota, window_start, requests, tokens, granted_requests, granted_tokens)
       values ('model', date_trunc('minute', now()) - interval '49 hours', 3, 300, 1, 100)`;
-    const before = await a.db.sql`select 1 from model_quota_windows`;
+    const before = await raw(a.db)`select 1 from model_quota_windows`;
     expect(await purgeModelQuotaWindows(a.db.sql, 48, 100)).toBe(1);
     expect(await purgeModelQuotaWindows(a.db.sql, 48, 100)).toBe(0);
-    const after = await a.db.sql`select 1 from model_quota_windows`;
+    const after = await raw(a.db)`select 1 from model_quota_windows`;
     expect(after.length).toBe(before.length - 1);
   });
 

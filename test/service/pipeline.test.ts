@@ -10,12 +10,13 @@ import type {
   UpstreamFailure,
 } from "../../service/src/channels/pipeline/channel";
 import { InboundPipeline } from "../../service/src/channels/pipeline/pipeline";
-import type { Database } from "../../service/src/db/client";
+import type { Database, Sql } from "../../service/src/db/client";
 import { migrate } from "../../service/src/db/migrate";
+import { DEFAULT_TENANT_ID } from "../../service/src/db/tenant-scope";
 import type { TurnInput, TurnResult } from "../../service/src/domain/turn";
 import type { TurnEngine } from "../../service/src/engine/conversation-engine";
 import { createLogger } from "../../service/src/logger";
-import type { TaskQueue } from "../../service/src/ports/task-queue";
+import type { TaskOptions, TaskQueue } from "../../service/src/ports/task-queue";
 import { eventually, testDatabase } from "./helpers";
 
 /**
@@ -30,11 +31,14 @@ const SECRET = "fake-channel-signing-secret";
 const CHANNEL = "fake-sms" as QueuedChannelName;
 
 let db: Database;
+/** Raw rows, whatever their tenant (the pipeline itself only ever sees its tenant's). */
+let inspect: Sql;
 let drop: () => Promise<void>;
 
 beforeAll(async () => {
   const t = await testDatabase();
   db = t.db;
+  inspect = t.inspect;
   drop = t.drop;
   await migrate(db.sql);
 });
@@ -45,8 +49,8 @@ afterAll(async () => {
 /** Tasks are recorded, and run only when the test says. */
 class FakeQueue implements TaskQueue {
   readonly name = "fake";
-  tasks: { id: string; attempt: number; notBefore?: Date | undefined }[] = [];
-  enqueue(id: string, opts: { attempt: number; notBefore?: Date | undefined }) {
+  tasks: ({ id: string } & TaskOptions)[] = [];
+  enqueue(id: string, opts: TaskOptions) {
     this.tasks.push({ id, ...opts });
   }
   async close() {}
@@ -54,7 +58,7 @@ class FakeQueue implements TaskQueue {
   async runAll(pipeline: InboundPipeline) {
     const due = this.tasks.splice(0);
     const outcomes: string[] = [];
-    for (const task of due) outcomes.push(await pipeline.process(task.id));
+    for (const task of due) outcomes.push(await pipeline.process(task.id, task.tenantId));
     return outcomes;
   }
 }
@@ -230,7 +234,7 @@ function start(sender: FakeSender = new FakeSender(), opts: { leaseSeconds?: num
 }
 
 const rowsOf = (conversation: string) =>
-  db.sql<
+  inspect<
     {
       status: string;
       outcome: string | null;
@@ -244,7 +248,7 @@ const rowsOf = (conversation: string) =>
     where channel = ${CHANNEL} and conversation_id = ${conversation}`;
 
 const stored = async () => {
-  const [row] = await db.sql<{ deliveries: number; outbox: number; conversations: number }[]>`
+  const [row] = await inspect<{ deliveries: number; outbox: number; conversations: number }[]>`
     select (select count(*)::int from webhook_deliveries where channel = ${CHANNEL}) as deliveries,
            (select count(*)::int from outbox where channel = ${CHANNEL}) as outbox,
            (select count(*)::int from intercom_conversations where channel = ${CHANNEL}) as conversations`;
@@ -328,7 +332,7 @@ describe("a process that dies between the send and its record", () => {
     await first.pipeline.acknowledge(CHANNEL, request);
     sender.next = script;
     const [task] = first.queue.tasks;
-    void first.pipeline.process(task?.id ?? "");
+    void first.pipeline.process(task?.id ?? "", DEFAULT_TENANT_ID);
     await eventually(
       async () => (await rowsOf(conversation))[0]?.sendStartedAt ?? null,
       (at) => at !== null,
@@ -372,7 +376,7 @@ describe("handing over", () => {
     const { conversation, request } = notification("I want to talk to a person");
     await first.pipeline.acknowledge(CHANNEL, request);
     sender.dieInHandoffMessage = true;
-    void first.pipeline.process(first.queue.tasks[0]?.id ?? "");
+    void first.pipeline.process(first.queue.tasks[0]?.id ?? "", DEFAULT_TENANT_ID);
     await eventually(
       () => sender.handoffs,
       (h) => h.length === 1,
@@ -383,7 +387,7 @@ describe("handing over", () => {
     await second.pipeline.poll();
     expect(await second.queue.runAll(second.pipeline)).toEqual(["handoff"]);
     expect(sender.handoffs).toEqual([`message:${conversation}`, `assign:${conversation}`]);
-    const [handoff] = await db.sql<{ steps: string[]; completedAt: Date | null }[]>`
+    const [handoff] = await inspect<{ steps: string[]; completedAt: Date | null }[]>`
       select steps, completed_at from handoffs where channel = ${CHANNEL} and conversation_id = ${conversation}`;
     expect(handoff?.steps).toEqual(["message", "assign"]);
     expect(handoff?.completedAt).not.toBeNull();

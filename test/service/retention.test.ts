@@ -2,7 +2,7 @@ import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Database } from "../../service/src/db/client";
 import { type IntercomEmulator, signedNotification, startIntercomEmulator } from "../emulators/intercom";
-import { bearer, eventually, startTestService, type TestService, testDatabase } from "./helpers";
+import { bearer, eventually, raw, startTestService, type TestService, testDatabase } from "./helpers";
 
 /**
  * POST /internal/retention over HTTP: data is made through the real endpoints, some of it is aged past each
@@ -58,10 +58,10 @@ function notify(topic: string, item: Record<string, unknown>) {
   return fetch(`${svc.url}/webhooks/intercom`, { method: "POST", headers: n.headers, body: n.body });
 }
 
-const count = async (query: string) => (await db.sql.unsafe<{ n: number }[]>(query))[0]?.n ?? 0;
+const count = async (query: string) => (await raw(db).unsafe<{ n: number }[]>(query))[0]?.n ?? 0;
 
 async function age(table: string, column: string, interval: string, where: string) {
-  await db.sql.unsafe(`update ${table} set ${column} = ${column} - interval '${interval}' where ${where}`);
+  await raw(db).unsafe(`update ${table} set ${column} = ${column} - interval '${interval}' where ${where}`);
 }
 
 /** Three Intercom conversations: answered, handed to a person, and one still waiting (Intercom said 429). */
@@ -122,17 +122,19 @@ describe("POST /internal/retention", () => {
     // Past each limit (defaults: sessions 90 d, ledger 395 d, deliveries 30 d, outbox 30 d, handoffs 90 d,
     // rate-limit windows 48 h).
     const oldSession = `id = '${old.body.sessionId}'`;
-    const [{ identityId } = { identityId: "" }] = await db.sql<{ identityId: string }[]>`
+    const [{ identityId } = { identityId: "" }] = await raw(db)<{ identityId: string }[]>`
       select identity_id from sessions where id = ${old.body.sessionId}`;
     await age("sessions", "updated_at", "91 days", oldSession);
     await age("messages", "created_at", "91 days", `session_id = '${old.body.sessionId}'`);
     // The live session: its two oldest messages are old, the first of them already in the summary.
     const liveIds = (
-      await db.sql<{ id: string }[]>`
+      await raw(db)<{ id: string }[]>`
         select id::text from messages where session_id = ${live.body.sessionId} order by messages.id`
     ).map((r) => r.id);
     await age("messages", "created_at", "91 days", `id in (${liveIds[0]}, ${liveIds[1]})`);
-    await db.sql`update sessions set summary = 'Asked about plans.', summarized_through = ${liveIds[0] ?? "0"} where id = ${live.body.sessionId}`;
+    await raw(
+      db,
+    )`update sessions set summary = 'Asked about plans.', summarized_through = ${liveIds[0] ?? "0"} where id = ${live.body.sessionId}`;
     await age("usage_ledger", "created_at", "396 days", `session_id = '${old.body.sessionId}'`);
     await age("usage_counters", "period_start", "400 days", `identity_id = '${identityId}'`);
     // One window (a new guest's first turn writes only its client-address windows, no per-identity one).
@@ -142,7 +144,7 @@ describe("POST /internal/retention", () => {
       "49 hours",
       "(key, window_start) = (select key, window_start from rate_limit_windows order by key, window_start limit 1)",
     );
-    const [answeredDelivery] = await db.sql<{ notificationId: string }[]>`
+    const [answeredDelivery] = await raw(db)<{ notificationId: string }[]>`
       select notification_id from webhook_deliveries order by received_at limit 1`;
     await age(
       "webhook_deliveries",
@@ -185,7 +187,7 @@ describe("POST /internal/retention", () => {
     ).toBe(2);
     expect(
       (
-        await db.sql<{ id: string }[]>`
+        await raw(db)<{ id: string }[]>`
         select id::text from messages where session_id = ${live.body.sessionId} order by messages.id`
       ).map((r) => r.id),
     ).toEqual(liveIds.slice(1));
@@ -194,7 +196,7 @@ describe("POST /internal/retention", () => {
     expect(
       await count(`select count(*)::int as n from usage_counters where identity_id = '${identityId}'`),
     ).toBe(0);
-    const [{ overBudgetId } = { overBudgetId: "" }] = await db.sql<{ overBudgetId: string }[]>`
+    const [{ overBudgetId } = { overBudgetId: "" }] = await raw(db)<{ overBudgetId: string }[]>`
       select identity_id as over_budget_id from sessions where id = ${fresh.body.sessionId}`;
     expect(
       await count(`select count(*)::int as n from usage_counters where identity_id = '${overBudgetId}'`),

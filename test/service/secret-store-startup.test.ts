@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ConfigError } from "../../service/src/config";
+import { DEFAULT_TENANT_ID } from "../../service/src/db/tenant-scope";
 import { startService } from "../../service/src/main";
 import {
   type SecretManagerEmulator,
@@ -12,7 +13,8 @@ import {
 } from "../emulators/secret-manager";
 import { baseEnv, configIssues, LogCapture, startTestService, testDatabase } from "./helpers";
 
-const TENANT = "0b6f3c52-8a51-4f0e-9d43-2f1c8f4b7a10";
+// The default tenant: it exists from the migrations on, and its secret versions are its rows.
+const TENANT = DEFAULT_TENANT_ID;
 
 let t: Awaited<ReturnType<typeof testDatabase>>;
 let dataDir: string;

@@ -5,13 +5,14 @@ import { DatabaseSecretStore, secretKeyId } from "../../service/src/adapters/dat
 import { SecretManagerStore } from "../../service/src/adapters/secret-manager-store";
 import type { Database } from "../../service/src/db/client";
 import { migrate } from "../../service/src/db/migrate";
+import { inTenant } from "../../service/src/db/tenant-scope";
 import { type SecretStore, SecretStoreError } from "../../service/src/ports/secret-store";
 import {
   type SecretManagerEmulator,
   secretManagerClientOptions,
   startSecretManagerEmulator,
 } from "../emulators/secret-manager";
-import { testDatabase } from "./helpers";
+import { raw, testDatabase } from "./helpers";
 
 const PROJECT = "switchboard-test";
 const PREFIX = "switchboard-tenant-";
@@ -28,6 +29,12 @@ beforeAll(async () => {
   t = await testDatabase();
   db = t.db;
   await migrate(db.sql);
+  // A tenant's secret versions are that tenant's rows: the tenants exist.
+  for (const [id, slug] of [
+    [TENANT, "secrets-a"],
+    [OTHER_TENANT, "secrets-b"],
+  ] as const)
+    await t.inspect`insert into tenants (id, slug, name, widget_key) values (${id}, ${slug}, ${slug}, ${`pk_${slug}`})`;
   sm = await startSecretManagerEmulator();
 });
 afterAll(async () => {
@@ -111,7 +118,7 @@ describe("the database secret store", () => {
   test("holds ciphertext, IV, tag and key id, never the plain text", async () => {
     const value = `sk_live_${randomBytes(12).toString("hex")}`;
     const ref = await store().put({ tenantId: TENANT, kind: "crm-webhook-secret" }, value);
-    const rows = await db.sql.unsafe<Record<string, unknown>[]>(
+    const rows = await raw(db).unsafe<Record<string, unknown>[]>(
       "select * from secret_versions where secret_id = $1",
       [ref.slice("db:".length)],
     );
@@ -120,23 +127,23 @@ describe("the database secret store", () => {
     expect(row.keyId).toBe(secretKeyId(key));
     expect((row.iv as Buffer).length).toBe(12);
     expect((row.tag as Buffer).length).toBe(16);
-    const raw = JSON.stringify(row, (_k, v: unknown) =>
+    const dump = JSON.stringify(row, (_k, v: unknown) =>
       v && typeof v === "object" && "type" in v && v.type === "Buffer"
         ? Buffer.from(v as never).toString("latin1")
         : v,
     );
-    expect(raw).not.toContain(value);
-    expect(raw).not.toContain(Buffer.from(value).toString("base64"));
-    expect(raw).not.toContain(Buffer.from(value).toString("hex"));
+    expect(dump).not.toContain(value);
+    expect(dump).not.toContain(Buffer.from(value).toString("base64"));
+    expect(dump).not.toContain(Buffer.from(value).toString("hex"));
     await store().delete(ref);
   });
 
   test("a rotation leaves one version, sealed again with a fresh IV", async () => {
     const ref = await store().put({ tenantId: TENANT, kind: "voxie-api-key" }, "one");
     const id = ref.slice("db:".length);
-    const [before] = await db.sql<{ iv: Buffer }[]>`select iv from secret_versions where secret_id = ${id}`;
+    const [before] = await raw(db)<{ iv: Buffer }[]>`select iv from secret_versions where secret_id = ${id}`;
     await store().rotate(ref, "two");
-    const after = await db.sql<{ version: number; iv: Buffer }[]>`
+    const after = await raw(db)<{ version: number; iv: Buffer }[]>`
       select version, iv from secret_versions where secret_id = ${id}`;
     expect(after.map((r) => r.version)).toEqual([2]);
     expect(after[0]?.iv.equals(before?.iv ?? Buffer.alloc(0))).toBe(false);
@@ -163,18 +170,32 @@ describe("the database secret store", () => {
     await store().delete(ref);
   });
 
+  test("a tenant's secret is stored as that tenant's row, whatever scope the caller is in", async () => {
+    const ref = await inTenant(OTHER_TENANT, () =>
+      store().put({ tenantId: TENANT, kind: "twilio-auth-token" }, "twilio-token-value"),
+    );
+    const [row] = await raw(db)<{ tenantId: string }[]>`
+      select tenant_id::text from secret_versions where secret_id = ${ref.slice("db:".length)}`;
+    expect(row?.tenantId).toBe(TENANT);
+    expect(await store().get(ref)).toBe("twilio-token-value");
+    await expectStoreError(store().get("db:switchboard-tenant-not-a-uuid_token"), "invalid_reference");
+    await store().delete(ref);
+  });
+
   test("a tampered row, or one copied under another secret, fails authentication", async () => {
     const s = store();
     const ref = await s.put({ tenantId: TENANT, kind: "gmail-refresh-token" }, "refresh-value");
     const id = ref.slice("db:".length);
     const copy = `${PREFIX}${OTHER_TENANT}_gmail-refresh-token`;
-    await db.sql`
-      insert into secret_versions (secret_id, version, key_id, iv, ciphertext, tag)
-      select ${copy}, version, key_id, iv, ciphertext, tag from secret_versions where secret_id = ${id}`;
+    // Copied as the other tenant's row: only the envelope's additional data can tell it was moved.
+    await raw(db)`
+      insert into secret_versions (tenant_id, secret_id, version, key_id, iv, ciphertext, tag)
+      select ${OTHER_TENANT}, ${copy}, version, key_id, iv, ciphertext, tag
+      from secret_versions where secret_id = ${id}`;
     const moved = await expectStoreError(s.get(`db:${copy}`), "undecryptable");
     expect(moved.message).toMatch(/failed authentication/);
 
-    await db.sql`update secret_versions set ciphertext = set_byte(ciphertext, 0, get_byte(ciphertext, 0) # 1)
+    await raw(db)`update secret_versions set ciphertext = set_byte(ciphertext, 0, get_byte(ciphertext, 0) # 1)
       where secret_id = ${id}`;
     await expectStoreError(s.get(ref), "undecryptable");
     await s.delete(ref);

@@ -8,7 +8,7 @@ import {
   startCloudTasksEmulator,
 } from "../emulators/cloud-tasks";
 import { type IntercomEmulator, signedNotification, startIntercomEmulator } from "../emulators/intercom";
-import { startTestService, type TestService, testDatabase } from "./helpers";
+import { raw, startTestService, type TestService, testDatabase } from "./helpers";
 
 /**
  * SERVICE_ROLE: the same image as the public service (everything but /internal/*) and as the internal
@@ -169,7 +169,7 @@ describe("public and worker together", () => {
     expect(await res.json()).toEqual({ status: "accepted", queued: 1 });
 
     const [task] = [...tasks.tasks.values()];
-    const [row] = await publicSvc.db.sql`select id from outbox where conversation_id = ${conv.id}`;
+    const [row] = await raw(publicSvc.db)`select id from outbox where conversation_id = ${conv.id}`;
     // The audience follows the URL called (INTERNAL_AUDIENCE is unset here).
     expect(task?.httpRequest).toMatchObject({
       url: `${WORKER_URL}/internal/tasks/outbox/${row?.id}`,

@@ -3,7 +3,15 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { ConfigError } from "../../service/src/config";
 import type { Database } from "../../service/src/db/client";
 import { startService } from "../../service/src/main";
-import { baseEnv, bearer, LogCapture, startTestService, type TestService, testDatabase } from "./helpers";
+import {
+  baseEnv,
+  bearer,
+  LogCapture,
+  raw,
+  startTestService,
+  type TestService,
+  testDatabase,
+} from "./helpers";
 
 /** Users' JWTs (issue 10, service item 2): they expire, and one issuer's `sub` is never another's. */
 
@@ -89,7 +97,7 @@ describe("user identities are namespaced by issuer", () => {
     return { status: res.status, body: (await res.json()) as { sessionId: string } };
   };
   const identityOf = async (sessionId: string) =>
-    (await db.sql<{ identityId: string }[]>`select identity_id from sessions where id = ${sessionId}`)[0]
+    (await raw(db)<{ identityId: string }[]>`select identity_id from sessions where id = ${sessionId}`)[0]
       ?.identityId;
 
   test("the same sub from two issuers is two people: neither sees the other's session", async () => {

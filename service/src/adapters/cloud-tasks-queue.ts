@@ -1,5 +1,5 @@
 import { CloudTasksClient } from "@google-cloud/tasks";
-import type { TaskQueue } from "../ports/task-queue";
+import type { TaskOptions, TaskQueue } from "../ports/task-queue";
 
 export type CloudTasksClientOptions = ConstructorParameters<typeof CloudTasksClient>[0];
 
@@ -31,7 +31,7 @@ export class CloudTasksQueue implements TaskQueue {
     this.client = new CloudTasksClient(opts.clientOptions);
   }
 
-  async enqueue(outboxId: string, opts: { attempt: number; notBefore?: Date | undefined }) {
+  async enqueue(outboxId: string, opts: TaskOptions) {
     const base = this.opts.targetUrl.replace(/\/+$/, "");
     try {
       await this.client.createTask({
@@ -45,7 +45,8 @@ export class CloudTasksQueue implements TaskQueue {
             httpMethod: "POST",
             url: `${base}/internal/tasks/outbox/${outboxId}`,
             headers: { "Content-Type": "application/json" },
-            body: Buffer.from(JSON.stringify({ outboxId })).toString("base64"),
+            // The handler scopes itself to the row's tenant (tasks queued before tenants carry none: the default).
+            body: Buffer.from(JSON.stringify({ outboxId, tenantId: opts.tenantId })).toString("base64"),
             oidcToken: { serviceAccountEmail: this.opts.invokerServiceAccount, audience: this.opts.audience },
           },
         },

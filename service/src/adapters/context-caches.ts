@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Sql } from "../db/client";
 import { findModelCache, forgetModelCache, type ModelCacheRow, saveModelCache } from "../db/model-caches";
+import { currentTenantId } from "../db/tenant-scope";
 
 /** What a cached content holds: the model it is for, the system instruction, the grounding and tools. */
 export interface CacheContents {
@@ -16,6 +17,12 @@ interface ComputedKey {
   context: string;
   key: string;
 }
+
+/**
+ * The memo of a name is the current tenant's, like its row (model_caches is tenant-owned, keyed by tenant
+ * and key): a name remembered for one tenant never saves another tenant its own row.
+ */
+const memoryKey = (key: string) => `${currentTenantId() ?? ""}\u0000${key}`;
 
 /** More (model, tools) pairs than a deployment uses: past this, the memo starts over rather than grow. */
 const MAX_COMPUTED_KEYS = 32;
@@ -64,26 +71,26 @@ export class ContextCacheRegistry {
 
   /** The name of a cache valid for at least `marginMs`, from memory, else from the table. */
   async find(key: string): Promise<string | undefined> {
-    const known = this.known.get(key);
+    const known = this.known.get(memoryKey(key));
     if (known && known.expiresAt.getTime() - this.marginMs > Date.now()) return known.name;
     const row = await findModelCache(this.sql, key, this.marginMs);
     if (!row) {
-      this.known.delete(key);
+      this.known.delete(memoryKey(key));
       return undefined;
     }
-    this.known.set(key, { name: row.name, expiresAt: row.expiresAt });
+    this.known.set(memoryKey(key), { name: row.name, expiresAt: row.expiresAt });
     return row.name;
   }
 
   /** A cache just created, for this instance and every other. */
   async save(row: ModelCacheRow): Promise<void> {
-    this.known.set(row.key, { name: row.name, expiresAt: row.expiresAt });
+    this.known.set(memoryKey(row.key), { name: row.name, expiresAt: row.expiresAt });
     await saveModelCache(this.sql, row);
   }
 
   /** A cache that vanished before its expiry: no instance should use it again. */
   async forget(key: string): Promise<void> {
-    this.known.delete(key);
+    this.known.delete(memoryKey(key));
     await forgetModelCache(this.sql, key);
   }
 }

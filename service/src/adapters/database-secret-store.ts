@@ -1,13 +1,14 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import type { Sql } from "../db/client";
+import { secretVersionsByKey } from "../db/platform-secrets";
 import {
   addSecretVersion,
   deleteSecretVersions,
   latestSecretVersion,
   type SealedVersion,
   secretExists,
-  secretVersionsByKey,
 } from "../db/secret-versions";
+import { DEFAULT_TENANT_ID, inTenant } from "../db/tenant-scope";
 import {
   type SecretName,
   type SecretRef,
@@ -87,28 +88,49 @@ export class DatabaseSecretStore implements SecretStore {
 
   async put(name: SecretName, value: string): Promise<SecretRef> {
     const id = secretId(this.prefix, name);
-    await addSecretVersion(this.sql, id, (version) => this.seal(id, version, value));
+    await this.inTenantOf(id, () =>
+      addSecretVersion(this.sql, id, (version) => this.seal(id, version, value)),
+    );
     return `${REF_PREFIX}${id}`;
   }
 
   async get(ref: SecretRef): Promise<string> {
     const id = this.idOf(ref);
-    const row = await latestSecretVersion(this.sql, id);
+    const row = await this.inTenantOf(id, () => latestSecretVersion(this.sql, id));
     if (!row) throw new SecretStoreError("not_found", `secret ${ref} does not exist`);
     return this.open(id, row.version, row);
   }
 
   async rotate(ref: SecretRef, value: string): Promise<SecretRef> {
     const id = this.idOf(ref);
-    if (!(await secretExists(this.sql, id))) {
-      throw new SecretStoreError("not_found", `secret ${ref} does not exist`);
-    }
-    await addSecretVersion(this.sql, id, (version) => this.seal(id, version, value), { replace: true });
+    await this.inTenantOf(id, async () => {
+      if (!(await secretExists(this.sql, id))) {
+        throw new SecretStoreError("not_found", `secret ${ref} does not exist`);
+      }
+      await addSecretVersion(this.sql, id, (version) => this.seal(id, version, value), { replace: true });
+    });
     return ref;
   }
 
   async delete(ref: SecretRef): Promise<void> {
-    await deleteSecretVersions(this.sql, this.idOf(ref));
+    const id = this.idOf(ref);
+    await this.inTenantOf(id, () => deleteSecretVersions(this.sql, id));
+  }
+
+  /**
+   * Runs `work` in the scope of the tenant the secret belongs to (its id names it: `<prefix><tenant>_<kind>`),
+   * so the versions are stored as, and only readable by, that tenant, whatever scope the caller is in.
+   */
+  private inTenantOf<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const tenant = id.slice(this.prefix.length).split("_")[0] ?? "";
+    if (tenant === "default") return inTenant(DEFAULT_TENANT_ID, work);
+    if (!UUID.test(tenant)) {
+      throw new SecretStoreError(
+        "invalid_reference",
+        "the database secret store keeps a tenant's credentials under its id (a uuid) or `default`",
+      );
+    }
+    return inTenant(tenant.toLowerCase(), work);
   }
 
   private idOf(ref: SecretRef): string {
@@ -152,5 +174,7 @@ export class DatabaseSecretStore implements SecretStore {
     }
   }
 }
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const additionalData = (id: string, version: number) => Buffer.from(`${id}\0${version}`, "utf8");

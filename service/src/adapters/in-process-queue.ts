@@ -1,5 +1,5 @@
 import type { Logger } from "../logger";
-import type { TaskQueue } from "../ports/task-queue";
+import type { TaskOptions, TaskQueue } from "../ports/task-queue";
 
 /**
  * The local queue: runs tasks in this process with bounded concurrency. Nothing depends on it for
@@ -14,13 +14,13 @@ export class InProcessTaskQueue implements TaskQueue {
   private closed = false;
 
   constructor(
-    private readonly run: (outboxId: string) => Promise<void>,
+    private readonly run: (outboxId: string, tenantId: string) => Promise<void>,
     private readonly log: Logger,
     private readonly concurrency = 4,
   ) {}
 
   /** Synchronous: a timer, no I/O (the webhook acknowledgement does not wait on it). */
-  enqueue(outboxId: string, opts: { attempt: number; notBefore?: Date | undefined }): void {
+  enqueue(outboxId: string, opts: TaskOptions): void {
     if (this.closed) return;
     const key = `${outboxId}:${opts.attempt}`;
     if (this.queued.has(key)) return;
@@ -29,17 +29,17 @@ export class InProcessTaskQueue implements TaskQueue {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       this.queued.delete(key);
-      void this.start(outboxId);
+      void this.start(outboxId, opts.tenantId);
     }, delay);
     timer.unref();
     this.timers.add(timer);
   }
 
-  private async start(outboxId: string) {
+  private async start(outboxId: string, tenantId: string) {
     while (this.running.size >= this.concurrency)
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     if (this.closed) return;
-    const task = this.run(outboxId)
+    const task = this.run(outboxId, tenantId)
       .catch((error: unknown) => this.log.error({ error, outboxId }, "in-process task failed"))
       .finally(() => {
         this.running.delete(task);

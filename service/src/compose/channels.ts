@@ -4,6 +4,7 @@ import { intercomChannel } from "../channels/intercom/channel";
 import { InboundPipeline } from "../channels/pipeline/pipeline";
 import { type Config, internalAudience, taskTargetUrl } from "../config";
 import type { Sql } from "../db/client";
+import { DEFAULT_TENANT_ID } from "../db/tenant-scope";
 import type { TurnEngine } from "../engine/conversation-engine";
 import { type PurgeResult, purgeExpired } from "../engine/retention";
 import type { Logger } from "../logger";
@@ -90,6 +91,8 @@ function buildPipeline(config: Config, deps: ChannelDeps, intercom: IntercomPart
       settings: intercomSettings(config, adminId),
       webhookSecret: config.INTERCOM_WEBHOOK_SECRET,
     }),
+    // Intercom configured by environment variables is the default tenant's channel.
+    { tenantId: DEFAULT_TENANT_ID },
   );
 }
 
@@ -135,7 +138,10 @@ async function intercomGateway(initialToken: string, config: Config, deps: Chann
 
 async function taskQueue(config: Config, pipeline: InboundPipeline, deps: ChannelDeps): Promise<TaskQueue> {
   if (config.TASK_QUEUE === "in-process") {
-    return new InProcessTaskQueue(async (id) => void (await pipeline.process(id)), deps.log);
+    return new InProcessTaskQueue(
+      async (id, tenantId) => void (await pipeline.process(id, tenantId)),
+      deps.log,
+    );
   }
   const { CloudTasksQueue } = await import("../adapters/cloud-tasks-queue");
   return new CloudTasksQueue({

@@ -139,19 +139,6 @@ export async function queueMessages(
     returning id, attempts`;
 }
 
-/**
- * Pending rows of these channels that nobody holds: never leased, or whose lease ran out (the processor
- * crashed or the task was lost).
- */
-export async function dispatchableOutbox(sql: Sql, channels: string[], limit: number): Promise<QueuedRow[]> {
-  return sql<QueuedRow[]>`
-    select id, attempts from outbox
-    where status = 'pending' and (lease_until is null or lease_until < now())
-      and channel = any(${channels}::text[])
-    order by created_at
-    limit ${limit}`;
-}
-
 /** What a task got when it asked for its row's conversation. */
 export type Claim =
   /** The row is finished, unknown, or of a channel not run here: nothing to do. */

@@ -12,15 +12,22 @@ export type PurgeBatch = (sql: Sql, age: number, limit: number) => Promise<numbe
 const days = (sql: Sql, n: number) => sql`(now() - make_interval(days => ${n}::int))`;
 
 /**
+ * The session cutoff of the tenant `t` (a `tenants` row in the query): its own `retention.sessionsDays`
+ * setting (domain/tenant.ts) when it has one, else the deployment's.
+ */
+const tenantSessionCutoff = (sql: Sql, n: number) =>
+  sql`(now() - make_interval(days => coalesce((t.settings #>> '{retention,sessionsDays}')::int, ${n}::int)))`;
+
+/**
  * Messages older than the limit, of sessions idle for longer than the limit, or already folded into the
  * summary of a session still in use (the engine never reads those again; the summary keeps their gist).
  * Unsummarized messages of a live session stay: they are its context window.
  */
 export const purgeMessages: PurgeBatch = async (sql, age, limit) => {
-  const cutoff = days(sql, age);
+  const cutoff = tenantSessionCutoff(sql, age);
   const result = await sql`
     delete from messages where id in (
-      select m.id from messages m join sessions s on s.id = m.session_id
+      select m.id from messages m join sessions s on s.id = m.session_id join tenants t on t.id = s.tenant_id
       where m.created_at < ${cutoff} and (s.updated_at < ${cutoff} or m.id <= s.summarized_through)
       limit ${limit}
       for update of m skip locked)`;
@@ -34,17 +41,19 @@ export const purgeMessages: PurgeBatch = async (sql, age, limit) => {
  * just used again is kept.
  */
 export const purgeSessions: PurgeBatch = async (sql, age, limit) => {
-  const cutoff = days(sql, age);
+  const cutoff = tenantSessionCutoff(sql, age);
   const [row] = await sql<{ n: number }[]>`
     with gone as (
-      delete from sessions where updated_at < ${cutoff} and id in (
-        select s.id from sessions s
+      delete from sessions g using tenants t
+      where t.id = g.tenant_id and g.updated_at < ${cutoff} and g.id in (
+        select s.id from sessions s join tenants t on t.id = s.tenant_id
         where s.updated_at < ${cutoff} and not exists (select 1 from messages m where m.session_id = s.id)
         limit ${limit}
-        for update skip locked)
-      returning id
+        for update of s skip locked)
+      returning g.id, g.tenant_id
     ), provider_sessions as (
-      delete from app_state where key in (select ${PROVIDER_SESSION_PREFIX}::text || id::text from gone)
+      delete from app_state a using gone
+      where a.tenant_id = gone.tenant_id and a.key = ${PROVIDER_SESSION_PREFIX}::text || gone.id::text
     )
     select count(*)::int as n from gone`;
   return row?.n ?? 0;
@@ -66,8 +75,8 @@ export const purgeUsageLedger: PurgeBatch = async (sql, age, limit) => {
 export const purgeUsageCounters: PurgeBatch = async (sql, age, limit) => {
   const cutoff = sql`(${days(sql, age)} at time zone 'UTC')`;
   const result = await sql`
-    delete from usage_counters where (identity_id, period, period_start) in (
-      select identity_id, period, period_start from usage_counters
+    delete from usage_counters where (tenant_id, identity_id, period, period_start) in (
+      select tenant_id, identity_id, period, period_start from usage_counters
       where period_start < ${cutoff}::date
         and (period = 'day' or period_start < date_trunc('month', ${cutoff})::date)
       limit ${limit}
@@ -112,16 +121,18 @@ export const purgeHandoffs: PurgeBatch = async (sql, age, limit) => {
 export const purgeConversations: PurgeBatch = async (sql, age, limit) => {
   const cutoff = days(sql, age);
   const result = await sql`
-    delete from intercom_conversations where updated_at < ${cutoff} and (channel, conversation_id) in (
-      select c.channel, c.conversation_id from intercom_conversations c
+    delete from intercom_conversations where updated_at < ${cutoff} and (tenant_id, channel, conversation_id) in (
+      select c.tenant_id, c.channel, c.conversation_id from intercom_conversations c
       where c.updated_at < ${cutoff}
         and (c.locked_until is null or c.locked_until < now())
         and not exists (
           select 1 from outbox o
-          where o.channel = c.channel and o.conversation_id = c.conversation_id and o.status = 'pending')
+          where o.tenant_id = c.tenant_id and o.channel = c.channel and o.conversation_id = c.conversation_id
+            and o.status = 'pending')
         and not exists (
           select 1 from handoffs h
-          where h.channel = c.channel and h.conversation_id = c.conversation_id and h.completed_at is null)
+          where h.tenant_id = c.tenant_id and h.channel = c.channel and h.conversation_id = c.conversation_id
+            and h.completed_at is null)
       limit ${limit}
       for update skip locked)`;
   return result.count;

@@ -57,9 +57,3 @@ export async function deleteSecretVersions(sql: Sql, secretId: string): Promise<
   const rows = await sql`delete from secret_versions where secret_id = ${secretId}`;
   return rows.count;
 }
-
-/** How many versions each key sealed: start-up refuses a key that cannot open them. */
-export async function secretVersionsByKey(sql: Sql): Promise<{ keyId: string; versions: number }[]> {
-  return sql<{ keyId: string; versions: number }[]>`
-    select key_id, count(*)::int as versions from secret_versions group by key_id order by key_id`;
-}

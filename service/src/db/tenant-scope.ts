@@ -23,7 +23,16 @@ const scopes = new AsyncLocalStorage<DataScope>();
  * shows and accepts that tenant's rows only, whatever the statements' own filters say.
  */
 export function inTenant<T>(tenantId: string, work: () => Promise<T>): Promise<T> {
-  return scopes.run({ kind: "tenant", tenantId }, work);
+  return scopes.run({ kind: "tenant", tenantId }, () => settle(work));
+}
+
+/**
+ * Awaits `work`'s result inside the scope. A statement runs in the scope current when it is awaited, so
+ * `inTenant(id, () => sql\`…\`)`, which hands the statement out unawaited, would otherwise run it
+ * outside the scope, as the login (all rows for a superuser, none on Cloud SQL).
+ */
+async function settle<T>(work: () => Promise<T>): Promise<T> {
+  return await work();
 }
 
 /**
@@ -31,7 +40,7 @@ export function inTenant<T>(tenantId: string, work: () => Promise<T>): Promise<T
  * db/platform.ts and the retention purge call this; the dependency rules keep it that way.
  */
 export function asPlatform<T>(work: () => Promise<T>): Promise<T> {
-  return scopes.run({ kind: "platform" }, work);
+  return scopes.run({ kind: "platform" }, () => settle(work));
 }
 
 /** The tenant of the current unit of work, if any. */

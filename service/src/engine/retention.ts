@@ -12,6 +12,7 @@ import {
   purgeUsageLedger,
   purgeWebhookDeliveries,
 } from "../db/retention";
+import { asPlatform } from "../db/tenant-scope";
 import type { Logger } from "../logger";
 
 export interface RetentionPolicy {
@@ -88,7 +89,10 @@ export async function purgeExpired(sql: Sql, policy: RetentionPolicy, log: Logge
     const stillOpen: RetentionKind[] = [];
     for (const kind of open) {
       const [batch, age] = table[kind];
-      const n = await batch(sql, age, policy.batchSize);
+      // Cross-tenant by nature: each batch runs as the platform role (db/tenant-scope.ts), which the
+      // row-level-security policies let see every tenant's rows. `sessionsDays` per tenant is honoured
+      // inside the batches (db/retention.ts).
+      const n = await asPlatform(() => batch(sql, age, policy.batchSize));
       purged[kind] += n;
       const waiting = WAITS_FOR[kind]?.some((other) => stillOpen.includes(other)) ?? false;
       if (n >= policy.batchSize || waiting) stillOpen.push(kind);

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Sql } from "../db/client";
 import { handoffCounts } from "../db/handoffs";
 import { outboxStats } from "../db/pipeline";
+import { DEFAULT_TENANT_ID, inTenant } from "../db/tenant-scope";
 import { erasePerson } from "../engine/erasure";
 import type { Authenticator } from "../http/auth";
 import { AppError } from "../http/errors";
@@ -151,6 +152,11 @@ function upstreamError(error: unknown): never {
 export function intercomAdminRoutes(deps: IntercomAdminDeps) {
   const app = createRouter();
   app.use("/intercom/*", requireAdmin({ adminApiKey: deps.adminApiKey, auth: deps.auth }));
+  // Intercom configured by environment variables is the default tenant's channel: its contacts, their
+  // erasure and the bridge's backlog are that tenant's rows.
+  app.use("/intercom/*", async function inDefaultTenant(_c, next) {
+    await inTenant(DEFAULT_TENANT_ID, () => next());
+  });
   const gateway = () => {
     if (deps.gateway) return deps.gateway;
     throw new AppError(

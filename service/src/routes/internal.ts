@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { InboundPipeline } from "../channels/pipeline/pipeline";
+import { DEFAULT_TENANT_ID } from "../db/tenant-scope";
 import { type PurgeResult, RETENTION_KINDS } from "../engine/retention";
 import { AppError } from "../http/errors";
 import { createRouter } from "../http/router";
@@ -57,7 +58,22 @@ const outboxTaskRoute = createRoute({
   method: "post",
   path: "/internal/tasks/outbox/{id}",
   summary: "Answer the conversation of one outbox row, of any channel (a Cloud Tasks push target)",
-  request: { params: z.object({ id: z.uuid() }) },
+  request: {
+    params: z.object({ id: z.uuid() }),
+    body: {
+      required: false,
+      content: {
+        "application/json": {
+          schema: z.object({
+            outboxId: z.uuid().optional(),
+            tenantId: z.uuid().optional().openapi({
+              description: "The row's tenant; tasks queued before tenants carry none: the default tenant",
+            }),
+          }),
+        },
+      },
+    },
+  },
   responses: {
     200: {
       description: "Done, or handed back to the queue with a later schedule",
@@ -85,8 +101,10 @@ export function internalRoutes(deps: InternalDeps) {
   app.openapi(retentionRoute, async (c) => c.json(await deps.retention(), 200));
   // Always 200 once the row is safe in the outbox: retries are scheduled by the pipeline itself (it knows
   // the provider's reset time), so Cloud Tasks must not retry on its own as well.
-  app.openapi(outboxTaskRoute, async (c) =>
-    c.json({ outcome: await pipeline().process(c.req.valid("param").id) }, 200),
-  );
+  app.openapi(outboxTaskRoute, async (c) => {
+    // The row's tenant, from the task; tasks queued before tenants (and bodiless calls) are the default's.
+    const tenantId = c.req.valid("json").tenantId ?? DEFAULT_TENANT_ID;
+    return c.json({ outcome: await pipeline().process(c.req.valid("param").id, tenantId) }, 200);
+  });
   return app;
 }

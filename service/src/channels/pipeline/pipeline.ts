@@ -4,15 +4,15 @@ import {
   type ConversationKey,
   claimConversation,
   conversationState,
-  dispatchableOutbox,
   type NotifiedConversation,
   type OutboxRow,
-  type QueuedRow,
   queueMessages,
   recordDelivery,
   releaseOutbox,
   unlockConversation,
 } from "../../db/pipeline";
+import { type DispatchableRow, dispatchableOutbox } from "../../db/platform-outbox";
+import { DEFAULT_TENANT_ID, inTenant } from "../../db/tenant-scope";
 import type { TurnEngine } from "../../engine/conversation-engine";
 import type { HandoffRules } from "../../engine/handoff-policy";
 import type { Logger } from "../../logger";
@@ -65,6 +65,8 @@ function resolveConversation(update: ConversationUpdate): NotifiedConversation {
 /** A channel with its view type closed over, so channels of any view sit in one registry. */
 interface Runner {
   channel: Pick<QueuedChannel<unknown>, "name" | "verifier" | "parser" | "catchUp">;
+  /** The tenant whose connection this channel is: its deliveries and catch-up are recorded in its scope. */
+  tenantId: string;
   failure(error: unknown): UpstreamFailure | undefined;
   answer: ConversationTurns<unknown>["answer"];
 }
@@ -84,11 +86,16 @@ export class InboundPipeline {
     private readonly deps: { sql: Sql; engine: TurnEngine; log: Logger; settings: PipelineSettings },
   ) {}
 
-  register<View>(channel: QueuedChannel<View>): this {
+  /**
+   * Adds a channel. `tenantId`: the tenant whose connection it is (the channels configured by environment
+   * variables are the default tenant's); tasks are processed in the tenant their row names.
+   */
+  register<View>(channel: QueuedChannel<View>, opts: { tenantId?: string } = {}): this {
     const { sql, engine, log, settings } = this.deps;
     const turns = new ConversationTurns(channel, { sql, engine, log, rules: settings.handoff });
     this.runners.set(channel.name, {
       channel,
+      tenantId: opts.tenantId ?? DEFAULT_TENANT_ID,
       failure: (error) => channel.sender.failure(error),
       answer: (key, rows, state) => turns.answer(key, rows, state),
     });
@@ -117,17 +124,23 @@ export class InboundPipeline {
    * `InvalidNotification` for a verified body that is not a notification.
    */
   async acknowledge(name: QueuedChannelName, request: InboundRequest): Promise<Acknowledgement> {
-    const { verifier, parser } = this.runner(name).channel;
+    const { channel, tenantId } = this.runner(name);
+    const { verifier, parser } = channel;
     if (!verifier) throw new Error(`${name} webhooks are not configured`);
     const verdict = verifier.verify(request);
     if (!(typeof verdict === "boolean" ? verdict : await verdict)) return { status: "rejected" };
     const parsing = parser.parse(request);
     const parsed = parsing instanceof Promise ? await parsing : parsing;
     if (parsed.kind === "probe") return { status: "pong", queued: 0 };
-    return this.record(name, parsed.delivery);
+    // Verified first, then everything recorded in the tenant of the connection the webhook came through.
+    return inTenant(tenantId, () => this.record(name, tenantId, parsed.delivery));
   }
 
-  private async record(name: QueuedChannelName, delivery: InboundDelivery): Promise<Acknowledgement> {
+  private async record(
+    name: QueuedChannelName,
+    tenantId: string,
+    delivery: InboundDelivery,
+  ): Promise<Acknowledgement> {
     const { topic, conversations } = delivery;
     const messages = conversations.flatMap((c) =>
       c.messages.map((m) => ({ id: randomUUID(), conversationId: c.id, partId: m.id, body: m.text ?? null })),
@@ -135,7 +148,7 @@ export class InboundPipeline {
     const notified = conversations.map((c) => resolveConversation(c));
     const rows = await recordDelivery(this.deps.sql, name, delivery, notified, messages);
     if (rows === null) return { status: "duplicate", topic, queued: 0 };
-    const dispatching = this.dispatch(rows);
+    const dispatching = this.dispatch(rows.map((r) => ({ ...r, tenantId })));
     if (dispatching) await dispatching;
     const handled = conversations.some((c) => c.messages.length > 0 || c.handover !== undefined);
     return { status: handled ? "accepted" : "ignored", topic, queued: rows.length };
@@ -146,11 +159,11 @@ export class InboundPipeline {
    * round trip, which the caller waits for (on Cloud Run the CPU is throttled once the response is sent).
    * A failed enqueue loses nothing: the row stays pending and the poll's sweep dispatches it.
    */
-  private dispatch(rows: QueuedRow[]): Promise<void> | undefined {
+  private dispatch(rows: DispatchableRow[]): Promise<void> | undefined {
     const waiting: Promise<void>[] = [];
     for (const row of rows) {
       try {
-        const accepted = this.queue?.enqueue(row.id, { attempt: row.attempts + 1 });
+        const accepted = this.queue?.enqueue(row.id, { attempt: row.attempts + 1, tenantId: row.tenantId });
         if (accepted) waiting.push(accepted.catch((error: unknown) => this.enqueueFailed(row.id, error)));
       } catch (error) {
         this.enqueueFailed(row.id, error);
@@ -166,8 +179,15 @@ export class InboundPipeline {
     );
   }
 
-  /** One task: answer every pending message of the row's conversation. */
-  async process(outboxId: string): Promise<Processed> {
+  /**
+   * One task: answer every pending message of the row's conversation, in the scope of the tenant the task
+   * names (a row of another tenant is not found: `noop`).
+   */
+  process(outboxId: string, tenantId: string): Promise<Processed> {
+    return inTenant(tenantId, () => this.processInScope(outboxId, tenantId));
+  }
+
+  private async processInScope(outboxId: string, tenantId: string): Promise<Processed> {
     const { sql, settings, log } = this.deps;
     const holder = randomUUID();
     const lease = { holder, seconds: settings.leaseSeconds };
@@ -179,6 +199,7 @@ export class InboundPipeline {
       await this.queue?.enqueue(outboxId, {
         attempt: claim.attempts + 1,
         notBefore: new Date(Date.now() + 5000),
+        tenantId,
       });
       return "busy";
     }
@@ -201,7 +222,7 @@ export class InboundPipeline {
       );
       return outcome;
     } catch (error) {
-      await this.retryLater(runner, { outboxId, key, rows }, error);
+      await this.retryLater(runner, { outboxId, tenantId, key, rows }, error);
       return "retry";
     } finally {
       await unlockConversation(sql, key, holder);
@@ -211,7 +232,7 @@ export class InboundPipeline {
   /** Gives the rows back with a later retry (the provider's reset time after a 429, else backoff). */
   private async retryLater(
     runner: Runner,
-    task: { outboxId: string; key: ConversationKey; rows: OutboxRow[] },
+    task: { outboxId: string; tenantId: string; key: ConversationKey; rows: OutboxRow[] },
     error: unknown,
   ) {
     const { key, rows } = task;
@@ -240,7 +261,11 @@ export class InboundPipeline {
       },
     );
     try {
-      await this.queue?.enqueue(task.outboxId, { attempt: attempts + 1, notBefore: retryAt });
+      await this.queue?.enqueue(task.outboxId, {
+        attempt: attempts + 1,
+        notBefore: retryAt,
+        tenantId: task.tenantId,
+      });
     } catch {
       // The row is pending with its retry time: the sweep dispatches it.
     }
@@ -251,7 +276,11 @@ export class InboundPipeline {
     let conversations = 0;
     let queued = 0;
     for (const runner of this.runners.values()) {
-      const found = await runner.channel.catchUp?.run(this.catchUpQueue(runner.channel.name));
+      const catchUp = runner.channel.catchUp;
+      // The cursor, the conversations' state and the rows it queues are the channel's tenant's.
+      const found = catchUp
+        ? await inTenant(runner.tenantId, () => catchUp.run(this.catchUpQueue(runner)))
+        : undefined;
       conversations += found?.conversations ?? 0;
       queued += found?.queued ?? 0;
     }
@@ -260,8 +289,9 @@ export class InboundPipeline {
     return { conversations, queued, redispatched: stale.length };
   }
 
-  private catchUpQueue(name: QueuedChannelName): CatchUpQueue {
+  private catchUpQueue(runner: Runner): CatchUpQueue {
     const { sql } = this.deps;
+    const { name } = runner.channel;
     return {
       state: (conversationId) => conversationState(sql, { channel: name, conversationId }),
       queue: async (update) => {
@@ -273,7 +303,7 @@ export class InboundPipeline {
           body: m.text ?? null,
         }));
         const rows = await queueMessages(sql, name, conversation, messages);
-        await this.dispatch(rows);
+        await this.dispatch(rows.map((r) => ({ ...r, tenantId: runner.tenantId })));
         return rows.length;
       },
     };
