@@ -61,7 +61,7 @@ button,textarea{font:inherit}
 .launcher svg{width:26px;height:26px;fill:#fff}
 button:focus-visible,textarea:focus-visible,a:focus-visible{outline:3px solid #ffbf47;outline-offset:2px}
 .panel{position:fixed;bottom:88px;right:20px;z-index:2147483001;width:370px;max-width:calc(100vw - 40px);height:560px;max-height:calc(100vh - 110px);background:#fff;border-radius:12px;box-shadow:0 10px 40px rgba(0,0,0,.3);display:flex;flex-direction:column;overflow:hidden}
-.left{right:auto;left:20px}
+[data-side=left]{right:auto;left:20px}
 .panel[hidden],[hidden]{display:none}
 header{background:var(--sb-color);padding:12px 14px;display:flex;align-items:center;justify-content:space-between}
 h2{margin:0;font-weight:600;font-size:16px;color:#fff}
@@ -391,8 +391,7 @@ textarea{flex:1;resize:none;height:42px;padding:9px 10px;border:1px solid #aeb6b
     const color = [data.color, look.primaryColor].find(plainColor);
     if (color) host.style.setProperty("--sb-color", color);
     const left = (data.position || look.position) === "left";
-    launcher.classList.toggle("left", left);
-    panel.classList.toggle("left", left);
+    for (const node of [launcher, panel]) node.dataset.side = left ? "left" : "right";
     heading.textContent = title;
     launcher.setAttribute("aria-label", `Open chat: ${title}`);
   };
