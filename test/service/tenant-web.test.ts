@@ -229,6 +229,14 @@ describe("each tenant's allowed origins", () => {
     expect(res.headers.get("access-control-allow-credentials")).toBeNull();
   });
 
+  test("an allowed page can read a refused token (the widget then starts a new session)", async () => {
+    const res = await ask({ ...key(acme), origin: ACME_ORIGIN, authorization: "Bearer not.a.token" });
+    expect(res.headers.get("access-control-allow-origin")).toBe(ACME_ORIGIN);
+    await expectError(res, 401, "invalid_token");
+    const other = await ask({ ...key(acme), origin: DEPLOYMENT_ORIGIN, authorization: "Bearer not.a.token" });
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
   test("an allowed page can read that the tenant is suspended", async () => {
     const res = await ask({ ...key(closed), origin: DEPLOYMENT_ORIGIN });
     expect(res.headers.get("access-control-allow-origin")).toBe(DEPLOYMENT_ORIGIN);

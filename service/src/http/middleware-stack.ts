@@ -56,7 +56,8 @@ export function applyMiddleware(app: OpenAPIHono<AppEnv>, opts: MiddlewareOption
   if (opts.corsOrigins?.length) app.use("/api/*", apiCors(opts.corsOrigins));
   app.use("*", requireUtf8());
   app.use("/api/*", identify(opts.auth));
-  const scope = tenantScope({ tenants: opts.tenants, corsOrigins: opts.corsOrigins ?? [] });
+  // The chat routes identify the caller as part of picking their tenant.
+  const scope = tenantScope({ tenants: opts.tenants, auth: opts.auth, corsOrigins: opts.corsOrigins ?? [] });
   app.use("/api/*", async function tenantRoutesMiddleware(c, next) {
     return isTenantRoute(c.req.path) ? scope(c, next) : next();
   });
@@ -135,7 +136,7 @@ function requireUtf8(): MiddlewareHandler {
 function identify(auth: Authenticator): MiddlewareHandler<AppEnv> {
   return async function identifyMiddleware(c, next) {
     // Readiness identifies no one (and must not 401 an operator's ADMIN_API_KEY): it decides what to show.
-    if (c.req.path === "/api/v1/health") return next();
+    if (c.req.path === "/api/v1/health" || isTenantRoute(c.req.path)) return next();
     c.set("identity", await auth.identify(c.req.header("authorization")));
     await next();
   };

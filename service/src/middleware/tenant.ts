@@ -4,6 +4,7 @@ import { TenantSuspended, UnknownTenant } from "../domain/errors";
 import type { Identity } from "../domain/identity";
 import type { Tenant } from "../domain/tenant";
 import type { AppEnv } from "../http/app-env";
+import type { Authenticator } from "../http/auth";
 import { AppError } from "../http/errors";
 import { corsAllows, originNotAllowed, TENANT_HEADER } from "./tenant-cors";
 
@@ -15,6 +16,7 @@ export interface TenantLookup {
 
 export interface TenantScopeOptions {
   tenants: TenantLookup;
+  auth: Pick<Authenticator, "identify">;
   /** The deployment's CORS_ORIGINS: the allowed origins of a tenant without its own. */
   corsOrigins: readonly string[];
 }
@@ -33,27 +35,28 @@ function claimedTenant(identity: Identity | undefined): string | undefined {
   return identity?.kind === "anonymous" ? DEFAULT_TENANT_ID : undefined;
 }
 
-async function resolveTenant(
-  tenants: TenantLookup,
-  widgetKey: string | undefined,
-  claimed: string | undefined,
-): Promise<Tenant> {
-  if (widgetKey !== undefined) {
-    const tenant = WIDGET_KEY.test(widgetKey) ? await tenants.byWidgetKey(widgetKey) : undefined;
-    if (!tenant) throw new UnknownTenant();
-    if (claimed && claimed !== tenant.id) {
-      throw new AppError(
-        403,
-        "tenant_mismatch",
-        "These credentials belong to another business than this widget's",
-      );
-    }
-    return tenant;
-  }
-  const id = claimed ?? DEFAULT_TENANT_ID;
+async function byKey(tenants: TenantLookup, widgetKey: string): Promise<Tenant> {
+  const tenant = WIDGET_KEY.test(widgetKey) ? await tenants.byWidgetKey(widgetKey) : undefined;
+  if (!tenant) throw new UnknownTenant();
+  return tenant;
+}
+
+async function byId(tenants: TenantLookup, id: string): Promise<Tenant> {
   const tenant = UUID.test(id) ? await tenants.get(id) : undefined;
   if (!tenant) throw new UnknownTenant();
   return tenant;
+}
+
+/** The key's tenant must be the credentials' own (if they name one). */
+function sameTenant(keyTenant: Tenant, claimed: string | undefined): Tenant {
+  if (claimed && claimed !== keyTenant.id) {
+    throw new AppError(
+      403,
+      "tenant_mismatch",
+      "These credentials belong to another business than this widget's",
+    );
+  }
+  return keyTenant;
 }
 
 /**
@@ -62,22 +65,33 @@ async function resolveTenant(
  * the key's are refused (403 `tenant_mismatch`), a page on an origin the tenant does not allow too (403
  * `origin_not_allowed`), a suspended tenant with 403 `tenant_suspended`. The rest of the request (a
  * streamed reply included) runs in that tenant's scope, so the database shows it that tenant's rows only.
+ *
+ * It also identifies the caller (instead of the general /api/* step), so that a refusal of the
+ * credentials (401) carries the CORS headers of the key's tenant: the widget must read a 401 to start a
+ * new session.
  */
 export function tenantScope(opts: TenantScopeOptions): MiddlewareHandler<AppEnv> {
+  const originsOf = (tenant: Tenant | undefined) =>
+    tenant?.settings.widget?.allowedOrigins ?? opts.corsOrigins;
   return async function tenantScopeMiddleware(c, next) {
+    const key = c.req.header(TENANT_HEADER);
+    let keyTenant: Tenant | undefined;
     let tenant: Tenant;
     try {
-      tenant = await resolveTenant(
-        opts.tenants,
-        c.req.header(TENANT_HEADER),
-        claimedTenant(c.get("identity")),
-      );
+      keyTenant = key === undefined ? undefined : await byKey(opts.tenants, key);
+      const identity = await opts.auth.identify(c.req.header("authorization"));
+      c.set("identity", identity);
+      const claimed = claimedTenant(identity);
+      tenant = keyTenant
+        ? sameTenant(keyTenant, claimed)
+        : await byId(opts.tenants, claimed ?? DEFAULT_TENANT_ID);
     } catch (error) {
-      // No tenant to ask: the deployment's origins may read why.
-      corsAllows(c, opts.corsOrigins);
+      // Refused before the tenant is settled: readable by the key's tenant's pages, else the default's.
+      const readers = keyTenant ?? (await opts.tenants.get(DEFAULT_TENANT_ID).catch(() => undefined));
+      corsAllows(c, originsOf(readers));
       throw error;
     }
-    if (!corsAllows(c, tenant.settings.widget?.allowedOrigins ?? opts.corsOrigins)) throw originNotAllowed(c);
+    if (!corsAllows(c, originsOf(tenant))) throw originNotAllowed(c);
     if (tenant.status !== "active") throw new TenantSuspended();
     c.set("tenant", tenant);
     return inTenant(tenant.id, () => next());
