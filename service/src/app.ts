@@ -13,6 +13,7 @@ import { intercomWebhookRoutes } from "./routes/intercom";
 import { type IntercomAdminDeps, intercomAdminRoutes } from "./routes/intercom-admin";
 import { type InternalDeps, internalRoutes } from "./routes/internal";
 import { widgetRoutes } from "./routes/widget";
+import { widgetConfigRoutes } from "./routes/widget-config";
 
 export interface AppDeps extends Omit<MiddlewareOptions, "role"> {
   chat: Omit<ChatRoutesDeps, "auth">;
@@ -62,5 +63,6 @@ function mountRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps, role: MiddlewareOp
   app.route("/", intercomWebhookRoutes({ pipeline: deps.pipeline }));
   app.route("/", internalRoutes({ ...deps.internal, pipeline: deps.pipeline, auth: deps.internalAuth }));
   app.route("/", intercomAdminRoutes({ ...deps.intercom.admin, ...admin }));
+  app.route("/", widgetConfigRoutes());
   app.route("/", widgetRoutes());
 }

@@ -6,6 +6,12 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import type { Database } from "../../service/src/db/client";
+import { putDocument } from "../../service/src/db/knowledge";
+import { createTenant, updateTenant } from "../../service/src/db/platform";
+import { inTenant } from "../../service/src/db/tenant-scope";
+import type { Tenant } from "../../service/src/domain/tenant";
+import { documentChunks } from "../../service/src/engine/knowledge";
 import { type GeminiEmulator, startGeminiEmulator } from "../emulators/gemini";
 import { startTestService, type TestService, testDatabase } from "../service/helpers";
 
@@ -63,6 +69,11 @@ let svc: TestService;
 let geminiSvc: TestService;
 let allowed: HostSite;
 let refused: HostSite;
+/** Pages embedding tenant Acme's widget (an allowed origin of Acme's) and a suspended tenant's. */
+let acmeSite: HostSite;
+let closedSite: HostSite;
+let acme: Tenant;
+let closed: Tenant;
 let browser: Browser | undefined;
 const contexts: BrowserContext[] = [];
 
@@ -72,7 +83,23 @@ interface HostSite {
 }
 
 /** Another origin embedding the widget, with CSS that would wreck an un-isolated widget. */
-async function hostSite(serviceUrl: () => string): Promise<HostSite> {
+function hostSite(serviceUrl: () => string): Promise<HostSite> {
+  return hostPage(
+    () => `<style>* { font-size: 40px !important; color: red !important; } button { display: none !important; }</style>
+</head><body><h1>Host shop</h1><a href="#top">Top</a>
+<script src="${serviceUrl()}/widget.js" data-title="Shop help" data-color="#0a7d38" data-position="left"></script>`,
+  );
+}
+
+/** A site embedding a tenant's widget by its key, the look left to the tenant's settings. */
+function tenantSite(serviceUrl: () => string, widgetKey: () => string): Promise<HostSite> {
+  return hostPage(
+    () => `</head><body><h1>Tenant shop</h1>
+<script src="${serviceUrl()}/widget.js" data-tenant="${widgetKey()}"></script>`,
+  );
+}
+
+async function hostPage(html: () => string): Promise<HostSite> {
   const server = createServer((req, res) => {
     if (req.url !== "/") {
       res.writeHead(404).end();
@@ -80,9 +107,7 @@ async function hostSite(serviceUrl: () => string): Promise<HostSite> {
     }
     res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
     res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Host shop</title>
-<style>* { font-size: 40px !important; color: red !important; } button { display: none !important; }</style>
-</head><body><h1>Host shop</h1><a href="#top">Top</a>
-<script src="${serviceUrl()}/widget.js" data-title="Shop help" data-color="#0a7d38" data-position="left"></script>
+${html()}
 </body></html>`);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -95,6 +120,14 @@ beforeAll(async () => {
   gemini = await startGeminiEmulator();
   allowed = await hostSite(() => svc.url);
   refused = await hostSite(() => svc.url);
+  acmeSite = await tenantSite(
+    () => svc.url,
+    () => acme.widgetKey,
+  );
+  closedSite = await tenantSite(
+    () => svc.url,
+    () => closed.widgetKey,
+  );
   [svc, geminiSvc] = await Promise.all([
     startTestService(t.db, { CORS_ORIGINS: allowed.origin }),
     startTestService(t.db, {
@@ -104,6 +137,7 @@ beforeAll(async () => {
       CONTEXT_CACHE: "false",
     }),
   ]);
+  [acme, closed] = await tenants(t.db);
   if (hasChromium) {
     await mkdir(ARTIFACTS, { recursive: true });
     browser = await chromium.launch({
@@ -129,8 +163,33 @@ afterAll(async () => {
   await Promise.all([svc?.close(), geminiSvc?.close()]);
   await drop?.();
   await gemini?.close();
-  for (const site of [allowed, refused]) site?.server.close();
+  for (const site of [allowed, refused, acmeSite, closedSite]) site?.server.close();
 });
+
+/** Acme (its own look, knowledge and allowed origin) and a suspended tenant. */
+async function tenants(db: Database): Promise<[Tenant, Tenant]> {
+  const acme = await createTenant(db.sql, {
+    slug: "acme",
+    name: "Acme",
+    settings: {
+      widget: {
+        title: "Acme help",
+        greeting: "Welcome to Acme!",
+        primaryColor: "#8a2be2",
+        allowedOrigins: [acmeSite.origin],
+      },
+    },
+  });
+  const doc = { slug: "returns", title: "Acme returns", body: "Acme takes back anvils within 30 days." };
+  await inTenant(acme.id, () => putDocument(db.sql, doc, documentChunks(doc)));
+  const closed = await createTenant(db.sql, {
+    slug: "closed",
+    name: "Closed",
+    settings: { widget: { allowedOrigins: [closedSite.origin] } },
+  });
+  await updateTenant(db.sql, closed.id, { status: "suspended" });
+  return [acme, closed];
+}
 
 async function newPage(options: Parameters<Browser["newContext"]>[0] = {}): Promise<Page> {
   if (!browser) throw new Error("no browser");
@@ -441,6 +500,59 @@ describe.skipIf(!hasChromium)("the widget in Chromium", () => {
     await expect.poll(() => ui.alert.isVisible()).toBe(false);
     await send(page, "How do I reset my password?");
     await expect.poll(() => ui.assistant.nth(1).textContent()).toContain("Forgot password");
+  });
+
+  test("data-tenant: every request carries the key; the tenant's look and knowledge", async () => {
+    const page = await newPage();
+    const sent: (string | undefined)[] = [];
+    page.on("request", (r) => {
+      if (r.url().includes("/api/v1/") && r.method() !== "OPTIONS")
+        sent.push(r.headers()["x-switchboard-tenant"]);
+    });
+    await page.goto(`${acmeSite.origin}/`);
+    const ui = w(page);
+    // The tenant's colour, from GET /api/v1/widget/config (the tag sets none).
+    await expect.poll(() => ui.launcher.isVisible()).toBe(true);
+    expect(await ui.launcher.evaluate((b) => getComputedStyle(b).backgroundColor)).toBe("rgb(138, 43, 226)");
+    await ui.launcher.click();
+    expect(await page.getByRole("heading", { name: "Acme help" }).isVisible()).toBe(true);
+    expect(await ui.assistant.first().textContent()).toContain("Welcome to Acme!");
+    await send(page, "How do returns of anvils work?");
+    await expect.poll(() => ui.assistant.nth(1).textContent()).toContain("30 days");
+    await settled(page);
+    await page.reload();
+    await ui.launcher.click();
+    await expect.poll(() => ui.user.count()).toBe(1); // the history, read with the key too
+    expect(sent.length).toBeGreaterThanOrEqual(3);
+    expect(sent.every((key) => key === acme.widgetKey)).toBe(true);
+  });
+
+  test("a suspended tenant's widget says the chat is unavailable instead of an input", async () => {
+    const page = await newPage();
+    await page.goto(`${closedSite.origin}/`);
+    const ui = w(page);
+    await ui.launcher.click();
+    await expect.poll(() => page.getByText("This chat is currently unavailable").isVisible()).toBe(true);
+    expect(await ui.input.isVisible()).toBe(false);
+    expect(await ui.alert.isVisible()).toBe(false);
+  });
+
+  test("a tenant suspended while the page is open: the chat's 403 shows the same notice", async () => {
+    const page = await newPage();
+    await page.goto(`${acmeSite.origin}/`);
+    const ui = w(page);
+    await ui.launcher.click();
+    await page.route("**/api/v1/chat", (route) =>
+      route.fulfill({
+        status: 403,
+        contentType: "application/json",
+        headers: { "access-control-allow-origin": acmeSite.origin },
+        body: JSON.stringify({ error: { code: "tenant_suspended", message: "Suspended", requestId: "r" } }),
+      }),
+    );
+    await send(page, "hello");
+    await expect.poll(() => page.getByText("This chat is currently unavailable").isVisible()).toBe(true);
+    expect(await ui.input.isVisible()).toBe(false);
   });
 
   test("a narrow phone screen: the open panel fills the viewport", async () => {

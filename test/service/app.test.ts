@@ -20,6 +20,7 @@ import {
 } from "../../service/src/engine/conversation-engine";
 import { ModelCallLimiter } from "../../service/src/engine/model-limiter";
 import { CircuitBreaker } from "../../service/src/engine/resilience";
+import { TenantDirectory } from "../../service/src/engine/tenant-directory";
 import { Authenticator } from "../../service/src/http/auth";
 import { createLogger } from "../../service/src/logger";
 import type { GenerateRequest, GenerateResult, ModelProvider } from "../../service/src/ports/model-provider";
@@ -89,6 +90,7 @@ function appWith(engine: TurnEngine, sql: Sql) {
     adminApiKey: undefined,
     internalAuth: { mode: "shared", secret: undefined },
     chat: { engine, sql, messageMaxChars: 4000 },
+    tenants: new TenantDirectory(sql),
     health: {
       sql,
       databaseKind: "embedded",

@@ -83,8 +83,23 @@ describe("CORS", () => {
       const allowed = await preflight("https://help.example.com");
       expect(allowed.headers.get("access-control-allow-origin")).toBe("https://help.example.com");
       expect(allowed.headers.get("access-control-allow-methods")).toContain("POST");
-      const refused = await preflight("https://evil.example.net");
+      // The chat's preflight cannot know the tenant (and so its origins): any origin may send the
+      // request, and the request itself is refused (docs/widget.md).
+      expect(allowed.headers.get("access-control-allow-headers")).toContain("X-Switchboard-Tenant");
+      const refused = await svc.post(
+        "/api/v1/chat",
+        { message: "How do I invite my team?" },
+        { origin: "https://evil.example.net" },
+      );
+      expect(refused.status).toBe(403);
       expect(refused.headers.get("access-control-allow-origin")).toBeNull();
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("origin_not_allowed");
+      // Other /api routes keep the deployment's CORS, preflight included.
+      const health = await fetch(`${svc.url}/api/v1/health`, {
+        method: "OPTIONS",
+        headers: { origin: "https://evil.example.net", "access-control-request-method": "GET" },
+      });
+      expect(health.headers.get("access-control-allow-origin")).toBeNull();
       const simple = await svc.post(
         "/api/v1/chat",
         { message: "How do I invite my team?" },

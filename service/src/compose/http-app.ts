@@ -44,6 +44,7 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
     requestTimeoutMs: config.REQUEST_TIMEOUT_MS,
     bodyTimeoutMs: config.HTTP_BODY_TIMEOUT_MS,
     corsOrigins: config.CORS_ORIGINS,
+    tenants: models.tenants,
     webhookBodyLimitBytes: config.WEBHOOK_BODY_LIMIT_BYTES,
     adminApiKey: config.ADMIN_API_KEY,
     internalAuth: internalAuthOptions(config),

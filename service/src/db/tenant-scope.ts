@@ -27,9 +27,9 @@ export function inTenant<T>(tenantId: string, work: () => Promise<T>): Promise<T
 }
 
 /**
- * Awaits `work`'s result inside the scope. A statement runs in the scope current when it is awaited, so
- * `inTenant(id, () => sql\`…\`)`, which hands the statement out unawaited, would otherwise run it
- * outside the scope, as the login (all rows for a superuser, none on Cloud SQL).
+ * Awaits `work`'s result inside the scope, so nothing it hands back unawaited (`inTenant(id, () =>
+ * sql\`…\`)`) settles after the scope ended. A statement also keeps the scope it was written in
+ * (scopedQuery); either alone would do, both make it hard to get wrong.
  */
 async function settle<T>(work: () => Promise<T>): Promise<T> {
   return await work();
@@ -37,7 +37,8 @@ async function settle<T>(work: () => Promise<T>): Promise<T> {
 
 /**
  * Cross-tenant work (platform listings, the retention purge, routing inbound traffic to its tenant). Only
- * db/platform.ts and the retention purge call this; the dependency rules keep it that way.
+ * the named functions of db/platform*.ts and the retention purge call it
+ * (test/service/tenant-isolation.test.ts lists them).
  */
 export function asPlatform<T>(work: () => Promise<T>): Promise<T> {
   return scopes.run({ kind: "platform" }, () => settle(work));

@@ -20,7 +20,10 @@ export interface Identity {
   admin?: boolean;
   /** A user JWT's `sub`, as issued (the users table and the audit log name people by it). */
   subject?: string;
-  /** A user JWT's tenant claim (JWT_TENANT_CLAIM): the tenant this user belongs to. */
+  /**
+   * The tenant this caller belongs to: a user JWT's tenant claim (JWT_TENANT_CLAIM), or the tenant of the
+   * widget an anonymous guest came through (its session token's `ten` claim).
+   */
   tenantId?: string;
   /** A user JWT's role (`role` claim, or one of `roles`), when it is one of TENANT_ROLES. */
   role?: TenantRole;

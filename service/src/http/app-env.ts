@@ -1,4 +1,5 @@
 import type { Identity } from "../domain/identity";
+import type { Tenant } from "../domain/tenant";
 import type { TurnLogFields } from "../domain/turn";
 import type { Logger } from "../logger";
 
@@ -7,6 +8,8 @@ export interface AppEnv {
     requestId: string;
     log: Logger;
     identity: Identity | undefined;
+    /** The tenant of a web chat request (middleware/tenant.ts); unset on other routes. */
+    tenant: Tenant | undefined;
     /** The client's IP address, resolved by the client-address middleware (X-Forwarded-For as far as trusted). */
     clientAddress: string;
     /** A chat turn's conversation.processed fields, which the request line carries. */

@@ -92,10 +92,13 @@ export class Authenticator {
         () => undefined,
       );
       if (payload?.sub?.startsWith("anon:")) {
+        // The tenant whose widget minted it (`ten`); tokens from before tenants have none.
+        const tenantId = typeof payload.ten === "string" && payload.ten ? payload.ten : undefined;
         return {
           id: payload.sub,
           kind: "anonymous",
           tier: "guest",
+          ...(tenantId ? { tenantId } : {}),
           ...(key === this.sessionKey ? {} : { staleSessionToken: true }),
         };
       }
@@ -145,14 +148,18 @@ export class Authenticator {
     };
   }
 
-  async mintAnonymous(): Promise<{ identity: Identity; token: string }> {
-    const identity: Identity = { id: `anon:${randomUUID()}`, kind: "anonymous", tier: "guest" };
+  /** A new guest of `tenantId` (the tenant of the widget key it came through). */
+  async mintAnonymous(tenantId: string): Promise<{ identity: Identity; token: string }> {
+    const identity: Identity = { id: `anon:${randomUUID()}`, kind: "anonymous", tier: "guest", tenantId };
     return { identity, token: await this.sessionTokenFor(identity) };
   }
 
-  /** A session token for an anonymous identity, signed with the current key. */
+  /**
+   * A session token for an anonymous identity, signed with the current key. It names the guest's tenant
+   * (`ten`), so a token minted through one tenant's widget is refused on another's.
+   */
   async sessionTokenFor(identity: Identity): Promise<string> {
-    return new SignJWT({})
+    return new SignJWT(identity.tenantId ? { ten: identity.tenantId } : {})
       .setProtectedHeader({ alg: "HS256", typ: "JWT" })
       .setIssuer(SESSION_ISSUER)
       .setAudience(SESSION_AUDIENCE)

@@ -9,6 +9,8 @@ import { clientAddress } from "../middleware/client-address";
 import { requestContext } from "../middleware/request-context";
 import { securityHeaders } from "../middleware/security-headers";
 import { type ServiceRole, serviceRole } from "../middleware/service-role";
+import { type TenantLookup, tenantScope } from "../middleware/tenant";
+import { isTenantRoute, tenantPreflight } from "../middleware/tenant-cors";
 import type { AppEnv } from "./app-env";
 import type { Authenticator } from "./auth";
 import { AppError } from "./errors";
@@ -24,7 +26,12 @@ export interface MiddlewareOptions {
   requestTimeoutMs?: number | undefined;
   /** A request body still incomplete this long after the headers gets 408 and a closed connection. */
   bodyTimeoutMs?: number | undefined;
-  /** Origins whose pages may call /api/* from a browser (the chat widget); none by default. */
+  /** Tenants by id and widget key: web chat runs for the tenant of each request. */
+  tenants: TenantLookup;
+  /**
+   * Origins whose pages may call /api/* from a browser; none by default. For the chat routes, a tenant's
+   * own `widget.allowedOrigins` replace them.
+   */
   corsOrigins?: readonly string[] | undefined;
   googleCloudProject?: string | undefined;
   /** Proxies in front of the service that append to X-Forwarded-For (see the client-address middleware). */
@@ -45,9 +52,15 @@ export function applyMiddleware(app: OpenAPIHono<AppEnv>, opts: MiddlewareOption
   if (opts.requestTimeoutMs) app.use("*", requestTimeout(opts.requestTimeoutMs));
   app.use("*", sizeLimit(opts.bodyLimitBytes, opts.webhookBodyLimitBytes));
   if (opts.bodyTimeoutMs) app.use("*", bodyDeadline(opts.bodyTimeoutMs));
+  app.use("/api/*", tenantPreflight());
   if (opts.corsOrigins?.length) app.use("/api/*", apiCors(opts.corsOrigins));
   app.use("*", requireUtf8());
   app.use("/api/*", identify(opts.auth));
+  // The chat routes identify the caller as part of picking their tenant.
+  const scope = tenantScope({ tenants: opts.tenants, auth: opts.auth, corsOrigins: opts.corsOrigins ?? [] });
+  app.use("/api/*", async function tenantRoutesMiddleware(c, next) {
+    return isTenantRoute(c.req.path) ? scope(c, next) : next();
+  });
 }
 
 function requestTimeout(ms: number): MiddlewareHandler {
@@ -75,15 +88,19 @@ function sizeLimit(apiBytes: number, webhookBytes: number): MiddlewareHandler {
   };
 }
 
+/** CORS of the /api/* routes other than the chat routes, whose origins are their tenant's (middleware/tenant.ts). */
 function apiCors(origins: readonly string[]): MiddlewareHandler {
   const allowed = new Set(origins);
-  return cors({
+  const deployment = cors({
     origin: (origin) => (allowed.has(origin) ? origin : null),
     allowHeaders: ["Content-Type", "Authorization", "X-Request-Id"],
     allowMethods: ["GET", "POST", "OPTIONS"],
     exposeHeaders: ["X-Request-Id", "Retry-After"],
     maxAge: 600,
   });
+  return async function apiCorsMiddleware(c, next) {
+    return isTenantRoute(c.req.path) ? next() : deployment(c, next);
+  };
 }
 
 /**
@@ -119,7 +136,7 @@ function requireUtf8(): MiddlewareHandler {
 function identify(auth: Authenticator): MiddlewareHandler<AppEnv> {
   return async function identifyMiddleware(c, next) {
     // Readiness identifies no one (and must not 401 an operator's ADMIN_API_KEY): it decides what to show.
-    if (c.req.path === "/api/v1/health") return next();
+    if (c.req.path === "/api/v1/health" || isTenantRoute(c.req.path)) return next();
     c.set("identity", await auth.identify(c.req.header("authorization")));
     await next();
   };

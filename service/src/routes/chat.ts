@@ -4,6 +4,7 @@ import { streamSSE } from "hono/streaming";
 import type { Sql } from "../db/client";
 import { listMessages } from "../db/messages";
 import { findSession } from "../db/sessions";
+import { DEFAULT_TENANT_ID } from "../db/tenant-scope";
 import { SessionNotFound } from "../domain/errors";
 import type { TurnResult } from "../domain/turn";
 import type { PreparedTurn, TurnEngine } from "../engine/conversation-engine";
@@ -11,7 +12,7 @@ import type { AppEnv } from "../http/app-env";
 import type { Authenticator } from "../http/auth";
 import { AppError, errorBody } from "../http/errors";
 import { createRouter } from "../http/router";
-import { errorResponses, UsageSchema } from "./schemas";
+import { errorResponses, TenantHeaders, UsageSchema } from "./schemas";
 
 export interface ChatRoutesDeps {
   engine: TurnEngine;
@@ -59,7 +60,10 @@ const chatRoute = (maxChars: number) =>
     method: "post",
     path: "/api/v1/chat",
     summary: "Send a message and get the assistant's reply (JSON, or SSE with Accept: text/event-stream)",
-    request: { body: { content: { "application/json": { schema: chatRequest(maxChars) } }, required: true } },
+    request: {
+      headers: TenantHeaders,
+      body: { content: { "application/json": { schema: chatRequest(maxChars) } }, required: true },
+    },
     responses: {
       200: {
         description:
@@ -69,7 +73,7 @@ const chatRoute = (maxChars: number) =>
           "text/event-stream": { schema: z.string() },
         },
       },
-      ...errorResponses(400, 401, 404, 413, 415, 429, 503),
+      ...errorResponses(400, 401, 403, 404, 413, 415, 429, 503),
     },
   });
 
@@ -95,6 +99,7 @@ const historyRoute = createRoute({
   path: "/api/v1/sessions/{id}/messages",
   summary: "A session's messages, oldest first (as stored: after PII redaction)",
   request: {
+    headers: TenantHeaders,
     params: z.object({ id: z.uuid() }),
     query: z.object({
       limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -106,7 +111,7 @@ const historyRoute = createRoute({
   },
   responses: {
     200: { description: "Messages", content: { "application/json": { schema: MessagesResponse } } },
-    ...errorResponses(400, 401, 404),
+    ...errorResponses(400, 401, 403, 404),
   },
 });
 
@@ -131,7 +136,10 @@ export function chatRoutes(deps: ChatRoutesDeps) {
     const minted = !identity;
     if (!identity) {
       if (body.sessionId) throw new SessionNotFound();
-      ({ identity, token: sessionToken } = await deps.auth.mintAnonymous());
+      // A guest belongs to the tenant whose widget it came through (middleware/tenant.ts).
+      ({ identity, token: sessionToken } = await deps.auth.mintAnonymous(
+        c.get("tenant")?.id ?? DEFAULT_TENANT_ID,
+      ));
     }
     // Signed with a key that was rotated out: hand back one signed with the current key.
     if (identity.staleSessionToken) sessionToken = await deps.auth.sessionTokenFor(identity);

@@ -21,6 +21,14 @@ export const UsageSchema = z
   })
   .openapi("Usage");
 
+/** The widget's tenant header (middleware/tenant.ts), documented on every route that reads it. */
+export const TenantHeaders = z.object({
+  "x-switchboard-tenant": z.string().optional().openapi({
+    description: "The widget public key of the tenant (`data-tenant`); without it, the default tenant",
+    example: "pk_default",
+  }),
+});
+
 export const errorResponses = (...statuses: number[]) =>
   Object.fromEntries(
     statuses.map((status) => [
@@ -35,7 +43,8 @@ export const errorResponses = (...statuses: number[]) =>
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: "Invalid input; `details` lists the offending fields",
   401: "Invalid credentials",
-  404: "Not found (also: a session of another identity)",
+  403: "Refused: the tenant is suspended (`tenant_suspended`), the credentials are another tenant's (`tenant_mismatch`), or the page's origin is not allowed (`origin_not_allowed`)",
+  404: "Not found (also: a session of another identity or tenant; `unknown_tenant`: no such widget key)",
   413: "Body too large",
   415: "Content-Type must be application/json",
   429: "Rate limited or over budget; see Retry-After",

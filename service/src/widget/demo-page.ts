@@ -4,6 +4,7 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCode
 export function embedSnippet(origin: string): string {
   return [
     `<script src="${origin}/widget.js" defer`,
+    '        data-tenant="pk_your_widget_key"',
     '        data-title="Acme support"',
     '        data-color="#2454d6"',
     '        data-greeting="Hi! How can we help?"',
@@ -39,10 +40,14 @@ export function demoPage(origin: string, nonce: string): string {
     a person when needed, and the infrastructure to run both on Google Cloud.</p>
   <p>Try it: open the chat button in the corner and ask, for example, <q>How do I reset my password?</q></p>
   <h2>Add the chat to your site</h2>
-  <p>Paste one tag into your pages. Allow your site's origin with <code>CORS_ORIGINS</code> on the service.</p>
+  <p>Paste one tag into your pages. <code>data-tenant</code> is your business's widget key (the admin API
+    returns it with the tenant); without it the chat is the deployment's default tenant. Allow your site's
+    origin in the tenant's <code>widget.allowedOrigins</code> setting (or, for the default tenant, with
+    <code>CORS_ORIGINS</code> on the service).</p>
   <pre><code>${escapeHtml(embedSnippet(origin))}</code></pre>
-  <p>Options: <code>data-title</code>, <code>data-color</code>, <code>data-greeting</code> and
-    <code>data-position</code> (<code>right</code> or <code>left</code>). The HTTP API is described in
+  <p>The look comes from the tenant's <code>widget</code> settings; the tag's own <code>data-title</code>,
+    <code>data-color</code>, <code>data-greeting</code> and <code>data-position</code> (<code>right</code> or
+    <code>left</code>) win over them. The HTTP API is described in
     <a href="/openapi.json">/openapi.json</a>.</p>
 </main>
 <script src="/widget.js" defer nonce="${escapeHtml(nonce)}" data-title="Switchboard" data-greeting="Hi! I answer from the Switchboard knowledge base. What can I help with?"></script>

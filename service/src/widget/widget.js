@@ -1,6 +1,8 @@
 /**
- * Switchboard chat widget: one <script src=".../widget.js" data-title data-color data-greeting
- * data-position="right|left"> tag. Plain ES2020, no dependencies, no build step: the service serves this
+ * Switchboard chat widget: one <script src=".../widget.js" data-tenant data-title data-color data-greeting
+ * data-position="right|left"> tag. `data-tenant` is the tenant's widget public key, sent on every request
+ * as X-Switchboard-Tenant; the look comes from the tenant's settings (GET /api/v1/widget/config) unless the
+ * tag's own data-attributes set it. Plain ES2020, no dependencies, no build step: the service serves this
  * file as written. Everything lives in a Shadow DOM so the host page's CSS cannot reach it, and model text
  * only ever reaches the page through textContent / createTextNode (never innerHTML).
  */
@@ -11,15 +13,15 @@
 
   const data = script.dataset;
   const api = (data.api || new URL(script.src, location.href).origin).replace(/\/+$/, "");
-  const title = data.title || "Support";
-  const greeting = data.greeting || "Hi! Ask me anything.";
-  const left = data.position === "left";
-  // Only a plain colour value reaches the style sheet, so data-color cannot inject CSS.
-  const color = /^(#[0-9a-f]{3,8}|[a-z]{3,20}|rgba?\([\d\s.,%]+\))$/i.test(data.color || "")
-    ? data.color
-    : "#2454d6";
-  // One stored session per service, so two widgets of different deployments never share a token.
-  const storeKey = `switchboard:${api}`;
+  const tenant = data.tenant || "";
+  const tenantHeader = tenant ? { "x-switchboard-tenant": tenant } : {};
+  // Only a plain colour value reaches the style sheet, so a colour setting cannot inject CSS.
+  const plainColor = (c) => /^(#[0-9a-f]{3,8}|[a-z]{3,20}|rgba?\([\d\s.,%]+\))$/i.test(c || "");
+  // The tag's data-attributes win over the tenant's settings, which win over these defaults (applyLook).
+  let title = data.title || "Support";
+  let greeting = data.greeting || "Hi! Ask me anything.";
+  // One stored session per service and tenant: a guest's token is only valid for the tenant that issued it.
+  const storeKey = `switchboard:${api}${tenant ? `#${tenant}` : ""}`;
 
   const load = () => {
     try {
@@ -51,33 +53,35 @@
   // A page with a Content-Security-Policy gives this script tag a nonce; the style sheet needs the same one.
   if (script.nonce) style.nonce = script.nonce;
   style.textContent = `
-:host{all:initial}
+:host{all:initial;--sb-color:#2454d6}
 *{box-sizing:border-box}
 .launcher,.panel{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1f24}
 button,textarea{font:inherit}
-.launcher{position:fixed;bottom:20px;${left ? "left" : "right"}:20px;z-index:2147483000;width:56px;height:56px;border-radius:50%;border:0;background:${color};color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center}
+.launcher{position:fixed;bottom:20px;right:20px;z-index:2147483000;width:56px;height:56px;border-radius:50%;border:0;background:var(--sb-color);color:#fff;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center}
 .launcher svg{width:26px;height:26px;fill:#fff}
 button:focus-visible,textarea:focus-visible,a:focus-visible{outline:3px solid #ffbf47;outline-offset:2px}
-.panel{position:fixed;bottom:88px;${left ? "left" : "right"}:20px;z-index:2147483001;width:370px;max-width:calc(100vw - 40px);height:560px;max-height:calc(100vh - 110px);background:#fff;border-radius:12px;box-shadow:0 10px 40px rgba(0,0,0,.3);display:flex;flex-direction:column;overflow:hidden}
+.panel{position:fixed;bottom:88px;right:20px;z-index:2147483001;width:370px;max-width:calc(100vw - 40px);height:560px;max-height:calc(100vh - 110px);background:#fff;border-radius:12px;box-shadow:0 10px 40px rgba(0,0,0,.3);display:flex;flex-direction:column;overflow:hidden}
+[data-side=left]{right:auto;left:20px}
 .panel[hidden],[hidden]{display:none}
-header{background:${color};padding:12px 14px;display:flex;align-items:center;justify-content:space-between}
+header{background:var(--sb-color);padding:12px 14px;display:flex;align-items:center;justify-content:space-between}
 h2{margin:0;font-weight:600;font-size:16px;color:#fff}
 .close{background:transparent;border:0;color:#fff;font-size:22px;line-height:1;cursor:pointer;padding:4px 8px}
 .log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f6f7f9}
 .msg{max-width:85%;padding:8px 12px;border-radius:12px;white-space:normal;overflow-wrap:anywhere}
 .msg p{margin:0 0 6px}.msg p:last-child{margin:0}.msg ul,.msg ol{margin:0 0 6px;padding-left:20px}
 .msg a{color:#1a4fd0;text-decoration:underline}
-.user{align-self:flex-end;background:${color};color:#fff}.user *{color:#fff}
+.user{align-self:flex-end;background:var(--sb-color);color:#fff}.user *{color:#fff}
 .assistant{align-self:flex-start;background:#fff;border:1px solid #dde1e6}
 .typing{align-self:flex-start;color:#57606a;padding:4px 12px}
 .typing span{display:inline-block;width:6px;height:6px;margin-right:3px;border-radius:50%;background:#8c959f;animation:b 1s infinite}
 .typing span:nth-child(2){animation-delay:.2s}.typing span:nth-child(3){animation-delay:.4s}
 @keyframes b{50%{opacity:.2}}
 @media (prefers-reduced-motion:reduce){.typing span{animation:none}}
+.notice{margin:0;padding:16px 14px;border-top:1px solid #dde1e6;background:#fff;color:#57606a;text-align:center}
 .error{margin:0;padding:8px 12px;background:#fff4e5;color:#7a3e00;border-top:1px solid #f0c58a;font-size:14px}
 form{display:flex;gap:8px;padding:10px;border-top:1px solid #dde1e6;background:#fff}
 textarea{flex:1;resize:none;height:42px;padding:9px 10px;border:1px solid #aeb6bf;border-radius:8px}
-.send{border:0;border-radius:8px;background:${color};color:#fff;padding:0 14px;cursor:pointer;font-weight:600}
+.send{border:0;border-radius:8px;background:var(--sb-color);color:#fff;padding:0 14px;cursor:pointer;font-weight:600}
 .send:disabled{opacity:.6;cursor:default}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 @media (max-width:480px){.panel{inset:0;width:100%;max-width:none;height:100%;max-height:none;border-radius:0}}
@@ -122,10 +126,14 @@ textarea{flex:1;resize:none;height:42px;padding:9px 10px;border:1px solid #aeb6b
   });
   const send = el("button", { type: "submit", class: "send" }, ["Send"]);
   const form = el("form", {}, [el("label", { for: "sb-input", class: "sr" }, ["Message"]), input, send]);
+  // In place of the input while the tenant is suspended.
+  const notice = el("p", { class: "notice", role: "status", hidden: "" }, [
+    "This chat is currently unavailable.",
+  ]);
   const panel = el(
     "div",
     { id: "sb-panel", class: "panel", role: "dialog", "aria-labelledby": "sb-title", hidden: "" },
-    [el("header", {}, [heading, close]), log, error, form],
+    [el("header", {}, [heading, close]), log, error, form, notice],
   );
   root.append(style, launcher, panel);
 
@@ -215,15 +223,29 @@ textarea{flex:1;resize:none;height:42px;padding:9px 10px;border:1px solid #aeb6b
     log.setAttribute("aria-busy", String(value));
   };
 
+  /** The tenant is suspended: a notice in place of the input, until the page is loaded again. */
+  let closed = false;
+  const unavailable = () => {
+    closed = true;
+    form.hidden = true;
+    notice.hidden = false;
+    showError("");
+  };
+  const isSuspended = (status, body) => status === 403 && body?.error?.code === "tenant_suspended";
+
   const loadHistory = async () => {
     if (loaded) return;
     loaded = true;
     addMessage("assistant", greeting);
-    if (!session) return;
+    if (!session || closed) return;
     try {
       const res = await fetch(`${api}/api/v1/sessions/${encodeURIComponent(session.sessionId)}/messages`, {
-        headers: { authorization: `Bearer ${session.token}` },
+        headers: { ...tenantHeader, authorization: `Bearer ${session.token}` },
       });
+      if (res.status === 403 && isSuspended(403, await res.json().catch(() => null))) {
+        unavailable();
+        return;
+      }
       if (res.status === 401 || res.status === 404) {
         session = null; // expired or unknown: start afresh on the next message
         save(null);
@@ -261,7 +283,7 @@ textarea{flex:1;resize:none;height:42px;padding:9px 10px;border:1px solid #aeb6b
   };
 
   const ask = async (text, retried) => {
-    const headers = { "content-type": "application/json", accept: "text/event-stream" };
+    const headers = { ...tenantHeader, "content-type": "application/json", accept: "text/event-stream" };
     if (session) headers.authorization = `Bearer ${session.token}`;
     const res = await fetch(`${api}/api/v1/chat`, {
       method: "POST",
@@ -270,8 +292,13 @@ textarea{flex:1;resize:none;height:42px;padding:9px 10px;border:1px solid #aeb6b
     });
     if (!res.ok) {
       const body = await res.json().catch(() => null);
-      // The stored session was revoked or forgotten: start a new one once rather than failing for good.
-      if ((res.status === 401 || res.status === 404) && session && !retried) {
+      if (isSuspended(res.status, body)) {
+        unavailable();
+        throw shown("");
+      }
+      // The stored session was revoked, forgotten or another tenant's: start a new one once, not fail for good.
+      const stale = res.status === 401 || res.status === 404 || body?.error?.code === "tenant_mismatch";
+      if (stale && session && !retried) {
         session = null;
         save(null);
         return ask(text, true);
@@ -357,7 +384,38 @@ textarea{flex:1;resize:none;height:42px;padding:9px 10px;border:1px solid #aeb6b
   window.addEventListener("offline", () => showError(networkText()));
   window.addEventListener("online", () => showError(""));
 
-  const mount = () => document.body.append(host);
-  if (document.body) mount();
-  else document.addEventListener("DOMContentLoaded", mount);
+  /** The tenant's look, where the tag's data-attributes do not set it. */
+  const applyLook = (look) => {
+    title = data.title || look.title || title;
+    greeting = data.greeting || look.greeting || greeting;
+    const color = [data.color, look.primaryColor].find(plainColor);
+    if (color) host.style.setProperty("--sb-color", color);
+    const left = (data.position || look.position) === "left";
+    for (const node of [launcher, panel]) node.dataset.side = left ? "left" : "right";
+    heading.textContent = title;
+    launcher.setAttribute("aria-label", `Open chat: ${title}`);
+  };
+  /** Asks the service for the tenant's look (and whether it is open); the defaults when it cannot say. */
+  const loadLook = async () => {
+    try {
+      const res = await fetch(`${api}/api/v1/widget/config`, { headers: tenantHeader });
+      const body = await res.json().catch(() => null);
+      if (isSuspended(res.status, body)) unavailable();
+      return res.ok && body ? body : {};
+    } catch {
+      return {}; // unreachable or refused by CORS: the chat itself will say so
+    }
+  };
+
+  applyLook({});
+  // Shown once the look is known (or after 3 s without an answer), so it does not change colour on screen.
+  const mount = () => {
+    if (!host.isConnected) document.body.append(host);
+  };
+  const ready = new Promise((resolve) => {
+    if (document.body) resolve();
+    else document.addEventListener("DOMContentLoaded", resolve);
+  });
+  const timeout = new Promise((resolve) => setTimeout(resolve, 3000));
+  Promise.race([loadLook().then(applyLook), timeout]).then(() => ready.then(mount));
 })();
