@@ -1,4 +1,4 @@
-import type { Identity } from "../domain/identity";
+import type { AdminPrincipal, Identity } from "../domain/identity";
 import type { TurnLogFields } from "../domain/turn";
 import type { Logger } from "../logger";
 
@@ -7,6 +7,8 @@ export interface AppEnv {
     requestId: string;
     log: Logger;
     identity: Identity | undefined;
+    /** The caller of /api/v1/admin/* (middleware/admin-principal.ts). */
+    admin: AdminPrincipal | undefined;
     /** The client's IP address, resolved by the client-address middleware (X-Forwarded-For as far as trusted). */
     clientAddress: string;
     /** A chat turn's conversation.processed fields, which the request line carries. */

@@ -34,6 +34,7 @@ export interface MiddlewareOptions {
 }
 
 const isWebhook = (path: string) => path.startsWith("/webhooks/");
+const isAdminApi = (path: string) => path === "/api/v1/admin" || path.startsWith("/api/v1/admin/");
 
 /** Every request passes these, in this order, before any route. */
 export function applyMiddleware(app: OpenAPIHono<AppEnv>, opts: MiddlewareOptions): void {
@@ -119,7 +120,8 @@ function requireUtf8(): MiddlewareHandler {
 function identify(auth: Authenticator): MiddlewareHandler<AppEnv> {
   return async function identifyMiddleware(c, next) {
     // Readiness identifies no one (and must not 401 an operator's ADMIN_API_KEY): it decides what to show.
-    if (c.req.path === "/api/v1/health") return next();
+    // The admin API identifies its callers itself (middleware/admin-principal.ts), the API key included.
+    if (c.req.path === "/api/v1/health" || isAdminApi(c.req.path)) return next();
     c.set("identity", await auth.identify(c.req.header("authorization")));
     await next();
   };
