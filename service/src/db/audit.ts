@@ -54,7 +54,7 @@ export async function appendAudit(sql: Sql, entry: AuditEntry): Promise<void> {
 }
 
 /** Newest first, `limit` rows at most, matching every filter given. */
-export function listAudit(sql: Sql, filter: AuditFilter): Promise<AuditRecord[]> {
+export async function listAudit(sql: Sql, filter: AuditFilter): Promise<AuditRecord[]> {
   const conditions = [
     filter.tenantId !== undefined ? sql`tenant_id = ${filter.tenantId}` : undefined,
     filter.actor !== undefined ? sql`actor = ${filter.actor}` : undefined,
@@ -64,7 +64,8 @@ export function listAudit(sql: Sql, filter: AuditFilter): Promise<AuditRecord[]>
     filter.beforeId !== undefined ? sql`id < ${filter.beforeId}` : undefined,
   ].filter((c) => c !== undefined);
   const where = conditions.reduce((all, c) => sql`${all} and ${c}`, sql`true`);
-  return sql<AuditRecord[]>`
+  // Awaited here, so the statement runs in the scope of the caller's `inTenant` or `asPlatform`.
+  return await sql<AuditRecord[]>`
     select id::text as id, at, tenant_id, actor, role, action, target, request_id, client_address, summary
     from audit_log where ${where}
     order by id desc limit ${filter.limit}`;

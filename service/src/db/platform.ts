@@ -30,8 +30,10 @@ export function createTenant(sql: Sql, input: { slug: string; name: string; sett
 }
 
 export function listTenants(sql: Sql, page: { limit: number; afterSlug?: string | undefined }) {
+  // Awaited inside the scope: a query returned unawaited would run when awaited, outside it.
   return asPlatform(
-    () => sql<Tenant[]>`
+    async () =>
+      await sql<Tenant[]>`
       select ${tenantColumns(sql)} from tenants
       where slug > ${page.afterSlug ?? ""} order by slug limit ${page.limit}`,
   );

@@ -23,8 +23,8 @@ export async function tenantUserRole(sql: Sql, subject: string): Promise<TenantR
   return row?.role;
 }
 
-export function listTenantUsers(sql: Sql): Promise<TenantUser[]> {
-  return sql<TenantUser[]>`select ${columns(sql)} from tenant_users order by subject`;
+export async function listTenantUsers(sql: Sql): Promise<TenantUser[]> {
+  return await sql<TenantUser[]>`select ${columns(sql)} from tenant_users order by subject`;
 }
 
 /** Undefined when the subject is already one of the tenant's users. */
