@@ -49,6 +49,8 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
     bodyTimeoutMs: config.HTTP_BODY_TIMEOUT_MS,
     corsOrigins: config.CORS_ORIGINS,
     webhookBodyLimitBytes: config.WEBHOOK_BODY_LIMIT_BYTES,
+    // JSON escaping can double a Markdown body; the route itself enforces the document's limit.
+    documentBodyLimitBytes: Math.max(config.BODY_LIMIT_BYTES, 2 * config.KNOWLEDGE_DOCUMENT_MAX_BYTES),
     adminApiKey: config.ADMIN_API_KEY,
     internalAuth: internalAuthOptions(config),
     pipeline: channels.pipeline,

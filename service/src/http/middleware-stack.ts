@@ -20,6 +20,11 @@ export interface MiddlewareOptions {
   bodyLimitBytes: number;
   /** Intercom notifications carry whole conversations: a larger limit of their own. */
   webhookBodyLimitBytes: number;
+  /**
+   * Knowledge documents put through the admin API: their own, larger limit (the route refuses a body
+   * over KNOWLEDGE_DOCUMENT_MAX_BYTES itself; this leaves room for JSON's escaping). @default bodyLimitBytes
+   */
+  documentBodyLimitBytes?: number | undefined;
   /** A request still unanswered after this gets a 503 instead of hanging (streams are not cut). */
   requestTimeoutMs?: number | undefined;
   /** A request body still incomplete this long after the headers gets 408 and a closed connection. */
@@ -34,6 +39,7 @@ export interface MiddlewareOptions {
 }
 
 const isWebhook = (path: string) => path.startsWith("/webhooks/");
+const isKnowledgeUpload = (path: string) => /^\/api\/v1\/admin\/tenants\/[^/]+\/knowledge\/[^/]+$/.test(path);
 const isAdminApi = (path: string) => path === "/api/v1/admin" || path.startsWith("/api/v1/admin/");
 
 /** Every request passes these, in this order, before any route. */
@@ -44,7 +50,7 @@ export function applyMiddleware(app: OpenAPIHono<AppEnv>, opts: MiddlewareOption
   app.use("*", serviceRole(opts.role));
   app.use("*", clientAddress({ trustedProxyHops: opts.trustedProxyHops }));
   if (opts.requestTimeoutMs) app.use("*", requestTimeout(opts.requestTimeoutMs));
-  app.use("*", sizeLimit(opts.bodyLimitBytes, opts.webhookBodyLimitBytes));
+  app.use("*", sizeLimit(opts.bodyLimitBytes, opts.webhookBodyLimitBytes, opts.documentBodyLimitBytes));
   if (opts.bodyTimeoutMs) app.use("*", bodyDeadline(opts.bodyTimeoutMs));
   if (opts.corsOrigins?.length) app.use("/api/*", apiCors(opts.corsOrigins));
   app.use("*", requireUtf8());
@@ -61,7 +67,7 @@ function requestTimeout(ms: number): MiddlewareHandler {
   );
 }
 
-function sizeLimit(apiBytes: number, webhookBytes: number): MiddlewareHandler {
+function sizeLimit(apiBytes: number, webhookBytes: number, documentBytes = apiBytes): MiddlewareHandler {
   const limit = (maxSize: number) =>
     bodyLimit({
       maxSize,
@@ -71,7 +77,9 @@ function sizeLimit(apiBytes: number, webhookBytes: number): MiddlewareHandler {
     });
   const api = limit(apiBytes);
   const webhook = limit(webhookBytes);
+  const document = limit(documentBytes);
   return async function sizeLimitMiddleware(c, next) {
+    if (isKnowledgeUpload(c.req.path)) return document(c, next);
     return (isWebhook(c.req.path) ? webhook : api)(c, next);
   };
 }

@@ -2,6 +2,7 @@ import { createRouter } from "../../http/router";
 import { adminPrincipal } from "../../middleware/admin-principal";
 import { auditRoutes } from "./audit";
 import type { AdminDeps } from "./deps";
+import { knowledgeRoutes } from "./knowledge";
 import { settingsRoutes } from "./settings";
 import { tenantRoutes } from "./tenants";
 
@@ -19,6 +20,7 @@ export function adminRoutes(deps: AdminDeps) {
   app.use("/api/v1/admin/*", principal);
   app.route("/", tenantRoutes(deps));
   app.route("/", settingsRoutes(deps));
+  app.route("/", knowledgeRoutes(deps));
   app.route("/", auditRoutes(deps));
   return app;
 }
