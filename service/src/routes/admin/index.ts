@@ -5,6 +5,7 @@ import type { AdminDeps } from "./deps";
 import { knowledgeRoutes } from "./knowledge";
 import { settingsRoutes } from "./settings";
 import { tenantRoutes } from "./tenants";
+import { userRoutes } from "./users";
 
 export type { AdminDeps } from "./deps";
 
@@ -21,6 +22,7 @@ export function adminRoutes(deps: AdminDeps) {
   app.route("/", tenantRoutes(deps));
   app.route("/", settingsRoutes(deps));
   app.route("/", knowledgeRoutes(deps));
+  app.route("/", userRoutes(deps));
   app.route("/", auditRoutes(deps));
   return app;
 }
