@@ -5,6 +5,7 @@ import type { AdminDeps } from "./deps";
 import { knowledgeRoutes } from "./knowledge";
 import { settingsRoutes } from "./settings";
 import { tenantRoutes } from "./tenants";
+import { usageRoutes } from "./usage";
 import { userRoutes } from "./users";
 
 export type { AdminDeps } from "./deps";
@@ -23,6 +24,7 @@ export function adminRoutes(deps: AdminDeps) {
   app.route("/", settingsRoutes(deps));
   app.route("/", knowledgeRoutes(deps));
   app.route("/", userRoutes(deps));
+  app.route("/", usageRoutes(deps));
   app.route("/", auditRoutes(deps));
   return app;
 }
