@@ -1,6 +1,7 @@
 import { createRouter } from "../../http/router";
 import { adminPrincipal } from "../../middleware/admin-principal";
 import { auditRoutes } from "./audit";
+import { channelRoutes } from "./channels";
 import type { AdminDeps } from "./deps";
 import { knowledgeRoutes } from "./knowledge";
 import { settingsRoutes } from "./settings";
@@ -25,6 +26,7 @@ export function adminRoutes(deps: AdminDeps) {
   app.route("/", knowledgeRoutes(deps));
   app.route("/", userRoutes(deps));
   app.route("/", usageRoutes(deps));
+  app.route("/", channelRoutes(deps));
   app.route("/", auditRoutes(deps));
   return app;
 }
