@@ -250,3 +250,25 @@ describe("settings", () => {
     );
   });
 });
+
+describe("the OpenAPI document", () => {
+  test("lists the admin routes with their schemas", async () => {
+    const res = await svc.call("GET", "/openapi.json");
+    expect(res.status).toBe(200);
+    const doc = await json(res);
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        "/api/v1/admin/tenants",
+        "/api/v1/admin/tenants/{id}",
+        "/api/v1/admin/tenants/{id}/settings",
+        "/api/v1/admin/tenants/{id}/knowledge/{slug}",
+        "/api/v1/admin/tenants/{id}/users/{userId}",
+        "/api/v1/admin/tenants/{id}/usage",
+        "/api/v1/admin/tenants/{id}/channels",
+        "/api/v1/admin/audit",
+      ]),
+    );
+    expect(doc.components.schemas.CreateTenant.required).toEqual(expect.arrayContaining(["slug", "name"]));
+    expect(doc.components.schemas.NewChannel).toBeDefined();
+  });
+});
