@@ -68,6 +68,35 @@ describe("who may call the admin API", () => {
     ]);
   });
 
+  test("a user JWT with role platform_admin is a platform admin, named by its subject", async () => {
+    const headers = await asUser({ sub: "ops-lead", role: "platform_admin" });
+    const res = await svc.call("POST", "/api/v1/admin/tenants", { slug: "by-jwt", name: "By JWT" }, headers);
+    expect(res.status).toBe(201);
+    const [row] = (await auditRows(db, "tenant.created")).filter((r) => r.actor === "ops-lead");
+    expect(row).toMatchObject({ role: "platform_admin" });
+  });
+
+  test("a forged JWT and an anonymous session token are refused (401) and audited", async () => {
+    const forged = `${(await asUser({ sub: "x", role: "platform_admin" })).authorization.slice(0, -4)}AAAA`;
+    const bad = await svc.call("GET", "/api/v1/admin/tenants", undefined, {
+      authorization: forged,
+      "x-request-id": "req-forged-1",
+    });
+    expect(bad.status).toBe(401);
+    const session = (await json(await svc.post("/api/v1/chat", { message: "hello" }))).sessionToken as string;
+    const anon = await svc.call("GET", "/api/v1/admin/tenants", undefined, {
+      authorization: `Bearer ${session}`,
+      "x-request-id": "req-anon-1",
+    });
+    expect(anon.status).toBe(401);
+    const rows = await auditRows(db, "admin.sign_in_failed");
+    const reason = (id: string) =>
+      (rows.find((r) => r.requestId === id)?.summary as { reason?: string })?.reason;
+    expect(reason("req-forged-1")).toBe("invalid_token");
+    expect(reason("req-anon-1")).toBe("not_a_user_token");
+    expect(JSON.stringify(rows)).not.toContain(session);
+  });
+
   test("an {id} that is not a uuid is a 400", async () => {
     const res = await svc.call("GET", "/api/v1/admin/tenants/not-a-uuid", undefined, asKey);
     expect(res.status).toBe(400);
