@@ -7,6 +7,7 @@ import { applyMiddleware, type MiddlewareOptions } from "./http/middleware-stack
 import { createRouter } from "./http/router";
 import type { InternalAuthOptions } from "./middleware/internal-auth";
 import { privilegedCaller } from "./middleware/privileged-caller";
+import { type AdminDeps, adminRoutes } from "./routes/admin";
 import { type ChatRoutesDeps, chatRoutes } from "./routes/chat";
 import { type HealthDeps, healthRoutes } from "./routes/health";
 import { intercomWebhookRoutes } from "./routes/intercom";
@@ -22,6 +23,11 @@ export interface AppDeps extends Omit<MiddlewareOptions, "role"> {
   pipeline: InboundPipeline | undefined;
   internal: Omit<InternalDeps, "auth" | "pipeline">;
   intercom: { admin: Omit<IntercomAdminDeps, "auth" | "adminApiKey"> };
+  /**
+   * The admin API under /api/v1/admin (tenants, settings, knowledge, users, usage, channels, audit);
+   * undefined in tests of other parts, which then have no admin API.
+   */
+  admin?: Omit<AdminDeps, "auth" | "adminApiKey">;
   /** The deployment's ADMIN_API_KEY: an admin credential besides admin user JWTs. */
   adminApiKey: string | undefined;
   /** Who may call /internal/*: Google OIDC tokens of the invoker, or the local shared secret. */
@@ -64,5 +70,6 @@ function mountRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps, role: MiddlewareOp
   app.route("/", internalRoutes({ ...deps.internal, pipeline: deps.pipeline, auth: deps.internalAuth }));
   app.route("/", intercomAdminRoutes({ ...deps.intercom.admin, ...admin }));
   app.route("/", widgetConfigRoutes());
+  if (deps.admin) app.route("/", adminRoutes({ ...deps.admin, ...admin }));
   app.route("/", widgetRoutes());
 }

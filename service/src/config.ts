@@ -315,6 +315,8 @@ export const configSchema = z.object({
   RETENTION_OUTBOX_DAYS: int(30, 1),
   /** Days a finished handoff, and the bridge state of an idle conversation, is kept. */
   RETENTION_HANDOFFS_DAYS: int(90, 1),
+  /** Days an audit log row is kept (its own retention; rows leave only by age, through purge_audit_log). */
+  RETENTION_AUDIT_LOG_DAYS: int(400, 1),
   /** Hours, not days: windows only count while current; this must outlast the longest window a limit uses. */
   RETENTION_RATE_LIMIT_HOURS: int(48, 1),
   /** Rows deleted per statement, so a purge never holds locks for long. */
@@ -327,6 +329,8 @@ export const configSchema = z.object({
   CHATBOT_UUID: optionalString,
   GPT_TRAINER_API_BASE: optionalString.pipe(z.url().optional()),
   ADMIN_API_KEY: optionalString.pipe(z.string().min(24, "must be at least 24 characters").optional()),
+  /** The largest knowledge document the admin API accepts (its Markdown body, in bytes). */
+  KNOWLEDGE_DOCUMENT_MAX_BYTES: int(256 * 1024, 1024),
 
   // Per-tenant credentials (service/src/ports/secret-store.ts).
   SECRET_STORE: z.enum(["database", "secret-manager"]).default("database"),

@@ -5,8 +5,10 @@ import type { KnowledgeBase } from "../engine/knowledge";
 import type { Authenticator } from "../http/auth";
 import type { Logger } from "../logger";
 import type { InternalAuthOptions } from "../middleware/internal-auth";
+import type { SecretStore } from "../ports/secret-store";
 import type { Channels } from "./channels";
 import type { ModelStack } from "./model-stack";
+import { engineSettings } from "./settings";
 
 export interface HttpAppParts {
   db: Database;
@@ -15,6 +17,8 @@ export interface HttpAppParts {
   models: ModelStack;
   knowledge: KnowledgeBase;
   channels: Channels;
+  /** Where tenant credentials go (the admin API's channel connections). */
+  secretStore: SecretStore;
   /** Keys the erasure records' subject references. */
   erasureKey: Buffer;
   /** Some variable is a Secret Manager reference (shown to operators on the readiness endpoint). */
@@ -46,6 +50,8 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
     corsOrigins: config.CORS_ORIGINS,
     tenants: models.tenants,
     webhookBodyLimitBytes: config.WEBHOOK_BODY_LIMIT_BYTES,
+    // JSON escaping can double a Markdown body; the route itself enforces the document's limit.
+    documentBodyLimitBytes: Math.max(config.BODY_LIMIT_BYTES, 2 * config.KNOWLEDGE_DOCUMENT_MAX_BYTES),
     adminApiKey: config.ADMIN_API_KEY,
     internalAuth: internalAuthOptions(config),
     pipeline: channels.pipeline,
@@ -64,6 +70,13 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
           polling: config.TASK_QUEUE === "in-process" && config.POLLING_INTERVAL > 0,
         },
       },
+    },
+    admin: {
+      sql: db.sql,
+      tenants: models.tenants,
+      engineDefaults: engineSettings(config),
+      secrets: parts.secretStore,
+      documentMaxBytes: config.KNOWLEDGE_DOCUMENT_MAX_BYTES,
     },
     googleCloudProject: config.GOOGLE_CLOUD_PROJECT,
     trustedProxyHops: config.TRUSTED_PROXY_HOPS,

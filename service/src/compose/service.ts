@@ -41,7 +41,7 @@ export interface RunningService {
   port: number;
   config: Config;
   log: Logger;
-  /** Where tenant credentials go (no route uses it yet; built at start-up so its settings are checked). */
+  /** Where tenant credentials go (the admin API's channel connections). */
   secretStore: SecretStore;
   /** Stop accepting, let in-flight requests and streams finish, close the pool. */
   close(): Promise<void>;
@@ -135,6 +135,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       models,
       knowledge,
       channels,
+      secretStore: secrets.store,
       // The same key the Authenticator got (configured, or kept beside the embedded data).
       erasureKey: erasureKey(signingKey),
       secretManager: hasSecretReferences(env),

@@ -87,6 +87,7 @@ export function retentionPolicy(config: Config): RetentionPolicy {
     outboxDays: config.RETENTION_OUTBOX_DAYS,
     handoffsDays: config.RETENTION_HANDOFFS_DAYS,
     rateLimitHours: config.RETENTION_RATE_LIMIT_HOURS,
+    auditLogDays: config.RETENTION_AUDIT_LOG_DAYS,
     batchSize: config.RETENTION_BATCH_SIZE,
     timeBudgetMs: config.RETENTION_TIME_BUDGET_MS,
   };

@@ -74,6 +74,12 @@ export async function listDocuments(sql: Sql): Promise<StoredDocument[]> {
     select slug, title, body, origin, updated_at from knowledge_documents order by slug`;
 }
 
+export async function getDocument(sql: Sql, slug: string): Promise<StoredDocument | undefined> {
+  const [row] = await sql<StoredDocument[]>`
+    select slug, title, body, origin, updated_at from knowledge_documents where slug = ${slug}`;
+  return row;
+}
+
 /** The documents synced from files that are no longer among `keep`: removed from the directory. */
 export async function staleFileDocuments(sql: Sql, keep: readonly string[]): Promise<string[]> {
   const rows = await sql<{ slug: string }[]>`

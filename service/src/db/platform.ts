@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Tenant, TenantSettings } from "../domain/tenant";
+import { type AuditEntry, type AuditFilter, appendAudit, listAudit } from "./audit";
 import type { Sql } from "./client";
 import { asPlatform } from "./tenant-scope";
 
@@ -29,8 +30,10 @@ export function createTenant(sql: Sql, input: { slug: string; name: string; sett
 }
 
 export function listTenants(sql: Sql, page: { limit: number; afterSlug?: string | undefined }) {
+  // Awaited inside the scope: a query returned unawaited would run when awaited, outside it.
   return asPlatform(
-    () => sql<Tenant[]>`
+    async () =>
+      await sql<Tenant[]>`
       select ${tenantColumns(sql)} from tenants
       where slug > ${page.afterSlug ?? ""} order by slug limit ${page.limit}`,
   );
@@ -78,4 +81,14 @@ export function rotateWidgetKey(sql: Sql, id: string): Promise<Tenant | undefine
       returning ${tenantColumns(sql)}`;
     return row;
   });
+}
+
+/** An audit row of no tenant: a failed admin sign-in, or a platform admin's action on no one tenant. */
+export function appendPlatformAudit(sql: Sql, entry: AuditEntry): Promise<void> {
+  return asPlatform(() => appendAudit(sql, entry));
+}
+
+/** The audit log across tenants (platform admins), rows of no tenant included unless a tenant is named. */
+export function listAuditAcrossTenants(sql: Sql, filter: AuditFilter) {
+  return asPlatform(() => listAudit(sql, filter));
 }

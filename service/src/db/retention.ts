@@ -1,5 +1,6 @@
 import type { Sql } from "./client";
 import { PROVIDER_SESSION_PREFIX } from "./provider-sessions";
+import { asPlatform } from "./tenant-scope";
 
 /**
  * One batch of the retention purge per kind of data: at most `limit` rows, in one short statement, so a
@@ -162,3 +163,14 @@ export const purgeModelQuotaWindows: PurgeBatch = async (sql, hours, limit) => {
       for update skip locked)`;
   return result.count;
 };
+
+/**
+ * The audit log, by age alone, through its security-definer function (migrations 00007, 00008): the
+ * runtime roles may not delete from it, so this is the only way its rows leave.
+ */
+export const purgeAuditLog: PurgeBatch = (sql, age, limit) =>
+  asPlatform(async () => {
+    const [row] = await sql<{ n: number }[]>`
+      select purge_audit_log(make_interval(days => ${age}::int), ${limit}::int) as n`;
+    return row?.n ?? 0;
+  });

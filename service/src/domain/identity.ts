@@ -30,3 +30,19 @@ export interface Identity {
   /** An anonymous session token signed with the previous (rotated-out) key: re-issue it. */
   staleSessionToken?: boolean;
 }
+
+/**
+ * Who calls the admin API: the deployment's ADMIN_API_KEY (a platform admin) or a signed-in user with the
+ * role of their token. A tenant user's role may still be overridden by the tenant's users table, which
+ * the route reads in that tenant's scope (routes/admin/access.ts).
+ */
+export interface AdminPrincipal {
+  /** `admin-api-key`, or the user's JWT subject: what the audit log names. */
+  actor: string;
+  /** The token's role; undefined when the token names none (the users table may still give one). */
+  role?: TenantRole;
+  /** A user's tenant (the tenant claim); a platform admin acts on every tenant. */
+  tenantId?: string;
+  /** A user's JWT subject, to find them in the tenant's users table; none for the API key. */
+  subject?: string;
+}

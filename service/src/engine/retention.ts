@@ -1,6 +1,7 @@
 import type { Sql } from "../db/client";
 import {
   type PurgeBatch,
+  purgeAuditLog,
   purgeConversations,
   purgeHandoffs,
   purgeMessages,
@@ -22,6 +23,8 @@ export interface RetentionPolicy {
   outboxDays: number;
   handoffsDays: number;
   rateLimitHours: number;
+  /** The audit log's own retention (RETENTION_AUDIT_LOG_DAYS). */
+  auditLogDays: number;
   /** Rows per statement. */
   batchSize: number;
   /** A call stops starting new rounds after this; the next call continues. */
@@ -40,6 +43,7 @@ export const RETENTION_KINDS = [
   "conversations",
   "rateLimitWindows",
   "modelQuotaWindows",
+  "auditLog",
 ] as const;
 export type RetentionKind = (typeof RETENTION_KINDS)[number];
 
@@ -61,6 +65,7 @@ function kinds(p: RetentionPolicy): Record<RetentionKind, [PurgeBatch, number]> 
     conversations: [purgeConversations, p.handoffsDays],
     rateLimitWindows: [purgeRateLimitWindows, p.rateLimitHours],
     modelQuotaWindows: [purgeModelQuotaWindows, p.rateLimitHours],
+    auditLog: [purgeAuditLog, p.auditLogDays],
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Identity } from "../domain/identity";
+import type { AdminPrincipal, Identity } from "../domain/identity";
 import type { Tenant } from "../domain/tenant";
 import type { TurnLogFields } from "../domain/turn";
 import type { Logger } from "../logger";
@@ -10,6 +10,8 @@ export interface AppEnv {
     identity: Identity | undefined;
     /** The tenant of a web chat request (middleware/tenant.ts); unset on other routes. */
     tenant: Tenant | undefined;
+    /** The caller of /api/v1/admin/* (middleware/admin-principal.ts). */
+    admin: AdminPrincipal | undefined;
     /** The client's IP address, resolved by the client-address middleware (X-Forwarded-For as far as trusted). */
     clientAddress: string;
     /** A chat turn's conversation.processed fields, which the request line carries. */

@@ -22,6 +22,11 @@ export interface MiddlewareOptions {
   bodyLimitBytes: number;
   /** Intercom notifications carry whole conversations: a larger limit of their own. */
   webhookBodyLimitBytes: number;
+  /**
+   * Knowledge documents put through the admin API: their own, larger limit (the route refuses a body
+   * over KNOWLEDGE_DOCUMENT_MAX_BYTES itself; this leaves room for JSON's escaping). @default bodyLimitBytes
+   */
+  documentBodyLimitBytes?: number | undefined;
   /** A request still unanswered after this gets a 503 instead of hanging (streams are not cut). */
   requestTimeoutMs?: number | undefined;
   /** A request body still incomplete this long after the headers gets 408 and a closed connection. */
@@ -41,6 +46,8 @@ export interface MiddlewareOptions {
 }
 
 const isWebhook = (path: string) => path.startsWith("/webhooks/");
+const isKnowledgeUpload = (path: string) => /^\/api\/v1\/admin\/tenants\/[^/]+\/knowledge\/[^/]+$/.test(path);
+const isAdminApi = (path: string) => path === "/api/v1/admin" || path.startsWith("/api/v1/admin/");
 
 /** Every request passes these, in this order, before any route. */
 export function applyMiddleware(app: OpenAPIHono<AppEnv>, opts: MiddlewareOptions): void {
@@ -50,7 +57,7 @@ export function applyMiddleware(app: OpenAPIHono<AppEnv>, opts: MiddlewareOption
   app.use("*", serviceRole(opts.role));
   app.use("*", clientAddress({ trustedProxyHops: opts.trustedProxyHops }));
   if (opts.requestTimeoutMs) app.use("*", requestTimeout(opts.requestTimeoutMs));
-  app.use("*", sizeLimit(opts.bodyLimitBytes, opts.webhookBodyLimitBytes));
+  app.use("*", sizeLimit(opts.bodyLimitBytes, opts.webhookBodyLimitBytes, opts.documentBodyLimitBytes));
   if (opts.bodyTimeoutMs) app.use("*", bodyDeadline(opts.bodyTimeoutMs));
   app.use("/api/*", tenantPreflight());
   if (opts.corsOrigins?.length) app.use("/api/*", apiCors(opts.corsOrigins));
@@ -73,7 +80,7 @@ function requestTimeout(ms: number): MiddlewareHandler {
   );
 }
 
-function sizeLimit(apiBytes: number, webhookBytes: number): MiddlewareHandler {
+function sizeLimit(apiBytes: number, webhookBytes: number, documentBytes = apiBytes): MiddlewareHandler {
   const limit = (maxSize: number) =>
     bodyLimit({
       maxSize,
@@ -83,7 +90,9 @@ function sizeLimit(apiBytes: number, webhookBytes: number): MiddlewareHandler {
     });
   const api = limit(apiBytes);
   const webhook = limit(webhookBytes);
+  const document = limit(documentBytes);
   return async function sizeLimitMiddleware(c, next) {
+    if (isKnowledgeUpload(c.req.path)) return document(c, next);
     return (isWebhook(c.req.path) ? webhook : api)(c, next);
   };
 }
@@ -136,7 +145,9 @@ function requireUtf8(): MiddlewareHandler {
 function identify(auth: Authenticator): MiddlewareHandler<AppEnv> {
   return async function identifyMiddleware(c, next) {
     // Readiness identifies no one (and must not 401 an operator's ADMIN_API_KEY): it decides what to show.
-    if (c.req.path === "/api/v1/health" || isTenantRoute(c.req.path)) return next();
+    // Chat routes identify inside the tenant middleware; the admin API identifies its callers itself
+    // (middleware/admin-principal.ts), the API key included.
+    if (c.req.path === "/api/v1/health" || isTenantRoute(c.req.path) || isAdminApi(c.req.path)) return next();
     c.set("identity", await auth.identify(c.req.header("authorization")));
     await next();
   };

@@ -1,0 +1,211 @@
+import { randomUUID } from "node:crypto";
+import { createRoute, z } from "@hono/zod-openapi";
+import {
+  type ChannelConnection,
+  deleteChannel,
+  findChannel,
+  insertChannel,
+  listChannels,
+  setChannelSecretRefs,
+} from "../../db/channels";
+import { inTenant } from "../../db/tenant-scope";
+import { AppError } from "../../http/errors";
+import { createRouter } from "../../http/router";
+import { SecretStoreError } from "../../ports/secret-store";
+import { recordAction, requireTenantRole } from "./access";
+import { CHANNEL_KINDS, type ChannelKind, kebab, NewChannel } from "./channel-kinds";
+import { type AdminDeps, isUniqueViolation } from "./deps";
+import { errorResponses, jsonBody, jsonContent, TenantParams } from "./schemas";
+
+const ChannelSchema = z
+  .object({
+    id: z.uuid(),
+    kind: z.string(),
+    publicId: z.string(),
+    settings: z.record(z.string(), z.unknown()),
+    credentials: z
+      .record(z.string(), z.literal("set"))
+      .openapi({ description: "Which credentials are stored; never their values" }),
+    status: z.string(),
+    createdAt: z.string(),
+  })
+  .openapi("Channel");
+
+const ChannelParams = TenantParams.extend({
+  channelId: z.uuid().openapi({ param: { name: "channelId", in: "path" } }),
+});
+
+const Rotation = z
+  .record(z.string(), z.string().trim().min(1).max(4096))
+  .refine((r) => Object.keys(r).length > 0, "name at least one credential")
+  .openapi("CredentialRotation", { example: { accessToken: "<new token>" } });
+
+const listRouteDef = createRoute({
+  method: "get",
+  path: "/api/v1/admin/tenants/{id}/channels",
+  summary: "A tenant's channel connections, without credentials (platform admins, its tenant admins)",
+  request: { params: TenantParams },
+  responses: {
+    200: jsonContent("The connections", z.object({ channels: z.array(ChannelSchema) })),
+    ...errorResponses(400, 401, 403, 404),
+  },
+});
+
+const createRouteDef = createRoute({
+  method: "post",
+  path: "/api/v1/admin/tenants/{id}/channels",
+  summary: "Connect a channel; its credentials go to the secret store (409 when its public id is taken)",
+  request: { params: TenantParams, ...jsonBody(NewChannel) },
+  responses: {
+    201: jsonContent("The connection", ChannelSchema),
+    ...errorResponses(400, 401, 403, 404, 409, 503),
+  },
+});
+
+const rotateRouteDef = createRoute({
+  method: "put",
+  path: "/api/v1/admin/tenants/{id}/channels/{channelId}/credentials",
+  summary: "Replace some of a connection's credentials (the earlier values are destroyed)",
+  request: { params: ChannelParams, ...jsonBody(Rotation) },
+  responses: {
+    200: jsonContent("The connection", ChannelSchema),
+    ...errorResponses(400, 401, 403, 404, 503),
+  },
+});
+
+const deleteRouteDef = createRoute({
+  method: "delete",
+  path: "/api/v1/admin/tenants/{id}/channels/{channelId}",
+  summary: "Disconnect a channel and destroy its credentials",
+  request: { params: ChannelParams },
+  responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 503) },
+});
+
+function view(c: ChannelConnection) {
+  return {
+    id: c.id,
+    kind: c.kind,
+    publicId: c.publicId,
+    settings: c.settings,
+    credentials: Object.fromEntries(Object.keys(c.secretRefs).map((name) => [name, "set" as const])),
+    status: c.status,
+    createdAt: new Date(c.createdAt).toISOString(),
+  };
+}
+
+/** The secret store failing is a 503 to retry; its message names the secret, never the value. */
+function storeFailure(error: unknown): never {
+  if (error instanceof SecretStoreError && error.code !== "invalid_reference")
+    throw new AppError(
+      503,
+      "secret_store_unavailable",
+      "The secret store did not accept the credential; retry",
+      {
+        headers: { "Retry-After": "5" },
+      },
+    );
+  throw error;
+}
+
+const noSuchChannel = () => new AppError(404, "not_found", "No such channel");
+
+export function channelRoutes(deps: AdminDeps) {
+  const app = createRouter();
+  const { sql, secrets } = deps;
+  /** One secret per credential of each connection: `ch-<connection>-<credential>` in the tenant's names. */
+  const secretName = (tenantId: string, channelId: string, credential: string) => ({
+    tenantId,
+    kind: `ch-${channelId.replace(/-/g, "")}-${kebab(credential)}`,
+  });
+
+  app.openapi(listRouteDef, async (c) => {
+    const { id } = c.req.valid("param");
+    await requireTenantRole(c, sql, id, ["tenant_admin"]);
+    const channels = await inTenant(id, () => listChannels(sql));
+    return c.json({ channels: channels.map(view) }, 200);
+  });
+
+  app.openapi(createRouteDef, async (c) => {
+    const { id } = c.req.valid("param");
+    const { acting } = await requireTenantRole(c, sql, id, ["tenant_admin"]);
+    const body = c.req.valid("json") as Record<string, unknown> & { kind: string };
+    const kind = CHANNEL_KINDS[body.kind] as ChannelKind;
+    const channelId = randomUUID();
+    const publicId = kind.publicId(body);
+    const created = await inTenant(id, async () => {
+      await insertChannel(sql, {
+        id: channelId,
+        kind: body.kind,
+        publicId,
+        settings: kind.settings(body),
+      }).catch((error: unknown) => {
+        if (isUniqueViolation(error))
+          throw new AppError(409, "conflict", `this ${body.kind} channel (${publicId}) is already connected`);
+        throw error;
+      });
+      const refs: Record<string, string> = {};
+      try {
+        for (const name of kind.credentials)
+          refs[name] = await secrets.put(secretName(id, channelId, name), String(body[name]));
+      } catch (error) {
+        // Nothing half-made stays: the row and the credentials stored so far go.
+        await deleteChannel(sql, channelId);
+        await Promise.allSettled(Object.values(refs).map((ref) => secrets.delete(ref)));
+        storeFailure(error);
+      }
+      const row = (await setChannelSecretRefs(sql, channelId, refs)) as ChannelConnection;
+      const summary = { kind: body.kind, publicId, credentials: kind.credentials };
+      await recordAction(c, sql, acting, { action: "channel.created", target: channelId, summary });
+      return row;
+    });
+    return c.json(view(created), 201);
+  });
+
+  app.openapi(rotateRouteDef, async (c) => {
+    const { id, channelId } = c.req.valid("param");
+    const { acting } = await requireTenantRole(c, sql, id, ["tenant_admin"]);
+    const values = c.req.valid("json");
+    const updated = await inTenant(id, async () => {
+      const channel = await findChannel(sql, channelId);
+      if (!channel) throw noSuchChannel();
+      const unknown = Object.keys(values).filter((name) => !channel.secretRefs[name]);
+      if (unknown.length > 0)
+        throw new AppError(
+          400,
+          "validation_failed",
+          `no such credential on this channel: ${unknown.join(", ")}`,
+        );
+      for (const [name, value] of Object.entries(values))
+        await secrets.rotate(channel.secretRefs[name] as string, value).catch(storeFailure);
+      const summary = { credentials: Object.keys(values) };
+      await recordAction(c, sql, acting, { action: "credential.rotated", target: channelId, summary });
+      return channel;
+    });
+    return c.json(view(updated), 200);
+  });
+
+  app.openapi(deleteRouteDef, async (c) => {
+    const { id, channelId } = c.req.valid("param");
+    const { acting } = await requireTenantRole(c, sql, id, ["tenant_admin"]);
+    await inTenant(id, async () => {
+      const gone = await deleteChannel(sql, channelId);
+      if (!gone) throw noSuchChannel();
+      // The row is gone first, so nothing uses the credentials any more; a credential the store failed
+      // to destroy is named in the log (by reference) and the audit row, for an operator to remove.
+      const results = await Promise.allSettled(
+        Object.values(gone.secretRefs).map((ref) => secrets.delete(ref)),
+      );
+      const failed = Object.values(gone.secretRefs).filter((_, i) => results[i]?.status === "rejected");
+      if (failed.length > 0)
+        c.get("log").warn(
+          { event: "secret_store.delete_failed", refs: failed },
+          "channel credentials not destroyed",
+        );
+      const summary = { kind: gone.kind, publicId: gone.publicId, credentialsDestroyed: failed.length === 0 };
+      await recordAction(c, sql, acting, { action: "channel.deleted", target: channelId, summary });
+    });
+    return c.body(null, 204);
+  });
+
+  return app;
+}

@@ -1,0 +1,26 @@
+import type { Sql } from "../../db/client";
+import type { EngineSettings } from "../../engine/conversation-engine";
+import type { TenantDirectory } from "../../engine/tenant-directory";
+import type { Authenticator } from "../../http/auth";
+import type { SecretStore } from "../../ports/secret-store";
+
+/** What the admin API is built from (compose/http-app.ts hands it in). */
+export interface AdminDeps {
+  sql: Sql;
+  /** Tenants as the engines see them: told to forget a tenant after a change here. */
+  tenants: Pick<TenantDirectory, "forget">;
+  auth: Authenticator;
+  /** The deployment's ADMIN_API_KEY: a platform admin. */
+  adminApiKey: string | undefined;
+  /** The deployment's engine settings, which a tenant's settings fall back to (shown as `effective`). */
+  engineDefaults: EngineSettings;
+  /** Where channel credentials go; the rows keep only references. */
+  secrets: SecretStore;
+  /** A knowledge document's largest body, in bytes (413 above it). */
+  documentMaxBytes: number;
+}
+
+/** A unique index refused the row (PostgreSQL's `unique_violation`). */
+export function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === "23505";
+}
