@@ -23,7 +23,7 @@ const scopes = new AsyncLocalStorage<DataScope>();
  * shows and accepts that tenant's rows only, whatever the statements' own filters say.
  */
 export function inTenant<T>(tenantId: string, work: () => Promise<T>): Promise<T> {
-  return scopes.run({ kind: "tenant", tenantId }, work);
+  return runIn({ kind: "tenant", tenantId }, work);
 }
 
 /**
@@ -31,7 +31,16 @@ export function inTenant<T>(tenantId: string, work: () => Promise<T>): Promise<T
  * db/platform.ts and the retention purge call this; the dependency rules keep it that way.
  */
 export function asPlatform<T>(work: () => Promise<T>): Promise<T> {
-  return scopes.run({ kind: "platform" }, work);
+  return runIn({ kind: "platform" }, work);
+}
+
+/**
+ * Awaits `work`'s result inside the scope. A statement is scoped when it is awaited, so one handed back
+ * unawaited (`inTenant(id, () => sql`...`)`) would otherwise run after the scope ended: unscoped, as the
+ * login (test/service/tenant-forgotten-filter.test.ts).
+ */
+function runIn<T>(scope: DataScope, work: () => Promise<T>): Promise<T> {
+  return scopes.run(scope, async () => await work());
 }
 
 /** The tenant of the current unit of work, if any. */
