@@ -12,8 +12,8 @@ import { queueMessages, recordDelivery } from "../../service/src/db/pipeline";
 import { createTenant } from "../../service/src/db/platform";
 import { saveProviderSession } from "../../service/src/db/provider-sessions";
 import { inTenant } from "../../service/src/db/tenant-scope";
-import { userIdentityId } from "../../service/src/http/auth";
 import type { Identity } from "../../service/src/domain/identity";
+import { userIdentityId } from "../../service/src/http/auth";
 import { createLogger } from "../../service/src/logger";
 
 /**
@@ -61,7 +61,11 @@ export interface SeededTenant {
   tenantUserId: string;
 }
 
-export const identity = (id: string, kind: Identity["kind"] = "user"): Identity => ({ id, kind, tier: "free" });
+export const identity = (id: string, kind: Identity["kind"] = "user"): Identity => ({
+  id,
+  kind,
+  tier: "free",
+});
 
 /** The real engine stack (local model: knowledge-base answers) on `sql`. */
 export function modelStack(sql: Sql): Promise<ModelStack> {
@@ -90,7 +94,11 @@ async function engineTurns(stack: ModelStack, marker: string, contactId: string)
 }
 
 async function knowledge(sql: Sql, marker: string) {
-  const chunk = (slug: string) => ({ source: slug, heading: `${marker} heading`, body: `${marker} knowledge body` });
+  const chunk = (slug: string) => ({
+    source: slug,
+    heading: `${marker} heading`,
+    body: `${marker} knowledge body`,
+  });
   const ownDocumentSlug = `${marker}-only`;
   for (const slug of [SHARED.documentSlug, ownDocumentSlug]) {
     await putDocument(sql, { slug, title: `${marker} title`, body: `${marker} body` }, [chunk(slug)]);
@@ -106,12 +114,28 @@ async function pipeline(sql: Sql, marker: string, contactId: string) {
     "intercom",
     { id: `notif-${marker}`, topic: "conversation.user.replied" },
     [{ conversationId: SHARED.conversationId, contactId, handover: null }],
-    [{ id: outboxIds[0] as string, conversationId: SHARED.conversationId, partId: "part-1", body: `${marker} part` }],
+    [
+      {
+        id: outboxIds[0] as string,
+        conversationId: SHARED.conversationId,
+        partId: "part-1",
+        body: `${marker} part`,
+      },
+    ],
   );
   await queueMessages(sql, "intercom", { conversationId: ownConversationId, contactId }, [
-    { id: outboxIds[1] as string, conversationId: ownConversationId, partId: "part-1", body: `${marker} polled` },
+    {
+      id: outboxIds[1] as string,
+      conversationId: ownConversationId,
+      partId: "part-1",
+      body: `${marker} polled`,
+    },
   ]);
-  const handoff = await openHandoff(sql, { channel: "intercom", conversationId: SHARED.conversationId }, `${marker} reason`);
+  const handoff = await openHandoff(
+    sql,
+    { channel: "intercom", conversationId: SHARED.conversationId },
+    `${marker} reason`,
+  );
   return { outboxIds, ownConversationId, handoffId: handoff.id };
 }
 
@@ -148,7 +172,11 @@ async function secret(sql: Sql, tenantId: string) {
   // Each tenant's store has its own key, so a key id seen by the other tenant would be a leak too.
   const store = new DatabaseSecretStore(sql, { key: randomBytes(32) });
   const secretRef = await store.put({ tenantId, kind: "intercom-access-token" }, "s3cret-token");
-  return { secretRef, secretId: secretRef.slice(secretRef.indexOf(":") + 1), secretKeyId: store.currentKeyId };
+  return {
+    secretRef,
+    secretId: secretRef.slice(secretRef.indexOf(":") + 1),
+    secretKeyId: store.currentKeyId,
+  };
 }
 
 async function erasure(sql: Sql, marker: string) {
@@ -172,7 +200,19 @@ export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Pro
     const admin = await adminRows(sql, marker);
     const secrets = await secret(sql, tenant.id);
     await erasure(sql, marker);
-    return { id: tenant.id, slug, widgetKey: tenant.widgetKey, marker, contactId, ...turns, ...docs, ...piped, ...kept, ...admin, ...secrets };
+    return {
+      id: tenant.id,
+      slug,
+      widgetKey: tenant.widgetKey,
+      marker,
+      contactId,
+      ...turns,
+      ...docs,
+      ...piped,
+      ...kept,
+      ...admin,
+      ...secrets,
+    };
   });
 }
 

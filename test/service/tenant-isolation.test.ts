@@ -4,10 +4,10 @@ import type { ModelStack } from "../../service/src/compose/model-stack";
 import type { Sql } from "../../service/src/db/client";
 import { migrate } from "../../service/src/db/migrate";
 import * as platform from "../../service/src/db/platform";
-import { currentTenant } from "../../service/src/db/tenants";
 import { inTenant } from "../../service/src/db/tenant-scope";
+import { currentTenant } from "../../service/src/db/tenants";
 import { testDatabase } from "./helpers";
-import { type SeededTenant, modelStack, seedTenant, snapshot, tenantTables } from "./tenant-fixtures";
+import { modelStack, type SeededTenant, seedTenant, snapshot, tenantTables } from "./tenant-fixtures";
 import { type CaseContext, DEPLOYMENT_WIDE, ISOLATION_CASES } from "./tenant-repository-cases";
 
 /**
@@ -42,7 +42,15 @@ afterAll(async () => {
 
 /** What of B's would show that a result leaked: its marker and its ids. */
 function bTraces(): string[] {
-  return [b.marker, b.id, b.sessionId, b.sharedUserSessionId, b.intercomSessionId, ...b.outboxIds, b.secretKeyId];
+  return [
+    b.marker,
+    b.id,
+    b.sessionId,
+    b.sharedUserSessionId,
+    b.intercomSessionId,
+    ...b.outboxIds,
+    b.secretKeyId,
+  ];
 }
 
 function leaked(result: unknown): string[] {
@@ -118,7 +126,10 @@ describe("the platform functions", () => {
   });
 
   test("a tenant cannot reach another tenant's row without them", async () => {
-    const renamed = await inTenant(a.id, () => sql`update tenants set name = 'taken' where id = ${b.id} returning id`);
+    const renamed = await inTenant(
+      a.id,
+      () => sql`update tenants set name = 'taken' where id = ${b.id} returning id`,
+    );
     expect(renamed).toHaveLength(0);
     expect((await platform.findTenant(sql, b.id))?.name).toBe("Tenant bravo");
   });

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { expect } from "vitest";
+import { readAdmission } from "../../service/src/db/admission";
 import type { Sql } from "../../service/src/db/client";
 import { getCursor, setCursor } from "../../service/src/db/cursors";
 import { eraseSubject } from "../../service/src/db/erasure";
@@ -14,9 +15,8 @@ import * as secrets from "../../service/src/db/secret-versions";
 import { findSession, findSessionByRef } from "../../service/src/db/sessions";
 import { currentTenant, saveTenantSettings } from "../../service/src/db/tenants";
 import { saveSummary, saveTurn } from "../../service/src/db/turns";
-import { readAdmission } from "../../service/src/db/admission";
 import type { LedgerEntry, UsageCharge } from "../../service/src/db/usage";
-import { SHARED, type SeededTenant } from "./tenant-fixtures";
+import { type SeededTenant, SHARED } from "./tenant-fixtures";
 
 /**
  * One isolation case per repository function of service/src/db that reads or writes tenant data: it is
@@ -52,7 +52,12 @@ function ledgerEntry(sessionId: string | null): LedgerEntry {
   };
 }
 const charge = (): UsageCharge => ({ tokens: 2, day: today(), month: month() });
-const sealed = () => ({ keyId: "alpha-key", iv: Buffer.alloc(12), ciphertext: Buffer.from("x"), tag: Buffer.alloc(16) });
+const sealed = () => ({
+  keyId: "alpha-key",
+  iv: Buffer.alloc(12),
+  ciphertext: Buffer.from("x"),
+  tag: Buffer.alloc(16),
+});
 const bShared = { channel: "intercom", conversationId: SHARED.conversationId };
 const bOwn = (b: SeededTenant) => ({ channel: "intercom", conversationId: b.ownConversationId });
 
@@ -66,10 +71,17 @@ const reads: Record<string, IsolationCase> = {
         month: month(),
         session: { id: b.sessionId },
       }),
-    check: (r) => expect(r).toEqual({ gates: [], used: { day: 0, month: 0 }, session: undefined, history: [] }),
+    check: (r) =>
+      expect(r).toEqual({ gates: [], used: { day: 0, month: 0 }, session: undefined, history: [] }),
   },
-  "cursors.getCursor": { run: ({ sql, b }) => getCursor(sql, b.cursorKey), check: (r) => expect(r).toBeNull() },
-  "messages.listMessages": { run: ({ sql, b }) => listMessages(sql, b.sessionId, { limit: 50 }), check: empty },
+  "cursors.getCursor": {
+    run: ({ sql, b }) => getCursor(sql, b.cursorKey),
+    check: (r) => expect(r).toBeNull(),
+  },
+  "messages.listMessages": {
+    run: ({ sql, b }) => listMessages(sql, b.sessionId, { limit: 50 }),
+    check: empty,
+  },
   "sessions.findSession": { run: ({ sql, b }) => findSession(sql, b.sessionId), check: nothing },
   "sessions.findSessionByRef": {
     run: ({ sql }) => findSessionByRef(sql, "intercom", SHARED.conversationId),
@@ -84,16 +96,34 @@ const reads: Record<string, IsolationCase> = {
     run: ({ sql }) => knowledge.readKnowledge(sql),
     check: (r) => expect((r as { chunks: unknown[] }).chunks).toHaveLength(2),
   },
-  "knowledge.searchKnowledge": { run: ({ sql }) => knowledge.searchKnowledge(sql, "bravo", 10), check: empty },
-  "model-caches.findModelCache": { run: ({ sql, b }) => findModelCache(sql, b.ownCacheKey, 0), check: nothing },
-  "provider-sessions.findProviderSession": { run: ({ sql, b }) => findProviderSession(sql, b.sessionId), check: nothing },
-  "secret-versions.latestSecretVersion": { run: ({ sql, b }) => secrets.latestSecretVersion(sql, b.secretId), check: nothing },
-  "secret-versions.secretExists": { run: ({ sql, b }) => secrets.secretExists(sql, b.secretId), check: (r) => expect(r).toBe(false) },
+  "knowledge.searchKnowledge": {
+    run: ({ sql }) => knowledge.searchKnowledge(sql, "bravo", 10),
+    check: empty,
+  },
+  "model-caches.findModelCache": {
+    run: ({ sql, b }) => findModelCache(sql, b.ownCacheKey, 0),
+    check: nothing,
+  },
+  "provider-sessions.findProviderSession": {
+    run: ({ sql, b }) => findProviderSession(sql, b.sessionId),
+    check: nothing,
+  },
+  "secret-versions.latestSecretVersion": {
+    run: ({ sql, b }) => secrets.latestSecretVersion(sql, b.secretId),
+    check: nothing,
+  },
+  "secret-versions.secretExists": {
+    run: ({ sql, b }) => secrets.secretExists(sql, b.secretId),
+    check: (r) => expect(r).toBe(false),
+  },
   "secret-versions.secretVersionsByKey": {
     run: ({ sql }) => secrets.secretVersionsByKey(sql),
     check: (r, { a }) => expect(r).toEqual([{ keyId: a.secretKeyId, versions: 1 }]),
   },
-  "tenants.currentTenant": { run: ({ sql }) => currentTenant(sql), check: (r, { a }) => expect((r as { id: string }).id).toBe(a.id) },
+  "tenants.currentTenant": {
+    run: ({ sql }) => currentTenant(sql),
+    check: (r, { a }) => expect((r as { id: string }).id).toBe(a.id),
+  },
   "handoffs.handoffCounts": {
     run: ({ sql }) => handoffs.handoffCounts(sql, 24),
     check: (r) => expect(r).toEqual([{ reason: "alpha reason", count: 1 }]),
@@ -104,7 +134,8 @@ const reads: Record<string, IsolationCase> = {
   },
   "pipeline.dispatchableOutbox": {
     run: ({ sql }) => pipeline.dispatchableOutbox(sql, ["intercom"], 100),
-    check: (r, { a }) => expect((r as { id: string }[]).map((q) => q.id).sort()).toEqual([...a.outboxIds].sort()),
+    check: (r, { a }) =>
+      expect((r as { id: string }[]).map((q) => q.id).sort()).toEqual([...a.outboxIds].sort()),
   },
   "pipeline.outboxStats": {
     run: ({ sql }) => pipeline.outboxStats(sql),
@@ -113,7 +144,10 @@ const reads: Record<string, IsolationCase> = {
   },
   "pipeline.claimConversation": {
     run: ({ sql, b }) =>
-      pipeline.claimConversation(sql, b.outboxIds[0] as string, ["intercom"], { holder: randomUUID(), seconds: 30 }),
+      pipeline.claimConversation(sql, b.outboxIds[0] as string, ["intercom"], {
+        holder: randomUUID(),
+        seconds: 30,
+      }),
     check: (r) => expect(r).toEqual({ kind: "gone" }),
   },
 };
@@ -131,11 +165,18 @@ const writes: Record<string, IsolationCase> = {
   },
   "model-caches.saveModelCache": {
     run: ({ sql }) =>
-      saveModelCache(sql, { key: SHARED.cacheKey, name: "alpha-new", model: "m", tokens: 2, expiresAt: new Date(Date.now() + 60_000) }),
+      saveModelCache(sql, {
+        key: SHARED.cacheKey,
+        name: "alpha-new",
+        model: "m",
+        tokens: 2,
+        expiresAt: new Date(Date.now() + 60_000),
+      }),
   },
   "model-caches.forgetModelCache": { run: ({ sql, b }) => forgetModelCache(sql, b.ownCacheKey) },
   "knowledge.putDocument": {
-    run: ({ sql }) => knowledge.putDocument(sql, { slug: SHARED.documentSlug, title: "alpha t", body: "alpha b" }, []),
+    run: ({ sql }) =>
+      knowledge.putDocument(sql, { slug: SHARED.documentSlug, title: "alpha t", body: "alpha b" }, []),
   },
   "knowledge.deleteDocument": {
     run: ({ sql, b }) => knowledge.deleteDocument(sql, b.ownDocumentSlug),
@@ -145,29 +186,54 @@ const writes: Record<string, IsolationCase> = {
     run: ({ sql }) => handoffs.openHandoff(sql, bShared, "alpha reason"),
     check: (r, { b }) => expect((r as { id: string }).id).not.toBe(b.handoffId),
   },
-  "handoffs.startHandoffStep": { run: ({ sql, b }) => handoffs.startHandoffStep(sql, b.handoffId, "alpha-step") },
-  "handoffs.handoffStepDone": { run: ({ sql, b }) => handoffs.handoffStepDone(sql, b.handoffId, "alpha-step") },
-  "handoffs.finishHandoff": { run: ({ sql, b }) => handoffs.finishHandoff(sql, bOwn(b), b.handoffId, b.outboxIds) },
+  "handoffs.startHandoffStep": {
+    run: ({ sql, b }) => handoffs.startHandoffStep(sql, b.handoffId, "alpha-step"),
+  },
+  "handoffs.handoffStepDone": {
+    run: ({ sql, b }) => handoffs.handoffStepDone(sql, b.handoffId, "alpha-step"),
+  },
+  "handoffs.finishHandoff": {
+    run: ({ sql, b }) => handoffs.finishHandoff(sql, bOwn(b), b.handoffId, b.outboxIds),
+  },
   "pipeline.recordDelivery": {
     run: ({ sql, b }) =>
-      pipeline.recordDelivery(sql, "intercom", { id: `notif-${randomUUID()}`, topic: "conversation.user.replied" },
+      pipeline.recordDelivery(
+        sql,
+        "intercom",
+        { id: `notif-${randomUUID()}`, topic: "conversation.user.replied" },
         [{ conversationId: b.ownConversationId, contactId: "alpha-contact", handover: "human" }],
-        [{ id: b.outboxIds[1] as string, conversationId: b.ownConversationId, partId: "part-1", body: "alpha" }]),
+        [
+          {
+            id: b.outboxIds[1] as string,
+            conversationId: b.ownConversationId,
+            partId: "part-1",
+            body: "alpha",
+          },
+        ],
+      ),
     check: empty,
   },
   "pipeline.queueMessages": {
     run: ({ sql, b }) =>
-      pipeline.queueMessages(sql, "intercom", { conversationId: b.ownConversationId, contactId: null },
-        [{ id: randomUUID(), conversationId: b.ownConversationId, partId: "part-1", body: "alpha" }]),
+      pipeline.queueMessages(sql, "intercom", { conversationId: b.ownConversationId, contactId: null }, [
+        { id: randomUUID(), conversationId: b.ownConversationId, partId: "part-1", body: "alpha" },
+      ]),
     check: (r) => expect(r).toHaveLength(1),
   },
-  "pipeline.unlockConversation": { run: ({ sql }) => pipeline.unlockConversation(sql, bShared, randomUUID()) },
-  "pipeline.rememberContact": { run: ({ sql, b }) => pipeline.rememberContact(sql, bOwn(b), "alpha-contact") },
+  "pipeline.unlockConversation": {
+    run: ({ sql }) => pipeline.unlockConversation(sql, bShared, randomUUID()),
+  },
+  "pipeline.rememberContact": {
+    run: ({ sql, b }) => pipeline.rememberContact(sql, bOwn(b), "alpha-contact"),
+  },
   "pipeline.markSending": { run: ({ sql, b }) => pipeline.markSending(sql, b.outboxIds) },
-  "pipeline.completeOutbox": { run: ({ sql, b }) => pipeline.completeOutbox(sql, b.outboxIds, "skipped", "alpha") },
+  "pipeline.completeOutbox": {
+    run: ({ sql, b }) => pipeline.completeOutbox(sql, b.outboxIds, "skipped", "alpha"),
+  },
   "pipeline.recordAnswer": { run: ({ sql, b }) => pipeline.recordAnswer(sql, bShared, b.outboxIds, false) },
   "pipeline.releaseOutbox": {
-    run: ({ sql, b }) => pipeline.releaseOutbox(sql, b.outboxIds, { at: new Date(), error: "alpha", refused: true }),
+    run: ({ sql, b }) =>
+      pipeline.releaseOutbox(sql, b.outboxIds, { at: new Date(), error: "alpha", refused: true }),
   },
   "secret-versions.addSecretVersion": {
     run: ({ sql, b }) => secrets.addSecretVersion(sql, b.secretId, sealed, { replace: true }),
@@ -183,17 +249,40 @@ const writes: Record<string, IsolationCase> = {
   },
   "turns.saveTurn": {
     run: ({ sql, b }) =>
-      saveTurn(sql, { sessionId: b.sessionId, identityId: b.identityId, channel: "web", externalRef: null,
-        userText: "alpha", userTokens: 1, reply: "alpha", replyTokens: 1, model: "m" }, ledgerEntry(b.sessionId), charge()),
+      saveTurn(
+        sql,
+        {
+          sessionId: b.sessionId,
+          identityId: b.identityId,
+          channel: "web",
+          externalRef: null,
+          userText: "alpha",
+          userTokens: 1,
+          reply: "alpha",
+          replyTokens: 1,
+          model: "m",
+        },
+        ledgerEntry(b.sessionId),
+        charge(),
+      ),
     mayRefuse: "session ids are unique across tenants: B's id cannot start a session of A's",
   },
   "turns.saveSummary": {
-    run: ({ sql, b }) => saveSummary(sql, { sessionId: b.sessionId, text: "alpha", through: "999999" }, ledgerEntry(null), charge()),
+    run: ({ sql, b }) =>
+      saveSummary(
+        sql,
+        { sessionId: b.sessionId, text: "alpha", through: "999999" },
+        ledgerEntry(null),
+        charge(),
+      ),
   },
   "erasure.eraseSubject": {
     run: ({ sql, b }) =>
-      eraseSubject(sql, { identityIds: [b.identityId, `intercom:${b.contactId}`], contactId: b.contactId },
-        { actor: "alpha", requestId: "alpha", subjectRef: "alpha-ref", deletedUpstream: false }),
+      eraseSubject(
+        sql,
+        { identityIds: [b.identityId, `intercom:${b.contactId}`], contactId: b.contactId },
+        { actor: "alpha", requestId: "alpha", subjectRef: "alpha-ref", deletedUpstream: false },
+      ),
     check: (r) => {
       const { counts } = r as { counts: Record<string, number> };
       // rate_limit_windows is deployment-wide (keys name no tenant): see the report of issue 12.
@@ -205,11 +294,15 @@ const writes: Record<string, IsolationCase> = {
 
 /** The purges delete A's old rows (age 0: everything) and must leave B's: run last, they empty A. */
 const purges: Record<string, IsolationCase> = Object.fromEntries(
-  (["purgeMessages", "purgeSessions", "purgeUsageLedger", "purgeUsageCounters", "purgeOutbox", "purgeHandoffs",
-    "purgeConversations"] as const).map((name) => [
-    `retention.${name}`,
-    { run: ({ sql }: CaseContext) => retention[name](sql, 0, 1000) },
-  ]),
+  Object.entries({
+    purgeMessages: retention.purgeMessages,
+    purgeSessions: retention.purgeSessions,
+    purgeUsageLedger: retention.purgeUsageLedger,
+    purgeUsageCounters: retention.purgeUsageCounters,
+    purgeOutbox: retention.purgeOutbox,
+    purgeHandoffs: retention.purgeHandoffs,
+    purgeConversations: retention.purgeConversations,
+  }).map(([name, purge]) => [`retention.${name}`, { run: ({ sql }: CaseContext) => purge(sql, 0, 1000) }]),
 );
 
 export const ISOLATION_CASES: Record<string, IsolationCase> = { ...reads, ...writes, ...purges };
