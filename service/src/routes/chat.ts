@@ -4,6 +4,7 @@ import { streamSSE } from "hono/streaming";
 import type { Sql } from "../db/client";
 import { listMessages } from "../db/messages";
 import { findSession } from "../db/sessions";
+import { currentTenantId, DEFAULT_TENANT_ID, inTenant } from "../db/tenant-scope";
 import { SessionNotFound } from "../domain/errors";
 import type { TurnResult } from "../domain/turn";
 import type { PreparedTurn, TurnEngine } from "../engine/conversation-engine";
@@ -157,9 +158,12 @@ export function chatRoutes(deps: ChatRoutesDeps) {
     const { id } = c.req.valid("param");
     const { limit, before } = c.req.valid("query");
     const identity = c.get("identity");
-    const session = identity ? await findSession(deps.sql, id) : undefined;
+    // The tenant's rows only, as for a turn (the default tenant's without a tenant): outside a scope
+    // another tenant's session of the same identity id would be found.
+    const read = <T>(work: () => Promise<T>) => inTenant(currentTenantId() ?? DEFAULT_TENANT_ID, work);
+    const session = identity ? await read(() => findSession(deps.sql, id)) : undefined;
     if (!session || session.identityId !== identity?.id) throw new SessionNotFound();
-    const rows = await listMessages(deps.sql, id, { limit: limit + 1, before });
+    const rows = await read(() => listMessages(deps.sql, id, { limit: limit + 1, before }));
     const more = rows.length > limit;
     const page = more ? rows.slice(1) : rows;
     const messages = page.map((m) => ({
