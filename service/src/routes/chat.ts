@@ -165,6 +165,7 @@ export function chatRoutes(deps: ChatRoutesDeps) {
     const { id } = c.req.valid("param");
     const { limit, before } = c.req.valid("query");
     const identity = c.get("identity");
+    // Inside the tenant middleware's scope: the request's tenant's rows only.
     const session = identity ? await findSession(deps.sql, id) : undefined;
     if (!session || session.identityId !== identity?.id) throw new SessionNotFound();
     const rows = await listMessages(deps.sql, id, { limit: limit + 1, before });

@@ -1,0 +1,240 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { DatabaseSecretStore } from "../../service/src/adapters/database-secret-store";
+import { buildModelStack, type ModelStack } from "../../service/src/compose/model-stack";
+import { parseConfig } from "../../service/src/config";
+import type { Sql } from "../../service/src/db/client";
+import { setCursor } from "../../service/src/db/cursors";
+import { eraseSubject } from "../../service/src/db/erasure";
+import { openHandoff } from "../../service/src/db/handoffs";
+import { putDocument } from "../../service/src/db/knowledge";
+import { saveModelCache } from "../../service/src/db/model-caches";
+import { queueMessages, recordDelivery } from "../../service/src/db/pipeline";
+import { createTenant } from "../../service/src/db/platform";
+import { saveProviderSession } from "../../service/src/db/provider-sessions";
+import { inTenant } from "../../service/src/db/tenant-scope";
+import type { Identity } from "../../service/src/domain/identity";
+import { userIdentityId } from "../../service/src/http/auth";
+import { createLogger } from "../../service/src/logger";
+
+/**
+ * Two tenants' worth of data for the isolation tests: every tenant-owned table gets rows, written through
+ * the real repository functions and the real engine inside the tenant's scope. Each tenant's text carries
+ * its marker (`alpha…`, `bravo…`), so "nothing of B's" is checkable on any returned value.
+ */
+
+export const ISSUER = "https://auth.example.com";
+
+/** Shared by both tenants on purpose: the same external ids must not cross tenants. */
+export const SHARED = {
+  conversationId: "conv-shared",
+  documentSlug: "shared-doc",
+  cacheKey: "shared-cache-key",
+  /** A user JWT's identity that both tenants have (same issuer and `sub`). */
+  userIdentity: userIdentityId(ISSUER, "alice"),
+} as const;
+
+export interface SeededTenant {
+  id: string;
+  slug: string;
+  widgetKey: string;
+  /** Appears in every text this tenant stored: found in a result, it is a leak. */
+  marker: string;
+  identityId: string;
+  /** A web session of `identityId`, and one of the shared user identity. */
+  sessionId: string;
+  sharedUserSessionId: string;
+  /** The Intercom session tied to SHARED.conversationId. */
+  intercomSessionId: string;
+  contactId: string;
+  ownDocumentSlug: string;
+  ownConversationId: string;
+  outboxIds: string[];
+  handoffId: string;
+  cursorKey: string;
+  ownCacheKey: string;
+  secretRef: string;
+  secretId: string;
+  /** The fingerprint of the key this tenant's secrets are sealed with. */
+  secretKeyId: string;
+  channelConnectionId: string;
+  channelPublicId: string;
+  tenantUserId: string;
+}
+
+export const identity = (id: string, kind: Identity["kind"] = "user"): Identity => ({
+  id,
+  kind,
+  tier: "free",
+});
+
+/** The real engine stack (local model: knowledge-base answers) on `sql`. */
+export function modelStack(sql: Sql): Promise<ModelStack> {
+  const config = parseConfig({ MODEL_PROVIDER: "local", KNOWLEDGE_DIR: "service/knowledge" });
+  return buildModelStack(config, { sql, log: createLogger({ level: "silent" }) });
+}
+
+async function engineTurns(stack: ModelStack, marker: string, contactId: string) {
+  const turn = async (who: Identity, extra: { externalRef?: string; channel?: "web" | "intercom" } = {}) =>
+    (
+      await stack.engine.respond({
+        identity: who,
+        channel: extra.channel ?? "web",
+        externalRef: extra.externalRef,
+        message: `${marker} asks: how do I reset my password?`,
+      })
+    ).sessionId;
+  const identityId = `user:${marker}-person`;
+  const sessionId = await turn(identity(identityId));
+  const sharedUserSessionId = await turn(identity(SHARED.userIdentity));
+  const intercomSessionId = await turn(identity(`intercom:${contactId}`, "intercom"), {
+    channel: "intercom",
+    externalRef: SHARED.conversationId,
+  });
+  return { identityId, sessionId, sharedUserSessionId, intercomSessionId };
+}
+
+async function knowledge(sql: Sql, marker: string) {
+  const chunk = (slug: string) => ({
+    source: slug,
+    heading: `${marker} heading`,
+    body: `${marker} knowledge body`,
+  });
+  const ownDocumentSlug = `${marker}-only`;
+  for (const slug of [SHARED.documentSlug, ownDocumentSlug]) {
+    await putDocument(sql, { slug, title: `${marker} title`, body: `${marker} body` }, [chunk(slug)]);
+  }
+  return { ownDocumentSlug };
+}
+
+async function pipeline(sql: Sql, marker: string, contactId: string) {
+  const outboxIds = [randomUUID(), randomUUID()];
+  const ownConversationId = `conv-${marker}`;
+  await recordDelivery(
+    sql,
+    "intercom",
+    { id: `notif-${marker}`, topic: "conversation.user.replied" },
+    [{ conversationId: SHARED.conversationId, contactId, handover: null }],
+    [
+      {
+        id: outboxIds[0] as string,
+        conversationId: SHARED.conversationId,
+        partId: "part-1",
+        body: `${marker} part`,
+      },
+    ],
+  );
+  await queueMessages(sql, "intercom", { conversationId: ownConversationId, contactId }, [
+    {
+      id: outboxIds[1] as string,
+      conversationId: ownConversationId,
+      partId: "part-1",
+      body: `${marker} polled`,
+    },
+  ]);
+  const handoff = await openHandoff(
+    sql,
+    { channel: "intercom", conversationId: SHARED.conversationId },
+    `${marker} reason`,
+  );
+  return { outboxIds, ownConversationId, handoffId: handoff.id };
+}
+
+async function state(sql: Sql, marker: string, sessionId: string) {
+  const cursorKey = `intercom.cursor.${marker}`;
+  await setCursor(sql, cursorKey, `${marker}-cursor`);
+  await saveProviderSession(sql, sessionId, `${marker}-provider-session`);
+  const ownCacheKey = `${marker}-cache`;
+  for (const key of [SHARED.cacheKey, ownCacheKey]) {
+    const expiresAt = new Date(Date.now() + 3_600_000);
+    await saveModelCache(sql, { key, name: `cachedContents/${marker}`, model: "m", tokens: 1, expiresAt });
+  }
+  return { cursorKey, ownCacheKey };
+}
+
+/** Tables with no repository module on this branch yet (admin API, audit module): written directly. */
+async function adminRows(sql: Sql, marker: string) {
+  const channelPublicId = `${marker}-intercom-app`;
+  const [connection] = await sql<{ id: string }[]>`
+    insert into channel_connections (kind, public_id, settings, secret_refs)
+    values ('intercom', ${channelPublicId}, ${sql.json({ note: `${marker} settings` })},
+            ${sql.json({ token: `db-secret:${marker}` })})
+    returning id::text`;
+  const [user] = await sql<{ id: string }[]>`
+    insert into tenant_users (tenant_id, subject, email, role) values (app_tenant(), ${`${marker}-admin`}, ${`${marker}@example.com`}, 'tenant_admin')
+    returning id::text`;
+  await sql`
+    insert into audit_log (actor, role, action, target, summary)
+    values (${`${marker}-admin`}, 'tenant_admin', 'settings.update', ${`${marker}-target`}, ${sql.json({ marker })})`;
+  return { channelConnectionId: connection?.id as string, channelPublicId, tenantUserId: user?.id as string };
+}
+
+async function secret(sql: Sql, tenantId: string) {
+  // Each tenant's store has its own key, so a key id seen by the other tenant would be a leak too.
+  const store = new DatabaseSecretStore(sql, { key: randomBytes(32) });
+  const secretRef = await store.put({ tenantId, kind: "intercom-access-token" }, "s3cret-token");
+  return {
+    secretRef,
+    secretId: secretRef.slice(secretRef.indexOf(":") + 1),
+    secretKeyId: store.currentKeyId,
+  };
+}
+
+async function erasure(sql: Sql, marker: string) {
+  await eraseSubject(
+    sql,
+    { identityIds: [`user:${marker}-gone`], contactId: null },
+    { actor: "test", requestId: `${marker}-erasure`, subjectRef: `${marker}-ref`, deletedUpstream: true },
+  );
+}
+
+/** A tenant with rows in every tenant-owned table. */
+export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Promise<SeededTenant> {
+  const tenant = await createTenant(sql, { slug, name: `Tenant ${slug}` });
+  const marker = slug;
+  const contactId = `contact-${marker}`;
+  return inTenant(tenant.id, async () => {
+    const turns = await engineTurns(stack, marker, contactId);
+    const docs = await knowledge(sql, marker);
+    const piped = await pipeline(sql, marker, contactId);
+    const kept = await state(sql, marker, turns.sessionId);
+    const admin = await adminRows(sql, marker);
+    const secrets = await secret(sql, tenant.id);
+    await erasure(sql, marker);
+    return {
+      id: tenant.id,
+      slug,
+      widgetKey: tenant.widgetKey,
+      marker,
+      contactId,
+      ...turns,
+      ...docs,
+      ...piped,
+      ...kept,
+      ...admin,
+      ...secrets,
+    };
+  });
+}
+
+/** Every table with a `tenant_id` column, from the catalog (so a new tenant table is covered unasked). */
+export async function tenantTables(sql: Sql): Promise<string[]> {
+  const rows = await sql<{ name: string }[]>`
+    select c.relname as name from pg_class c
+    join pg_attribute a on a.attrelid = c.oid and a.attname = 'tenant_id' and not a.attisdropped
+    where c.relnamespace = current_schema()::regnamespace and c.relkind in ('r', 'p')
+    order by c.relname`;
+  return rows.map((r) => r.name);
+}
+
+/**
+ * Everything the current scope sees in `tables` (and `tenants`), as one JSON document: compared before and
+ * after, it shows whether anything of the tenant changed. Run inside the tenant's scope.
+ */
+export async function snapshot(sql: Sql, tables: readonly string[]): Promise<Record<string, unknown[]>> {
+  const parts = ["tenants", ...tables].map(
+    (t) => sql`${t}::text, (select coalesce(json_agg(x order by x::text), '[]') from ${sql(t)} x)`,
+  );
+  const joined = parts.reduce((all, next) => sql`${all}, ${next}`);
+  const [row] = await sql<{ all: Record<string, unknown[]> }[]>`select json_build_object(${joined}) as all`;
+  return row?.all ?? {};
+}
