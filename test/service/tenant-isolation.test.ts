@@ -146,12 +146,13 @@ describe("the platform functions", () => {
   });
 });
 
-describe("known gaps (issue 12: each needs a migration; flip to `test` when fixed)", () => {
-  // app_state's primary key is (key) alone (00001), so the Intercom poll's cursor key
-  // ("intercom.poll.updated_at") can belong to one tenant only: a second tenant's poll fails the policy.
-  test.fails("two tenants can each keep a cursor of the same name", async () => {
+describe("keys that are per tenant", () => {
+  // app_state's key was unique across tenants until 00010: the Intercom poll's cursor key
+  // ("intercom.poll.updated_at") could belong to one tenant only, and a second tenant's poll failed.
+  test("two tenants can each keep a cursor of the same name", async () => {
     await inTenant(b.id, () => setCursor(sql, "intercom.poll.updated_at", "1"));
     await inTenant(a.id, () => setCursor(sql, "intercom.poll.updated_at", "2"));
     expect(await inTenant(a.id, () => getCursor(sql, "intercom.poll.updated_at"))).toBe("2");
+    expect(await inTenant(b.id, () => getCursor(sql, "intercom.poll.updated_at"))).toBe("1");
   });
 });

@@ -9,5 +9,5 @@ export async function getCursor(sql: Sql, key: string): Promise<string | null> {
 export async function setCursor(sql: Sql, key: string, value: string) {
   await sql`
     insert into app_state (key, value) values (${key}, ${value})
-    on conflict (key) do update set value = excluded.value, updated_at = now()`;
+    on conflict (tenant_id, key) do update set value = excluded.value, updated_at = now()`;
 }

@@ -21,7 +21,7 @@ export async function saveProviderSession(
 ): Promise<string> {
   const [row] = await sql<{ value: string }[]>`
     insert into app_state (key, value) values (${providerSessionKey(conversationKey)}, ${session})
-    on conflict (key) do update set updated_at = now()
+    on conflict (tenant_id, key) do update set updated_at = now()
     returning value`;
   return row?.value ?? session;
 }
