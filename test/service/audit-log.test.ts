@@ -6,7 +6,7 @@ import { migrate } from "../../service/src/db/migrate";
 import { appendPlatformAudit, createTenant, listAuditAcrossTenants } from "../../service/src/db/platform";
 import { purgeAuditLog } from "../../service/src/db/retention";
 import { asPlatform, DEFAULT_TENANT_ID, inTenant, scopedSql } from "../../service/src/db/tenant-scope";
-import { testDatabase } from "./helpers";
+import { raw, testDatabase } from "./helpers";
 
 /** The audit log is append-only for the runtime roles, and each tenant sees only its own rows (issue 12). */
 
@@ -56,7 +56,7 @@ describe("append-only for the runtime role", () => {
   });
 
   test("nothing was changed by the attempts", async () => {
-    const rows = await db.sql.unsafe<{ actor: string }[]>("select actor from audit_log");
+    const rows = await raw(db).unsafe<{ actor: string }[]>("select actor from audit_log");
     expect(rows.length).toBe(3);
     expect(new Set(rows.map((r) => r.actor))).toEqual(new Set(["tester"]));
   });
@@ -95,12 +95,12 @@ describe("a tenant sees only its own rows", () => {
 
 describe("retention", () => {
   test("the purge removes rows older than the limit only", async () => {
-    await db.sql.unsafe(
+    await raw(db).unsafe(
       "insert into audit_log (at, tenant_id, actor, role, action) values (now() - interval '500 days', $1, 'old', 'x', 'old.action')",
       [other],
     );
     expect(await purgeAuditLog(db.sql, 400, 100)).toBe(1);
-    const left = await db.sql.unsafe<{ actor: string }[]>("select actor from audit_log where actor = 'old'");
+    const left = await raw(db).unsafe<{ actor: string }[]>("select actor from audit_log where actor = 'old'");
     expect(left).toEqual([]);
     expect((await listAuditAcrossTenants(db.sql, { limit: 100 })).length).toBe(3);
   });

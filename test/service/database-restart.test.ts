@@ -2,7 +2,8 @@ import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { openDatabase } from "../../service/src/db/client";
-import { raw, startTestService, type TestService, testDatabase } from "./helpers";
+import type { Sql } from "../../service/src/db/client";
+import { startTestService, type TestService, testDatabase } from "./helpers";
 
 /**
  * The PostgreSQL server restarts under load (every connection of the service terminated, as a restart or
@@ -15,11 +16,14 @@ const app = `sb_restart_${randomBytes(4).toString("hex")}`;
 let svc: TestService;
 let admin: postgres.Sql;
 let drop: () => Promise<void>;
+/** The test's own superuser look at the rows (the service's login sees none outside a scope). */
+let inspect: Sql;
 
 beforeAll(async () => {
   if (!server) return;
   const t = await testDatabase();
   drop = t.drop;
+  inspect = t.inspect;
   // The same schema, with an application_name that lets the test find exactly this service's connections.
   const db = await openDatabase({ url: `${t.url}&application_name=${app}`, poolMax: 5 });
   // A short request timeout: a query lost with its connection (a known driver bug) ends the request in time.
@@ -71,7 +75,7 @@ test.skipIf(!server)(
     expect([...codes].every((c) => c === "database_unavailable" || c === "request_timeout")).toBe(true);
     // Every turn answered 200 was stored: both its messages.
     const answered = results.filter((r) => r.status === 200).map((r) => r.sessionId as string);
-    const rows = await raw(svc.db)<{ sessionId: string; n: number }[]>`
+    const rows = await inspect<{ sessionId: string; n: number }[]>`
     select session_id, count(*)::int as n from messages where session_id in ${svc.db.sql(answered)} group by session_id`;
     expect(rows).toHaveLength(answered.length);
     expect(rows.every((r) => r.n === 2)).toBe(true);
