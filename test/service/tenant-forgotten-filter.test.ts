@@ -12,6 +12,8 @@ import { modelStack, type SeededTenant, seedTenant, snapshot, tenantTables } fro
  */
 
 let sql: Sql;
+/** A superuser connection to the same schema: it may create the role and hand it the tables. */
+let inspect: Sql;
 let drop: () => Promise<void>;
 let a: SeededTenant;
 let b: SeededTenant;
@@ -22,6 +24,7 @@ beforeAll(async () => {
   const t = await testDatabase();
   drop = t.drop;
   sql = t.db.sql;
+  inspect = t.inspect;
   await migrate(sql);
   const stack = await modelStack(sql);
   a = await seedTenant(sql, stack, "alpha");
@@ -125,7 +128,7 @@ describe("a query that forgets its tenant filter", () => {
 describe("outside any scope, as a login that owns the tables but is no superuser", () => {
   test("a select sees no tenant's rows and an insert fails (FORCE row level security)", async () => {
     const owner = `iso_owner_${Math.random().toString(36).slice(2, 10)}`;
-    const seen = await sql
+    const seen = await inspect
       .begin(async (tx) => {
         // Everything here is rolled back: the role, the ownership and the grants.
         await tx.unsafe(`create role ${owner} nologin nosuperuser nobypassrls`);
