@@ -1,9 +1,18 @@
+import fc from "fast-check";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Sql } from "../../service/src/db/client";
 import { inTenant } from "../../service/src/db/tenant-scope";
 import { bearer, startTestService, type TestService, testDatabase } from "./helpers";
-import { ISSUER, modelStack, type SeededTenant, seedTenant, snapshot, tenantTables } from "./tenant-fixtures";
+import {
+  ISSUER,
+  modelStack,
+  type SeededTenant,
+  SHARED,
+  seedTenant,
+  snapshot,
+  tenantTables,
+} from "./tenant-fixtures";
 import { bTraces, type Callers, type Ids, ROUTES, type RouteRow } from "./tenant-http-routes";
 
 /**
@@ -122,4 +131,59 @@ describe("every HTTP route, as tenant A with B's ids", () => {
     // And no row names a route that does not exist (a renamed route would leave its rows testing a 404).
     expect(ROUTES.map((row) => row.route).filter((route) => !documented.includes(route))).toEqual([]);
   });
+});
+
+describe("random admin paths, ids and bodies, as A's tenant admin", () => {
+  const templates = () => [...new Set(ROUTES.filter((r) => r.route.includes("/admin/")).map((r) => r.route))];
+  const uuid = fc.uuid();
+  const params = () => ({
+    id: fc.oneof(fc.constantFrom(ids.a.id, b.id), uuid),
+    slug: fc.oneof(
+      fc.constantFrom(b.ownDocumentSlug, SHARED.documentSlug),
+      fc.stringMatching(/^[a-z]{1,8}$/),
+    ),
+    userId: fc.oneof(fc.constant(b.tenantUserId), uuid),
+    channelId: fc.oneof(fc.constant(b.channelConnectionId), uuid),
+  });
+  const bodies = (route: string) =>
+    fc.oneof(
+      // The table's own bodies for the route (valid ones), else loose objects and Markdown.
+      fc.constantFrom<unknown>(
+        "# alpha\n\nalpha text",
+        ...ROUTES.filter((r) => r.route === route && r.body).map((r) => r.body?.(ids)),
+      ),
+      fc.dictionary(fc.constantFrom("role", "status", "subject", "systemPrompt", "kind"), fc.string()),
+    );
+  const request = () =>
+    fc
+      .constantFrom(...templates())
+      .chain((route) =>
+        fc.record({ route: fc.constant(route), values: fc.record(params()), body: bodies(route) }),
+      );
+
+  test("never a 2xx on B's path, never anything of B's, B's rows never change", async () => {
+    await fc.assert(
+      fc.asyncProperty(request(), async ({ route, values, body }) => {
+        const path =
+          route.split(" ")[1]?.replace(/\{(\w+)\}/g, (_, k: keyof typeof values) => values[k]) ?? "";
+        const method = route.split(" ")[0] ?? "GET";
+        const sent = method === "GET" || method === "DELETE" ? undefined : body;
+        const res = await call({ route, path: () => path, body: () => sent, as: "aAdmin" });
+        const onB = values.id === b.id;
+        expect({
+          route,
+          path,
+          onB2xx: onB && res.status < 300,
+          leaked: leaked(res.text, res.request),
+        }).toEqual({
+          route,
+          path,
+          onB2xx: false,
+          leaked: [],
+        });
+        expect(await inTenant(b.id, () => snapshot(sql, tables))).toEqual(bBefore);
+      }),
+      { numRuns: 80 },
+    );
+  }, 120_000);
 });
