@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import postgres from "postgres";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { openDatabase } from "../../service/src/db/client";
 import type { Sql } from "../../service/src/db/client";
+import { openDatabase } from "../../service/src/db/client";
 import { startTestService, type TestService, testDatabase } from "./helpers";
 
 /**

@@ -2,6 +2,8 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { DatabaseSecretStore } from "../../service/src/adapters/database-secret-store";
 import { buildModelStack, type ModelStack } from "../../service/src/compose/model-stack";
 import { parseConfig } from "../../service/src/config";
+import { appendAudit } from "../../service/src/db/audit";
+import { insertChannel, setChannelSecretRefs } from "../../service/src/db/channels";
 import type { Sql } from "../../service/src/db/client";
 import { setCursor } from "../../service/src/db/cursors";
 import { eraseSubject } from "../../service/src/db/erasure";
@@ -12,6 +14,7 @@ import { queueMessages, recordDelivery } from "../../service/src/db/pipeline";
 import { createTenant } from "../../service/src/db/platform";
 import { saveProviderSession } from "../../service/src/db/provider-sessions";
 import { inTenant } from "../../service/src/db/tenant-scope";
+import { addTenantUser } from "../../service/src/db/tenant-users";
 import type { Identity } from "../../service/src/domain/identity";
 import { userIdentityId } from "../../service/src/http/auth";
 import { createLogger } from "../../service/src/logger";
@@ -151,21 +154,30 @@ async function state(sql: Sql, marker: string, sessionId: string) {
   return { cursorKey, ownCacheKey };
 }
 
-/** Tables with no repository module on this branch yet (admin API, audit module): written directly. */
+/** The admin API's tables, through their repository functions (as the admin routes write them). */
 async function adminRows(sql: Sql, marker: string) {
   const channelPublicId = `${marker}-intercom-app`;
-  const [connection] = await sql<{ id: string }[]>`
-    insert into channel_connections (kind, public_id, settings, secret_refs)
-    values ('intercom', ${channelPublicId}, ${sql.json({ note: `${marker} settings` })},
-            ${sql.json({ token: `db-secret:${marker}` })})
-    returning id::text`;
-  const [user] = await sql<{ id: string }[]>`
-    insert into tenant_users (tenant_id, subject, email, role) values (app_tenant(), ${`${marker}-admin`}, ${`${marker}@example.com`}, 'tenant_admin')
-    returning id::text`;
-  await sql`
-    insert into audit_log (actor, role, action, target, summary)
-    values (${`${marker}-admin`}, 'tenant_admin', 'settings.update', ${`${marker}-target`}, ${sql.json({ marker })})`;
-  return { channelConnectionId: connection?.id as string, channelPublicId, tenantUserId: user?.id as string };
+  const channelConnectionId = randomUUID();
+  await insertChannel(sql, {
+    id: channelConnectionId,
+    kind: "intercom",
+    publicId: channelPublicId,
+    settings: { note: `${marker} settings` },
+  });
+  await setChannelSecretRefs(sql, channelConnectionId, { token: `db-secret:${marker}` });
+  const user = await addTenantUser(sql, {
+    subject: `${marker}-admin`,
+    email: `${marker}@example.com`,
+    role: "tenant_admin",
+  });
+  await appendAudit(sql, {
+    actor: `${marker}-admin`,
+    role: "tenant_admin",
+    action: "settings.updated",
+    target: `${marker}-target`,
+    summary: { marker },
+  });
+  return { channelConnectionId, channelPublicId, tenantUserId: user?.id as string };
 }
 
 async function secret(sql: Sql, tenantId: string) {

@@ -12,8 +12,6 @@ import { modelStack, type SeededTenant, seedTenant, snapshot, tenantTables } fro
  */
 
 let sql: Sql;
-/** A superuser connection to the same schema: it may create the role and hand it the tables. */
-let inspect: Sql;
 let drop: () => Promise<void>;
 let a: SeededTenant;
 let b: SeededTenant;
@@ -24,7 +22,6 @@ beforeAll(async () => {
   const t = await testDatabase();
   drop = t.drop;
   sql = t.db.sql;
-  inspect = t.inspect;
   await migrate(sql);
   const stack = await modelStack(sql);
   a = await seedTenant(sql, stack, "alpha");
@@ -127,14 +124,10 @@ describe("a query that forgets its tenant filter", () => {
 
 describe("outside any scope, as a login that owns the tables but is no superuser", () => {
   test("a select sees no tenant's rows and an insert fails (FORCE row level security)", async () => {
-    const owner = `iso_owner_${Math.random().toString(36).slice(2, 10)}`;
-    const seen = await inspect
+    const seen = await sql
       .begin(async (tx) => {
         // Everything here is rolled back: the role, the ownership and the grants.
-        await tx.unsafe(`create role ${owner} nologin nosuperuser nobypassrls`);
-        await tx.unsafe(`grant usage on schema ${await schemaName(tx as never)} to ${owner}`);
-        for (const table of tables) await tx.unsafe(`alter table ${table} owner to ${owner}`);
-        await tx.unsafe(`set local role ${owner}`);
+        await becomeNonSuperuserOwner(tx as never);
         const counts: Record<string, number> = {};
         for (const table of tables) {
           const [row] = await tx.unsafe<{ n: number }[]>(`select count(*)::int as n from ${table}`);
@@ -155,6 +148,21 @@ describe("outside any scope, as a login that owns the tables but is no superuser
     expect(seen.insert).toMatch(/row-level security/);
   });
 });
+
+/**
+ * On the server the test login already is what production logs in as (the tables' owner, no superuser:
+ * test/service/helpers.ts); a superuser login (PGlite) becomes such an owner for the transaction.
+ */
+async function becomeNonSuperuserOwner(tx: Sql) {
+  const [me] = await tx<{ superuser: boolean }[]>`
+    select rolsuper as superuser from pg_roles where rolname = current_user`;
+  if (!me?.superuser) return;
+  const owner = `iso_owner_${Math.random().toString(36).slice(2, 10)}`;
+  await tx.unsafe(`create role ${owner} nologin nosuperuser nobypassrls`);
+  await tx.unsafe(`grant usage on schema ${await schemaName(tx)} to ${owner}`);
+  for (const table of tables) await tx.unsafe(`alter table ${table} owner to ${owner}`);
+  await tx.unsafe(`set local role ${owner}`);
+}
 
 async function schemaName(tx: Sql): Promise<string> {
   const [row] = await tx<{ s: string }[]>`select current_schema() as s`;

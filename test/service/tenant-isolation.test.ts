@@ -1,10 +1,16 @@
+import { randomUUID } from "node:crypto";
 import { readdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { ModelStack } from "../../service/src/compose/model-stack";
+import { listAudit } from "../../service/src/db/audit";
 import type { Sql } from "../../service/src/db/client";
 import { getCursor, setCursor } from "../../service/src/db/cursors";
 import { migrate } from "../../service/src/db/migrate";
+import { queueMessages } from "../../service/src/db/pipeline";
 import * as platform from "../../service/src/db/platform";
+import { dispatchableOutbox } from "../../service/src/db/platform-outbox";
+import { secretVersionsByKey } from "../../service/src/db/platform-secrets";
+import { purgeAuditLog } from "../../service/src/db/retention";
 import { inTenant } from "../../service/src/db/tenant-scope";
 import { currentTenant } from "../../service/src/db/tenants";
 import { testDatabase } from "./helpers";
@@ -19,6 +25,8 @@ import { type CaseContext, DEPLOYMENT_WIDE, ISOLATION_CASES } from "./tenant-rep
  */
 
 let sql: Sql;
+/** A superuser connection: sees every tenant's rows outside a scope (on the server too). */
+let inspect: Sql;
 let drop: () => Promise<void>;
 let stack: ModelStack;
 let a: SeededTenant;
@@ -30,6 +38,7 @@ beforeAll(async () => {
   const t = await testDatabase();
   drop = t.drop;
   sql = t.db.sql;
+  inspect = t.inspect;
   await migrate(sql);
   stack = await modelStack(sql);
   a = await seedTenant(sql, stack, "alpha");
@@ -60,8 +69,8 @@ function leaked(result: unknown): string[] {
 }
 
 async function countOfA(table: string, where = "true") {
-  // Outside any scope the test login (a superuser) sees every row: the filter is explicit here on purpose.
-  const [row] = await sql.unsafe<{ n: number }[]>(
+  // The superuser sees every tenant's rows: the filter is explicit here on purpose.
+  const [row] = await inspect.unsafe<{ n: number }[]>(
     `select count(*)::int as n from ${table} where tenant_id = $1 and (${where})`,
     [a.id],
   );
@@ -143,6 +152,71 @@ describe("the platform functions", () => {
     expect(await platform.findTenantByWidgetKey(sql, c.widgetKey)).toBeUndefined();
     expect((await platform.findTenant(sql, b.id))?.widgetKey).toBe(b.widgetKey);
     expect((await platform.findTenant(sql, a.id))?.status).toBe("active");
+  });
+});
+
+describe("the platform functions across tenants", () => {
+  test("the audit log: both tenants' rows, and a row of no tenant that no tenant can read", async () => {
+    // Written from inside A's scope: the platform function still writes a row of no tenant.
+    await inTenant(a.id, () =>
+      platform.appendPlatformAudit(sql, {
+        actor: "unknown",
+        role: "none",
+        action: "admin.sign_in_failed",
+        summary: { reason: "invalid_token" },
+      }),
+    );
+    const all = await platform.listAuditAcrossTenants(sql, { limit: 1000 });
+    expect(new Set(all.map((r) => r.tenantId))).toEqual(new Set([a.id, b.id, null]));
+    const failed = all.filter((r) => r.action === "admin.sign_in_failed");
+    expect(failed.map((r) => r.tenantId)).toEqual([null]);
+    const onlyB = await platform.listAuditAcrossTenants(sql, { tenantId: b.id, limit: 1000 });
+    expect(onlyB.length).toBeGreaterThan(0);
+    expect(onlyB.every((r) => r.tenantId === b.id)).toBe(true);
+    for (const tenant of [a, b]) {
+      const seen = await inTenant(tenant.id, () => listAudit(sql, { limit: 1000 }));
+      expect(seen.filter((r) => r.tenantId !== tenant.id)).toEqual([]);
+    }
+  });
+
+  test("the outbox sweep sees every active tenant's pending rows with their tenant, not a suspended one's", async () => {
+    const aRow = randomUUID();
+    const conversation = { conversationId: "conv-sweep", contactId: null };
+    await inTenant(a.id, () =>
+      queueMessages(sql, "intercom", conversation, [
+        { id: aRow, conversationId: "conv-sweep", partId: "part-1", body: "alpha sweep" },
+      ]),
+    );
+    const swept = async () => {
+      const rows = await inTenant(a.id, () => dispatchableOutbox(sql, ["intercom"], 1000));
+      const ours = rows.filter((r) => [aRow, ...b.outboxIds].includes(r.id));
+      return Object.fromEntries(ours.map((r) => [r.id, r.tenantId]));
+    };
+    const bRows = Object.fromEntries(b.outboxIds.map((id) => [id, b.id]));
+    expect(await swept()).toEqual({ [aRow]: a.id, ...bRows });
+    await platform.updateTenant(sql, b.id, { status: "suspended" });
+    try {
+      expect(await swept()).toEqual({ [aRow]: a.id });
+    } finally {
+      await platform.updateTenant(sql, b.id, { status: "active" });
+    }
+  });
+
+  test("the start-up key check counts every tenant's sealed secrets", async () => {
+    const byKey = await inTenant(a.id, () => secretVersionsByKey(sql));
+    const keys = byKey.filter((k) => k.versions > 0).map((k) => k.keyId);
+    expect(keys).toEqual(expect.arrayContaining([a.secretKeyId, b.secretKeyId]));
+  });
+
+  test("the audit log's purge removes old rows of every tenant and keeps newer ones", async () => {
+    // Only by age: two seeded rows (one each) are made old; every other row is minutes old.
+    await inspect`update audit_log set at = now() - interval '10 days' where action = 'settings.updated'`;
+    const before = await platform.listAuditAcrossTenants(sql, { limit: 1000 });
+    const old = before.filter((r) => r.action === "settings.updated");
+    expect(old.map((r) => r.tenantId).sort()).toEqual([a.id, b.id].sort());
+    expect(await inTenant(a.id, () => purgeAuditLog(sql, 5, 1000))).toBe(2);
+    const after = await platform.listAuditAcrossTenants(sql, { limit: 1000 });
+    expect(after.map((r) => r.id)).toEqual(before.filter((r) => !old.includes(r)).map((r) => r.id));
   });
 });
 

@@ -16,6 +16,7 @@ import { findSession, findSessionByRef } from "../../service/src/db/sessions";
 import { currentTenant, saveTenantSettings } from "../../service/src/db/tenants";
 import { saveSummary, saveTurn } from "../../service/src/db/turns";
 import type { LedgerEntry, UsageCharge } from "../../service/src/db/usage";
+import { ADMIN_READS, ADMIN_WRITES } from "./tenant-admin-cases";
 import { type SeededTenant, SHARED } from "./tenant-fixtures";
 
 /**
@@ -298,7 +299,13 @@ const purges: Record<string, IsolationCase> = Object.fromEntries(
   }).map(([name, purge]) => [`retention.${name}`, { run: ({ sql }: CaseContext) => purge(sql, 0, 1000) }]),
 );
 
-export const ISOLATION_CASES: Record<string, IsolationCase> = { ...reads, ...writes, ...purges };
+export const ISOLATION_CASES: Record<string, IsolationCase> = {
+  ...reads,
+  ...ADMIN_READS,
+  ...writes,
+  ...ADMIN_WRITES,
+  ...purges,
+};
 
 /**
  * Exports of service/src/db that need no tenant case, and why. Anything else exported there must have a
@@ -329,6 +336,12 @@ export const DEPLOYMENT_WIDE: Record<string, string> = {
   "platform.findTenantByWidgetKey": "platform function: tested in 'the platform functions'",
   "platform.updateTenant": "platform function: tested in 'the platform functions'",
   "platform.rotateWidgetKey": "platform function: tested in 'the platform functions'",
+  "platform.appendPlatformAudit": "platform function: tested in 'the platform functions'",
+  "platform.listAuditAcrossTenants": "platform function: tested in 'the platform functions'",
+  "platform-outbox.dispatchableOutbox": "the poll's cross-tenant sweep: tested in 'the platform functions'",
+  "platform-secrets.secretVersionsByKey":
+    "start-up's cross-tenant key check: tested in 'the platform functions'",
+  "retention.purgeAuditLog": "by age across tenants, as the platform: tested in 'the platform functions'",
   "tenant-scope.DEFAULT_TENANT_ID": "a constant",
   "tenant-scope.RUNTIME_ROLE": "a constant",
   "tenant-scope.PLATFORM_ROLE": "a constant",
