@@ -11,7 +11,7 @@ import {
   json,
   startAdminService,
 } from "./admin-helpers";
-import { testDatabase } from "./helpers";
+import { raw, testDatabase } from "./helpers";
 
 let db: Database;
 let drop: () => Promise<void>;
@@ -62,7 +62,7 @@ describe("channel connections", () => {
     expect(JSON.parse(listText).channels).toHaveLength(1);
     expect(listText).not.toContain(SECRET);
     // The row holds references; the store gives the values back in the tenant's scope.
-    const [row] = await db.sql.unsafe<{ secretRefs: Record<string, string> }[]>(
+    const [row] = await raw(db).unsafe<{ secretRefs: Record<string, string> }[]>(
       "select secret_refs from channel_connections where id = $1",
       [channel.id],
     );
@@ -96,7 +96,7 @@ describe("channel connections", () => {
     const res = await svc.call("PUT", path, { accessToken: "rotated-token-value-123" }, asKey);
     expect(res.status).toBe(200);
     expect(await res.text()).not.toContain("rotated-token-value-123");
-    const [row] = await db.sql.unsafe<{ secretRefs: Record<string, string> }[]>(
+    const [row] = await raw(db).unsafe<{ secretRefs: Record<string, string> }[]>(
       "select secret_refs from channel_connections where id = $1",
       [created.id],
     );
@@ -110,7 +110,7 @@ describe("channel connections", () => {
 
   test("delete: 204, its credentials destroyed, then 404; another tenant's admin gets 404", async () => {
     const created = await json(await svc.call("POST", channels(b), intercom("app-del"), asKey));
-    const [row] = await db.sql.unsafe<{ secretRefs: Record<string, string> }[]>(
+    const [row] = await raw(db).unsafe<{ secretRefs: Record<string, string> }[]>(
       "select secret_refs from channel_connections where id = $1",
       [created.id],
     );

@@ -1,6 +1,6 @@
 import { SignJWT } from "jose";
 import type { Database } from "../../service/src/db/client";
-import { startTestService, type TestService } from "./helpers";
+import { raw, startTestService, type TestService } from "./helpers";
 
 /** The admin API's test harness: the real service with ADMIN_API_KEY and user JWTs signed with JWT_SECRET. */
 
@@ -61,9 +61,9 @@ export async function createTenant(svc: AdminService, slug: string, name = slug)
   return json(res);
 }
 
-/** The audit rows of an action, read as the owner (the test's superuser). */
+/** The audit rows of an action, whatever their tenant: read through the test's superuser connection. */
 export async function auditRows(db: Database, action: string) {
-  return db.sql.unsafe<
+  return raw(db).unsafe<
     {
       tenantId: string | null;
       actor: string;

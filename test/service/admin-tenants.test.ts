@@ -9,7 +9,7 @@ import {
   json,
   startAdminService,
 } from "./admin-helpers";
-import { testDatabase } from "./helpers";
+import { raw, testDatabase } from "./helpers";
 
 let db: Database;
 let drop: () => Promise<void>;
@@ -261,7 +261,7 @@ describe("settings", () => {
 
   test("the tenant users table decides a user's role over the token's claim", async () => {
     const t = await createTenant(svc, "demoted");
-    await db.sql.unsafe(
+    await raw(db).unsafe(
       "insert into tenant_users (tenant_id, subject, role) values ($1, 'claims-admin', 'agent')",
       [t.id],
     );
@@ -269,7 +269,7 @@ describe("settings", () => {
     expect((await svc.call("GET", `/api/v1/admin/tenants/${t.id}/settings`, undefined, headers)).status).toBe(
       403,
     );
-    await db.sql.unsafe(
+    await raw(db).unsafe(
       "insert into tenant_users (tenant_id, subject, role) values ($1, 'no-claim', 'tenant_admin')",
       [t.id],
     );

@@ -9,7 +9,7 @@ import {
   json,
   startAdminService,
 } from "./admin-helpers";
-import { testDatabase } from "./helpers";
+import { raw, testDatabase } from "./helpers";
 
 let db: Database;
 let drop: () => Promise<void>;
@@ -17,9 +17,9 @@ let svc: AdminService;
 let a: Body;
 let b: Body;
 
-/** A ledger row of a tenant at a UTC time (written as the owner: the test seeds, the API reads). */
+/** A ledger row of a tenant at a UTC time (the test seeds through its superuser connection; the API reads). */
 async function spend(tenant: Body, at: string, model: string, channel: string, tokens: number, cost: number) {
-  await db.sql.unsafe(
+  await raw(db).unsafe(
     `insert into usage_ledger (tenant_id, identity_id, channel, purpose, provider, model, input_tokens,
        output_tokens, cached_tokens, thoughts_tokens, cost_usd, latency_ms, outcome, created_at)
      values ($1, 'u', $2, 'chat', 'gemini', $3, $4, $4, 1, 0, $5, 10, 'ok', $6)`,
