@@ -329,6 +329,8 @@ export const DEPLOYMENT_WIDE: Record<string, string> = {
   "platform.findTenantByWidgetKey": "platform function: tested in 'the platform functions'",
   "platform.updateTenant": "platform function: tested in 'the platform functions'",
   "platform.rotateWidgetKey": "platform function: tested in 'the platform functions'",
+  "platform-channels.findConnectionRoute":
+    "platform function (a webhook's connection → its tenant): tested in intercom-tenants.test.ts",
   "tenant-scope.DEFAULT_TENANT_ID": "a constant",
   "tenant-scope.RUNTIME_ROLE": "a constant",
   "tenant-scope.PLATFORM_ROLE": "a constant",
