@@ -5,6 +5,7 @@ import type { Acknowledgement, InboundPipeline } from "../channels/pipeline/pipe
 import type { AppEnv } from "../http/app-env";
 import { AppError } from "../http/errors";
 import { createRouter } from "../http/router";
+import { IntercomApiError } from "../ports/intercom";
 import { SecretStoreError } from "../ports/secret-store";
 import { errorResponses } from "./schemas";
 
@@ -98,12 +99,27 @@ function invalidBody(error: unknown): never {
   throw new AppError(400, error.code, error.message, details);
 }
 
-/** The connection's credentials could not be read now: Intercom retries a 503. */
+/**
+ * The connection could not be made ready now: its credentials unreadable, or Intercom not answering the
+ * first `GET /me` of a connection that names no bot admin. Intercom retries a 503.
+ */
 function storeUnavailable(error: unknown): never {
-  if (!(error instanceof SecretStoreError)) throw error;
-  throw new AppError(503, "secret_store_unavailable", "The connection's credentials cannot be read; retry", {
-    headers: { "Retry-After": "5" },
-  });
+  const retry = { headers: { "Retry-After": "5" } };
+  if (error instanceof SecretStoreError)
+    throw new AppError(
+      503,
+      "secret_store_unavailable",
+      "The connection's credentials cannot be read; retry",
+      retry,
+    );
+  if (error instanceof IntercomApiError)
+    throw new AppError(
+      503,
+      "intercom_unavailable",
+      "Intercom did not name the connection's bot admin; retry",
+      retry,
+    );
+  throw error;
 }
 
 function answer(c: Context<AppEnv>, ack: Acknowledgement, connectionId?: string) {
