@@ -172,6 +172,11 @@ export interface IntercomEmulatorOptions {
 export interface IntercomEmulator {
   url: string;
   token: string;
+  /**
+   * Accepts another access token too (another app installed on this workspace, e.g. a tenant's own):
+   * requests record which one they carried (`requests[].headers.authorization`).
+   */
+  acceptToken(token: string): void;
   appId: string;
   requests: RecordedRequest[];
   /** The admin that owns the token (`GET /me`): the bot. */
@@ -333,6 +338,7 @@ type SearchNode = { field?: unknown; operator?: unknown; value?: unknown };
 
 export async function startIntercomEmulator(opts: IntercomEmulatorOptions = {}): Promise<IntercomEmulator> {
   const token = opts.token ?? "emulator-intercom-token";
+  const acceptedTokens = new Set([token]);
   const appId = opts.appId ?? "emuapp01";
   const faults: IntercomFault[] = [];
   let server: EmulatorServer | undefined;
@@ -708,7 +714,7 @@ export async function startIntercomEmulator(opts: IntercomEmulatorOptions = {}):
     windowCount += 1;
 
     const auth = req.headers.authorization;
-    if (auth !== `Bearer ${token}`) {
+    if (!acceptedTokens.has(String(auth).replace(/^Bearer /, ""))) {
       sendError(res, 401, "unauthorized", "Access Token Invalid");
       return;
     }
@@ -1161,6 +1167,7 @@ export async function startIntercomEmulator(opts: IntercomEmulatorOptions = {}):
   Object.assign(emulator, {
     url: "",
     token,
+    acceptToken: (extra: string) => void acceptedTokens.add(extra),
     appId,
     requests: [],
     admins,

@@ -1,6 +1,7 @@
 import type { CloudTasksClientOptions } from "../adapters/cloud-tasks-queue";
 import { InProcessTaskQueue } from "../adapters/in-process-queue";
 import { intercomChannel } from "../channels/intercom/channel";
+import { type GatewayOptions, IntercomConnections } from "../channels/intercom/connections";
 import { InboundPipeline } from "../channels/pipeline/pipeline";
 import { type Config, internalAudience, taskTargetUrl } from "../config";
 import type { Sql } from "../db/client";
@@ -9,6 +10,7 @@ import type { TurnEngine } from "../engine/conversation-engine";
 import { type PurgeResult, purgeExpired } from "../engine/retention";
 import type { Logger } from "../logger";
 import type { IntercomGateway } from "../ports/intercom";
+import type { SecretStore } from "../ports/secret-store";
 import type { TaskQueue } from "../ports/task-queue";
 import type { SecretRefresher } from "./secrets";
 import { intercomSettings, pipelineSettings, retentionPolicy } from "./settings";
@@ -22,7 +24,10 @@ export interface IntercomParts {
 
 export interface Channels {
   intercom: IntercomParts;
-  /** The inbound pipeline of the asynchronous channels; undefined when none is configured. */
+  /**
+   * The inbound pipeline of the asynchronous channels: the configured ones and, with a secret store, the
+   * ones tenants connect through the admin API; undefined when there can be none.
+   */
   pipeline?: InboundPipeline;
   /** The retention purge, bound to the database and the configured policy. */
   retention: () => Promise<PurgeResult>;
@@ -36,6 +41,8 @@ interface ChannelDeps {
   log: Logger;
   cloudTasksClientOptions?: CloudTasksClientOptions | undefined;
   refreshSecret?: SecretRefresher | undefined;
+  /** Tenants' channel credentials: with it, tenants' own Intercom apps are answered too. */
+  secretStore?: SecretStore | undefined;
 }
 
 /** Runs `task` every `seconds` (0: never) without keeping the process alive; failures are logged. */
@@ -47,7 +54,7 @@ function every(seconds: number, task: () => Promise<unknown>, onError: (error: u
 /** The configured channels in one inbound pipeline with its task queue, and locally the timers. */
 export async function buildChannels(config: Config, deps: ChannelDeps): Promise<Channels> {
   const intercom = await buildIntercom(config, deps);
-  const pipeline = buildPipeline(config, deps, intercom);
+  const pipeline = await buildPipeline(config, deps, intercom);
   const queue = pipeline ? await taskQueue(config, pipeline, deps) : undefined;
   if (pipeline && queue) pipeline.attachQueue(queue);
   const local = config.TASK_QUEUE === "in-process";
@@ -79,12 +86,18 @@ export async function buildChannels(config: Config, deps: ChannelDeps): Promise<
   };
 }
 
-/** The pipeline of the configured asynchronous channels (Intercom, once its bot admin is known). */
-function buildPipeline(config: Config, deps: ChannelDeps, intercom: IntercomParts) {
+/**
+ * The pipeline of the asynchronous channels: the tenants' own connections (with a secret store), and
+ * Intercom configured by environment variables once its bot admin is known.
+ */
+async function buildPipeline(config: Config, deps: ChannelDeps, intercom: IntercomParts) {
   const { gateway, adminId } = intercom;
-  if (!gateway || !adminId) return undefined;
+  const connected = tenantConnections(config, deps);
+  if (!connected && (!gateway || !adminId)) return undefined;
   const { sql, engine, log } = deps;
-  return new InboundPipeline({ sql, engine, log, settings: pipelineSettings(config) }).register(
+  const pipeline = new InboundPipeline({ sql, engine, log, settings: pipelineSettings(config), connected });
+  if (!gateway || !adminId) return pipeline;
+  return pipeline.register(
     intercomChannel({
       sql,
       gateway,
@@ -94,6 +107,26 @@ function buildPipeline(config: Config, deps: ChannelDeps, intercom: IntercomPart
     // Intercom configured by environment variables is the default tenant's channel.
     { tenantId: DEFAULT_TENANT_ID },
   );
+}
+
+/**
+ * Tenants' own Intercom apps, their credentials read from the secret store; their gateways use the SDK
+ * adapter with INTERCOM_API_BASE when set (an emulator), else the connection's region.
+ */
+function tenantConnections(config: Config, deps: ChannelDeps) {
+  const { sql, log, secretStore } = deps;
+  if (!secretStore) return undefined;
+  return new IntercomConnections({
+    sql,
+    log,
+    secrets: secretStore,
+    settings: (adminId) => intercomSettings(config, adminId),
+    // Loaded with the first connection's gateway: a deployment without one never loads the SDK.
+    gateway: async (options: GatewayOptions) => {
+      const { IntercomSdkGateway } = await import("../adapters/intercom");
+      return new IntercomSdkGateway({ ...options, baseUrl: config.INTERCOM_API_BASE });
+    },
+  });
 }
 
 /** The Intercom gateway when a token is configured, and the bot's admin id when it can be known. */

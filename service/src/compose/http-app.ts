@@ -77,6 +77,7 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
       engineDefaults: engineSettings(config),
       secrets: parts.secretStore,
       documentMaxBytes: config.KNOWLEDGE_DOCUMENT_MAX_BYTES,
+      publicUrl: config.PUBLIC_URL,
     },
     googleCloudProject: config.GOOGLE_CLOUD_PROJECT,
     trustedProxyHops: config.TRUSTED_PROXY_HOPS,

@@ -127,6 +127,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       log,
       cloudTasksClientOptions: opts.cloudTasksClientOptions,
       refreshSecret: secretRefresher(env, secretSource, log),
+      secretStore: secrets.store,
     });
     const app = buildHttpApp(config, {
       db,

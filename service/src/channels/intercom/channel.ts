@@ -4,7 +4,7 @@ import type { IntercomConversation, IntercomGateway } from "../../ports/intercom
 import type { QueuedChannel } from "../pipeline/channel";
 import { type IntercomCatchUpSettings, intercomCatchUp } from "./catch-up";
 import type { IntercomHandoffSettings } from "./handoff";
-import { intercomParser } from "./parser";
+import { type ConnectionCheck, intercomParser } from "./parser";
 import { IntercomPolicy } from "./policy";
 import { IntercomSender } from "./sender";
 import { intercomVerifier } from "./verifier";
@@ -28,13 +28,15 @@ export function intercomChannel(deps: {
   settings: IntercomSettings;
   /** The Intercom app's client secret, which signs its webhooks. */
   webhookSecret: string | undefined;
+  /** A tenant's connection (its own webhook path): its app and id, checked and namespaced when parsing. */
+  connection?: ConnectionCheck;
 }): QueuedChannel<IntercomConversation> {
   const { sql, gateway, settings, webhookSecret } = deps;
   const { adminId } = settings;
   return {
     name: "intercom",
     verifier: webhookSecret ? intercomVerifier(webhookSecret) : undefined,
-    parser: intercomParser(adminId),
+    parser: intercomParser(adminId, deps.connection),
     sender: new IntercomSender({ gateway, adminId, handoff: settings.handoff }),
     policy: new IntercomPolicy({ adminId, customerTier: settings.customerTier }),
     catchUp: intercomCatchUp({ sql, gateway, settings: { ...settings.catchUp, adminId } }),

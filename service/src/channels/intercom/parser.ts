@@ -14,6 +14,8 @@ export interface Notification {
   id: string;
   topic: string;
   item: Record<string, unknown>;
+  /** The Intercom app (workspace) that sent it, when the envelope names it. */
+  appId?: string | undefined;
 }
 
 const Envelope = z.object({
@@ -40,7 +42,8 @@ export function parseNotification(raw: Uint8Array): Notification {
       fields: parsed.error.issues.map((i) => ({ field: i.path.join("."), message: i.message })),
     });
   }
-  return { id: parsed.data.id, topic: parsed.data.topic, item: parsed.data.data.item ?? {} };
+  const { id, topic, app_id: appId } = parsed.data;
+  return { id, topic, item: parsed.data.data.item ?? {}, appId };
 }
 
 /** What a notification asks of the bridge: customer messages to answer, or a person who took over. */
@@ -72,16 +75,43 @@ export function notificationWork(n: Notification, botAdminId: string): Notificat
   return none;
 }
 
+/** What a tenant's connection (its own webhook path) adds to the parsing. */
+export interface ConnectionCheck {
+  /** The connection's app: a notification naming another app is refused (defense in depth). */
+  appId?: string | undefined;
+  /**
+   * The connection's id. Delivery ids are deduplicated deployment-wide (webhook_deliveries has no tenant):
+   * prefixed with the connection, one tenant's notifications can never shadow another's.
+   */
+  connectionId?: string | undefined;
+}
+
+/** A verified body of another app: its secret is this connection's, so a misconfiguration; nothing is stored. */
+function checkApp(notification: Notification, appId: string | undefined) {
+  if (appId === undefined || notification.appId === undefined || notification.appId === appId) return;
+  throw new InvalidNotification(
+    "validation_failed",
+    "The notification's app_id is not this connection's app",
+    {
+      fields: [{ field: "app_id", message: "does not match the connection's appId" }],
+    },
+  );
+}
+
+const deliveryId = (id: string, connection: ConnectionCheck) =>
+  connection.connectionId ? `${connection.connectionId}:${id}` : id;
+
 /**
  * Intercom's notifications as the pipeline records them: `ping` is a probe; a conversation notification
  * names its customer parts (never the bot's own: no self-replies) and whether a person took the
  * conversation over or closed it (a closed conversation is handed back: the bot answers whatever the
  * customer writes next). Synchronous: the acknowledgement waits for no I/O.
  */
-export function intercomParser(botAdminId: string): NotificationParser {
+export function intercomParser(botAdminId: string, connection: ConnectionCheck = {}): NotificationParser {
   return {
     parse(request: InboundRequest): ParsedNotification {
       const notification = parseNotification(request.body);
+      checkApp(notification, connection.appId);
       if (notification.topic === "ping") return { kind: "probe" };
       const work = notificationWork(notification, botAdminId);
       const conversations: ConversationUpdate[] = [];
@@ -96,7 +126,7 @@ export function intercomParser(botAdminId: string): NotificationParser {
       }
       return {
         kind: "delivery",
-        delivery: { id: notification.id, topic: notification.topic, conversations },
+        delivery: { id: deliveryId(notification.id, connection), topic: notification.topic, conversations },
       };
     },
   };

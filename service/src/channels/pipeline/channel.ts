@@ -215,3 +215,29 @@ export interface QueuedChannel<View> {
   readonly policy: ChannelPolicy<View>;
   readonly catchUp?: CatchUp | undefined;
 }
+
+/** A channel of one tenant, as a webhook on its connection's own path finds it. */
+export interface TenantChannel {
+  tenantId: string;
+  channel: QueuedChannel<unknown>;
+}
+
+/**
+ * The channels tenants connected themselves (the admin API's channel connections), each with its own
+ * credentials: found by the connection a webhook names, or by the tenant a task runs for. The channels
+ * configured by environment variables are registered instead, as the default tenant's.
+ */
+export interface ConnectedChannels {
+  /** The channels connections can be of: their rows are claimed and swept here. */
+  readonly names: readonly QueuedChannelName[];
+  /**
+   * The channel a webhook path names, with its tenant; undefined when the connection is unknown, disabled,
+   * of another kind, or its tenant is suspended. Throws when its credentials cannot be read now (retry).
+   */
+  byConnection(name: QueuedChannelName, connectionId: string): Promise<TenantChannel | undefined>;
+  /**
+   * The channel that answers a tenant's conversations on `name`, read in that tenant's scope; undefined
+   * when the tenant has no active connection of it.
+   */
+  ofTenant(name: QueuedChannelName, tenantId: string): Promise<QueuedChannel<unknown> | undefined>;
+}

@@ -3,6 +3,7 @@ import type { Sql } from "../../db/client";
 import {
   type ConversationKey,
   claimConversation,
+  completeOutbox,
   conversationState,
   type NotifiedConversation,
   type OutboxRow,
@@ -20,6 +21,7 @@ import { LOG_EVENT } from "../../observability/log-events";
 import type { TaskQueue } from "../../ports/task-queue";
 import type {
   CatchUpQueue,
+  ConnectedChannels,
   ConversationUpdate,
   InboundDelivery,
   InboundRequest,
@@ -83,7 +85,14 @@ export class InboundPipeline {
   private readonly runners = new Map<string, Runner>();
 
   constructor(
-    private readonly deps: { sql: Sql; engine: TurnEngine; log: Logger; settings: PipelineSettings },
+    private readonly deps: {
+      sql: Sql;
+      engine: TurnEngine;
+      log: Logger;
+      settings: PipelineSettings;
+      /** The tenants' own connections (admin API), with their own credentials. */
+      connected?: ConnectedChannels | undefined;
+    },
   ) {}
 
   /**
@@ -91,15 +100,36 @@ export class InboundPipeline {
    * variables are the default tenant's); tasks are processed in the tenant their row names.
    */
   register<View>(channel: QueuedChannel<View>, opts: { tenantId?: string } = {}): this {
+    this.runners.set(channel.name, this.runnerOf(channel, opts.tenantId ?? DEFAULT_TENANT_ID));
+    return this;
+  }
+
+  private runnerOf<View>(channel: QueuedChannel<View>, tenantId: string): Runner {
     const { sql, engine, log, settings } = this.deps;
     const turns = new ConversationTurns(channel, { sql, engine, log, rules: settings.handoff });
-    this.runners.set(channel.name, {
+    return {
       channel,
-      tenantId: opts.tenantId ?? DEFAULT_TENANT_ID,
+      tenantId,
       failure: (error) => channel.sender.failure(error),
       answer: (key, rows, state) => turns.answer(key, rows, state),
-    });
-    return this;
+    };
+  }
+
+  /**
+   * The runner that answers `tenantId`'s conversations on `name`: the registered channel when it is that
+   * tenant's (environment-configured: the default tenant's), else the tenant's own connection; undefined
+   * when it has none (deleted, disabled, never made).
+   */
+  private async runnerFor(name: QueuedChannelName, tenantId: string): Promise<Runner | undefined> {
+    const registered = this.runners.get(name);
+    if (registered?.tenantId === tenantId) return registered;
+    const own = await this.deps.connected?.ofTenant(name, tenantId);
+    return own ? this.runnerOf(own, tenantId) : undefined;
+  }
+
+  /** Every channel whose rows are claimed and swept here: the registered ones and the connectable ones. */
+  private channelNames(): string[] {
+    return [...new Set([...this.runners.keys(), ...(this.deps.connected?.names ?? [])])];
   }
 
   /** The queue calls back into `process`, so it is attached after construction. */
@@ -125,7 +155,36 @@ export class InboundPipeline {
    */
   async acknowledge(name: QueuedChannelName, request: InboundRequest): Promise<Acknowledgement> {
     const { channel, tenantId } = this.runner(name);
-    const { verifier, parser } = channel;
+    return this.take(channel, tenantId, request);
+  }
+
+  /** Tenants connect their own channels here (the admin API): webhooks arrive on a connection's path. */
+  acceptsConnections(name: QueuedChannelName): boolean {
+    return this.deps.connected?.names.includes(name) ?? false;
+  }
+
+  /**
+   * A webhook on a connection's own path: the connection (found as the platform) gives the tenant and the
+   * secret; it is then verified and recorded exactly like `acknowledge`, in that tenant's scope. An
+   * unknown or disabled connection, or a suspended tenant, is `rejected` like a bad signature: nothing is
+   * parsed or stored, and the answer does not tell which.
+   */
+  async acknowledgeConnection(
+    name: QueuedChannelName,
+    connectionId: string,
+    request: InboundRequest,
+  ): Promise<Acknowledgement> {
+    const found = await this.deps.connected?.byConnection(name, connectionId);
+    if (!found) return { status: "rejected" };
+    return this.take(found.channel, found.tenantId, request);
+  }
+
+  private async take(
+    channel: Runner["channel"],
+    tenantId: string,
+    request: InboundRequest,
+  ): Promise<Acknowledgement> {
+    const { verifier, parser, name } = channel;
     if (!verifier) throw new Error(`${name} webhooks are not configured`);
     const verdict = verifier.verify(request);
     if (!(typeof verdict === "boolean" ? verdict : await verdict)) return { status: "rejected" };
@@ -192,7 +251,7 @@ export class InboundPipeline {
     const holder = randomUUID();
     const lease = { holder, seconds: settings.leaseSeconds };
     // A row of a channel this deployment does not run stays pending for one that does.
-    const claim = await claimConversation(sql, outboxId, [...this.runners.keys()], lease);
+    const claim = await claimConversation(sql, outboxId, this.channelNames(), lease);
     if (claim.kind === "gone") return "noop";
     if (claim.kind === "busy") {
       // Another task is answering this conversation; look again shortly (it may answer this row too).
@@ -204,11 +263,16 @@ export class InboundPipeline {
       return "busy";
     }
     const { key, rows } = claim;
-    const runner = this.runner(key.channel as QueuedChannelName);
     const started = performance.now();
+    let runner: Runner | undefined;
     try {
       if (rows.length === 0) return "noop";
-      const outcome = await runner.answer(key, rows, claim.state);
+      runner = await this.runnerFor(key.channel as QueuedChannelName, tenantId);
+      // The tenant's connection is gone: nothing can answer these rows, so they finish instead of
+      // retrying forever.
+      const outcome = runner
+        ? await runner.answer(key, rows, claim.state)
+        : await this.unanswerable(rows.map((r) => r.id));
       log.info(
         {
           event: LOG_EVENT.conversationProcessed,
@@ -229,15 +293,20 @@ export class InboundPipeline {
     }
   }
 
+  private async unanswerable(outboxIds: string[]): Promise<TurnOutcome> {
+    await completeOutbox(this.deps.sql, outboxIds, "skipped", "channel_not_connected");
+    return "skipped";
+  }
+
   /** Gives the rows back with a later retry (the provider's reset time after a 429, else backoff). */
   private async retryLater(
-    runner: Runner,
+    runner: Runner | undefined,
     task: { outboxId: string; tenantId: string; key: ConversationKey; rows: OutboxRow[] },
     error: unknown,
   ) {
     const { key, rows } = task;
     const attempts = Math.max(...rows.map((r) => r.attempts));
-    const failure = runner.failure(error);
+    const failure = runner?.failure(error);
     const retryAt = failure?.retryAt ?? new Date(Date.now() + Math.min(300_000, 2 ** attempts * 1000));
     this.deps.log.warn(
       {
@@ -284,7 +353,7 @@ export class InboundPipeline {
       conversations += found?.conversations ?? 0;
       queued += found?.queued ?? 0;
     }
-    const stale = await dispatchableOutbox(this.deps.sql, [...this.runners.keys()], 100);
+    const stale = await dispatchableOutbox(this.deps.sql, this.channelNames(), 100);
     await this.dispatch(stale);
     return { conversations, queued, redispatched: stale.length };
   }

@@ -13,6 +13,8 @@ export interface ChannelKind {
   credentials: readonly string[];
   /** The fields kept on the row: neither the kind, nor the public id, nor a credential. */
   settings(body: Record<string, unknown>): Record<string, unknown>;
+  /** The path the provider posts this connection's webhooks to, when it has its own. */
+  webhookPath?(connectionId: string): string;
 }
 
 const credential = (description: string) => z.string().trim().min(1).max(4096).openapi({ description });
@@ -24,12 +26,26 @@ const intercom: ChannelKind = {
       appId: z.string().trim().min(1).max(100).openapi({ description: "The Intercom workspace (app) id" }),
       clientSecret: credential("Signs Intercom's webhooks (HMAC-SHA1); stored in the secret store"),
       accessToken: credential("Calls Intercom's REST API; stored in the secret store"),
-      adminId: z.string().trim().min(1).max(100).optional().openapi({ description: "The bot's admin id" }),
+      adminId: z
+        .string()
+        .trim()
+        .min(1)
+        .max(100)
+        .optional()
+        .openapi({ description: "The bot's admin id (default: the token's owner, GET /me)" }),
+      region: z
+        .enum(["us", "eu", "au"])
+        .optional()
+        .openapi({ description: "The workspace's region (default us)" }),
     })
     .openapi("IntercomChannel"),
   publicId: (b) => b.appId as string,
   credentials: ["clientSecret", "accessToken"],
-  settings: (b) => (b.adminId ? { adminId: b.adminId } : {}),
+  settings: (b) => ({
+    ...(b.adminId ? { adminId: b.adminId } : {}),
+    ...(b.region ? { region: b.region } : {}),
+  }),
+  webhookPath: (connectionId) => `/webhooks/intercom/${connectionId}`,
 };
 
 export const CHANNEL_KINDS: Record<string, ChannelKind> = { intercom };

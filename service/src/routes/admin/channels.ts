@@ -28,6 +28,9 @@ const ChannelSchema = z
       .openapi({ description: "Which credentials are stored; never their values" }),
     status: z.string(),
     createdAt: z.string(),
+    webhookUrl: z.string().optional().openapi({
+      description: "Where the provider posts this connection's webhooks (PUBLIC_URL-based when it is set)",
+    }),
   })
   .openapi("Channel");
 
@@ -81,7 +84,8 @@ const deleteRouteDef = createRoute({
   responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 503) },
 });
 
-function view(c: ChannelConnection) {
+function view(c: ChannelConnection, publicUrl: string | undefined) {
+  const path = CHANNEL_KINDS[c.kind]?.webhookPath?.(c.id);
   return {
     id: c.id,
     kind: c.kind,
@@ -90,6 +94,7 @@ function view(c: ChannelConnection) {
     credentials: Object.fromEntries(Object.keys(c.secretRefs).map((name) => [name, "set" as const])),
     status: c.status,
     createdAt: new Date(c.createdAt).toISOString(),
+    ...(path ? { webhookUrl: `${(publicUrl ?? "").replace(/\/+$/, "")}${path}` } : {}),
   };
 }
 
@@ -122,7 +127,7 @@ export function channelRoutes(deps: AdminDeps) {
     const { id } = c.req.valid("param");
     await requireTenantRole(c, sql, id, ["tenant_admin"]);
     const channels = await inTenant(id, () => listChannels(sql));
-    return c.json({ channels: channels.map(view) }, 200);
+    return c.json({ channels: channels.map((ch) => view(ch, deps.publicUrl)) }, 200);
   });
 
   app.openapi(createRouteDef, async (c) => {
@@ -158,7 +163,7 @@ export function channelRoutes(deps: AdminDeps) {
       await recordAction(c, sql, acting, { action: "channel.created", target: channelId, summary });
       return row;
     });
-    return c.json(view(created), 201);
+    return c.json(view(created, deps.publicUrl), 201);
   });
 
   app.openapi(rotateRouteDef, async (c) => {
@@ -181,7 +186,7 @@ export function channelRoutes(deps: AdminDeps) {
       await recordAction(c, sql, acting, { action: "credential.rotated", target: channelId, summary });
       return channel;
     });
-    return c.json(view(updated), 200);
+    return c.json(view(updated, deps.publicUrl), 200);
   });
 
   app.openapi(deleteRouteDef, async (c) => {

@@ -18,6 +18,8 @@ export interface AdminDeps {
   secrets: SecretStore;
   /** A knowledge document's largest body, in bytes (413 above it). */
   documentMaxBytes: number;
+  /** The service's public URL (PUBLIC_URL): a connection's webhook URL starts with it; unset, a path. */
+  publicUrl?: string | undefined;
 }
 
 /** A unique index refused the row (PostgreSQL's `unique_violation`). */
