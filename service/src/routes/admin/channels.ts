@@ -11,6 +11,7 @@ import {
 import { inTenant } from "../../db/tenant-scope";
 import { AppError } from "../../http/errors";
 import { createRouter } from "../../http/router";
+import type { Logger } from "../../logger";
 import { SecretStoreError } from "../../ports/secret-store";
 import { recordAction, requireTenantRole } from "./access";
 import { CHANNEL_KINDS, type ChannelKind, kebab, NewChannel } from "./channel-kinds";
@@ -114,14 +115,71 @@ function storeFailure(error: unknown): never {
 
 const noSuchChannel = () => new AppError(404, "not_found", "No such channel");
 
+/** One secret per credential of each connection: `ch-<connection>-<credential>` in the tenant's names. */
+const secretName = (tenantId: string, channelId: string, credential: string) => ({
+  tenantId,
+  kind: `ch-${channelId.replace(/-/g, "")}-${kebab(credential)}`,
+});
+
+type NewChannelBody = Record<string, unknown> & { kind: string };
+
+/** The row first (the public id's uniqueness decides), then one secret per credential; all or nothing. */
+async function connect(deps: AdminDeps, tenantId: string, body: NewChannelBody) {
+  const { sql, secrets } = deps;
+  const kind = CHANNEL_KINDS[body.kind] as ChannelKind;
+  const channelId = randomUUID();
+  const publicId = kind.publicId(body);
+  await insertChannel(sql, { id: channelId, kind: body.kind, publicId, settings: kind.settings(body) }).catch(
+    (error: unknown) => {
+      if (isUniqueViolation(error))
+        throw new AppError(409, "conflict", `this ${body.kind} channel (${publicId}) is already connected`);
+      throw error;
+    },
+  );
+  const refs: Record<string, string> = {};
+  try {
+    for (const name of kind.credentials)
+      refs[name] = await secrets.put(secretName(tenantId, channelId, name), String(body[name]));
+  } catch (error) {
+    // Nothing half-made stays: the row and the credentials stored so far go.
+    await deleteChannel(sql, channelId);
+    await Promise.allSettled(Object.values(refs).map((ref) => secrets.delete(ref)));
+    storeFailure(error);
+  }
+  const row = (await setChannelSecretRefs(sql, channelId, refs)) as ChannelConnection;
+  return { row, summary: { kind: body.kind, publicId, credentials: kind.credentials } };
+}
+
+/** New versions of the named credentials; a name the connection does not have is a 400. */
+async function rotate(deps: AdminDeps, channelId: string, values: Record<string, string>) {
+  const channel = await findChannel(deps.sql, channelId);
+  if (!channel) throw noSuchChannel();
+  const unknown = Object.keys(values).filter((name) => !channel.secretRefs[name]);
+  if (unknown.length > 0)
+    throw new AppError(400, "validation_failed", `no such credential on this channel: ${unknown.join(", ")}`);
+  for (const [name, value] of Object.entries(values))
+    await deps.secrets.rotate(channel.secretRefs[name] as string, value).catch(storeFailure);
+  return channel;
+}
+
+/**
+ * The row goes first, so nothing uses the credentials any more; a credential the store failed to
+ * destroy is named in the log (by reference) and the audit row, for an operator to remove.
+ */
+async function disconnect(deps: AdminDeps, channelId: string, log: Logger) {
+  const gone = await deleteChannel(deps.sql, channelId);
+  if (!gone) throw noSuchChannel();
+  const refs = Object.values(gone.secretRefs);
+  const results = await Promise.allSettled(refs.map((ref) => deps.secrets.delete(ref)));
+  const failed = refs.filter((_, i) => results[i]?.status === "rejected");
+  if (failed.length > 0)
+    log.warn({ event: "secret_store.delete_failed", refs: failed }, "channel credentials not destroyed");
+  return { kind: gone.kind, publicId: gone.publicId, credentialsDestroyed: failed.length === 0 };
+}
+
 export function channelRoutes(deps: AdminDeps) {
   const app = createRouter();
-  const { sql, secrets } = deps;
-  /** One secret per credential of each connection: `ch-<connection>-<credential>` in the tenant's names. */
-  const secretName = (tenantId: string, channelId: string, credential: string) => ({
-    tenantId,
-    kind: `ch-${channelId.replace(/-/g, "")}-${kebab(credential)}`,
-  });
+  const { sql } = deps;
 
   app.openapi(listRouteDef, async (c) => {
     const { id } = c.req.valid("param");
@@ -133,34 +191,9 @@ export function channelRoutes(deps: AdminDeps) {
   app.openapi(createRouteDef, async (c) => {
     const { id } = c.req.valid("param");
     const { acting } = await requireTenantRole(c, sql, id, ["tenant_admin"]);
-    const body = c.req.valid("json") as Record<string, unknown> & { kind: string };
-    const kind = CHANNEL_KINDS[body.kind] as ChannelKind;
-    const channelId = randomUUID();
-    const publicId = kind.publicId(body);
     const created = await inTenant(id, async () => {
-      await insertChannel(sql, {
-        id: channelId,
-        kind: body.kind,
-        publicId,
-        settings: kind.settings(body),
-      }).catch((error: unknown) => {
-        if (isUniqueViolation(error))
-          throw new AppError(409, "conflict", `this ${body.kind} channel (${publicId}) is already connected`);
-        throw error;
-      });
-      const refs: Record<string, string> = {};
-      try {
-        for (const name of kind.credentials)
-          refs[name] = await secrets.put(secretName(id, channelId, name), String(body[name]));
-      } catch (error) {
-        // Nothing half-made stays: the row and the credentials stored so far go.
-        await deleteChannel(sql, channelId);
-        await Promise.allSettled(Object.values(refs).map((ref) => secrets.delete(ref)));
-        storeFailure(error);
-      }
-      const row = (await setChannelSecretRefs(sql, channelId, refs)) as ChannelConnection;
-      const summary = { kind: body.kind, publicId, credentials: kind.credentials };
-      await recordAction(c, sql, acting, { action: "channel.created", target: channelId, summary });
+      const { row, summary } = await connect(deps, id, c.req.valid("json") as NewChannelBody);
+      await recordAction(c, sql, acting, { action: "channel.created", target: row.id, summary });
       return row;
     });
     return c.json(view(created, deps.publicUrl), 201);
@@ -171,17 +204,7 @@ export function channelRoutes(deps: AdminDeps) {
     const { acting } = await requireTenantRole(c, sql, id, ["tenant_admin"]);
     const values = c.req.valid("json");
     const updated = await inTenant(id, async () => {
-      const channel = await findChannel(sql, channelId);
-      if (!channel) throw noSuchChannel();
-      const unknown = Object.keys(values).filter((name) => !channel.secretRefs[name]);
-      if (unknown.length > 0)
-        throw new AppError(
-          400,
-          "validation_failed",
-          `no such credential on this channel: ${unknown.join(", ")}`,
-        );
-      for (const [name, value] of Object.entries(values))
-        await secrets.rotate(channel.secretRefs[name] as string, value).catch(storeFailure);
+      const channel = await rotate(deps, channelId, values);
       const summary = { credentials: Object.keys(values) };
       await recordAction(c, sql, acting, { action: "credential.rotated", target: channelId, summary });
       return channel;
@@ -193,20 +216,7 @@ export function channelRoutes(deps: AdminDeps) {
     const { id, channelId } = c.req.valid("param");
     const { acting } = await requireTenantRole(c, sql, id, ["tenant_admin"]);
     await inTenant(id, async () => {
-      const gone = await deleteChannel(sql, channelId);
-      if (!gone) throw noSuchChannel();
-      // The row is gone first, so nothing uses the credentials any more; a credential the store failed
-      // to destroy is named in the log (by reference) and the audit row, for an operator to remove.
-      const results = await Promise.allSettled(
-        Object.values(gone.secretRefs).map((ref) => secrets.delete(ref)),
-      );
-      const failed = Object.values(gone.secretRefs).filter((_, i) => results[i]?.status === "rejected");
-      if (failed.length > 0)
-        c.get("log").warn(
-          { event: "secret_store.delete_failed", refs: failed },
-          "channel credentials not destroyed",
-        );
-      const summary = { kind: gone.kind, publicId: gone.publicId, credentialsDestroyed: failed.length === 0 };
+      const summary = await disconnect(deps, channelId, c.get("log"));
       await recordAction(c, sql, acting, { action: "channel.deleted", target: channelId, summary });
     });
     return c.body(null, 204);
