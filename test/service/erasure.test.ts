@@ -156,6 +156,13 @@ describe("GDPR erasure", () => {
     const [recordText] = await raw(db)<{ row: string }[]>`
       select e::text as row from erasures e where request_id = ${requestId}`;
     expect(mentioning([{ table: "erasures", row: recordText?.row ?? "" }], ada.identifiers)).toEqual([]);
+    // And the audit log names it by its record, with the counts, never the person.
+    const [audited] = await raw(db)<
+      { actor: string; target: string; summary: { counts: Record<string, number> } }[]
+    >`
+      select actor, target, summary from audit_log where action = 'erasure.completed' and request_id = ${requestId}`;
+    expect(audited).toMatchObject({ actor: "admin-api-key", summary: { counts: { sessions: 2 } } });
+    expect(mentioning([{ table: "audit_log", row: JSON.stringify(audited) }], ada.identifiers)).toEqual([]);
     const line = svc.logs.events("gdpr.erasure").at(-1);
     expect(line).toMatchObject({ actor: "admin-api-key", counts: { sessions: 2 } });
     expect(ada.identifiers.filter((id) => JSON.stringify(line).includes(id))).toEqual([]);

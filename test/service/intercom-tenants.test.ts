@@ -106,6 +106,13 @@ describe("a tenant's own Intercom app", () => {
     const [delivery] = await raw(db)`select notification_id from webhook_deliveries
       where notification_id like ${`%${n.id}`}`;
     expect(delivery?.notificationId).toBe(`${connectionB.id}:${n.id}`);
+    // Reading the tenant's credentials is on its audit log: which, never their values.
+    const reads = await raw(db)<{ tenantId: string; summary: { credential: string } }[]>`
+      select tenant_id, summary from audit_log where action = 'credential.read' and target = ${connectionB.id}`;
+    expect(reads.map((r) => r.tenantId)).toEqual([tenantB.id, tenantB.id]);
+    expect(reads.map((r) => r.summary.credential).sort()).toEqual(["accessToken", "clientSecret"]);
+    expect(JSON.stringify(reads)).not.toContain(B.secret);
+    expect(JSON.stringify(reads)).not.toContain(B.token);
   });
 
   test("a retried delivery is answered once", async () => {

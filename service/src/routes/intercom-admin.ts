@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { appendAudit } from "../db/audit";
 import type { Sql } from "../db/client";
 import { handoffCounts } from "../db/handoffs";
 import { outboxStats } from "../db/pipeline";
@@ -202,6 +203,17 @@ export function intercomAdminRoutes(deps: IntercomAdminDeps) {
       },
     );
     if (!erasureId) throw new AppError(404, "contact_not_found", "No such contact here or in Intercom");
+    // Runs in the default tenant's scope (the Intercom contact is its connection's). The target is the
+    // erasure's record, never the person's id; the summary is row counts.
+    await appendAudit(deps.sql, {
+      actor: c.get("identity")?.id ?? "admin-api-key",
+      role: c.get("identity") ? "admin" : "platform_admin",
+      action: "erasure.completed",
+      target: String(erasureId),
+      requestId: c.get("requestId"),
+      clientAddress: c.get("clientAddress"),
+      summary: { counts, intercomContactDeleted: contact !== null },
+    });
     return c.json(
       { deleted: true, intercomContactId: contact?.id ?? null, sessionsDeleted: counts.sessions },
       200,

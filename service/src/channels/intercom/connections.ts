@@ -1,3 +1,4 @@
+import { appendAudit } from "../../db/audit";
 import { listChannels } from "../../db/channels";
 import type { Sql } from "../../db/client";
 import { findConnectionRoute } from "../../db/platform-channels";
@@ -97,7 +98,11 @@ export class IntercomConnections implements ConnectedChannels {
 
   private async build(c: Connection): Promise<QueuedChannel<IntercomConversation>> {
     const { secrets, sql } = this.deps;
-    const read = (credential: string) => secrets.get(c.secretRefs[credential] ?? "");
+    const read = async (credential: string) => {
+      const value = await secrets.get(c.secretRefs[credential] ?? "");
+      await this.auditRead(c, credential);
+      return value;
+    };
     const [clientSecret, firstToken] = await Promise.all([read("clientSecret"), read("accessToken")]);
     let token = firstToken;
     const gateway = await this.deps.gateway({
@@ -119,6 +124,22 @@ export class IntercomConnections implements ConnectedChannels {
       connection: { appId: c.publicId, connectionId: c.id },
     });
     return { ...channel, verifier: this.evictingVerifier(c.id, channel) };
+  }
+
+  /**
+   * Every read of a tenant's credential is on its audit log (issue 12). Reads are rare: once per
+   * connection when its gateway is built, and again when Intercom refuses the token.
+   */
+  private auditRead(c: Connection, credential: string) {
+    return inTenant(c.tenantId, () =>
+      appendAudit(this.deps.sql, {
+        actor: "switchboard",
+        role: "service",
+        action: "credential.read",
+        target: c.id,
+        summary: { kind: "intercom", credential },
+      }),
+    );
   }
 
   private async adminOf(c: Connection, gateway: IntercomGateway): Promise<string> {
