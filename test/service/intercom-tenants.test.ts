@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Database } from "../../service/src/db/client";
+import { DEFAULT_TENANT_ID } from "../../service/src/db/tenant-scope";
 import { type IntercomEmulator, signedNotification, startIntercomEmulator } from "../emulators/intercom";
 import { type AdminService, asKey, type Body, createTenant, json, startAdminService } from "./admin-helpers";
 import { eventually, raw, testDatabase } from "./helpers";
@@ -153,6 +154,30 @@ describe("a tenant's own Intercom app", () => {
     expect(res.status).toBe(400);
     expect(((await res.json()) as Body).error.code).toBe("validation_failed");
     expect(await stored()).toEqual(before);
+  });
+
+  test("the default tenant suspended: its env-configured app's messages finish unanswered, then answer again", async () => {
+    const tenant = `/api/v1/admin/tenants/${DEFAULT_TENANT_ID}`;
+    await svc.call("PATCH", tenant, { status: "suspended" }, asKey);
+    try {
+      const conv = intercom.createConversation({ body: "Anyone there?" });
+      const res = await deliver("/webhooks/intercom", ENV_SECRET, conv.id).send();
+      expect(res.status).toBe(200);
+      const row = await eventually(
+        async () => (await raw(db)`select status, outcome from outbox where conversation_id = ${conv.id}`)[0],
+        (r) => r?.status !== "pending",
+      );
+      expect(row).toMatchObject({ status: "skipped", outcome: "tenant_suspended" });
+      expect(botReplies(conv.id)).toEqual([]);
+    } finally {
+      await svc.call("PATCH", tenant, { status: "active" }, asKey);
+    }
+    const again = intercom.createConversation({ body: "Anyone there now?" });
+    expect((await deliver("/webhooks/intercom", ENV_SECRET, again.id).send()).status).toBe(200);
+    await eventually(
+      () => botReplies(again.id),
+      (r) => r.length > 0,
+    );
   });
 
   test("an unknown connection, or a suspended tenant's, answers as a bad signature", async () => {

@@ -8,6 +8,7 @@ import {
   recordAnswer,
   rememberContact,
 } from "../../db/pipeline";
+import { TenantSuspended, UnknownTenant } from "../../domain/errors";
 import type { TurnResult } from "../../domain/turn";
 import type { TurnEngine } from "../../engine/conversation-engine";
 import {
@@ -105,6 +106,11 @@ export class ConversationTurns<View> {
         logTurn: ignoreTurnLog,
       });
     } catch (error) {
+      // A suspended tenant's channels answer nothing: its rows finish, unanswered, without a retry.
+      if (error instanceof TenantSuspended || error instanceof UnknownTenant) {
+        await completeOutbox(this.deps.sql, turn.outboxIds, "skipped", error.code);
+        return "skipped";
+      }
       const reason = handoffOnRefusal(error);
       if (reason) return this.handOff(turn, reason);
       throw error;
