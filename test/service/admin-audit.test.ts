@@ -1,26 +1,12 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { Database } from "../../service/src/db/client";
-import {
-  type AdminService,
-  asKey,
-  asUser,
-  type Body,
-  createTenant,
-  json,
-  startAdminService,
-} from "./admin-helpers";
-import { testDatabase } from "./helpers";
+import { type AdminService, adminSuite, asKey, asUser, type Body, createTenant, json } from "./admin-helpers";
 
-let db: Database;
-let drop: () => Promise<void>;
 let svc: AdminService;
+let stop: () => Promise<void>;
 let a: Body;
 let b: Body;
 beforeAll(async () => {
-  const t = await testDatabase();
-  db = t.db;
-  drop = t.drop;
-  svc = await startAdminService(db);
+  ({ svc, stop } = await adminSuite());
   a = await createTenant(svc, "audited-a");
   b = await createTenant(svc, "audited-b");
   for (const [tenant, title] of [
@@ -31,8 +17,7 @@ beforeAll(async () => {
   }
 });
 afterAll(async () => {
-  await svc?.close();
-  await drop?.();
+  await stop?.();
 });
 
 describe("reading the audit log", () => {

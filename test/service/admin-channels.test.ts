@@ -3,32 +3,28 @@ import type { Database } from "../../service/src/db/client";
 import { inTenant } from "../../service/src/db/tenant-scope";
 import {
   type AdminService,
+  adminSuite,
   asKey,
   asUser,
   auditRows,
   type Body,
   createTenant,
   json,
-  startAdminService,
 } from "./admin-helpers";
-import { raw, testDatabase } from "./helpers";
+import { raw } from "./helpers";
 
 let db: Database;
-let drop: () => Promise<void>;
 let svc: AdminService;
+let stop: () => Promise<void>;
 let a: Body;
 let b: Body;
 beforeAll(async () => {
-  const t = await testDatabase();
-  db = t.db;
-  drop = t.drop;
-  svc = await startAdminService(db);
+  ({ db, svc, stop } = await adminSuite());
   a = await createTenant(svc, "channels-a");
   b = await createTenant(svc, "channels-b");
 });
 afterAll(async () => {
-  await svc?.close();
-  await drop?.();
+  await stop?.();
 });
 
 const SECRET = "intercom-client-secret-value-7f3a";

@@ -1,6 +1,6 @@
 import { SignJWT } from "jose";
 import type { Database } from "../../service/src/db/client";
-import { raw, startTestService, type TestService } from "./helpers";
+import { raw, startTestService, type TestService, testDatabase } from "./helpers";
 
 /** The admin API's test harness: the real service with ADMIN_API_KEY and user JWTs signed with JWT_SECRET. */
 
@@ -77,4 +77,24 @@ export async function auditRows(db: Database, action: string) {
     "select tenant_id, actor, role, target, summary, request_id, client_address from audit_log where action = $1 order by id",
     [action],
   );
+}
+
+/**
+ * One test file's own database and the admin service on it. `stop` closes the service and drops the
+ * database (also when the service failed to start).
+ */
+export async function adminSuite(env: Record<string, string> = {}) {
+  const t = await testDatabase();
+  let svc: AdminService;
+  try {
+    svc = await startAdminService(t.db, env);
+  } catch (error) {
+    await t.drop();
+    throw error;
+  }
+  const stop = async () => {
+    await svc.close();
+    await t.drop();
+  };
+  return { db: t.db, svc, stop };
 }

@@ -6,32 +6,28 @@ import { inTenant } from "../../service/src/db/tenant-scope";
 import { createLogger } from "../../service/src/logger";
 import {
   type AdminService,
+  adminSuite,
   asKey,
   asUser,
   auditRows,
   type Body,
   createTenant,
   json,
-  startAdminService,
 } from "./admin-helpers";
-import { baseEnv, testDatabase } from "./helpers";
+import { baseEnv } from "./helpers";
 
 let db: Database;
-let drop: () => Promise<void>;
 let svc: AdminService;
+let stop: () => Promise<void>;
 let north: Body;
 let south: Body;
 beforeAll(async () => {
-  const t = await testDatabase();
-  db = t.db;
-  drop = t.drop;
-  svc = await startAdminService(db, { KNOWLEDGE_DOCUMENT_MAX_BYTES: "2048" });
+  ({ db, svc, stop } = await adminSuite({ KNOWLEDGE_DOCUMENT_MAX_BYTES: "2048" }));
   north = await createTenant(svc, "north-shop", "North Shop");
   south = await createTenant(svc, "south-shop", "South Shop");
 });
 afterAll(async () => {
-  await svc?.close();
-  await drop?.();
+  await stop?.();
 });
 
 const docPath = (tenant: Body, slug: string) => `/api/v1/admin/tenants/${tenant.id}/knowledge/${slug}`;

@@ -1,28 +1,16 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Database } from "../../service/src/db/client";
-import {
-  type AdminService,
-  asKey,
-  asUser,
-  auditRows,
-  createTenant,
-  json,
-  startAdminService,
-} from "./admin-helpers";
-import { raw, testDatabase } from "./helpers";
+import { type AdminService, adminSuite, asKey, asUser, auditRows, createTenant, json } from "./admin-helpers";
+import { raw } from "./helpers";
 
 let db: Database;
-let drop: () => Promise<void>;
 let svc: AdminService;
+let stop: () => Promise<void>;
 beforeAll(async () => {
-  const t = await testDatabase();
-  db = t.db;
-  drop = t.drop;
-  svc = await startAdminService(db);
+  ({ db, svc, stop } = await adminSuite());
 });
 afterAll(async () => {
-  await svc?.close();
-  await drop?.();
+  await stop?.();
 });
 
 describe("who may call the admin API", () => {

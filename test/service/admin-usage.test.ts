@@ -1,19 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Database } from "../../service/src/db/client";
-import {
-  type AdminService,
-  asKey,
-  asUser,
-  type Body,
-  createTenant,
-  json,
-  startAdminService,
-} from "./admin-helpers";
-import { raw, testDatabase } from "./helpers";
+import { type AdminService, adminSuite, asKey, asUser, type Body, createTenant, json } from "./admin-helpers";
+import { raw } from "./helpers";
 
 let db: Database;
-let drop: () => Promise<void>;
 let svc: AdminService;
+let stop: () => Promise<void>;
 let a: Body;
 let b: Body;
 
@@ -28,10 +20,7 @@ async function spend(tenant: Body, at: string, model: string, channel: string, t
 }
 
 beforeAll(async () => {
-  const t = await testDatabase();
-  db = t.db;
-  drop = t.drop;
-  svc = await startAdminService(db);
+  ({ db, svc, stop } = await adminSuite());
   a = await createTenant(svc, "usage-a");
   b = await createTenant(svc, "usage-b");
   await spend(a, "2026-03-01T00:00:00Z", "gemini-2.5-flash", "web", 100, 0.001);
@@ -42,8 +31,7 @@ beforeAll(async () => {
   await spend(b, "2026-03-01T10:00:00Z", "gemini-2.5-flash", "web", 999, 9);
 });
 afterAll(async () => {
-  await svc?.close();
-  await drop?.();
+  await stop?.();
 });
 
 const usage = (tenant: Body, query: string) => `/api/v1/admin/tenants/${tenant.id}/usage?${query}`;

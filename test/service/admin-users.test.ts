@@ -2,32 +2,27 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Database } from "../../service/src/db/client";
 import {
   type AdminService,
+  adminSuite,
   asKey,
   asUser,
   auditRows,
   type Body,
   createTenant,
   json,
-  startAdminService,
 } from "./admin-helpers";
-import { testDatabase } from "./helpers";
 
 let db: Database;
-let drop: () => Promise<void>;
 let svc: AdminService;
+let stop: () => Promise<void>;
 let a: Body;
 let b: Body;
 beforeAll(async () => {
-  const t = await testDatabase();
-  db = t.db;
-  drop = t.drop;
-  svc = await startAdminService(db);
+  ({ db, svc, stop } = await adminSuite());
   a = await createTenant(svc, "users-a");
   b = await createTenant(svc, "users-b");
 });
 afterAll(async () => {
-  await svc?.close();
-  await drop?.();
+  await stop?.();
 });
 
 const users = (tenant: Body) => `/api/v1/admin/tenants/${tenant.id}/users`;

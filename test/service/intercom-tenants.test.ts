@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Database } from "../../service/src/db/client";
 import { DEFAULT_TENANT_ID } from "../../service/src/db/tenant-scope";
 import { type IntercomEmulator, signedNotification, startIntercomEmulator } from "../emulators/intercom";
-import { type AdminService, asKey, type Body, createTenant, json, startAdminService } from "./admin-helpers";
-import { eventually, raw, testDatabase } from "./helpers";
+import { type AdminService, adminSuite, asKey, type Body, createTenant, json } from "./admin-helpers";
+import { eventually, raw } from "./helpers";
 
 /**
  * A tenant's own Intercom app (issue 12): connected through the admin API, its webhooks arrive on the
@@ -18,8 +18,8 @@ const A = { secret: "alpha-client-secret-0b3c", token: "alpha-access-token-19cd"
 
 let intercom: IntercomEmulator;
 let db: Database;
-let drop: () => Promise<void>;
 let svc: AdminService;
+let stop: () => Promise<void>;
 let tenantB: Body;
 let connectionB: Body;
 let connectionA: Body;
@@ -36,15 +36,12 @@ async function connect(tenant: Body, app: typeof A, extra: Body = {}) {
 
 beforeAll(async () => {
   intercom = await startIntercomEmulator();
-  const t = await testDatabase();
-  db = t.db;
-  drop = t.drop;
-  svc = await startAdminService(db, {
+  ({ db, svc, stop } = await adminSuite({
     INTERCOM_ACCESS_TOKEN: intercom.token,
     INTERCOM_API_BASE: intercom.url,
     INTERCOM_WEBHOOK_SECRET: ENV_SECRET,
     POLLING_INTERVAL: "0",
-  });
+  }));
   tenantB = await createTenant(svc, "icom-bravo");
   const doc = { title: "Hours", body: "The bravo shop opens at 6am sharp." };
   await svc.call("PUT", `/api/v1/admin/tenants/${tenantB.id}/knowledge/hours`, doc, asKey);
@@ -53,8 +50,7 @@ beforeAll(async () => {
   connectionA = await connect(await createTenant(svc, "icom-alpha"), A);
 });
 afterAll(async () => {
-  await svc?.close();
-  await drop?.();
+  await stop?.();
   await intercom?.close();
 });
 
