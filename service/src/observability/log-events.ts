@@ -23,6 +23,12 @@ export const LOG_EVENT = {
   handoff: "handoff",
   /** A user passed the warning share of a token budget. */
   budgetWarning: "budget.warning",
+  /** A text message arrived from a customer (verified, routed to its tenant's number); `provider`. */
+  smsReceived: "sms.received",
+  /** The provider reported an outbound text's delivery state; `status` (delivered, failed, …), `provider`. */
+  smsDelivery: "sms.delivery",
+  /** A customer opted out of (`outcome` opted_out) or back into (opted_in) a tenant's texts; `provider`. */
+  smsConsent: "sms.consent",
 } as const;
 export type LogEvent = (typeof LOG_EVENT)[keyof typeof LOG_EVENT];
 
@@ -43,6 +49,10 @@ export const LOG_FIELD = {
   cachedTokens: "cachedTokens",
   costUsd: "costUsd",
   reason: "reason",
+  /** The SMS provider (twilio, telnyx, voxie) on the sms.* events. */
+  provider: "provider",
+  /** An outbound text's delivery state on sms.delivery (`delivered`, `undelivered`, `failed`, …). */
+  deliveryStatus: "deliveryStatus",
 } as const;
 export type LogField = (typeof LOG_FIELD)[keyof typeof LOG_FIELD];
 
@@ -51,6 +61,9 @@ export const UPSTREAM = {
   gemini: "gemini",
   intercom: "intercom",
   gptTrainer: "gpt-trainer",
+  twilio: "twilio",
+  telnyx: "telnyx",
+  voxie: "voxie",
 } as const;
 
 /** Values of `purpose` (on model.usage): the context-cache alert keeps to chat calls. */
