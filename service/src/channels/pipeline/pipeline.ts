@@ -25,6 +25,7 @@ import type {
   ConversationUpdate,
   InboundDelivery,
   InboundRequest,
+  ParsedNotification,
   QueuedChannel,
   QueuedChannelName,
   UpstreamFailure,
@@ -192,6 +193,19 @@ export class InboundPipeline {
     const parsed = parsing instanceof Promise ? await parsing : parsing;
     if (parsed.kind === "probe") return { status: "pong", queued: 0 };
     // Verified first, then everything recorded in the tenant of the connection the webhook came through.
+    return inTenant(tenantId, () => this.record(name, tenantId, parsed.delivery));
+  }
+
+  /**
+   * A delivery a channel verified itself: SMS webhooks share one path per provider and are verified with
+   * the credentials of the number they name. Recorded and dispatched like any other, in the tenant's scope.
+   */
+  recordVerified(
+    name: QueuedChannelName,
+    tenantId: string,
+    parsed: ParsedNotification,
+  ): Promise<Acknowledgement> {
+    if (parsed.kind === "probe") return Promise.resolve({ status: "pong", queued: 0 });
     return inTenant(tenantId, () => this.record(name, tenantId, parsed.delivery));
   }
 
