@@ -72,13 +72,17 @@ export function digestMatches(header: string | undefined, body: Uint8Array): boo
 /**
  * ECDSA P-256 with SHA-256 over the signature input. Draft-05 says only "the signed content byte array";
  * its own test vector (and RFC 9421 later, explicitly) is the 64-byte r‖s form (IEEE P1363), while many
- * libraries emit ASN.1 DER. Both encode the same (r, s), so the length decides which one to read.
+ * libraries emit ASN.1 DER. Both encode the same (r, s) under the same key, so accepting either weakens
+ * nothing: 64 bytes are read as r‖s first, anything else (and a 64-byte DER, rare but possible) as DER.
  */
 export function verifyEcdsaP256(key: KeyObject, base: string, signature: Uint8Array): boolean {
-  try {
-    const dsaEncoding = signature.length === 64 ? "ieee-p1363" : "der";
-    return verify("sha256", Buffer.from(base, "utf8"), { key, dsaEncoding }, signature);
-  } catch {
-    return false;
-  }
+  const data = Buffer.from(base, "utf8");
+  const encodings = signature.length === 64 ? (["ieee-p1363", "der"] as const) : (["der"] as const);
+  return encodings.some((dsaEncoding) => {
+    try {
+      return verify("sha256", data, { key, dsaEncoding }, signature);
+    } catch {
+      return false;
+    }
+  });
 }
