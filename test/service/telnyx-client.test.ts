@@ -145,10 +145,17 @@ describe("Telnyx SMS client (official SDK) against the emulator", () => {
   });
 
   it("a 5xx is unavailable and retryable; other 4xx are rejected", async () => {
-    telnyx.failNext({ status: 503 });
+    telnyx.failNext({ status: 500 });
     const down = await refusal(send());
-    expect([down.kind, down.status, down.retryable]).toEqual(["unavailable", 503, true]);
+    expect([down.kind, down.status, down.providerCode, down.retryable]).toEqual([
+      "unavailable",
+      500,
+      "10007",
+      true,
+    ]);
     expect(telnyx.requests).toHaveLength(1);
+    telnyx.failNext({ status: 503 });
+    expect((await refusal(send())).kind).toBe("unavailable");
 
     const wrongKey = telnyxSmsClient({ apiKey: "KEY-revoked", apiBase: telnyx.apiBase });
     const refused = await refusal(wrongKey.send({ from: TENANT, to: CUSTOMER, text: "x" }));
