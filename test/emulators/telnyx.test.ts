@@ -1,4 +1,4 @@
-import { createPublicKey, verify } from "node:crypto";
+import { createPublicKey, generateKeyPairSync, verify } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import Telnyx, { APIError } from "telnyx";
@@ -269,5 +269,20 @@ describe("telnyx emulator webhooks", () => {
     expect(signedByAccount(telnyx.publicKey, headers, body)).toBe(true);
     expect(signedByAccount(telnyx.publicKey, headers, Buffer.from(`${body} `))).toBe(false);
     expect(Buffer.from(telnyx.publicKey, "base64")).toHaveLength(32);
+  });
+
+  it("keeps the same public key across restarts when given the account's signing key", async () => {
+    const { privateKey } = generateKeyPairSync("ed25519");
+    const pem = privateKey.export({ format: "pem", type: "pkcs8" }).toString();
+    const a = await startTelnyxEmulator({ privateKeyPem: pem });
+    const b = await startTelnyxEmulator({ privateKeyPem: pem });
+    try {
+      expect(a.publicKey).toBe(b.publicKey);
+      const body = Buffer.from('{"data":{}}');
+      expect(signedByAccount(b.publicKey, a.signTelnyxWebhook(body), body)).toBe(true);
+      expect(a.publicKey).not.toBe(telnyx.publicKey);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
   });
 });

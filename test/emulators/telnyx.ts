@@ -29,7 +29,14 @@
  * Not covered: MMS sending, number pools, short codes, alphanumeric senders, scheduled sends, messaging
  * profiles as resources, the opt-out list endpoints, webhook retries and failover URLs.
  */
-import { generateKeyPairSync, type KeyObject, randomUUID, sign } from "node:crypto";
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomUUID,
+  sign,
+} from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
   type EmulatorServer,
@@ -87,6 +94,11 @@ export interface TelnyxFault {
 export interface TelnyxEmulatorOptions {
   apiKey?: string;
   messagingProfileId?: string;
+  /**
+   * The account's Ed25519 signing key (PKCS#8 PEM), so `publicKey` stays the same across restarts (the
+   * key a tenant pasted keeps verifying); default a fresh pair.
+   */
+  privateKeyPem?: string;
 }
 
 /** Headers Telnyx sends with a webhook. */
@@ -155,6 +167,13 @@ export function telnyxWebhookSigner(): {
     publicKey: spki.subarray(SPKI_ED25519_PREFIX_LENGTH).toString("base64"),
     sign: (body, timestamp) => signWith(privateKey, body, timestamp),
   };
+}
+
+function keyPairFrom(pem: string): { publicKey: KeyObject; privateKey: KeyObject } {
+  const privateKey = createPrivateKey(pem);
+  if (privateKey.asymmetricKeyType !== "ed25519")
+    throw new Error("telnyx emulator: privateKeyPem is not Ed25519");
+  return { privateKey, publicKey: createPublicKey(privateKey) };
 }
 
 function signWith(key: KeyObject, body: string | Uint8Array, timestamp?: number): TelnyxWebhookHeaders {
@@ -254,7 +273,7 @@ const MDR_FILTER_FIELDS = new Set([
 export async function startTelnyxEmulator(opts: TelnyxEmulatorOptions = {}): Promise<TelnyxEmulator> {
   const apiKey = opts.apiKey ?? `KEY0123456789ABCDEF_${randomUUID().replaceAll("-", "")}`;
   const messagingProfileId = opts.messagingProfileId ?? randomUUID();
-  const signer = generateKeyPairSync("ed25519");
+  const signer = opts.privateKeyPem ? keyPairFrom(opts.privateKeyPem) : generateKeyPairSync("ed25519");
   const publicKey = signer.publicKey
     .export({ format: "der", type: "spki" })
     .subarray(SPKI_ED25519_PREFIX_LENGTH)
