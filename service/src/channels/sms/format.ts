@@ -205,19 +205,23 @@ function hardCut(text: string, maxSegments: number): string {
  */
 function capText(p: PlainText, maxSegments: number): string {
   const limit = fittingPrefix(p.text, maxSegments);
-  // Only cuts near the limit can fit (a sentence cut has no ellipsis, so may end up to 3 units later).
-  const points = cutPoints(p)
-    .filter((c) => c.at <= limit + 3)
-    .reverse();
-  const word = points
-    .filter((c) => c.at <= limit)
-    .map((c) => withEllipsis(p.text.slice(0, c.at)))
-    .find((t) => segmentsOf(t) <= maxSegments && /[^.\s\u2026]/.test(t));
-  const sentence = points
-    .filter((c) => c.sentence)
-    .map((c) => p.text.slice(0, c.at).trimEnd())
-    .find((t) => segmentsOf(t) <= maxSegments);
-  if (sentence && (!word || sentence.length * 2 >= word.length)) return sentence;
+  let word: string | undefined;
+  let sentence: string | undefined;
+  // From the last cut that can fit backwards (a sentence cut has no ellipsis: up to 3 units later).
+  for (const c of cutPoints(p).reverse()) {
+    if (c.at > limit + 3) continue;
+    if (word === undefined && c.at <= limit) {
+      const t = withEllipsis(p.text.slice(0, c.at));
+      if (segmentsOf(t) <= maxSegments && /[^.\s\u2026]/.test(t)) word = t;
+    }
+    if (sentence === undefined && c.sentence) {
+      const t = p.text.slice(0, c.at).trimEnd();
+      if (segmentsOf(t) <= maxSegments) sentence = t;
+    }
+    // Further back, a sentence cut would lose more than half of the word cut.
+    if (sentence !== undefined || (word !== undefined && c.at * 2 < word.length)) break;
+  }
+  if (sentence !== undefined && (word === undefined || sentence.length * 2 >= word.length)) return sentence;
   return word ?? hardCut(p.text, maxSegments);
 }
 
@@ -228,7 +232,11 @@ function capText(p: PlainText, maxSegments: number): string {
 export function fitSms(reply: string, maxSegments: number): string {
   const max = Math.max(1, Math.floor(maxSegments));
   const plain = plainSms(reply);
-  if (plain.text === "") return reply.trim() === "" ? "" : hardCut(plainPunctuation(reply.trim()), max);
+  if (plain.text === "") {
+    // Only Markdown (a rule, an empty fence): send what was written rather than nothing.
+    const raw = plainPunctuation(reply.trim());
+    return raw === "" || segmentsOf(raw) <= max ? raw : hardCut(raw, max);
+  }
   if (segmentsOf(plain.text) <= max) return plain.text;
   return capText(plain, max);
 }
