@@ -4,7 +4,7 @@
  * - Twilio: opt-out STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, REVOKE, OPTOUT; opt-in START, YES,
  *   UNSTOP; help HELP, INFO; "only single-word messages" trigger them
  *   (https://www.twilio.com/docs/messaging/tutorials/advanced-opt-out,
- *   https://help.twilio.com/articles/223134027-Twilio-support-for-opt-out-keywords-SMS-STOP-filtering-).
+ *   https://help.twilio.com/hc/en-us/articles/223134027-Twilio-support-for-opt-out-keywords-SMS-STOP-filtering-).
  * - Telnyx: opt-out STOP, STOPALL, STOP ALL, UNSUBSCRIBE, CANCEL, END, QUIT; opt-in START, UNSTOP; the
  *   block is per messaging profile
  *   (https://developers.telnyx.com/docs/messaging/messages/advanced-opt-in-out).
