@@ -135,7 +135,7 @@ function failureKind(status: number, code: number | undefined): SmsFailureKind {
  * Twilio's own text can quote the recipient's number, and an HTTP library error carries the request's
  * Authorization header, so neither is passed on.
  */
-export function twilioFailure(error: unknown, now = Date.now()): unknown {
+function twilioFailure(error: unknown, now = Date.now()): unknown {
   if (error instanceof TwilioRefused || error instanceof twilio.RestException) {
     const code = error.code === undefined || Number.isNaN(error.code) ? undefined : error.code;
     const kind = failureKind(error.status, code);
