@@ -128,6 +128,17 @@ describe("Twilio webhook signature (X-Twilio-Signature)", () => {
     expect(verify(signed(params, { body: moved }))).toBe(false);
   });
 
+  it("counts a value repeated under one key once, as the SDK's validator does", () => {
+    const params: Params = { ...message(), Tag: ["same", "same"] };
+    const sig = signTwilioRequest(TOKEN, URL_, params);
+    expect(twilio.validateRequest(TOKEN, sig, URL_, params)).toBe(true);
+    expect(twilio.validateRequest(TOKEN, sig, URL_, { ...params, Tag: "same" })).toBe(true);
+    expect(verify(inbound(twilioForm(params), URL_, { "x-twilio-signature": sig }))).toBe(true);
+    expect(verify(inbound(twilioForm({ ...params, Tag: "same" }), URL_, { "x-twilio-signature": sig }))).toBe(
+      true,
+    );
+  });
+
   it("reads + and %20 in form values as a space, and %2B as a plus, as Twilio signs the decoded value", () => {
     const params = { ...message(), Body: "a b+c" };
     const sig = signTwilioRequest(TOKEN, URL_, params);
@@ -280,6 +291,11 @@ describe("Twilio webhook routing and reading", () => {
     expect(event?.kind === "message" && event.media).toEqual([
       "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",
       "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME2",
+    ]);
+    // Only the NumMedia first media are the message's.
+    const [capped] = twilioWebhooks.read(signed({ ...mms, NumMedia: "1" }));
+    expect(capped?.kind === "message" && capped.media).toEqual([
+      "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",
     ]);
   });
 
