@@ -47,7 +47,7 @@ export function smsConnections(config: Config, deps: SmsDeps): SmsConnections {
         log,
         settings: async () => {
           const tenant = await tenants.get(tenantId);
-          return smsSettingsOf(tenant?.settings ?? {});
+          return smsSettingsOf(tenant?.settings ?? {}, tenant?.name);
         },
         connection,
       }) as QueuedChannel<unknown>,
