@@ -220,7 +220,7 @@ const writes: Record<string, IsolationCase> = {
   "pipeline.rememberContact": {
     run: ({ sql, b }) => pipeline.rememberContact(sql, bOwn(b), "alpha-contact"),
   },
-  "pipeline.markSending": { run: ({ sql, b }) => pipeline.markSending(sql, b.outboxIds) },
+  "pipeline.markSending": { run: ({ sql, b }) => pipeline.markSending(sql, b.outboxIds, "alpha") },
   "pipeline.completeOutbox": {
     run: ({ sql, b }) => pipeline.completeOutbox(sql, b.outboxIds, "skipped", "alpha"),
   },

@@ -4,7 +4,7 @@ import { smsChannel } from "../channels/sms/channel";
 import { SmsConnections } from "../channels/sms/connections";
 import { SmsInbound } from "../channels/sms/inbound";
 import type { SmsConnectionSecrets } from "../channels/sms/provider";
-import { smsSettingsOf } from "../channels/sms/settings";
+import { smsBusinessHours, smsSettingsOf } from "../channels/sms/settings";
 import { telnyxWebhooks } from "../channels/sms/telnyx/webhooks";
 import { twilioWebhooks } from "../channels/sms/twilio/webhooks";
 import { voxieWebhooks } from "../channels/sms/voxie/webhooks";
@@ -36,6 +36,7 @@ const STATUS_PATHS: Record<SmsProvider, string | undefined> = {
 export function smsConnections(config: Config, deps: SmsDeps): SmsConnections {
   const { sql, log, secretStore, tenants } = deps;
   const base = config.PUBLIC_URL?.replace(/\/+$/, "");
+  const hours = { ...config.BUSINESS_HOURS, timeZone: config.BUSINESS_TIMEZONE };
   return new SmsConnections({
     sql,
     log,
@@ -47,7 +48,8 @@ export function smsConnections(config: Config, deps: SmsDeps): SmsConnections {
         log,
         settings: async () => {
           const tenant = await tenants.get(tenantId);
-          return smsSettingsOf(tenant?.settings ?? {}, tenant?.name);
+          const settings = tenant?.settings ?? {};
+          return { sms: smsSettingsOf(settings, tenant?.name), hours: smsBusinessHours(settings, hours) };
         },
         connection,
       }) as QueuedChannel<unknown>,

@@ -78,6 +78,11 @@ export interface InboundMessage {
    * channel that reads the conversation from the provider when answering (Intercom).
    */
   text?: string | undefined;
+  /**
+   * The connection it arrived at, when a tenant has several doors on the channel (each of its numbers):
+   * the answer goes out through the same one.
+   */
+  via?: string | undefined;
 }
 
 /**
@@ -107,6 +112,8 @@ export interface PendingMessage {
   id: string;
   /** The text the notification carried, or null (the channel reads it from the provider). */
   text: string | null;
+  /** The connection it arrived at (InboundMessage.via), or null. */
+  via: string | null;
 }
 
 /** The conversation as the channel read it for one turn; `view` is the channel's own, given back to it. */
@@ -123,6 +130,12 @@ export type PendingWork =
   | { kind: "answered" }
   /** None of the messages exists any more: nothing can be answered. */
   | { kind: "missing" };
+
+/** How a channel dealt with a turn itself (ChannelSender.intercept). */
+export interface Intercepted {
+  status: "done" | "skipped";
+  outcome: string;
+}
 
 /** The channel's rules for a turn: pure decisions over what it read. */
 export interface ChannelPolicy<View> {
@@ -174,14 +187,25 @@ export interface ChannelSender<View> {
    * that reads nothing builds the view from the messages.
    */
   open(conversationId: string, messages: PendingMessage[]): Promise<OpenedConversation<View>>;
-  /** Sends the reply (plain text with light Markdown; the channel formats it). Throws to be retried. */
-  send(view: View, reply: string): Promise<void>;
+  /**
+   * Sends the reply (plain text with light Markdown; the channel formats it). Throws to be retried (the
+   * same reply is sent again); returns `{ undelivered }` when it can never be delivered (the recipient
+   * unsubscribed, the number is invalid): the rows then finish with that outcome, without a retry.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a channel whose sends always deliver returns nothing
+  send(view: View, reply: string, outboxIds: string[]): Promise<void | { undelivered: string }>;
   /**
    * Reconciliation after a crash between a send and its record: did the reply reach the conversation?
-   * Intercom looks for its own reply in the conversation it read. Absent when the provider cannot tell:
-   * a send once begun is then never repeated (at most once).
+   * Intercom looks for its own reply in the conversation it read; SMS asks the provider what it sent.
+   * Absent when the provider cannot tell: a send once begun is then never repeated (at most once).
    */
-  delivered?(view: View, messages: PendingMessage[]): boolean;
+  delivered?(view: View, messages: PendingMessage[], outboxIds: string[]): boolean | Promise<boolean>;
+  /**
+   * Messages that are commands to the channel rather than questions (SMS's STOP, START, HELP), and the
+   * channel's own refusals before any model call (an SMS quota reached): handled here, and the rows finish
+   * with the outcome returned. Undefined: the turn goes on to the engine with `pending` messages.
+   */
+  intercept?(view: View, messages: PendingMessage[]): Promise<Intercepted | undefined>;
   /** The channel's own steps to hand the conversation to a person, in order. */
   handoffSteps(view: View, context: HandoffContext): HandoffStep[];
   /** A provider's error as the pipeline logs and schedules it; undefined: not the provider's (backoff). */

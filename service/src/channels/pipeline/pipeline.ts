@@ -216,7 +216,13 @@ export class InboundPipeline {
   ): Promise<Acknowledgement> {
     const { topic, conversations } = delivery;
     const messages = conversations.flatMap((c) =>
-      c.messages.map((m) => ({ id: randomUUID(), conversationId: c.id, partId: m.id, body: m.text ?? null })),
+      c.messages.map((m) => ({
+        id: randomUUID(),
+        conversationId: c.id,
+        partId: m.id,
+        body: m.text ?? null,
+        via: m.via ?? null,
+      })),
     );
     const notified = conversations.map((c) => resolveConversation(c));
     const rows = await recordDelivery(this.deps.sql, name, delivery, notified, messages);
@@ -384,6 +390,7 @@ export class InboundPipeline {
           conversationId: conversation.conversationId,
           partId: m.id,
           body: m.text ?? null,
+          via: m.via ?? null,
         }));
         const rows = await queueMessages(sql, name, conversation, messages);
         await this.dispatch(rows.map((r) => ({ ...r, tenantId: runner.tenantId })));

@@ -54,7 +54,7 @@ export class ConversationTurns<View> {
 
   async answer(key: ConversationKey, rows: OutboxRow[], state: ConversationState): Promise<TurnOutcome> {
     const { sql } = this.deps;
-    const messages = rows.map((r) => ({ id: r.partId, text: r.body }));
+    const messages = rows.map((r) => ({ id: r.partId, text: r.body, via: r.replyVia }));
     const opened = await this.channel.sender.open(key.conversationId, messages);
     // Whose conversation this is, recorded once, so erasing that contact reaches everything kept of it.
     if (opened.contactId && opened.contactId !== state.contactId)
@@ -62,11 +62,20 @@ export class ConversationTurns<View> {
     const turn = { key, rows, messages, outboxIds: rows.map((r) => r.id), view: opened.view, state };
     if (rows.some((r) => r.sendStartedAt !== null) && (await this.settledByEarlierSend(turn)))
       return "skipped";
+    // Commands (an SMS STOP) count even while a person has the conversation.
+    const intercepted = await this.channel.sender.intercept?.(turn.view, messages);
+    if (intercepted) {
+      await completeOutbox(sql, turn.outboxIds, intercepted.status, intercepted.outcome);
+      return intercepted.status === "done" ? "answered" : "skipped";
+    }
     const skip = this.channel.policy.skipReason(turn.view, state);
     if (skip) {
       await completeOutbox(sql, turn.outboxIds, "skipped", skip);
       return "skipped";
     }
+    // An answer the provider refused earlier (429, 5xx) goes out as it was: the model is not asked again.
+    const refused = rows.find((r) => r.reply !== null)?.reply;
+    if (refused) return this.deliver(turn, refused, true);
     const work = this.channel.policy.pending(turn.view, messages);
     if (work.kind === "answer") return this.respond(turn, work.text);
     // Answered already means the customer has an answer: done, not skipped ("left unanswered on
@@ -82,7 +91,8 @@ export class ConversationTurns<View> {
    */
   private async settledByEarlierSend(turn: Turn<View>): Promise<boolean> {
     const check = this.channel.sender.delivered;
-    if (check && !check.call(this.channel.sender, turn.view, turn.messages)) return false;
+    if (check && !(await check.call(this.channel.sender, turn.view, turn.messages, turn.outboxIds)))
+      return false;
     const outcome = check ? "already_answered" : "send_unconfirmed";
     await completeOutbox(this.deps.sql, turn.outboxIds, "done", outcome);
     return true;
@@ -117,11 +127,21 @@ export class ConversationTurns<View> {
     }
     const after = handoffAfterTurn(result, turn.state.lowConfidenceAnswers, rules);
     if (after.handoff !== undefined) return this.handOff(turn, after.handoff);
-    if (result.reply.trim()) {
-      await markSending(this.deps.sql, turn.outboxIds);
-      await this.channel.sender.send(turn.view, result.reply);
-    }
+    if (result.reply.trim()) return this.deliver(turn, result.reply, !after.uncertain);
     await recordAnswer(this.deps.sql, turn.key, turn.outboxIds, !after.uncertain);
+    return "answered";
+  }
+
+  /** Sends with the idempotency record (and the reply) written first, then records the outcome. */
+  private async deliver(turn: Turn<View>, reply: string, confident: boolean): Promise<TurnOutcome> {
+    const { sql } = this.deps;
+    await markSending(sql, turn.outboxIds, reply);
+    const sent = await this.channel.sender.send(turn.view, reply, turn.outboxIds);
+    if (sent && "undelivered" in sent) {
+      await completeOutbox(sql, turn.outboxIds, "skipped", sent.undelivered);
+      return "skipped";
+    }
+    await recordAnswer(sql, turn.key, turn.outboxIds, confident);
     return "answered";
   }
 

@@ -99,7 +99,7 @@ export class SmsConnections implements ConnectedChannels {
 
   private async replyConnection(tenantId: string, id: string): Promise<ReplyConnection | undefined> {
     const row = await inTenant(tenantId, () => findChannel(this.deps.sql, id));
-    if (!row || row.status !== "active" || !isSmsProvider(row.kind)) return undefined;
+    if (row?.status !== "active" || !isSmsProvider(row.kind)) return undefined;
     const built = await this.credentialsOf({ ...row, tenantId });
     if (!built) return undefined;
     const provider = row.kind;

@@ -73,7 +73,7 @@ export class SmsInbound {
     await inTenant(tenantId, async () => {
       for (const event of events) {
         if (event.kind !== "status") continue;
-        await applyDeliveryStatus(sql, log, connectionId, event);
+        await applyDeliveryStatus(sql, log, { provider, connectionId }, event);
         statuses++;
       }
     });
