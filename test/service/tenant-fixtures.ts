@@ -5,6 +5,7 @@ import { parseConfig } from "../../service/src/config";
 import { appendAudit } from "../../service/src/db/audit";
 import { insertChannel, setChannelSecretRefs } from "../../service/src/db/channels";
 import type { Sql } from "../../service/src/db/client";
+import { contactByPhone } from "../../service/src/db/contacts";
 import { setCursor } from "../../service/src/db/cursors";
 import { eraseSubject } from "../../service/src/db/erasure";
 import { openHandoff } from "../../service/src/db/handoffs";
@@ -13,6 +14,7 @@ import { saveModelCache } from "../../service/src/db/model-caches";
 import { queueMessages, recordDelivery } from "../../service/src/db/pipeline";
 import { createTenant } from "../../service/src/db/platform";
 import { saveProviderSession } from "../../service/src/db/provider-sessions";
+import { recordConsent, recordSending, recordSent } from "../../service/src/db/sms";
 import { inTenant } from "../../service/src/db/tenant-scope";
 import { addTenantUser } from "../../service/src/db/tenant-users";
 import type { Identity } from "../../service/src/domain/identity";
@@ -34,6 +36,8 @@ export const SHARED = {
   cacheKey: "shared-cache-key",
   /** A user JWT's identity that both tenants have (same issuer and `sub`). */
   userIdentity: userIdentityId(ISSUER, "alice"),
+  /** A customer who texts both tenants. */
+  phone: "+15550000000",
 } as const;
 
 export interface SeededTenant {
@@ -62,6 +66,10 @@ export interface SeededTenant {
   channelConnectionId: string;
   channelPublicId: string;
   tenantUserId: string;
+  /** The contact of SHARED.phone in this tenant, and the provider id of the text it was sent. */
+  phoneContactId: string;
+  smsMessageId: string;
+  smsProviderMessageId: string;
 }
 
 export const identity = (id: string, kind: Identity["kind"] = "user"): Identity => ({
@@ -180,6 +188,31 @@ async function adminRows(sql: Sql, marker: string) {
   return { channelConnectionId, channelPublicId, tenantUserId: user?.id as string };
 }
 
+/** The SMS tables: the shared customer's contact, an opt-out, and a text sent to them. */
+async function sms(sql: Sql, marker: string, outboxIds: string[], connectionId: string) {
+  const phoneContactId = await contactByPhone(sql, SHARED.phone);
+  await recordConsent(sql, {
+    phone: SHARED.phone,
+    status: "opted_out",
+    source: "keyword",
+    keyword: `${marker}-STOP`,
+    provider: "twilio",
+    connectionId,
+  });
+  const smsProviderMessageId = `SM-${marker}`;
+  const id = await recordSending(sql, {
+    connectionId,
+    provider: "twilio",
+    customerPhone: SHARED.phone,
+    businessPhone: "+15550000001",
+    kind: "reply",
+    outboxIds,
+    bodySha256: `${marker}-digest`,
+  });
+  await recordSent(sql, id, { providerMessageId: smsProviderMessageId, status: "sent" });
+  return { phoneContactId, smsMessageId: id, smsProviderMessageId };
+}
+
 async function secret(sql: Sql, tenantId: string) {
   // Each tenant's store has its own key, so a key id seen by the other tenant would be a leak too.
   const store = new DatabaseSecretStore(sql, { key: randomBytes(32) });
@@ -210,6 +243,7 @@ export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Pro
     const piped = await pipeline(sql, marker, contactId);
     const kept = await state(sql, marker, turns.sessionId);
     const admin = await adminRows(sql, marker);
+    const texts = await sms(sql, marker, piped.outboxIds, admin.channelConnectionId);
     const secrets = await secret(sql, tenant.id);
     await erasure(sql, marker);
     return {
@@ -223,6 +257,7 @@ export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Pro
       ...piped,
       ...kept,
       ...admin,
+      ...texts,
       ...secrets,
     };
   });
