@@ -1,3 +1,4 @@
+import type { Channel } from "../../service/src/domain/turn";
 import {
   LOG_EVENT,
   LOG_FIELD,
@@ -6,6 +7,7 @@ import {
   MODEL_PURPOSE,
   UPSTREAM,
 } from "../../service/src/observability/log-events";
+import type { SmsDeliveryStatus } from "../../service/src/ports/sms";
 
 /**
  * Log-based metrics over the service's structured logs (Cloud Logging JSON on stdout, fields under
@@ -50,6 +52,51 @@ const MODEL_TIER: readonly LogMetricLabel[] = [
   { key: "model", field: LOG_FIELD.model, description: "model id" },
   { key: "tier", field: LOG_FIELD.tier, description: "user tier" },
   { key: "purpose", field: LOG_FIELD.purpose, description: "chat or summary" },
+];
+
+// The SMS channel's own events (issue 13). Its answered turns need no metric of their own: they are
+// conversation.processed lines with channel "sms", counted by switchboard_conversations above. No tenant
+// label: a tenant per series would multiply the series by the tenants; the log lines name the tenant.
+const SMS_PROVIDER: LogMetricLabel = {
+  key: "provider",
+  field: LOG_FIELD.provider,
+  description: "twilio, telnyx or voxie",
+};
+const SMS_METRICS: readonly LogMetricSpec[] = [
+  {
+    name: "switchboard_sms_received",
+    description: "Inbound texts verified and routed to a tenant's number, by provider",
+    event: LOG_EVENT.smsReceived,
+    kind: "counter",
+    unit: "1",
+    labels: [SMS_PROVIDER],
+  },
+  {
+    name: "switchboard_sms_deliveries",
+    description: "Delivery reports of outbound texts, by provider and delivery status",
+    event: LOG_EVENT.smsDelivery,
+    kind: "counter",
+    unit: "1",
+    labels: [
+      SMS_PROVIDER,
+      {
+        key: "delivery_status",
+        field: LOG_FIELD.deliveryStatus,
+        description: "queued, sending, sent, delivered, undelivered or failed",
+      },
+    ],
+  },
+  {
+    name: "switchboard_sms_consent",
+    description: "Customers opting out of or back into a tenant's texts, by provider and outcome",
+    event: LOG_EVENT.smsConsent,
+    kind: "counter",
+    unit: "1",
+    labels: [
+      SMS_PROVIDER,
+      { key: "outcome", field: LOG_FIELD.outcome, description: "opted_out or opted_in" },
+    ],
+  },
 ];
 
 export const LOG_METRICS: readonly LogMetricSpec[] = [
@@ -129,6 +176,7 @@ export const LOG_METRICS: readonly LogMetricSpec[] = [
     unit: "1",
     labels: [],
   },
+  ...SMS_METRICS,
 ];
 
 export const logMetricType = (name: string) => `logging.googleapis.com/user/${name}`;
@@ -140,4 +188,12 @@ export const logMetricType = (name: string) => `logging.googleapis.com/user/${na
 export const LOG_VALUE_VARS = {
   UPSTREAM_GEMINI: UPSTREAM.gemini,
   PURPOSE_CHAT: MODEL_PURPOSE.chat,
+  UPSTREAM_TWILIO: UPSTREAM.twilio,
+  UPSTREAM_TELNYX: UPSTREAM.telnyx,
+  UPSTREAM_VOXIE: UPSTREAM.voxie,
+  // Typed against the service's own vocabularies, so renaming a value there fails the typecheck here.
+  CHANNEL_SMS: "sms" satisfies Channel,
+  SMS_DELIVERED: "delivered" satisfies SmsDeliveryStatus,
+  SMS_FAILED: "failed" satisfies SmsDeliveryStatus,
+  SMS_UNDELIVERED: "undelivered" satisfies SmsDeliveryStatus,
 } as const;

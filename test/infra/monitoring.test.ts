@@ -62,6 +62,8 @@ describe("policies/*.json", () => {
         "model-daily-cost",
         "model-tokens-per-request",
         "context-cache-hit-rate",
+        "sms-delivery-failures",
+        "sms-provider-errors",
       ]),
     );
   });

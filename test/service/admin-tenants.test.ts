@@ -247,6 +247,45 @@ describe("settings", () => {
     expect((await json(await svc.call("GET", path, undefined, asKey))).settings).toEqual({});
   });
 
+  test("the sms block: effective defaults name the tenant, a patch shows stored and effective, bad values are 400", async () => {
+    const t = await createTenant(svc, "texting", "Texting Co");
+    const path = `/api/v1/admin/tenants/${t.id}/settings`;
+    const before = await json(await svc.call("GET", path, undefined, asKey));
+    expect(before.effective.sms).toEqual({
+      maxSegments: 3,
+      helpText:
+        "Texting Co: text us your question and we'll answer here. Reply STOP to opt out. Msg&data rates may apply.",
+      dailyLimit: null,
+      monthlyLimit: null,
+      tier: "free",
+    });
+    const sms = {
+      maxSegments: 2,
+      helpText: "Texting Co: call 555-0100. Reply STOP to opt out.",
+      dailyLimit: 100,
+    };
+    const set = await svc.call("PATCH", path, { sms }, asKey);
+    expect(set.status).toBe(200);
+    const after = await json(set);
+    expect(after.settings.sms).toEqual(sms);
+    expect(after.effective.sms).toEqual({ ...sms, monthlyLimit: null, tier: "free" });
+    const bad = await svc.call(
+      "PATCH",
+      path,
+      { sms: { maxSegments: 11, dailyLimit: 0, tier: "gold" } },
+      asKey,
+    );
+    expect(bad.status).toBe(400);
+    const body = await json(bad);
+    expect(body.error.code).toBe("invalid_settings");
+    expect(body.error.details.issues.map((i: { path: string }) => i.path).sort()).toEqual([
+      "sms.dailyLimit",
+      "sms.maxSegments",
+      "sms.tier",
+    ]);
+    expect((await json(await svc.call("GET", path, undefined, asKey))).settings.sms).toEqual(sms);
+  });
+
   test("the tenant users table decides a user's role over the token's claim", async () => {
     const t = await createTenant(svc, "demoted");
     await raw(db).unsafe(

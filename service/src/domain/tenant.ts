@@ -27,6 +27,8 @@ const origin = z
   .transform((u) => u.replace(/\/+$/, ""))
   .refine((u) => new URL(u).origin === u, "must be an origin like https://example.com (no path)");
 
+const smsLimit = z.number().int().min(1).max(10_000_000);
+
 const tierBudget = z.strictObject({ daily: count.nullable(), monthly: count.nullable() });
 
 /**
@@ -98,9 +100,27 @@ export const tenantSettingsSchema = z.strictObject({
     })
     .partial()
     .optional(),
+  /** Texting (channels/sms/settings.ts fills in the defaults). */
   sms: z
-    .strictObject({ helpText: text(320) })
+    .strictObject({
+      /** The most segments a reply may cost (default 3); Twilio and Telnyx send at most 10. */
+      maxSegments: z.number().int().min(1).max(10),
+      /** The answer to HELP/INFO; default: the business name, how to get help and how to opt out. */
+      helpText: text(300),
+      /** Replies sent a UTC day / month; unset: no limit. */
+      dailyLimit: smsLimit,
+      monthlyLimit: smsLimit,
+      /** The budget tier of the customers who text in (default `free`). */
+      tier: z.enum(TIERS),
+    })
     .partial()
+    .refine(
+      (s) => s.dailyLimit === undefined || s.monthlyLimit === undefined || s.dailyLimit <= s.monthlyLimit,
+      {
+        message: "dailyLimit must not be above monthlyLimit",
+        path: ["dailyLimit"],
+      },
+    )
     .optional(),
   retention: z
     .strictObject({ sessionsDays: z.number().int().min(1).max(3650) })

@@ -1,4 +1,6 @@
 import type { z } from "@hono/zod-openapi";
+import { helpReply } from "../../channels/sms/notices";
+import { smsSettingsOf } from "../../channels/sms/settings";
 import type { TenantSettings } from "../../domain/tenant";
 import type { EngineSettings } from "../../engine/conversation-engine";
 import { tenantEngineSettings } from "../../engine/tenant-settings";
@@ -19,8 +21,9 @@ export function invalidSettings(error: z.ZodError): AppError {
  * What the engine will use for this tenant: its settings laid over the deployment's, the system prompt
  * rendered. Shown beside the stored settings so a person editing them sees what an unset key falls back to.
  */
-export function effectiveSettings(base: EngineSettings, settings: TenantSettings) {
+export function effectiveSettings(base: EngineSettings, settings: TenantSettings, tenantName?: string) {
   const e = tenantEngineSettings(base, settings);
+  const sms = smsSettingsOf(settings, tenantName);
   return {
     systemPrompt: e.systemPrompt,
     routing: {
@@ -33,6 +36,14 @@ export function effectiveSettings(base: EngineSettings, settings: TenantSettings
     rateLimits: {
       userRequestsPerMinute: e.userRequestsPerMinute,
       clientRequestsPerMinute: e.guests.clientRequestsPerMinute,
+    },
+    // helpText as HELP is answered: the default, or the tenant's own as it goes out.
+    sms: {
+      maxSegments: sms.maxSegments,
+      helpText: helpReply(sms),
+      dailyLimit: sms.dailyLimit,
+      monthlyLimit: sms.monthlyLimit,
+      tier: sms.tier,
     },
   };
 }

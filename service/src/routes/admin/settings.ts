@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { inTenant } from "../../db/tenant-scope";
 import { currentTenant, saveTenantSettings } from "../../db/tenants";
-import { applySettingsPatch, type TenantSettings } from "../../domain/tenant";
+import { applySettingsPatch, type Tenant } from "../../domain/tenant";
 import { AppError } from "../../http/errors";
 import { createRouter } from "../../http/router";
 import { recordAction, requireTenantRole } from "./access";
@@ -51,14 +51,14 @@ function changedKeys(patch: Record<string, unknown>) {
 export function settingsRoutes(deps: AdminDeps) {
   const app = createRouter();
   const { sql } = deps;
-  const view = (settings: TenantSettings) => ({
+  const view = ({ settings, name }: Pick<Tenant, "settings" | "name">) => ({
     settings: settings as Record<string, unknown>,
-    effective: effectiveSettings(deps.engineDefaults, settings),
+    effective: effectiveSettings(deps.engineDefaults, settings, name),
   });
 
   app.openapi(readRouteDef, async (c) => {
     const { tenant } = await requireTenantRole(c, sql, c.req.valid("param").id, ["tenant_admin"]);
-    return c.json(view(tenant.settings), 200);
+    return c.json(view(tenant), 200);
   });
 
   app.openapi(patchRouteDef, async (c) => {
@@ -81,7 +81,7 @@ export function settingsRoutes(deps: AdminDeps) {
     });
     if (!saved) throw new AppError(404, "not_found", "No such tenant");
     deps.tenants.forget(saved);
-    return c.json(view(saved.settings), 200);
+    return c.json(view(saved), 200);
   });
 
   return app;
