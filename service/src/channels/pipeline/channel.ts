@@ -203,6 +203,7 @@ export interface ChannelSender<View> {
    * Sends the reply (plain text with light Markdown; the channel formats it). Throws to be retried;
    * returns `Undelivered` when it ended for good without a send worth retrying.
    */
+  // biome-ignore lint/suspicious/noConfusingVoidType: senders that always deliver (Intercom) stay `Promise<void>`.
   send(view: View, reply: string): Promise<void | Undelivered>;
   /**
    * Handles the messages that are commands, not questions (SMS keywords), before anything else of the
