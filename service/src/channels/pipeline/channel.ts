@@ -190,6 +190,8 @@ export interface HandledCommand {
   ids: string[];
   status: "done" | "skipped";
   outcome: string;
+  /** The channel answered it (HELP's text): the turn counts as answered. */
+  replied?: boolean | undefined;
 }
 
 /** The channel's outbound adapter. */

@@ -107,7 +107,7 @@ export class ConversationTurns<View> {
       await completeOutbox(this.deps.sql, ids, command.status, command.outcome);
       for (const id of command.ids) finished.add(id);
     }
-    const outcome = handled.some((c) => c.status === "done") ? "answered" : "skipped";
+    const outcome = handled.some((c) => c.replied) ? "answered" : "skipped";
     return { rest: turn.rows.filter((r) => !finished.has(r.partId)), outcome };
   }
 

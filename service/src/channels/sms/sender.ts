@@ -94,7 +94,8 @@ export class SmsSender implements ChannelSender<SmsView> {
         optedOut = false;
         handled.push({ ids: [m.id], status: "done", outcome: "opted_in" });
       } else if (keyword?.kind === "help") {
-        handled.push({ ids: [m.id], status: "done", outcome: await this.help(view, m.id) });
+        const outcome = await this.help(view, m.id);
+        handled.push({ ids: [m.id], status: "done", outcome, replied: outcome === "help" });
       } else questions.push(m.id);
     }
     if (questions.length === 0) return handled;
