@@ -18,6 +18,7 @@ import { saveSummary, saveTurn } from "../../service/src/db/turns";
 import type { LedgerEntry, UsageCharge } from "../../service/src/db/usage";
 import { ADMIN_READS, ADMIN_WRITES } from "./tenant-admin-cases";
 import { type SeededTenant, SHARED } from "./tenant-fixtures";
+import { SMS_CASES } from "./tenant-sms-cases";
 
 /**
  * One isolation case per repository function of service/src/db that reads or writes tenant data: it is
@@ -304,6 +305,7 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
   ...ADMIN_READS,
   ...writes,
   ...ADMIN_WRITES,
+  ...SMS_CASES,
   ...purges,
 };
 
