@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { applyDeliveryStatus } from "../../service/src/channels/sms/channel";
 import { helpReply, quotaNotice } from "../../service/src/channels/sms/notices";
 import type { Database, Sql } from "../../service/src/db/client";
+import { eraseSubject } from "../../service/src/db/erasure";
 import { migrate } from "../../service/src/db/migrate";
 import { inTenant } from "../../service/src/db/tenant-scope";
 import { smsUsageByDay } from "../../service/src/db/usage-report";
@@ -366,5 +367,41 @@ describe("handoff", () => {
     await w.work();
     expect(w.client.sent).toHaveLength(1);
     expect(w.engine.turns).toEqual([]);
+  });
+});
+
+describe("erasure", () => {
+  test("erasing a texting customer removes their thread, contact and delivery records but keeps their opt-out", async () => {
+    const a = world(tenantA);
+    const b = world(tenantB);
+    const phone = customer();
+    await a.text(phone, "my order is late");
+    await a.work();
+    await a.text(phone, "STOP");
+    await a.work();
+    await b.text(phone, "hello B");
+    await b.work();
+    const { counts } = await inTenant(tenantA, () =>
+      eraseSubject(
+        db.sql,
+        { identityIds: [], contactId: null, phone },
+        { actor: "test", requestId: "req-1", subjectRef: "ref-1", deletedUpstream: false },
+      ),
+    );
+    expect(counts).toMatchObject({ contacts: 1, smsMessages: 3, outbox: 2 });
+    const left = async (tenantId: string) => ({
+      contacts: (await inspect`select 1 from contacts where tenant_id = ${tenantId} and phone = ${phone}`)
+        .length,
+      messages: (
+        await inspect`select 1 from sms_messages where tenant_id = ${tenantId} and customer_phone = ${phone}`
+      ).length,
+      outbox: (
+        await inspect`select 1 from outbox where tenant_id = ${tenantId} and conversation_id = ${phone}`
+      ).length,
+    });
+    expect(await left(tenantA)).toEqual({ contacts: 0, messages: 0, outbox: 0 });
+    // Kept for compliance: without it the number could be texted again after opting out.
+    expect((await consent(tenantA, phone)).map((c) => c.status)).toEqual(["opted_out"]);
+    expect(await left(tenantB)).toEqual({ contacts: 1, messages: 2, outbox: 1 });
   });
 });
