@@ -81,6 +81,9 @@ describe("answering a text", () => {
       { direction: "inbound", status: "received", providerMessageId: "SM-dup-1" },
       { direction: "outbound", status: "queued", providerMessageId: w.client.sent[0]?.id },
     ]);
+    // The conversation id is the customer's number: the turn's log line names it only hashed.
+    expect(w.logs.events("conversation.processed")).toHaveLength(1);
+    expect(w.logs.raw.join("\n")).not.toContain(phone.slice(1));
   });
 
   test("a long Markdown reply goes out plain and within the tenant's segments", async () => {
