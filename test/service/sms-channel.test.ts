@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { applyDeliveryStatus } from "../../service/src/channels/sms/channel";
+import { applyDeliveryStatus, smsNotification } from "../../service/src/channels/sms/channel";
 import { helpReply, quotaNotice } from "../../service/src/channels/sms/notices";
 import type { Database, Sql } from "../../service/src/db/client";
 import { eraseSubject } from "../../service/src/db/erasure";
@@ -406,5 +406,52 @@ describe("erasure", () => {
     // Kept for compliance: without it the number could be texted again after opting out.
     expect((await consent(tenantA, phone)).map((c) => c.status)).toEqual(["opted_out"]);
     expect(await left(tenantB)).toEqual({ contacts: 1, messages: 2, outbox: 1 });
+  });
+});
+
+describe("smsNotification", () => {
+  test("a webhook without texts records nothing; texts become one delivery keyed by the provider's id", () => {
+    const status = {
+      kind: "status" as const,
+      providerMessageId: "SM-out",
+      status: "delivered" as const,
+      from: "+12125550100",
+      to: "+14155550100",
+    };
+    expect(smsNotification("conn-1", [status, { kind: "other", type: "message.finalized" }])).toEqual({
+      kind: "probe",
+    });
+    const text = (id: string, from: string) => ({
+      kind: "message" as const,
+      providerMessageId: id,
+      from,
+      to: "+12125550100",
+      text: `hi ${id}`,
+      media: [],
+    });
+    expect(
+      smsNotification("conn-1", [
+        text("SM-1", "+14155550100"),
+        text("SM-2", "+14155550100"),
+        text("SM-3", "+4930"),
+      ]),
+    ).toEqual({
+      kind: "delivery",
+      delivery: {
+        id: "SM-1",
+        topic: "message.received",
+        conversations: [
+          {
+            id: "+14155550100",
+            contactId: null,
+            messages: [
+              { id: "SM-1", text: "hi SM-1", via: "conn-1" },
+              { id: "SM-2", text: "hi SM-2", via: "conn-1" },
+            ],
+          },
+          { id: "+4930", contactId: null, messages: [{ id: "SM-3", text: "hi SM-3", via: "conn-1" }] },
+        ],
+      },
+    });
   });
 });

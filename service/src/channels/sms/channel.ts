@@ -41,10 +41,13 @@ export function smsNotification(connectionId: string, events: SmsEvent[]): Parse
     delivery: {
       id: first.providerMessageId,
       topic: "message.received",
-      conversations: messages.map((m) => ({
-        id: m.from,
+      // One update per conversation: texts of one customer in one webhook join their thread together.
+      conversations: [...new Set(messages.map((m) => m.from))].map((from) => ({
+        id: from,
         contactId: null,
-        messages: [{ id: m.providerMessageId, text: m.text, via: connectionId }],
+        messages: messages
+          .filter((m) => m.from === from)
+          .map((m) => ({ id: m.providerMessageId, text: m.text, via: connectionId })),
       })),
     },
   };
