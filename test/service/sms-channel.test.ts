@@ -4,7 +4,8 @@ import { helpReply, quotaNotice } from "../../service/src/channels/sms/notices";
 import type { Database, Sql } from "../../service/src/db/client";
 import { eraseSubject } from "../../service/src/db/erasure";
 import { migrate } from "../../service/src/db/migrate";
-import { inTenant } from "../../service/src/db/tenant-scope";
+import { purgeSmsMessages } from "../../service/src/db/retention";
+import { asPlatform, inTenant } from "../../service/src/db/tenant-scope";
 import { smsUsageByDay } from "../../service/src/db/usage-report";
 import { createLogger } from "../../service/src/logger";
 import { LogCapture, testDatabase } from "./helpers";
@@ -453,5 +454,25 @@ describe("smsNotification", () => {
         ],
       },
     });
+  });
+});
+
+describe("retention", () => {
+  test("old delivery records are purged, except a pending one a crash may still need", async () => {
+    const tenant = await createTenant(inspect, `sms-retention-${++seq}`);
+    const record = (status: string, age: string) =>
+      inspect.unsafe(
+        `insert into sms_messages (tenant_id, direction, provider, customer_phone, business_phone, status, created_at)
+         values ($1, 'outbound', 'twilio', '+14155550100', '+12125550100', $2, now() - $3::interval)`,
+        [tenant, status, age],
+      );
+    await record("delivered", "40 days");
+    await record("pending", "40 days");
+    await record("delivered", "1 day");
+    const purged = await asPlatform(() => purgeSmsMessages(db.sql, 30, 1000));
+    expect(purged).toBeGreaterThanOrEqual(1);
+    const left = await inspect<{ status: string }[]>`
+      select status from sms_messages where tenant_id = ${tenant} order by created_at`;
+    expect(left.map((r) => r.status)).toEqual(["pending", "delivered"]);
   });
 });

@@ -297,6 +297,8 @@ const purges: Record<string, IsolationCase> = Object.fromEntries(
     purgeOutbox: retention.purgeOutbox,
     purgeHandoffs: retention.purgeHandoffs,
     purgeConversations: retention.purgeConversations,
+    purgeSmsMessages: retention.purgeSmsMessages,
+    purgeSmsQuotaNotices: retention.purgeSmsQuotaNotices,
   }).map(([name, purge]) => [`retention.${name}`, { run: ({ sql }: CaseContext) => purge(sql, 0, 1000) }]),
 );
 
