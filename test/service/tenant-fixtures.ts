@@ -5,6 +5,7 @@ import { parseConfig } from "../../service/src/config";
 import { appendAudit } from "../../service/src/db/audit";
 import { insertChannel, setChannelSecretRefs } from "../../service/src/db/channels";
 import type { Sql } from "../../service/src/db/client";
+import { upsertContactByPhone } from "../../service/src/db/contacts";
 import { setCursor } from "../../service/src/db/cursors";
 import { eraseSubject } from "../../service/src/db/erasure";
 import { openHandoff } from "../../service/src/db/handoffs";
@@ -13,6 +14,9 @@ import { saveModelCache } from "../../service/src/db/model-caches";
 import { queueMessages, recordDelivery } from "../../service/src/db/pipeline";
 import { createTenant } from "../../service/src/db/platform";
 import { saveProviderSession } from "../../service/src/db/provider-sessions";
+import { recordConsent } from "../../service/src/db/sms-consent";
+import { insertSmsMessage } from "../../service/src/db/sms-messages";
+import { claimQuotaNotice } from "../../service/src/db/sms-quota";
 import { inTenant } from "../../service/src/db/tenant-scope";
 import { addTenantUser } from "../../service/src/db/tenant-users";
 import type { Identity } from "../../service/src/domain/identity";
@@ -32,6 +36,8 @@ export const SHARED = {
   conversationId: "conv-shared",
   documentSlug: "shared-doc",
   cacheKey: "shared-cache-key",
+  /** A customer who texts both tenants. */
+  phone: "+14155550100",
   /** A user JWT's identity that both tenants have (same issuer and `sub`). */
   userIdentity: userIdentityId(ISSUER, "alice"),
 } as const;
@@ -62,6 +68,10 @@ export interface SeededTenant {
   channelConnectionId: string;
   channelPublicId: string;
   tenantUserId: string;
+  /** The tenant's contact of SHARED.phone, and its outbound text's record and provider id. */
+  smsContactId: string;
+  smsMessageId: string;
+  smsProviderMessageId: string;
 }
 
 export const identity = (id: string, kind: Identity["kind"] = "user"): Identity => ({
@@ -191,6 +201,30 @@ async function secret(sql: Sql, tenantId: string) {
   };
 }
 
+/** A texting customer (SHARED.phone): contact, consent events, a delivery record, a quota notice. */
+async function sms(sql: Sql, marker: string) {
+  const contact = await upsertContactByPhone(sql, SHARED.phone);
+  await sql`update contacts set name = ${`${marker} name`} where id = ${contact.id}`;
+  // Alpha's number ends opted out, bravo's opted in: a leaked event would show in the current state.
+  const last = marker.startsWith("b") ? "opted_in" : "opted_out";
+  await recordConsent(sql, { phone: SHARED.phone, status: "opted_out", source: "keyword", keyword: "STOP" });
+  await recordConsent(sql, { phone: SHARED.phone, status: last, source: "keyword", keyword: `${marker}` });
+  const smsProviderMessageId = `SM-${marker}`;
+  const smsMessageId = (await insertSmsMessage(sql, {
+    connectionId: null,
+    direction: "outbound",
+    provider: "twilio",
+    providerMessageId: smsProviderMessageId,
+    customerPhone: SHARED.phone,
+    businessPhone: "+15550000000",
+    purpose: "reply",
+    replyTo: `${marker}-in`,
+    status: "sent",
+  })) as string;
+  await claimQuotaNotice(sql, SHARED.phone, `day:${marker}`);
+  return { smsContactId: contact.id, smsMessageId, smsProviderMessageId };
+}
+
 async function erasure(sql: Sql, marker: string) {
   await eraseSubject(
     sql,
@@ -211,6 +245,7 @@ export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Pro
     const kept = await state(sql, marker, turns.sessionId);
     const admin = await adminRows(sql, marker);
     const secrets = await secret(sql, tenant.id);
+    const texts = await sms(sql, marker);
     await erasure(sql, marker);
     return {
       id: tenant.id,
@@ -224,6 +259,7 @@ export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Pro
       ...kept,
       ...admin,
       ...secrets,
+      ...texts,
     };
   });
 }

@@ -61,6 +61,9 @@ async function insertAsOther(table: string, otherTenant: string) {
   });
 }
 
+/** Tables the runtime role may only read and append to (the audit trail, erasure and consent records). */
+const APPEND_ONLY = ["audit_log", "erasures", "sms_consent"];
+
 describe("a query that forgets its tenant filter", () => {
   test("select * from every tenant-owned table returns the current tenant's rows only", async () => {
     const seenByA = await inTenant(a.id, tenantsSeen);
@@ -85,7 +88,7 @@ describe("a query that forgets its tenant filter", () => {
     const counts = await inTenant(a.id, () =>
       sql.begin(async (tx) => {
         const touched: Record<string, number[]> = {};
-        for (const table of tables.filter((t) => !["audit_log", "erasures"].includes(t))) {
+        for (const table of tables.filter((t) => !APPEND_ONLY.includes(t))) {
           const [{ n } = { n: -1 }] = await tx<{ n: number }[]>`select count(*)::int as n from ${tx(table)}`;
           const updated = await tx`update ${tx(table)} set tenant_id = tenant_id`;
           const deleted = await tx`delete from ${tx(table)}`;
@@ -106,11 +109,13 @@ describe("a query that forgets its tenant filter", () => {
     await expect(moved).rejects.toThrow(/row-level security/);
   });
 
-  test("the runtime role may neither update nor delete the audit log and the erasure records", async () => {
+  test("the runtime role may neither update nor delete the audit log, erasure and consent records", async () => {
     for (const statement of [
       sql`delete from audit_log`,
       sql`update audit_log set actor = 'x'`,
       sql`delete from erasures`,
+      sql`delete from sms_consent`,
+      sql`update sms_consent set status = 'opted_in'`,
     ]) {
       await expect(inTenant(b.id, async () => await statement)).rejects.toThrow(/permission denied/);
     }

@@ -18,6 +18,7 @@ import { saveSummary, saveTurn } from "../../service/src/db/turns";
 import type { LedgerEntry, UsageCharge } from "../../service/src/db/usage";
 import { ADMIN_READS, ADMIN_WRITES } from "./tenant-admin-cases";
 import { type SeededTenant, SHARED } from "./tenant-fixtures";
+import { SMS_CASES } from "./tenant-sms-cases";
 
 /**
  * One isolation case per repository function of service/src/db that reads or writes tenant data: it is
@@ -296,6 +297,8 @@ const purges: Record<string, IsolationCase> = Object.fromEntries(
     purgeOutbox: retention.purgeOutbox,
     purgeHandoffs: retention.purgeHandoffs,
     purgeConversations: retention.purgeConversations,
+    purgeSmsMessages: retention.purgeSmsMessages,
+    purgeSmsQuotaNotices: retention.purgeSmsQuotaNotices,
   }).map(([name, purge]) => [`retention.${name}`, { run: ({ sql }: CaseContext) => purge(sql, 0, 1000) }]),
 );
 
@@ -304,6 +307,7 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
   ...ADMIN_READS,
   ...writes,
   ...ADMIN_WRITES,
+  ...SMS_CASES,
   ...purges,
 };
 

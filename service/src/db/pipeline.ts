@@ -23,6 +23,10 @@ export interface OutboxRow {
   leaseUntil: Date | null;
   /** Set before a reply is sent; still set on a pending row, the process died between the send and its record. */
   sendStartedAt: Date | null;
+  /** The connection the reply goes out through (the one the message arrived at); null: the channel's own. */
+  replyVia: string | null;
+  /** The reply generated for this row and not yet confirmed sent: a retry sends it instead of asking again. */
+  reply: string | null;
   createdAt: Date;
 }
 
@@ -32,6 +36,8 @@ export interface QueuedMessage {
   conversationId: string;
   partId: string;
   body: string | null;
+  /** The connection the message arrived at, which the reply goes out through (SMS: the number texted). */
+  via?: string | null | undefined;
 }
 
 /** A conversation a notification is about: its contact (for erasure) and whether it changed hands. */
@@ -92,14 +98,15 @@ export async function recordDelivery(
       returning 1
     ),
     queued as (
-      insert into outbox (id, channel, conversation_id, part_id, body)
-      select m.id, ${channel}, m.conversation_id, m.part_id, m.body
+      insert into outbox (id, channel, conversation_id, part_id, body, reply_via)
+      select m.id, ${channel}, m.conversation_id, m.part_id, m.body, m.via
       from unnest(
         ${messages.map((m) => m.id)}::uuid[],
         ${messages.map((m) => m.conversationId)}::text[],
         ${messages.map((m) => m.partId)}::text[],
-        ${messages.map((m) => m.body)}::text[]
-      ) as m (id, conversation_id, part_id, body)
+        ${messages.map((m) => m.body)}::text[],
+        ${messages.map((m) => m.via ?? null)}::text[]
+      ) as m (id, conversation_id, part_id, body, via)
       where exists (select 1 from delivery)
       on conflict do nothing
       returning id, attempts
@@ -128,13 +135,14 @@ export async function queueMessages(
       on conflict (tenant_id, channel, conversation_id) do update set contact_id = excluded.contact_id
       where intercom_conversations.contact_id is distinct from excluded.contact_id
     )
-    insert into outbox (id, channel, conversation_id, part_id, body)
-    select m.id, ${channel}, ${conversationId}, m.part_id, m.body
+    insert into outbox (id, channel, conversation_id, part_id, body, reply_via)
+    select m.id, ${channel}, ${conversationId}, m.part_id, m.body, m.via
     from unnest(
       ${messages.map((m) => m.id)}::uuid[],
       ${messages.map((m) => m.partId)}::text[],
-      ${messages.map((m) => m.body)}::text[]
-    ) as m (id, part_id, body)
+      ${messages.map((m) => m.body)}::text[],
+      ${messages.map((m) => m.via ?? null)}::text[]
+    ) as m (id, part_id, body, via)
     on conflict do nothing
     returning id, attempts`;
 }
@@ -244,9 +252,14 @@ export async function rememberContact(sql: Sql, key: ConversationKey, contactId:
     on conflict (tenant_id, channel, conversation_id) do update set contact_id = excluded.contact_id`;
 }
 
-/** The idempotency record, written before a reply is sent. */
-export async function markSending(sql: Sql, ids: string[]) {
-  await sql`update outbox set send_started_at = now() where id in ${sql(ids)} and status = 'pending'`;
+/**
+ * The idempotency record, written before a reply is sent, with the reply itself: a send the provider
+ * refused (429/5xx) is retried with this text, without asking the model again.
+ */
+export async function markSending(sql: Sql, ids: string[], reply: string | null = null) {
+  await sql`
+    update outbox set send_started_at = now(), reply = coalesce(${reply}::text, reply)
+    where id in ${sql(ids)} and status = 'pending'`;
 }
 
 /** Finishes rows (answered, handed over, or deliberately left); their text is not kept past this. */
@@ -255,7 +268,7 @@ export async function completeOutbox(sql: Sql, ids: string[], status: "done" | "
   await sql`
     update outbox
     set status = ${status}, outcome = ${outcome}, completed_at = now(), lease_until = null, last_error = null,
-        body = null
+        body = null, reply = null
     where id in ${sql(ids)} and status = 'pending'`;
 }
 
@@ -272,7 +285,7 @@ export async function recordAnswer(sql: Sql, key: ConversationKey, ids: string[]
     )
     update outbox
     set status = 'done', outcome = 'answered', completed_at = now(), lease_until = null, last_error = null,
-        body = null
+        body = null, reply = null
     where id in ${sql(ids)} and status = 'pending'`;
 }
 

@@ -8,6 +8,7 @@ import type { KnowledgeFallback } from "../ports/knowledge-fallback";
 import type { ChatTurn, GenerateRequest, GenerateResult, ModelProvider } from "../ports/model-provider";
 import { redactPii } from "../redaction";
 import { type AdmissionSettings, TurnAdmission } from "./admission";
+import { systemInstructionFor } from "./channel-style";
 import { totalTokens } from "./cost";
 import { emptyResult, fallbackReply, INTERRUPTED } from "./fallback";
 import type { KnowledgeBase } from "./knowledge";
@@ -159,7 +160,7 @@ export class ConversationEngine implements TurnEngine {
     return {
       model,
       purpose: "chat",
-      systemInstruction: settings.systemPrompt,
+      systemInstruction: systemInstructionFor(settings.systemPrompt, turn.input.channel),
       context: grounding.context,
       contextIsStable: grounding.stable,
       summary: context.summary ?? undefined,

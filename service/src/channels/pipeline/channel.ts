@@ -78,6 +78,11 @@ export interface InboundMessage {
    * channel that reads the conversation from the provider when answering (Intercom).
    */
   text?: string | undefined;
+  /**
+   * The connection it arrived at (SMS: the tenant's number that was texted), which the reply goes out
+   * through; omitted by a channel with one connection per tenant.
+   */
+  via?: string | undefined;
 }
 
 /**
@@ -107,6 +112,8 @@ export interface PendingMessage {
   id: string;
   /** The text the notification carried, or null (the channel reads it from the provider). */
   text: string | null;
+  /** The connection it arrived at, which the reply goes out through; null when the channel has one. */
+  via: string | null;
 }
 
 /** The conversation as the channel read it for one turn; `view` is the channel's own, given back to it. */
@@ -167,6 +174,26 @@ export interface UpstreamFailure {
   retryAt?: Date | undefined;
 }
 
+/**
+ * How a send ended when it ended for good without reaching the customer (SMS: the number opted out, is
+ * invalid, or the tenant's connection is gone): the rows finish `skipped` with this outcome, no retry.
+ */
+export interface Undelivered {
+  undelivered: string;
+}
+
+/**
+ * Messages a channel handled itself as commands rather than questions (SMS keywords: STOP, START, HELP),
+ * before the engine is asked; the rows of `ids` (message ids) finish with `status` and `outcome`.
+ */
+export interface HandledCommand {
+  ids: string[];
+  status: "done" | "skipped";
+  outcome: string;
+  /** The channel answered it (HELP's text): the turn counts as answered. */
+  replied?: boolean | undefined;
+}
+
 /** The channel's outbound adapter. */
 export interface ChannelSender<View> {
   /**
@@ -174,14 +201,25 @@ export interface ChannelSender<View> {
    * that reads nothing builds the view from the messages.
    */
   open(conversationId: string, messages: PendingMessage[]): Promise<OpenedConversation<View>>;
-  /** Sends the reply (plain text with light Markdown; the channel formats it). Throws to be retried. */
-  send(view: View, reply: string): Promise<void>;
+  /**
+   * Sends the reply (plain text with light Markdown; the channel formats it). Throws to be retried;
+   * returns `Undelivered` when it ended for good without a send worth retrying.
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: senders that always deliver (Intercom) stay `Promise<void>`.
+  send(view: View, reply: string): Promise<void | Undelivered>;
+  /**
+   * Handles the messages that are commands, not questions (SMS keywords), before anything else of the
+   * turn: they finish as returned, the rest are answered as usual. Runs even when a person has the
+   * conversation (an opt-out must be recorded whoever answers). Absent: every message is a question.
+   */
+  commands?(view: View, messages: PendingMessage[]): Promise<HandledCommand[]>;
   /**
    * Reconciliation after a crash between a send and its record: did the reply reach the conversation?
    * Intercom looks for its own reply in the conversation it read. Absent when the provider cannot tell:
-   * a send once begun is then never repeated (at most once).
+   * a send once begun is then never repeated (at most once). `reply`: the reply whose send was begun, when
+   * it was stored (what to look for at the provider).
    */
-  delivered?(view: View, messages: PendingMessage[]): boolean;
+  delivered?(view: View, messages: PendingMessage[], reply: string | null): boolean | Promise<boolean>;
   /** The channel's own steps to hand the conversation to a person, in order. */
   handoffSteps(view: View, context: HandoffContext): HandoffStep[];
   /** A provider's error as the pipeline logs and schedules it; undefined: not the provider's (backoff). */

@@ -25,6 +25,7 @@ import type {
   ConversationUpdate,
   InboundDelivery,
   InboundRequest,
+  ParsedNotification,
   QueuedChannel,
   QueuedChannelName,
   UpstreamFailure,
@@ -179,6 +180,20 @@ export class InboundPipeline {
     return this.take(found.channel, found.tenantId, request);
   }
 
+  /**
+   * A notification a channel verified and parsed itself, recorded and dispatched in `tenantId`'s scope
+   * exactly like `acknowledge`'s: the SMS webhooks verify with the credentials of the connection the
+   * number texted routes to (channels/sms/provider.ts), so the tenant is known only after verification.
+   */
+  async acceptVerified(
+    name: QueuedChannelName,
+    tenantId: string,
+    parsed: ParsedNotification,
+  ): Promise<Acknowledgement> {
+    if (parsed.kind === "probe") return { status: "pong", queued: 0 };
+    return inTenant(tenantId, () => this.record(name, tenantId, parsed.delivery));
+  }
+
   private async take(
     channel: Runner["channel"],
     tenantId: string,
@@ -202,7 +217,13 @@ export class InboundPipeline {
   ): Promise<Acknowledgement> {
     const { topic, conversations } = delivery;
     const messages = conversations.flatMap((c) =>
-      c.messages.map((m) => ({ id: randomUUID(), conversationId: c.id, partId: m.id, body: m.text ?? null })),
+      c.messages.map((m) => ({
+        id: randomUUID(),
+        conversationId: c.id,
+        partId: m.id,
+        body: m.text ?? null,
+        via: m.via ?? null,
+      })),
     );
     const notified = conversations.map((c) => resolveConversation(c));
     const rows = await recordDelivery(this.deps.sql, name, delivery, notified, messages);
@@ -370,6 +391,7 @@ export class InboundPipeline {
           conversationId: conversation.conversationId,
           partId: m.id,
           body: m.text ?? null,
+          via: m.via ?? null,
         }));
         const rows = await queueMessages(sql, name, conversation, messages);
         await this.dispatch(rows.map((r) => ({ ...r, tenantId: runner.tenantId })));
