@@ -57,8 +57,19 @@ const CONFIG_SECRETS = [
   "INTERNAL_SHARED_SECRET",
 ];
 
-/** Fields that name who a log line is about (`identity: "user:jane@example.com"`). */
-const IDENTITY_KEYS = ["identity", "identityId", "userId", "user", "contactId", "externalRef"];
+/**
+ * Fields that name who a log line is about (`identity: "user:jane@example.com"`). A conversation id is one
+ * too: an SMS conversation is the customer's phone number.
+ */
+const IDENTITY_KEYS = [
+  "identity",
+  "identityId",
+  "userId",
+  "user",
+  "contactId",
+  "externalRef",
+  "conversationId",
+];
 
 /** Keys rewritten wherever they are (at the top of a line or one level down), and how. */
 const FIELD_RULES = new Map<string, "secret" | "personal" | "identity">([

@@ -19,6 +19,16 @@ async function spend(tenant: Body, at: string, model: string, channel: string, t
   );
 }
 
+/** An outbound text's record of a tenant at a UTC time (`skipped` + sms_quota_reached: a quota hit). */
+async function text(tenant: Body, at: string, status: string, errorCode: string | null = null) {
+  await raw(db).unsafe(
+    `insert into sms_messages (tenant_id, direction, provider, customer_phone, business_phone, status, error_code,
+       created_at)
+     values ($1, 'outbound', 'twilio', '+14155550100', '+12125550100', $2, $3, $4)`,
+    [tenant.id, status, errorCode, at],
+  );
+}
+
 beforeAll(async () => {
   ({ db, svc, stop } = await adminSuite());
   a = await createTenant(svc, "usage-a");
@@ -29,6 +39,16 @@ beforeAll(async () => {
   await spend(a, "2026-03-02T00:00:00Z", "gemini-2.5-flash", "web", 7, 0.0001);
   await spend(a, "2026-02-28T23:59:59Z", "gemini-2.5-flash", "web", 1000, 1);
   await spend(b, "2026-03-01T10:00:00Z", "gemini-2.5-flash", "web", 999, 9);
+  await text(a, "2026-03-01T08:00:00Z", "delivered");
+  await text(a, "2026-03-01T09:00:00Z", "sent");
+  await text(a, "2026-03-01T10:00:00Z", "undelivered", "30003");
+  await text(a, "2026-03-01T11:00:00Z", "skipped", "sms_quota_reached");
+  await raw(db).unsafe(
+    `insert into sms_consent (tenant_id, phone, status, source, keyword, at)
+     values ($1, '+14155550100', 'opted_out', 'keyword', 'STOP', '2026-03-01T12:00:00Z')`,
+    [a.id],
+  );
+  await text(b, "2026-03-01T08:00:00Z", "delivered");
 });
 afterAll(async () => {
   await stop?.();
@@ -62,6 +82,14 @@ describe("usage per day, model and channel", () => {
       cachedTokens: 3,
       costUsd: 0.0115,
     });
+  });
+
+  test("SMS counts per day: sent, failed, opted out and quota hits; another tenant's texts are not in it", async () => {
+    const res = await svc.call("GET", usage(a, "from=2026-03-01&to=2026-03-02"), undefined, asKey);
+    expect(res.status).toBe(200);
+    expect((await json(res)).sms).toEqual([
+      { day: "2026-03-01", sent: 2, failed: 1, optedOut: 1, quotaHits: 1 },
+    ]);
   });
 
   test("CSV on request", async () => {

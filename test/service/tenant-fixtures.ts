@@ -5,7 +5,7 @@ import { parseConfig } from "../../service/src/config";
 import { appendAudit } from "../../service/src/db/audit";
 import { insertChannel, setChannelSecretRefs } from "../../service/src/db/channels";
 import type { Sql } from "../../service/src/db/client";
-import { contactByPhone } from "../../service/src/db/contacts";
+import { upsertContactByPhone } from "../../service/src/db/contacts";
 import { setCursor } from "../../service/src/db/cursors";
 import { eraseSubject } from "../../service/src/db/erasure";
 import { openHandoff } from "../../service/src/db/handoffs";
@@ -14,7 +14,9 @@ import { saveModelCache } from "../../service/src/db/model-caches";
 import { queueMessages, recordDelivery } from "../../service/src/db/pipeline";
 import { createTenant } from "../../service/src/db/platform";
 import { saveProviderSession } from "../../service/src/db/provider-sessions";
-import { recordConsent, recordSending, recordSent } from "../../service/src/db/sms";
+import { recordConsent } from "../../service/src/db/sms-consent";
+import { insertSmsMessage } from "../../service/src/db/sms-messages";
+import { claimQuotaNotice } from "../../service/src/db/sms-quota";
 import { inTenant } from "../../service/src/db/tenant-scope";
 import { addTenantUser } from "../../service/src/db/tenant-users";
 import type { Identity } from "../../service/src/domain/identity";
@@ -34,10 +36,10 @@ export const SHARED = {
   conversationId: "conv-shared",
   documentSlug: "shared-doc",
   cacheKey: "shared-cache-key",
+  /** A customer who texts both tenants. */
+  phone: "+14155550100",
   /** A user JWT's identity that both tenants have (same issuer and `sub`). */
   userIdentity: userIdentityId(ISSUER, "alice"),
-  /** A customer who texts both tenants. */
-  phone: "+15550000000",
 } as const;
 
 export interface SeededTenant {
@@ -66,8 +68,8 @@ export interface SeededTenant {
   channelConnectionId: string;
   channelPublicId: string;
   tenantUserId: string;
-  /** The contact of SHARED.phone in this tenant, and the provider id of the text it was sent. */
-  phoneContactId: string;
+  /** The tenant's contact of SHARED.phone, and its outbound text's record and provider id. */
+  smsContactId: string;
   smsMessageId: string;
   smsProviderMessageId: string;
 }
@@ -188,31 +190,6 @@ async function adminRows(sql: Sql, marker: string) {
   return { channelConnectionId, channelPublicId, tenantUserId: user?.id as string };
 }
 
-/** The SMS tables: the shared customer's contact, an opt-out, and a text sent to them. */
-async function sms(sql: Sql, marker: string, outboxIds: string[], connectionId: string) {
-  const phoneContactId = await contactByPhone(sql, SHARED.phone);
-  await recordConsent(sql, {
-    phone: SHARED.phone,
-    status: "opted_out",
-    source: "keyword",
-    keyword: `${marker}-STOP`,
-    provider: "twilio",
-    connectionId,
-  });
-  const smsProviderMessageId = `SM-${marker}`;
-  const id = await recordSending(sql, {
-    connectionId,
-    provider: "twilio",
-    customerPhone: SHARED.phone,
-    businessPhone: "+15550000001",
-    kind: "reply",
-    outboxIds,
-    bodySha256: `${marker}-digest`,
-  });
-  await recordSent(sql, id, { providerMessageId: smsProviderMessageId, status: "sent" });
-  return { phoneContactId, smsMessageId: id, smsProviderMessageId };
-}
-
 async function secret(sql: Sql, tenantId: string) {
   // Each tenant's store has its own key, so a key id seen by the other tenant would be a leak too.
   const store = new DatabaseSecretStore(sql, { key: randomBytes(32) });
@@ -222,6 +199,30 @@ async function secret(sql: Sql, tenantId: string) {
     secretId: secretRef.slice(secretRef.indexOf(":") + 1),
     secretKeyId: store.currentKeyId,
   };
+}
+
+/** A texting customer (SHARED.phone): contact, consent events, a delivery record, a quota notice. */
+async function sms(sql: Sql, marker: string) {
+  const contact = await upsertContactByPhone(sql, SHARED.phone);
+  await sql`update contacts set name = ${`${marker} name`} where id = ${contact.id}`;
+  // Alpha's number ends opted out, bravo's opted in: a leaked event would show in the current state.
+  const last = marker.startsWith("b") ? "opted_in" : "opted_out";
+  await recordConsent(sql, { phone: SHARED.phone, status: "opted_out", source: "keyword", keyword: "STOP" });
+  await recordConsent(sql, { phone: SHARED.phone, status: last, source: "keyword", keyword: `${marker}` });
+  const smsProviderMessageId = `SM-${marker}`;
+  const smsMessageId = (await insertSmsMessage(sql, {
+    connectionId: null,
+    direction: "outbound",
+    provider: "twilio",
+    providerMessageId: smsProviderMessageId,
+    customerPhone: SHARED.phone,
+    businessPhone: "+15550000000",
+    purpose: "reply",
+    replyTo: `${marker}-in`,
+    status: "sent",
+  })) as string;
+  await claimQuotaNotice(sql, SHARED.phone, `day:${marker}`);
+  return { smsContactId: contact.id, smsMessageId, smsProviderMessageId };
 }
 
 async function erasure(sql: Sql, marker: string) {
@@ -243,8 +244,8 @@ export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Pro
     const piped = await pipeline(sql, marker, contactId);
     const kept = await state(sql, marker, turns.sessionId);
     const admin = await adminRows(sql, marker);
-    const texts = await sms(sql, marker, piped.outboxIds, admin.channelConnectionId);
     const secrets = await secret(sql, tenant.id);
+    const texts = await sms(sql, marker);
     await erasure(sql, marker);
     return {
       id: tenant.id,
@@ -257,8 +258,8 @@ export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Pro
       ...piped,
       ...kept,
       ...admin,
-      ...texts,
       ...secrets,
+      ...texts,
     };
   });
 }

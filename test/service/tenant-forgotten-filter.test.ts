@@ -61,7 +61,7 @@ async function insertAsOther(table: string, otherTenant: string) {
   });
 }
 
-/** Tables the runtime roles may only append to (compliance records). */
+/** Tables the runtime role may only read and append to (the audit trail, erasure and consent records). */
 const APPEND_ONLY = ["audit_log", "erasures", "sms_consent"];
 
 describe("a query that forgets its tenant filter", () => {
@@ -109,7 +109,7 @@ describe("a query that forgets its tenant filter", () => {
     await expect(moved).rejects.toThrow(/row-level security/);
   });
 
-  test("the runtime role may neither update nor delete the audit log, erasure records and SMS consent", async () => {
+  test("the runtime role may neither update nor delete the audit log, erasure and consent records", async () => {
     for (const statement of [
       sql`delete from audit_log`,
       sql`update audit_log set actor = 'x'`,

@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import { expect } from "vitest";
 import { readAdmission } from "../../service/src/db/admission";
 import type { Sql } from "../../service/src/db/client";
-import { contactByPhone } from "../../service/src/db/contacts";
 import { getCursor, setCursor } from "../../service/src/db/cursors";
 import { eraseSubject } from "../../service/src/db/erasure";
 import * as handoffs from "../../service/src/db/handoffs";
@@ -14,12 +13,12 @@ import { findProviderSession, saveProviderSession } from "../../service/src/db/p
 import * as retention from "../../service/src/db/retention";
 import * as secrets from "../../service/src/db/secret-versions";
 import { findSession, findSessionByRef } from "../../service/src/db/sessions";
-import * as sms from "../../service/src/db/sms";
 import { currentTenant, saveTenantSettings } from "../../service/src/db/tenants";
 import { saveSummary, saveTurn } from "../../service/src/db/turns";
 import type { LedgerEntry, UsageCharge } from "../../service/src/db/usage";
 import { ADMIN_READS, ADMIN_WRITES } from "./tenant-admin-cases";
 import { type SeededTenant, SHARED } from "./tenant-fixtures";
+import { SMS_CASES } from "./tenant-sms-cases";
 
 /**
  * One isolation case per repository function of service/src/db that reads or writes tenant data: it is
@@ -65,23 +64,6 @@ const bShared = { channel: "intercom", conversationId: SHARED.conversationId };
 const bOwn = (b: SeededTenant) => ({ channel: "intercom", conversationId: b.ownConversationId });
 
 const reads: Record<string, IsolationCase> = {
-  "contacts.contactByPhone": {
-    run: ({ sql }) => contactByPhone(sql, SHARED.phone),
-    check: (r, { a }) => expect(r).toBe(a.phoneContactId),
-  },
-  "sms.consentOf": {
-    run: ({ sql }) => sms.consentOf(sql, SHARED.phone),
-    check: (r) => expect(r).toBe("opted_out"),
-  },
-  "sms.lastSendOf": { run: ({ sql, b }) => sms.lastSendOf(sql, b.outboxIds), check: nothing },
-  "sms.textsSent": {
-    run: ({ sql }) => sms.textsSent(sql),
-    check: (r) => expect(r).toEqual({ day: 1, month: 1 }),
-  },
-  "sms.quotaNoticeSent": {
-    run: ({ sql }) => sms.quotaNoticeSent(sql, SHARED.phone, new Date(0)),
-    check: (r) => expect(r).toBe(false),
-  },
   "admission.readAdmission": {
     run: ({ sql, b }) =>
       readAdmission(sql, {
@@ -195,43 +177,6 @@ const writes: Record<string, IsolationCase> = {
     run: ({ sql, b }) => knowledge.deleteDocument(sql, b.ownDocumentSlug),
     check: (r) => expect(r).toBe(false),
   },
-  "sms.recordConsent": {
-    run: ({ sql, b }) =>
-      sms.recordConsent(sql, {
-        phone: SHARED.phone,
-        status: "opted_in",
-        source: "keyword",
-        keyword: "alpha-START",
-        provider: "twilio",
-        connectionId: b.channelConnectionId,
-      }),
-  },
-  "sms.recordSending": {
-    run: ({ sql, b }) =>
-      sms.recordSending(sql, {
-        connectionId: b.channelConnectionId,
-        provider: "twilio",
-        customerPhone: SHARED.phone,
-        businessPhone: "+15550000001",
-        kind: "reply",
-        outboxIds: b.outboxIds,
-        bodySha256: "alpha-digest",
-      }),
-  },
-  "sms.recordSent": {
-    run: ({ sql, b }) =>
-      sms.recordSent(sql, b.smsMessageId, { providerMessageId: "SM-alpha-new", status: "sent" }),
-  },
-  "sms.recordRefused": { run: ({ sql, b }) => sms.recordRefused(sql, b.smsMessageId, "alpha-code") },
-  "sms.applyDeliveryReport": {
-    run: ({ sql, b }) =>
-      sms.applyDeliveryReport(sql, {
-        provider: "twilio",
-        providerMessageId: b.smsProviderMessageId,
-        status: "failed",
-      }),
-    check: nothing,
-  },
   "handoffs.openHandoff": {
     run: ({ sql }) => handoffs.openHandoff(sql, bShared, "alpha reason"),
     check: (r, { b }) => expect((r as { id: string }).id).not.toBe(b.handoffId),
@@ -276,7 +221,7 @@ const writes: Record<string, IsolationCase> = {
   "pipeline.rememberContact": {
     run: ({ sql, b }) => pipeline.rememberContact(sql, bOwn(b), "alpha-contact"),
   },
-  "pipeline.markSending": { run: ({ sql, b }) => pipeline.markSending(sql, b.outboxIds, "alpha") },
+  "pipeline.markSending": { run: ({ sql, b }) => pipeline.markSending(sql, b.outboxIds) },
   "pipeline.completeOutbox": {
     run: ({ sql, b }) => pipeline.completeOutbox(sql, b.outboxIds, "skipped", "alpha"),
   },
@@ -352,6 +297,8 @@ const purges: Record<string, IsolationCase> = Object.fromEntries(
     purgeOutbox: retention.purgeOutbox,
     purgeHandoffs: retention.purgeHandoffs,
     purgeConversations: retention.purgeConversations,
+    purgeSmsMessages: retention.purgeSmsMessages,
+    purgeSmsQuotaNotices: retention.purgeSmsQuotaNotices,
   }).map(([name, purge]) => [`retention.${name}`, { run: ({ sql }: CaseContext) => purge(sql, 0, 1000) }]),
 );
 
@@ -360,6 +307,7 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
   ...ADMIN_READS,
   ...writes,
   ...ADMIN_WRITES,
+  ...SMS_CASES,
   ...purges,
 };
 
@@ -398,7 +346,6 @@ export const DEPLOYMENT_WIDE: Record<string, string> = {
   "platform-secrets.secretVersionsByKey":
     "start-up's cross-tenant key check: tested in 'the platform functions'",
   "retention.purgeAuditLog": "by age across tenants, as the platform: tested in 'the platform functions'",
-  "platform-channels.findConnectionByNumber": "platform function: routes a text to its tenant's number",
   "platform-channels.findConnectionRoute":
     "platform function (a webhook's connection → its tenant): tested in intercom-tenants.test.ts",
   "tenant-scope.DEFAULT_TENANT_ID": "a constant",

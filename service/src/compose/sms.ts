@@ -42,17 +42,20 @@ export function smsConnections(config: Config, deps: SmsDeps): SmsConnections {
     log,
     secrets: secretStore,
     client: (provider, connection) => providerClient(config, provider, connection),
-    channel: (tenantId, connection) =>
-      smsChannel({
+    channel: async (tenantId, connection) => {
+      // Read once per task: a settings change applies from the next text on.
+      const tenant = await tenants.get(tenantId);
+      const settings = tenant?.settings ?? {};
+      const sms = smsSettingsOf(settings, tenant?.name);
+      const businessHours = smsBusinessHours(settings, hours);
+      return smsChannel({
         sql,
         log,
-        settings: async () => {
-          const tenant = await tenants.get(tenantId);
-          const settings = tenant?.settings ?? {};
-          return { sms: smsSettingsOf(settings, tenant?.name), hours: smsBusinessHours(settings, hours) };
-        },
+        settings: () => sms,
+        businessHours: () => businessHours,
         connection,
-      }) as QueuedChannel<unknown>,
+      }) as QueuedChannel<unknown>;
+    },
     statusCallbackUrl: (provider) => {
       const path = STATUS_PATHS[provider];
       return base && path ? `${base}${path}` : undefined;

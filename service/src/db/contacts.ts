@@ -1,21 +1,35 @@
 import type { Sql } from "./client";
 
+/** A person of the current tenant, as the channels share them. */
+export interface Contact {
+  id: string;
+  phone: string | null;
+  email: string | null;
+  name: string | null;
+  intercomContactId: string | null;
+}
+
 /**
- * The tenant's contact with this phone number (E.164), made on first contact: every channel that knows a
- * person by their number (SMS now, calls later) joins the same record. One statement; the unique index
- * settles two first texts racing.
+ * The tenant's contact with this phone number (E.164), created on first contact. One statement: the
+ * upsert touches nothing when the contact exists, so a reply costs no write.
  */
-export async function contactByPhone(sql: Sql, phone: string): Promise<string> {
-  const [row] = await sql<{ id: string }[]>`
-    with made as (
+export async function upsertContactByPhone(sql: Sql, phone: string): Promise<Contact> {
+  const [row] = await sql<Contact[]>`
+    with created as (
       insert into contacts (phone) values (${phone})
       on conflict (tenant_id, phone) where phone is not null do nothing
-      returning id
+      returning id, phone, email, name, intercom_contact_id
     )
-    select id from made
+    select * from created
     union all
-    select id from contacts where phone = ${phone}
-    limit 1`;
-  if (!row) throw new Error("contact not found after insert");
-  return row.id;
+    select id, phone, email, name, intercom_contact_id from contacts
+    where phone = ${phone} and not exists (select 1 from created)`;
+  if (!row) throw new Error("contact upsert returned no row");
+  return row;
+}
+
+export async function findContactByPhone(sql: Sql, phone: string): Promise<Contact | undefined> {
+  const [row] = await sql<Contact[]>`
+    select id, phone, email, name, intercom_contact_id from contacts where phone = ${phone}`;
+  return row;
 }

@@ -7,6 +7,8 @@ export interface ErasureSubject {
   identityIds: string[];
   /** Their Intercom contact, when Intercom knows them. */
   contactId: string | null;
+  /** Their phone number (E.164), when they texted: their SMS thread, contact and delivery records. */
+  phone?: string | null | undefined;
 }
 
 export interface ErasureAudit {
@@ -28,6 +30,8 @@ export interface ErasureCounts {
   usageCounters: number;
   rateLimitWindows: number;
   providerSessions: number;
+  contacts: number;
+  smsMessages: number;
 }
 
 /**
@@ -35,7 +39,11 @@ export interface ErasureCounts {
  * Intercom conversation of their contact), the conversations' outbox rows, handoffs and bridge state,
  * their budget counters and rate-limit windows; usage ledger rows stay for cost accounting with the
  * identity and session blanked. Webhook deliveries keep only Intercom's notification id and topic, nothing
- * of the person, and stay for deduplication. Records the erasure (counts only) when anything was erased.
+ * of the person, and stay for deduplication. A phone number's SMS thread (conversation id = the number),
+ * its contact row, delivery records and quota notices go too. Its consent events (sms_consent) stay: the
+ * record that this number opted out is what keeps the tenant from texting it again, and carriers and the
+ * TCPA expect it kept (GDPR art. 17(3)(b), (e)); it holds the number, the keyword and when, no messages.
+ * Records the erasure (counts only) when anything was erased.
  */
 export async function eraseSubject(
   sql: Sql,
@@ -43,10 +51,14 @@ export async function eraseSubject(
   audit: ErasureAudit,
 ): Promise<{ counts: ErasureCounts; erasureId: string | null }> {
   return sql.begin(async (tx) => {
-    const conversations = await conversationsOf(tx, subject);
+    const intercom = await conversationsOf(tx, subject);
     // A conversation without a known contact is answered as `intercom:<conversation id>`.
-    const identities = [...subject.identityIds, ...conversations.map((c) => `intercom:${c}`)];
-    const counts = await eraseRows(tx, identities, conversations);
+    const identities = [...subject.identityIds, ...intercom.map((c) => `intercom:${c}`)];
+    const phone = subject.phone ?? null;
+    // An SMS thread is the number itself, answered as `phone:<number>`.
+    if (phone) identities.push(`phone:${phone}`);
+    const conversations = phone ? [...intercom, phone] : intercom;
+    const counts = { ...(await eraseRows(tx, identities, conversations)), ...(await erasePhone(tx, phone)) };
     const erased = Object.values(counts).some((n) => n > 0);
     if (!erased && !audit.deletedUpstream) return { counts, erasureId: null };
     const [row] = await tx<{ id: string }[]>`
@@ -56,6 +68,16 @@ export async function eraseSubject(
       returning id::text`;
     return { counts, erasureId: row?.id ?? null };
   }) as Promise<{ counts: ErasureCounts; erasureId: string | null }>;
+}
+
+async function erasePhone(tx: TransactionSql, phone: string | null) {
+  if (!phone) return { contacts: 0, smsMessages: 0 };
+  const [contacts, smsMessages] = await Promise.all([
+    tx`delete from contacts where phone = ${phone}`,
+    tx`delete from sms_messages where customer_phone = ${phone}`,
+    tx`delete from sms_quota_notices where phone = ${phone}`,
+  ]);
+  return { contacts: contacts.count, smsMessages: smsMessages.count };
 }
 
 async function conversationsOf(tx: TransactionSql, subject: ErasureSubject): Promise<string[]> {
@@ -72,7 +94,7 @@ async function eraseRows(
   tx: TransactionSql,
   identities: string[],
   conversations: string[],
-): Promise<ErasureCounts> {
+): Promise<Omit<ErasureCounts, "contacts" | "smsMessages">> {
   const sessionIds = (
     await tx<{ id: string }[]>`
       select id from sessions

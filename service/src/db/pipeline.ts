@@ -23,9 +23,9 @@ export interface OutboxRow {
   leaseUntil: Date | null;
   /** Set before a reply is sent; still set on a pending row, the process died between the send and its record. */
   sendStartedAt: Date | null;
-  /** The connection the message arrived at, which its answer goes out through (a tenant's number); null: the channel's own. */
+  /** The connection the reply goes out through (the one the message arrived at); null: the channel's own. */
   replyVia: string | null;
-  /** The answer generated for it and not yet confirmed sent: a refused send is retried with it. */
+  /** The reply generated for this row and not yet confirmed sent: a retry sends it instead of asking again. */
   reply: string | null;
   createdAt: Date;
 }
@@ -36,7 +36,7 @@ export interface QueuedMessage {
   conversationId: string;
   partId: string;
   body: string | null;
-  /** The connection it arrived at (a tenant's number), which its answer goes out through. */
+  /** The connection the message arrived at, which the reply goes out through (SMS: the number texted). */
   via?: string | null | undefined;
 }
 
@@ -254,11 +254,12 @@ export async function rememberContact(sql: Sql, key: ConversationKey, contactId:
 
 /**
  * The idempotency record, written before a reply is sent, with the reply itself: a send the provider
- * refuses is retried with the same words, without asking the model again.
+ * refused (429/5xx) is retried with this text, without asking the model again.
  */
-export async function markSending(sql: Sql, ids: string[], reply: string) {
+export async function markSending(sql: Sql, ids: string[], reply: string | null = null) {
   await sql`
-    update outbox set send_started_at = now(), reply = ${reply} where id in ${sql(ids)} and status = 'pending'`;
+    update outbox set send_started_at = now(), reply = coalesce(${reply}::text, reply)
+    where id in ${sql(ids)} and status = 'pending'`;
 }
 
 /** Finishes rows (answered, handed over, or deliberately left); their text is not kept past this. */

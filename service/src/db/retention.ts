@@ -174,3 +174,26 @@ export const purgeAuditLog: PurgeBatch = (sql, age, limit) =>
       select purge_audit_log(make_interval(days => ${age}::int), ${limit}::int) as n`;
     return row?.n ?? 0;
   });
+
+/**
+ * Texts' delivery records, kept as long as the usage ledger (the tenant's usage report counts them). A record
+ * still `pending` may be the idempotency record of a send a crash interrupted: it stays until reconciled.
+ */
+export const purgeSmsMessages: PurgeBatch = async (sql, age, limit) => {
+  const result = await sql`
+    delete from sms_messages where id in (
+      select id from sms_messages where status <> 'pending' and created_at < ${days(sql, age)}
+      limit ${limit}
+      for update skip locked)`;
+  return result.count;
+};
+
+/** Quota notices of periods long over (kept as long as the delivery records; only the current period counts). */
+export const purgeSmsQuotaNotices: PurgeBatch = async (sql, age, limit) => {
+  const result = await sql`
+    delete from sms_quota_notices where (tenant_id, phone, period) in (
+      select tenant_id, phone, period from sms_quota_notices where at < ${days(sql, age)}
+      limit ${limit}
+      for update skip locked)`;
+  return result.count;
+};

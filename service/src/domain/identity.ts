@@ -12,7 +12,10 @@ export type TenantRole = (typeof TENANT_ROLES)[number];
 
 /** Who a turn is for, as every channel and the engine see it. */
 export interface Identity {
-  /** Stable id: `anon:<uuid>`, `user:<sub>` or `user:<issuer>#<sub>`, `intercom:<contact id>`, `phone:<E.164>`. */
+  /**
+   * Stable id: `anon:<uuid>`, `user:<sub>` or `user:<issuer>#<sub>`, `intercom:<contact id>`, `phone:<E.164>`
+   * (a texting customer: their number within the tenant).
+   */
   id: string;
   kind: "anonymous" | "user" | "intercom" | "phone";
   tier: Tier;

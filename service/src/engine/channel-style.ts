@@ -1,18 +1,14 @@
 import type { Channel } from "../domain/turn";
 
 /**
- * What the model is told about the medium, after the tenant's own prompt. A text message is read on a
- * phone and billed per segment: short, plain text, links whole (the channel still caps the length and
- * strips Markdown, channels/sms/format.ts, but an answer written short reads better than one cut short).
+ * What the model is told about the medium, after the tenant's system prompt. A text message is read on a
+ * phone and billed per segment, and Markdown shows as literal asterisks: the channel still fits the reply
+ * (channels/sms/format.ts), but a reply written short and plain needs no cutting.
  */
-const STYLE: Partial<Record<Channel, string>> = {
-  sms:
-    "This conversation is by text message (SMS). Answer in one to three short sentences of plain text: " +
-    "no Markdown, no bullet lists, no headings, no emoji. Give the one thing the customer needs first; if " +
-    "there is more, offer to explain. Write links out in full.",
-};
+const SMS_STYLE =
+  "This conversation is by SMS text message. Answer in two or three short sentences of plain text: no " +
+  "Markdown, no lists, no headings, no emoji. Give a link as a full URL when one helps.";
 
 export function systemInstructionFor(systemPrompt: string, channel: Channel): string {
-  const style = STYLE[channel];
-  return style ? `${systemPrompt}\n\n${style}` : systemPrompt;
+  return channel === "sms" ? `${systemPrompt}\n\n${SMS_STYLE}` : systemPrompt;
 }

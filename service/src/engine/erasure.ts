@@ -27,6 +27,8 @@ export interface PersonErasure {
   userIdentityIds: readonly string[];
   /** The person's Intercom contact, when Intercom knows them (already deleted there). */
   contactId: string | null;
+  /** The person's phone number (E.164), when they texted a tenant's number. */
+  phone?: string | null | undefined;
   actor: string;
   requestId: string;
 }
@@ -41,7 +43,7 @@ export async function erasePerson(
   const subjectRef = subjectReference(deps.key, person.externalId);
   const result = await eraseSubject(
     deps.sql,
-    { identityIds, contactId: person.contactId },
+    { identityIds, contactId: person.contactId, phone: person.phone ?? null },
     {
       actor: person.actor,
       requestId: person.requestId,

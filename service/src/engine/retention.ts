@@ -9,6 +9,8 @@ import {
   purgeOutbox,
   purgeRateLimitWindows,
   purgeSessions,
+  purgeSmsMessages,
+  purgeSmsQuotaNotices,
   purgeUsageCounters,
   purgeUsageLedger,
   purgeWebhookDeliveries,
@@ -44,6 +46,8 @@ export const RETENTION_KINDS = [
   "rateLimitWindows",
   "modelQuotaWindows",
   "auditLog",
+  "smsMessages",
+  "smsQuotaNotices",
 ] as const;
 export type RetentionKind = (typeof RETENTION_KINDS)[number];
 
@@ -66,6 +70,9 @@ function kinds(p: RetentionPolicy): Record<RetentionKind, [PurgeBatch, number]> 
     rateLimitWindows: [purgeRateLimitWindows, p.rateLimitHours],
     modelQuotaWindows: [purgeModelQuotaWindows, p.rateLimitHours],
     auditLog: [purgeAuditLog, p.auditLogDays],
+    // The usage report counts texts: their records live as long as the ledger.
+    smsMessages: [purgeSmsMessages, p.usageLedgerDays],
+    smsQuotaNotices: [purgeSmsQuotaNotices, p.usageLedgerDays],
   };
 }
 

@@ -79,8 +79,8 @@ export interface InboundMessage {
    */
   text?: string | undefined;
   /**
-   * The connection it arrived at, when a tenant has several doors on the channel (each of its numbers):
-   * the answer goes out through the same one.
+   * The connection it arrived at (SMS: the tenant's number that was texted), which the reply goes out
+   * through; omitted by a channel with one connection per tenant.
    */
   via?: string | undefined;
 }
@@ -112,7 +112,7 @@ export interface PendingMessage {
   id: string;
   /** The text the notification carried, or null (the channel reads it from the provider). */
   text: string | null;
-  /** The connection it arrived at (InboundMessage.via), or null. */
+  /** The connection it arrived at, which the reply goes out through; null when the channel has one. */
   via: string | null;
 }
 
@@ -130,12 +130,6 @@ export type PendingWork =
   | { kind: "answered" }
   /** None of the messages exists any more: nothing can be answered. */
   | { kind: "missing" };
-
-/** How a channel dealt with a turn itself (ChannelSender.intercept). */
-export interface Intercepted {
-  status: "done" | "skipped";
-  outcome: string;
-}
 
 /** The channel's rules for a turn: pure decisions over what it read. */
 export interface ChannelPolicy<View> {
@@ -180,6 +174,26 @@ export interface UpstreamFailure {
   retryAt?: Date | undefined;
 }
 
+/**
+ * How a send ended when it ended for good without reaching the customer (SMS: the number opted out, is
+ * invalid, or the tenant's connection is gone): the rows finish `skipped` with this outcome, no retry.
+ */
+export interface Undelivered {
+  undelivered: string;
+}
+
+/**
+ * Messages a channel handled itself as commands rather than questions (SMS keywords: STOP, START, HELP),
+ * before the engine is asked; the rows of `ids` (message ids) finish with `status` and `outcome`.
+ */
+export interface HandledCommand {
+  ids: string[];
+  status: "done" | "skipped";
+  outcome: string;
+  /** The channel answered it (HELP's text): the turn counts as answered. */
+  replied?: boolean | undefined;
+}
+
 /** The channel's outbound adapter. */
 export interface ChannelSender<View> {
   /**
@@ -188,24 +202,24 @@ export interface ChannelSender<View> {
    */
   open(conversationId: string, messages: PendingMessage[]): Promise<OpenedConversation<View>>;
   /**
-   * Sends the reply (plain text with light Markdown; the channel formats it). Throws to be retried (the
-   * same reply is sent again); returns `{ undelivered }` when it can never be delivered (the recipient
-   * unsubscribed, the number is invalid): the rows then finish with that outcome, without a retry.
+   * Sends the reply (plain text with light Markdown; the channel formats it). Throws to be retried;
+   * returns `Undelivered` when it ended for good without a send worth retrying.
    */
-  // biome-ignore lint/suspicious/noConfusingVoidType: a channel whose sends always deliver returns nothing
-  send(view: View, reply: string, outboxIds: string[]): Promise<void | { undelivered: string }>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: senders that always deliver (Intercom) stay `Promise<void>`.
+  send(view: View, reply: string): Promise<void | Undelivered>;
+  /**
+   * Handles the messages that are commands, not questions (SMS keywords), before anything else of the
+   * turn: they finish as returned, the rest are answered as usual. Runs even when a person has the
+   * conversation (an opt-out must be recorded whoever answers). Absent: every message is a question.
+   */
+  commands?(view: View, messages: PendingMessage[]): Promise<HandledCommand[]>;
   /**
    * Reconciliation after a crash between a send and its record: did the reply reach the conversation?
-   * Intercom looks for its own reply in the conversation it read; SMS asks the provider what it sent.
-   * Absent when the provider cannot tell: a send once begun is then never repeated (at most once).
+   * Intercom looks for its own reply in the conversation it read. Absent when the provider cannot tell:
+   * a send once begun is then never repeated (at most once). `reply`: the reply whose send was begun, when
+   * it was stored (what to look for at the provider).
    */
-  delivered?(view: View, messages: PendingMessage[], outboxIds: string[]): boolean | Promise<boolean>;
-  /**
-   * Messages that are commands to the channel rather than questions (SMS's STOP, START, HELP), and the
-   * channel's own refusals before any model call (an SMS quota reached): handled here, and the rows finish
-   * with the outcome returned. Undefined: the turn goes on to the engine with `pending` messages.
-   */
-  intercept?(view: View, messages: PendingMessage[]): Promise<Intercepted | undefined>;
+  delivered?(view: View, messages: PendingMessage[], reply: string | null): boolean | Promise<boolean>;
   /** The channel's own steps to hand the conversation to a person, in order. */
   handoffSteps(view: View, context: HandoffContext): HandoffStep[];
   /** A provider's error as the pipeline logs and schedules it; undefined: not the provider's (backoff). */

@@ -180,6 +180,20 @@ export class InboundPipeline {
     return this.take(found.channel, found.tenantId, request);
   }
 
+  /**
+   * A notification a channel verified and parsed itself, recorded and dispatched in `tenantId`'s scope
+   * exactly like `acknowledge`'s: the SMS webhooks verify with the credentials of the connection the
+   * number texted routes to (channels/sms/provider.ts), so the tenant is known only after verification.
+   */
+  async acceptVerified(
+    name: QueuedChannelName,
+    tenantId: string,
+    parsed: ParsedNotification,
+  ): Promise<Acknowledgement> {
+    if (parsed.kind === "probe") return { status: "pong", queued: 0 };
+    return inTenant(tenantId, () => this.record(name, tenantId, parsed.delivery));
+  }
+
   private async take(
     channel: Runner["channel"],
     tenantId: string,
@@ -193,19 +207,6 @@ export class InboundPipeline {
     const parsed = parsing instanceof Promise ? await parsing : parsing;
     if (parsed.kind === "probe") return { status: "pong", queued: 0 };
     // Verified first, then everything recorded in the tenant of the connection the webhook came through.
-    return inTenant(tenantId, () => this.record(name, tenantId, parsed.delivery));
-  }
-
-  /**
-   * A delivery a channel verified itself: SMS webhooks share one path per provider and are verified with
-   * the credentials of the number they name. Recorded and dispatched like any other, in the tenant's scope.
-   */
-  recordVerified(
-    name: QueuedChannelName,
-    tenantId: string,
-    parsed: ParsedNotification,
-  ): Promise<Acknowledgement> {
-    if (parsed.kind === "probe") return Promise.resolve({ status: "pong", queued: 0 });
     return inTenant(tenantId, () => this.record(name, tenantId, parsed.delivery));
   }
 

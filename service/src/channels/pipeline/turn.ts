@@ -54,29 +54,40 @@ export class ConversationTurns<View> {
 
   async answer(key: ConversationKey, rows: OutboxRow[], state: ConversationState): Promise<TurnOutcome> {
     const { sql } = this.deps;
-    const messages = rows.map((r) => ({ id: r.partId, text: r.body, via: r.replyVia }));
+    const messages = rows.map(pendingOf);
     const opened = await this.channel.sender.open(key.conversationId, messages);
     // Whose conversation this is, recorded once, so erasing that contact reaches everything kept of it.
     if (opened.contactId && opened.contactId !== state.contactId)
       await rememberContact(sql, key, opened.contactId);
-    const turn = { key, rows, messages, outboxIds: rows.map((r) => r.id), view: opened.view, state };
+    let turn: Turn<View> = {
+      key,
+      rows,
+      messages,
+      outboxIds: rows.map((r) => r.id),
+      view: opened.view,
+      state,
+    };
     if (rows.some((r) => r.sendStartedAt !== null) && (await this.settledByEarlierSend(turn)))
       return "skipped";
-    // Commands (an SMS STOP) count even while a person has the conversation.
-    const intercepted = await this.channel.sender.intercept?.(turn.view, messages);
-    if (intercepted) {
-      await completeOutbox(sql, turn.outboxIds, intercepted.status, intercepted.outcome);
-      return intercepted.status === "done" ? "answered" : "skipped";
-    }
+    const commands = await this.runCommands(turn);
+    if (commands.rest.length === 0) return commands.outcome;
+    turn = narrowed(turn, commands.rest);
     const skip = this.channel.policy.skipReason(turn.view, state);
     if (skip) {
       await completeOutbox(sql, turn.outboxIds, "skipped", skip);
       return "skipped";
     }
-    // An answer the provider refused earlier (429, 5xx) goes out as it was: the model is not asked again.
-    const refused = rows.find((r) => r.reply !== null)?.reply;
-    if (refused) return this.deliver(turn, refused, true);
-    const work = this.channel.policy.pending(turn.view, messages);
+    const stored = turn.rows.filter((r) => r.reply !== null);
+    const [first] = stored;
+    if (first?.reply) {
+      // The provider refused this reply's send earlier (429/5xx): send the same text, the model is not
+      // asked again and the history not written twice.
+      const outcome = await this.deliver(narrowed(turn, stored), first.reply, true);
+      const rest = turn.rows.filter((r) => r.reply === null);
+      if (rest.length === 0) return outcome;
+      turn = narrowed(turn, rest);
+    }
+    const work = this.channel.policy.pending(turn.view, turn.messages);
     if (work.kind === "answer") return this.respond(turn, work.text);
     // Answered already means the customer has an answer: done, not skipped ("left unanswered on
     // purpose"). A missing message cannot be answered at all.
@@ -85,17 +96,48 @@ export class ConversationTurns<View> {
     return "skipped";
   }
 
+  /** The channel's commands (SMS keywords) finish their rows; what is left is answered as usual. */
+  private async runCommands(turn: Turn<View>): Promise<{ rest: OutboxRow[]; outcome: TurnOutcome }> {
+    const handle = this.channel.sender.commands;
+    if (!handle) return { rest: turn.rows, outcome: "skipped" };
+    const handled = await handle.call(this.channel.sender, turn.view, turn.messages);
+    const finished = new Set<string>();
+    for (const command of handled) {
+      const ids = turn.rows.filter((r) => command.ids.includes(r.partId)).map((r) => r.id);
+      await completeOutbox(this.deps.sql, ids, command.status, command.outcome);
+      for (const id of command.ids) finished.add(id);
+    }
+    const outcome = handled.some((c) => c.replied) ? "answered" : "skipped";
+    return { rest: turn.rows.filter((r) => !finished.has(r.partId)), outcome };
+  }
+
   /**
    * A send of these rows began and was never recorded: the process died in between, or the provider never
    * answered. The channel tells whether the reply arrived; one that cannot tell never sends twice.
    */
   private async settledByEarlierSend(turn: Turn<View>): Promise<boolean> {
     const check = this.channel.sender.delivered;
-    if (check && !(await check.call(this.channel.sender, turn.view, turn.messages, turn.outboxIds)))
-      return false;
+    const reply = turn.rows.find((r) => r.reply !== null)?.reply ?? null;
+    if (check && !(await check.call(this.channel.sender, turn.view, turn.messages, reply))) return false;
     const outcome = check ? "already_answered" : "send_unconfirmed";
     await completeOutbox(this.deps.sql, turn.outboxIds, "done", outcome);
     return true;
+  }
+
+  /**
+   * Sends a reply with the idempotency record (and the reply) written first; a send that ended for good
+   * without reaching the customer finishes the rows `skipped` with the channel's outcome.
+   */
+  private async deliver(turn: Turn<View>, reply: string, confident: boolean): Promise<TurnOutcome> {
+    const { sql } = this.deps;
+    await markSending(sql, turn.outboxIds, reply);
+    const sent = await this.channel.sender.send(turn.view, reply);
+    if (sent && "undelivered" in sent) {
+      await completeOutbox(sql, turn.outboxIds, "skipped", sent.undelivered);
+      return "skipped";
+    }
+    await recordAnswer(sql, turn.key, turn.outboxIds, confident);
+    return "answered";
   }
 
   private async respond(turn: Turn<View>, text: string): Promise<TurnOutcome> {
@@ -132,22 +174,22 @@ export class ConversationTurns<View> {
     return "answered";
   }
 
-  /** Sends with the idempotency record (and the reply) written first, then records the outcome. */
-  private async deliver(turn: Turn<View>, reply: string, confident: boolean): Promise<TurnOutcome> {
-    const { sql } = this.deps;
-    await markSending(sql, turn.outboxIds, reply);
-    const sent = await this.channel.sender.send(turn.view, reply, turn.outboxIds);
-    if (sent && "undelivered" in sent) {
-      await completeOutbox(sql, turn.outboxIds, "skipped", sent.undelivered);
-      return "skipped";
-    }
-    await recordAnswer(sql, turn.key, turn.outboxIds, confident);
-    return "answered";
-  }
-
   private handOff(turn: Turn<View>, reason: string) {
     return handOff(this.deps, this.channel, turn, reason);
   }
 }
 
 const ignoreTurnLog = () => {};
+
+const pendingOf = (r: OutboxRow): PendingMessage => ({ id: r.partId, text: r.body, via: r.replyVia });
+
+/** The same turn, for some of its rows only. */
+function narrowed<View>(turn: Turn<View>, rows: OutboxRow[]): Turn<View> {
+  const ids = new Set(rows.map((r) => r.partId));
+  return {
+    ...turn,
+    rows,
+    messages: turn.messages.filter((m) => ids.has(m.id)),
+    outboxIds: rows.map((r) => r.id),
+  };
+}

@@ -8,16 +8,7 @@ import { type SecretStore, SecretStoreError } from "../../ports/secret-store";
 import { SMS_PROVIDERS, type SmsProvider, type SmsProviderClient } from "../../ports/sms";
 import type { ConnectedChannels, QueuedChannel, QueuedChannelName, TenantChannel } from "../pipeline/channel";
 import type { SmsConnectionSecrets } from "./provider";
-
-/** The tenant's connection a reply goes out through: the number the customer texted. */
-export interface ReplyConnection {
-  id: string;
-  phoneNumber: string;
-  provider: SmsProvider;
-  client: SmsProviderClient;
-  /** Where the provider reports the delivery of what is sent through it (PUBLIC_URL-based); none locally. */
-  statusCallbackUrl?: string | undefined;
-}
+import type { SmsConnection } from "./view";
 
 /** Where a webhook's number leads. */
 export type NumberRoute =
@@ -35,8 +26,8 @@ export interface SmsConnectionsDeps {
   /** The SMS channel of one tenant, replying through the connection each message arrived at. */
   channel(
     tenantId: string,
-    connection: (id: string) => Promise<ReplyConnection | undefined>,
-  ): QueuedChannel<unknown>;
+    connection: (id: string) => Promise<SmsConnection | undefined>,
+  ): QueuedChannel<unknown> | Promise<QueuedChannel<unknown>>;
   /** The status callback URL of a provider's messages (PUBLIC_URL + its path), when the service has one. */
   statusCallbackUrl(provider: SmsProvider): string | undefined;
   /** How long a connection's credentials stay in memory before they are read again (default 60 s). */
@@ -97,7 +88,7 @@ export class SmsConnections implements ConnectedChannels {
     if (entry && Date.now() - entry.at > 10_000) this.built.delete(connectionId);
   }
 
-  private async replyConnection(tenantId: string, id: string): Promise<ReplyConnection | undefined> {
+  private async replyConnection(tenantId: string, id: string): Promise<SmsConnection | undefined> {
     const row = await inTenant(tenantId, () => findChannel(this.deps.sql, id));
     if (row?.status !== "active" || !isSmsProvider(row.kind)) return undefined;
     const built = await this.credentialsOf({ ...row, tenantId });

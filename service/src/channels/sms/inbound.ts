@@ -19,7 +19,7 @@ export type SmsAcknowledgement =
 
 /** What recording needs of the inbound pipeline. */
 export interface DeliveryRecorder {
-  recordVerified(name: "sms", tenantId: string, parsed: ParsedNotification): Promise<Acknowledgement>;
+  acceptVerified(name: "sms", tenantId: string, parsed: ParsedNotification): Promise<Acknowledgement>;
 }
 
 export interface SmsInboundDeps {
@@ -73,13 +73,13 @@ export class SmsInbound {
     await inTenant(tenantId, async () => {
       for (const event of events) {
         if (event.kind !== "status") continue;
-        await applyDeliveryStatus(sql, log, { provider, connectionId }, event);
+        await applyDeliveryStatus(sql, log, connectionId, event);
         statuses++;
       }
     });
     const messages = events.filter((e) => e.kind === "message");
     if (messages.length === 0) return { status: "ignored", queued: 0, statuses };
-    const ack = await pipeline.recordVerified("sms", tenantId, smsNotification(connectionId, messages));
+    const ack = await pipeline.acceptVerified("sms", tenantId, smsNotification(connectionId, messages));
     for (const _ of messages)
       log.info(
         { event: LOG_EVENT.smsReceived, provider, connectionId, status: ack.status },

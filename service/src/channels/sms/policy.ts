@@ -1,25 +1,25 @@
 import type { Identity } from "../../domain/identity";
-import type { ConversationState, PendingMessage, PendingWork } from "../pipeline/channel";
-import { classifyKeyword } from "./keywords";
+import type { ChannelPolicy, ConversationState, PendingMessage, PendingWork } from "../pipeline/channel";
 import type { SmsView } from "./view";
 
-/** The SMS channel's rules for a turn: pure decisions over what the sender read. */
-export const smsPolicy = {
-  /** A customer is their number within the tenant: one history and budget across days and numbers. */
+/**
+ * SMS's rules for a turn. A customer's number is their identity within the tenant, so one thread (one
+ * engine session: channel + number) continues across days. The bot is silent while a person has the
+ * conversation; every waiting text is answered together.
+ */
+export const smsPolicy: ChannelPolicy<SmsView> = {
   identity(view: SmsView): Identity {
-    return { id: `phone:${view.customer}`, kind: "phone", tier: view.settings.tier };
+    return { id: `phone:${view.phone}`, kind: "phone", tier: view.settings.tier };
   },
-
-  skipReason(view: SmsView, state: ConversationState): string | undefined {
-    if (!view.connection) return "channel_not_connected";
+  skipReason(_view: SmsView, state: ConversationState): "human" | undefined {
     return state.mode === "human" ? "human" : undefined;
   },
-
-  /** The questions among the texts (commands were dealt with before), as one message. */
   pending(_view: SmsView, messages: PendingMessage[]): PendingWork {
-    const questions = messages
+    const text = messages
       .map((m) => m.text?.trim() ?? "")
-      .filter((text) => text !== "" && !classifyKeyword(text));
-    return questions.length > 0 ? { kind: "answer", text: questions.join("\n") } : { kind: "answered" };
+      .filter(Boolean)
+      .join("\n");
+    // An SMS carries its text in the webhook; an empty one (a picture alone) has nothing to answer.
+    return text ? { kind: "answer", text } : { kind: "missing" };
   },
 };

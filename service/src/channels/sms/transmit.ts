@@ -1,74 +1,64 @@
-import { createHash } from "node:crypto";
 import type { Sql } from "../../db/client";
-import { recordConsent, recordRefused, recordSending, recordSent, type SmsKind } from "../../db/sms";
-import type { Logger } from "../../logger";
-import { LOG_EVENT } from "../../observability/log-events";
+import {
+  deleteSmsMessage,
+  insertSmsMessage,
+  recordSmsFailed,
+  recordSmsSent,
+  type SmsPurpose,
+} from "../../db/sms-messages";
 import { SmsProviderError } from "../../ports/sms";
+import type { Undelivered } from "../pipeline/channel";
+import { countSegments } from "./segments";
 import type { SmsView } from "./view";
 
-export const digest = (text: string) => createHash("sha256").update(text).digest("hex");
-
-/** What became of a text that could not go out, for good. */
-export type Undelivered = { undelivered: string };
-
 /**
- * Sends one text to the customer through the number they texted, with its record written first (so a
- * crash after the send is recognised, not repeated). A provider's refusal is recorded on it; a recipient
- * who unsubscribed at the provider (Twilio 21610, Telnyx 40300) is recorded as an opt-out, never retried;
- * other permanent refusals end with their kind. A retryable failure is thrown: the pipeline retries.
+ * Sends one text with its delivery record written first (the idempotency record a crash is reconciled
+ * against), then the provider's id and segments. A refusal with a status sent nothing: the record goes and
+ * the error is rethrown to be retried (rate limit, outage) or, when permanent, the record keeps the error
+ * code and the send ends `Undelivered` with the failure's kind. No answer at all (a timeout): the record
+ * stays without a provider id and the error is rethrown; the retry asks the provider what arrived.
  */
 export async function transmit(
-  deps: { sql: Sql; log: Logger },
+  sql: Sql,
   view: SmsView,
   text: string,
-  opts: { kind: SmsKind; outboxIds: string[] },
-): Promise<Undelivered | undefined> {
+  send: { purpose: SmsPurpose; replyTo: string | undefined },
+): Promise<Undelivered | SmsProviderError | undefined> {
   const connection = view.connection;
   if (!connection) return { undelivered: "channel_not_connected" };
-  const { sql, log } = deps;
-  const id = await recordSending(sql, {
+  const segments = countSegments(text).segments;
+  const id = await insertSmsMessage(sql, {
     connectionId: connection.id,
+    direction: "outbound",
     provider: connection.provider,
-    customerPhone: view.customer,
+    customerPhone: view.phone,
     businessPhone: connection.phoneNumber,
-    kind: opts.kind,
-    outboxIds: opts.outboxIds,
-    bodySha256: digest(text),
+    purpose: send.purpose,
+    replyTo: send.replyTo,
+    status: "pending",
+    segments,
   });
+  if (!id) throw new Error("sms_messages insert returned no row");
   try {
     const sent = await connection.client.send({
       from: connection.phoneNumber,
-      to: view.customer,
+      to: view.phone,
       text,
       statusCallbackUrl: connection.statusCallbackUrl,
     });
-    await recordSent(sql, id, sent);
+    await recordSmsSent(sql, id, {
+      providerMessageId: sent.providerMessageId,
+      status: sent.status,
+      segments: sent.segments ?? segments,
+    });
     return undefined;
   } catch (error) {
     if (!(error instanceof SmsProviderError)) throw error;
-    // Status 0: no answer, so the text may have gone out; the record stays "sending" for reconciliation.
-    if (error.status > 0) await recordRefused(sql, id, error.providerCode ?? error.kind);
-    if (error.retryable) throw error;
-    if (error.kind === "opted_out") {
-      await recordConsent(sql, {
-        phone: view.customer,
-        status: "opted_out",
-        source: "provider_error",
-        keyword: error.providerCode,
-        provider: connection.provider,
-        connectionId: connection.id,
-      });
-      log.info(
-        {
-          event: LOG_EVENT.smsConsent,
-          provider: connection.provider,
-          outcome: "opted_out",
-          source: "provider_error",
-        },
-        "the provider refused a text to an unsubscribed number: recorded as an opt-out",
-      );
-      return { undelivered: "opted_out" };
+    if (error.retryable) {
+      if (error.status > 0) await deleteSmsMessage(sql, id);
+      throw error;
     }
-    return { undelivered: error.kind };
+    await recordSmsFailed(sql, id, error.providerCode ?? error.kind);
+    return error;
   }
 }

@@ -1,18 +1,14 @@
--- SMS (issue 13): tenants' phone numbers answer texts through the inbound pipeline. Expand only: every
--- change is a new table, a new nullable column or a new index, so the previous release runs on this schema.
+-- SMS (issue 13): replies go out through the connection a message arrived at, a generated reply survives a
+-- refused send, people are contacts the channels share, consent is an append-only compliance log, and every
+-- outbound text has a delivery record written before it is sent.
 
--- `reply_via`: the connection a customer's message arrived at (a tenant's number), which its answer goes
--- out through. `reply`: an answer generated but not yet confirmed sent; a send the provider refused (429,
--- 5xx) is retried with it, instead of asking the model again and writing the history twice.
+-- The connection (channel_connections.id) a reply goes out through: the one the message arrived at.
 alter table outbox add column reply_via text;
+-- A reply the engine generated whose send was not confirmed yet: a retry after a 429/5xx sends it again
+-- instead of asking the model a second time (and writing the history twice). Cleared when the row finishes.
 alter table outbox add column reply text;
 
--- One phone number answers for one tenant, whatever provider it is connected through.
-create unique index channel_connections_phone_idx on channel_connections (public_id)
-  where kind in ('twilio', 'telnyx', 'voxie');
-
--- The people a tenant's channels talk to, merged across channels by phone (E.164), e-mail and Intercom
--- contact id; conversations point here (intercom_conversations.contact_id) so an erasure finds them all.
+-- People, one row per person per tenant, found by any of their handles (later channels share it).
 create table contacts (
   id uuid primary key default gen_random_uuid(),
   tenant_id uuid not null default app_tenant() references tenants (id) on delete cascade,
@@ -24,14 +20,12 @@ create table contacts (
   updated_at timestamptz not null default now()
 );
 create unique index contacts_phone_idx on contacts (tenant_id, phone) where phone is not null;
-create unique index contacts_email_idx on contacts (tenant_id, lower(email)) where email is not null;
+create unique index contacts_email_idx on contacts (tenant_id, email) where email is not null;
 create unique index contacts_intercom_idx on contacts (tenant_id, intercom_contact_id)
   where intercom_contact_id is not null;
 
--- Consent to texts, per tenant and number: every opt-out and opt-in with its source (a keyword the
--- customer texted, a provider refusing a send to an unsubscribed number, an admin), time and keyword.
--- Append-only for the runtime roles and kept through an erasure: it is the record that the number asked
--- not to be texted (docs/privacy.md). The latest row is the number's state.
+-- Consent events, append-only (runtime roles may not update or delete them): carriers and the TCPA expect
+-- the record of who opted out or back in, when, how and with which keyword, to be kept.
 create table sms_consent (
   id bigint generated always as identity primary key,
   tenant_id uuid not null default app_tenant() references tenants (id) on delete cascade,
@@ -43,40 +37,60 @@ create table sms_consent (
   connection_id uuid,
   at timestamptz not null default now()
 );
-create index sms_consent_phone_idx on sms_consent (tenant_id, phone, id desc);
+-- The current state per number is its newest event: one index probe, newest first.
+create index sms_consent_current_idx on sms_consent (tenant_id, phone, at desc, id desc);
+create index sms_consent_tenant_at_idx on sms_consent (tenant_id, at);
 
--- Every text Switchboard sends: written before the send (the idempotency record), then given the
--- provider's id, and moved along by the provider's delivery reports. Holds no text, only its digest, to
--- recognise the message at the provider after a crash. `kind`: a reply, or a notice (help, handoff, quota).
+-- The delivery log of every text in and out. An outbound row is written before the provider is called (the
+-- idempotency record a crash is reconciled against); its provider id, segments and status follow. Rows
+-- that were never sent (`skipped`: quota reached) stay for the tenant's usage report. No message text.
 create table sms_messages (
   id uuid primary key default gen_random_uuid(),
   tenant_id uuid not null default app_tenant() references tenants (id) on delete cascade,
-  connection_id uuid not null,
+  connection_id uuid,
+  direction text not null check (direction in ('inbound', 'outbound')),
   provider text not null,
   provider_message_id text,
   customer_phone text not null,
   business_phone text not null,
-  kind text not null check (kind in ('reply', 'help', 'handoff', 'quota')),
-  outbox_ids uuid[] not null default '{}',
-  body_sha256 text not null,
-  status text not null default 'sending'
-    check (status in ('sending', 'queued', 'sent', 'delivered', 'undelivered', 'failed')),
+  -- Why it was sent: a reply, the HELP text, a handoff or quota notice.
+  purpose text not null default 'reply' check (purpose in ('inbound', 'reply', 'help', 'handoff', 'quota_notice')),
+  -- The inbound message (provider id) an outbound text answers: the turn it belongs to.
+  reply_to text,
+  status text not null check (status in ('received', 'pending', 'queued', 'sending', 'sent', 'delivered',
+    'undelivered', 'failed', 'skipped')),
   error_code text,
   segments integer,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now()
 );
-create unique index sms_messages_provider_idx on sms_messages (provider, provider_message_id)
+create unique index sms_messages_provider_id_idx on sms_messages (provider, provider_message_id)
   where provider_message_id is not null;
-create index sms_messages_customer_idx on sms_messages (tenant_id, customer_phone, created_at desc);
-create index sms_messages_created_idx on sms_messages (tenant_id, created_at);
-create index sms_messages_outbox_idx on sms_messages using gin (outbox_ids);
+create index sms_messages_reply_to_idx on sms_messages (tenant_id, reply_to) where reply_to is not null;
+-- The quota counts a tenant's outbound texts of the day and month; the usage report reads the same range.
+create index sms_messages_tenant_created_idx on sms_messages (tenant_id, direction, created_at);
+create index sms_messages_customer_idx on sms_messages (tenant_id, customer_phone);
+
+-- The one quota notice a customer gets per period (`day:2026-11-30`, `month:2026-11`): written before it is
+-- sent, so a retry or a concurrent task never sends a second.
+create table sms_quota_notices (
+  tenant_id uuid not null default app_tenant() references tenants (id) on delete cascade,
+  phone text not null,
+  period text not null,
+  at timestamptz not null default now(),
+  primary key (tenant_id, phone, period)
+);
+
+-- One number, one connection, whichever SMS provider: a second connection of the same number (even
+-- through another provider, or another tenant) would split its traffic.
+create unique index channel_connections_sms_number_idx on channel_connections (public_id)
+  where kind in ('twilio', 'telnyx', 'voxie');
 
 do $$
 declare
   t text;
 begin
-  foreach t in array array['contacts', 'sms_consent', 'sms_messages']
+  foreach t in array array['contacts', 'sms_consent', 'sms_messages', 'sms_quota_notices']
   loop
     execute format('alter table %I enable row level security', t);
     execute format('alter table %I force row level security', t);

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { inTenant } from "../../db/tenant-scope";
-import { type UsageRow, usageByDay } from "../../db/usage-report";
+import { smsUsageByDay, type UsageRow, usageByDay } from "../../db/usage-report";
 import { AppError } from "../../http/errors";
 import { createRouter } from "../../http/router";
 import { requireTenantRole } from "./access";
@@ -25,6 +25,13 @@ const UsageRowSchema = z.object({
   costUsd: z.number(),
 });
 const Totals = UsageRowSchema.omit({ day: true, model: true, channel: true });
+const SmsUsageSchema = z.object({
+  day: z.string(),
+  sent: z.number(),
+  failed: z.number(),
+  optedOut: z.number(),
+  quotaHits: z.number().openapi({ description: "Customer texts left unanswered: the SMS quota was reached" }),
+});
 
 const usageRouteDef = createRoute({
   method: "get",
@@ -49,6 +56,7 @@ const usageRouteDef = createRoute({
             to: z.string(),
             rows: z.array(UsageRowSchema),
             totals: Totals,
+            sms: z.array(SmsUsageSchema).openapi({ description: "Texts per day (days with any)" }),
           }),
         },
         "text/csv": { schema: z.string() },
@@ -100,12 +108,16 @@ export function usageRoutes(deps: AdminDeps) {
     await requireTenantRole(c, sql, id, ["tenant_admin"]);
     const query = c.req.valid("query");
     const range = rangeOf(query);
-    const rows = await inTenant(id, () => usageByDay(sql, range));
     if (query.format === "csv") {
+      const rows = await inTenant(id, () => usageByDay(sql, range));
       c.header("content-type", "text/csv; charset=utf-8");
       return c.body(csvOf(rows), 200) as never;
     }
-    return c.json({ ...range, rows, totals: totalsOf(rows) }, 200);
+    const [rows, sms] = await inTenant(id, async () => [
+      await usageByDay(sql, range),
+      await smsUsageByDay(sql, range),
+    ]);
+    return c.json({ ...range, rows, totals: totalsOf(rows), sms }, 200);
   });
 
   return app;
