@@ -363,6 +363,15 @@ export class PlatformStack extends PinnedStack {
       value: `${this.publicUrl}/webhooks/intercom`,
       description: "Intercom app → Webhooks → endpoint URL",
     });
+    new TerraformOutput(this, "sms_webhook_urls", {
+      value: {
+        twilio: `${this.publicUrl}/webhooks/twilio/sms`,
+        telnyx: `${this.publicUrl}/webhooks/telnyx/sms`,
+        voxie: `${this.publicUrl}/webhooks/voxie/sms`,
+      },
+      description:
+        "SMS providers → the number's inbound webhook (one URL per provider; the number texted finds the tenant)",
+    });
     new TerraformOutput(this, "database_connection_name", { value: this.database.connectionName });
     new TerraformOutput(this, "queue_name", { value: this.queue.queuePath });
     new TerraformOutput(this, "image_repository", { value: f.registry.imageRepository });

@@ -13,6 +13,7 @@ import { type HealthDeps, healthRoutes } from "./routes/health";
 import { intercomWebhookRoutes } from "./routes/intercom";
 import { type IntercomAdminDeps, intercomAdminRoutes } from "./routes/intercom-admin";
 import { type InternalDeps, internalRoutes } from "./routes/internal";
+import { type SmsWebhookDeps, smsWebhookRoutes } from "./routes/sms";
 import { widgetRoutes } from "./routes/widget";
 import { widgetConfigRoutes } from "./routes/widget-config";
 
@@ -23,6 +24,8 @@ export interface AppDeps extends Omit<MiddlewareOptions, "role"> {
   pipeline: InboundPipeline | undefined;
   internal: Omit<InternalDeps, "auth" | "pipeline">;
   intercom: { admin: Omit<IntercomAdminDeps, "auth" | "adminApiKey"> };
+  /** The SMS providers' webhooks (Twilio, Telnyx, Voxie); absent in tests of other parts. */
+  sms?: SmsWebhookDeps;
   /**
    * The admin API under /api/v1/admin (tenants, settings, knowledge, users, usage, channels, audit);
    * undefined in tests of other parts, which then have no admin API.
@@ -67,6 +70,7 @@ function mountRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps, role: MiddlewareOp
   app.route("/", healthRoutes({ ...deps.health, mayShowDetails }));
   app.route("/", chatRoutes({ ...deps.chat, auth }));
   app.route("/", intercomWebhookRoutes({ pipeline: deps.pipeline }));
+  if (deps.sms) app.route("/", smsWebhookRoutes(deps.sms));
   app.route("/", internalRoutes({ ...deps.internal, pipeline: deps.pipeline, auth: deps.internalAuth }));
   app.route("/", intercomAdminRoutes({ ...deps.intercom.admin, ...admin }));
   app.route("/", widgetConfigRoutes());

@@ -232,6 +232,10 @@ export const configSchema = z.object({
   INTERCOM_REGION: z.enum(["us", "eu", "au"]).default("us"),
   INTERCOM_API_BASE: optionalString.pipe(z.url().optional()),
   INTERCOM_CUSTOMER_TIER: z.enum(TIERS).default("premium"),
+  // The SMS providers' API origins, for emulators (test/emulators/); unset, their real APIs.
+  TWILIO_API_BASE: optionalString.pipe(z.url().optional()),
+  TELNYX_API_BASE: optionalString.pipe(z.url().optional()),
+  VOXIE_API_BASE: optionalString.pipe(z.url().optional()),
   WEBHOOK_BODY_LIMIT_BYTES: int(1024 * 1024, 1024),
   POLLING_INTERVAL: seconds(60),
   TASK_QUEUE: z.enum(["in-process", "cloud-tasks"]).default("in-process"),

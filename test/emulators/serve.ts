@@ -1,11 +1,12 @@
 /**
- * Runs the Intercom emulator on its own (`npm run emulators`), so the bridge can be tried by hand without an
- * Intercom workspace: it seeds a conversation, prints the variables to start Switchboard with, and the
- * exact curl command (body and signature) of a `conversation.user.created` notification for it.
+ * Runs the emulators on their own (`npm run emulators`), so the channels can be tried by hand without an
+ * Intercom workspace or a Twilio or Telnyx account: Intercom (a seeded conversation and the exact curl of a
+ * signed notification), and Twilio and Telnyx with a phone that texts the service (serve-sms.ts).
  * A test fixture, never part of the service.
  */
 import { writeFileSync } from "node:fs";
 import { signedNotification, startIntercomEmulator } from "./intercom";
+import { startSmsEmulators } from "./serve-sms";
 
 const SECRET = process.env.INTERCOM_WEBHOOK_SECRET ?? "local-intercom-client-secret";
 const intercom = await startIntercomEmulator();
@@ -38,8 +39,12 @@ Then deliver the signed notifications:
   ${notify(hello.id, "/tmp/switchboard-notification-1.json")}
   ${notify(person.id, "/tmp/switchboard-notification-2.json")}
 
-This terminal prints what the bot does in Intercom. Ctrl-C stops the emulator.
+This terminal prints what the bot does in Intercom.
 `);
+
+const sms = await startSmsEmulators();
+console.log(sms.instructions);
+console.log("Ctrl-C stops the emulators.");
 
 let seen = 0;
 setInterval(() => {
@@ -53,5 +58,5 @@ setInterval(() => {
   }
 }, 250);
 process.once("SIGINT", () => {
-  void intercom.close().then(() => process.exit(0));
+  void Promise.all([intercom.close(), sms.close()]).then(() => process.exit(0));
 });

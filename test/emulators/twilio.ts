@@ -86,6 +86,11 @@ export interface TwilioFault {
 export interface TwilioEmulatorOptions {
   accountSid?: string;
   authToken?: string;
+  /**
+   * Where a public URL is reached from here (a service behind an edge or proxy): callbacks are signed
+   * over the public URL, as Twilio signs them, and posted to this address. Default: the URL itself.
+   */
+  reach?: (publicUrl: string) => string;
 }
 
 export interface TwilioCallbackResult {
@@ -448,7 +453,7 @@ export async function startTwilioEmulator(opts: TwilioEmulatorOptions = {}): Pro
     if (errorCode !== undefined) params.ErrorCode = String(errorCode);
     if (message.messagingServiceSid) params.MessagingServiceSid = message.messagingServiceSid;
     const url = message.statusCallback;
-    const response = await fetch(url, {
+    const response = await fetch(opts.reach?.(url) ?? url, {
       method: "POST",
       headers: {
         "content-type": "application/x-www-form-urlencoded; charset=utf-8",

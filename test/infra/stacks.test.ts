@@ -688,6 +688,13 @@ describe("the edge in front of production", () => {
       monitored_resource: { labels: { host: "chat.example.com" } },
     });
     expect(stacks.prod.output?.webhook_url?.value).toBe("https://chat.example.com/webhooks/intercom");
+    // Texts reach the service through the edge too: Twilio signs exactly this URL (PUBLIC_URL + path).
+    expect(stacks.prod.output?.sms_webhook_urls?.value).toEqual({
+      twilio: "https://chat.example.com/webhooks/twilio/sms",
+      telnyx: "https://chat.example.com/webhooks/telnyx/sms",
+      voxie: "https://chat.example.com/webhooks/voxie/sms",
+    });
+    expect(plainEnv(stacks.prod).PUBLIC_URL).toBe("https://chat.example.com");
     expect(stacks.prod.output?.load_balancer_ip?.value).toMatch(
       /google_compute_global_address\.edge_ip_[0-9A-F]+\.address/,
     );

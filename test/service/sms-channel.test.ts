@@ -411,7 +411,7 @@ describe("erasure", () => {
 });
 
 describe("smsNotification", () => {
-  test("a webhook without texts records nothing; texts become one delivery keyed by the provider's id", () => {
+  test("a webhook without texts records nothing; texts become one delivery keyed by the number and the provider's id", () => {
     const status = {
       kind: "status" as const,
       providerMessageId: "SM-out",
@@ -439,7 +439,8 @@ describe("smsNotification", () => {
     ).toEqual({
       kind: "delivery",
       delivery: {
-        id: "SM-1",
+        // Provider ids are unique per provider account only (Voxie's are small integers).
+        id: "conn-1:SM-1",
         topic: "message.received",
         conversations: [
           {

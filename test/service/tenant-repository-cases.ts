@@ -346,6 +346,7 @@ export const DEPLOYMENT_WIDE: Record<string, string> = {
   "platform-secrets.secretVersionsByKey":
     "start-up's cross-tenant key check: tested in 'the platform functions'",
   "retention.purgeAuditLog": "by age across tenants, as the platform: tested in 'the platform functions'",
+  "platform-channels.findConnectionByNumber": "platform function: routes a text to its tenant's number",
   "platform-channels.findConnectionRoute":
     "platform function (a webhook's connection → its tenant): tested in intercom-tenants.test.ts",
   "tenant-scope.DEFAULT_TENANT_ID": "a constant",

@@ -49,7 +49,8 @@ export class ContextCacheRegistry {
    */
   key(contents: CacheContents): string {
     const tools = JSON.stringify(contents.tools ?? null);
-    const memo = `${contents.model}\u0000${tools}`;
+    // Per system instruction too: channels add their own (SMS), and turns of several channels interleave.
+    const memo = `${contents.model}\u0000${tools}\u0000${contents.systemInstruction}`;
     const hit = this.computed.get(memo);
     if (hit && hit.systemInstruction === contents.systemInstruction && hit.context === contents.context) {
       return hit.key;

@@ -2,18 +2,23 @@ import type { CloudTasksClientOptions } from "../adapters/cloud-tasks-queue";
 import { InProcessTaskQueue } from "../adapters/in-process-queue";
 import { intercomChannel } from "../channels/intercom/channel";
 import { type GatewayOptions, IntercomConnections } from "../channels/intercom/connections";
+import type { ConnectedChannels } from "../channels/pipeline/channel";
+import { combineConnected } from "../channels/pipeline/connected";
 import { InboundPipeline } from "../channels/pipeline/pipeline";
+import type { SmsInbound } from "../channels/sms/inbound";
 import { type Config, internalAudience, taskTargetUrl } from "../config";
 import type { Sql } from "../db/client";
 import { DEFAULT_TENANT_ID } from "../db/tenant-scope";
 import type { TurnEngine } from "../engine/conversation-engine";
 import { type PurgeResult, purgeExpired } from "../engine/retention";
+import type { TenantDirectory } from "../engine/tenant-directory";
 import type { Logger } from "../logger";
 import type { IntercomGateway } from "../ports/intercom";
 import type { SecretStore } from "../ports/secret-store";
 import type { TaskQueue } from "../ports/task-queue";
 import type { SecretRefresher } from "./secrets";
 import { intercomSettings, pipelineSettings, retentionPolicy } from "./settings";
+import { smsConnections, smsInbound } from "./sms";
 
 export interface IntercomParts {
   /** Set whenever a token is configured (the admin endpoints use it even when replies are off). */
@@ -29,6 +34,8 @@ export interface Channels {
    * ones tenants connect through the admin API; undefined when there can be none.
    */
   pipeline?: InboundPipeline;
+  /** Tenants' phone numbers' webhooks (Twilio, Telnyx, Voxie); undefined without a secret store. */
+  sms?: SmsInbound;
   /** The retention purge, bound to the database and the configured policy. */
   retention: () => Promise<PurgeResult>;
   /** Stops the local timers and lets queued tasks finish. */
@@ -41,8 +48,10 @@ interface ChannelDeps {
   log: Logger;
   cloudTasksClientOptions?: CloudTasksClientOptions | undefined;
   refreshSecret?: SecretRefresher | undefined;
-  /** Tenants' channel credentials: with it, tenants' own Intercom apps are answered too. */
+  /** Tenants' channel credentials: with it, tenants' own Intercom apps and phone numbers are answered too. */
   secretStore?: SecretStore | undefined;
+  /** Tenants' settings (an SMS reply's length, help text and quotas). */
+  tenants?: TenantDirectory | undefined;
 }
 
 /** Runs `task` every `seconds` (0: never) without keeping the process alive; failures are logged. */
@@ -54,7 +63,9 @@ function every(seconds: number, task: () => Promise<unknown>, onError: (error: u
 /** The configured channels in one inbound pipeline with its task queue, and locally the timers. */
 export async function buildChannels(config: Config, deps: ChannelDeps): Promise<Channels> {
   const intercom = await buildIntercom(config, deps);
-  const pipeline = await buildPipeline(config, deps, intercom);
+  const numbers = smsNumbers(config, deps);
+  const pipeline = await buildPipeline(config, deps, intercom, numbers);
+  const sms = pipeline && numbers ? smsInbound({ ...deps, connections: numbers, pipeline }) : undefined;
   const queue = pipeline ? await taskQueue(config, pipeline, deps) : undefined;
   if (pipeline && queue) pipeline.attachQueue(queue);
   const local = config.TASK_QUEUE === "in-process";
@@ -77,6 +88,7 @@ export async function buildChannels(config: Config, deps: ChannelDeps): Promise<
   return {
     intercom,
     ...(pipeline ? { pipeline } : {}),
+    ...(sms ? { sms } : {}),
     retention,
     async stop() {
       clearInterval(poller);
@@ -90,9 +102,14 @@ export async function buildChannels(config: Config, deps: ChannelDeps): Promise<
  * The pipeline of the asynchronous channels: the tenants' own connections (with a secret store), and
  * Intercom configured by environment variables once its bot admin is known.
  */
-async function buildPipeline(config: Config, deps: ChannelDeps, intercom: IntercomParts) {
+async function buildPipeline(
+  config: Config,
+  deps: ChannelDeps,
+  intercom: IntercomParts,
+  numbers: ConnectedChannels | undefined,
+) {
   const { gateway, adminId } = intercom;
-  const connected = tenantConnections(config, deps);
+  const connected = combineConnected(tenantConnections(config, deps), numbers);
   if (!connected && (!gateway || !adminId)) return undefined;
   const { sql, engine, log } = deps;
   const pipeline = new InboundPipeline({ sql, engine, log, settings: pipelineSettings(config), connected });
@@ -127,6 +144,13 @@ function tenantConnections(config: Config, deps: ChannelDeps) {
       return new IntercomSdkGateway({ ...options, baseUrl: config.INTERCOM_API_BASE });
     },
   });
+}
+
+/** Tenants' phone numbers (SMS), with a secret store for their credentials and the tenants' settings. */
+function smsNumbers(config: Config, deps: ChannelDeps) {
+  const { sql, log, secretStore, tenants } = deps;
+  if (!secretStore || !tenants) return undefined;
+  return smsConnections(config, { sql, log, secretStore, tenants });
 }
 
 /** The Intercom gateway when a token is configured, and the bot's admin id when it can be known. */

@@ -55,6 +55,7 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
     adminApiKey: config.ADMIN_API_KEY,
     internalAuth: internalAuthOptions(config),
     pipeline: channels.pipeline,
+    sms: { inbound: channels.sms, publicUrl: config.PUBLIC_URL },
     internal: { retention: channels.retention },
     intercom: {
       admin: {

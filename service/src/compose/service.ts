@@ -128,6 +128,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       cloudTasksClientOptions: opts.cloudTasksClientOptions,
       refreshSecret: secretRefresher(env, secretSource, log),
       secretStore: secrets.store,
+      tenants: models.tenants,
     });
     const app = buildHttpApp(config, {
       db,

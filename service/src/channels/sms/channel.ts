@@ -39,7 +39,8 @@ export function smsNotification(connectionId: string, events: SmsEvent[]): Parse
   return {
     kind: "delivery",
     delivery: {
-      id: first.providerMessageId,
+      // Namespaced by the number: provider ids are unique per provider account only (Voxie's are integers).
+      id: `${connectionId}:${first.providerMessageId}`,
       topic: "message.received",
       // One update per conversation: texts of one customer in one webhook join their thread together.
       conversations: [...new Set(messages.map((m) => m.from))].map((from) => ({

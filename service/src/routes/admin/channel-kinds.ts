@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { toE164 } from "../../domain/phone";
 
 /**
  * The kinds of channel connection the admin API creates, each: its body, the public id that routes
@@ -48,7 +49,86 @@ const intercom: ChannelKind = {
   webhookPath: (connectionId) => `/webhooks/intercom/${connectionId}`,
 };
 
-export const CHANNEL_KINDS: Record<string, ChannelKind> = { intercom };
+/** A tenant's number: what routes a text (or a call) to the tenant, kept in E.164. */
+const phoneNumber = z
+  .string()
+  .trim()
+  .min(3)
+  .max(32)
+  .refine((v) => toE164(v) !== undefined, "must be a phone number in E.164 form, e.g. +15551234567")
+  .transform((v) => toE164(v) as string)
+  .openapi({ description: "The number customers text, E.164 (+15551234567)", example: "+15551234567" });
+
+const twilio: ChannelKind = {
+  schema: z
+    .object({
+      kind: z.literal("twilio"),
+      phoneNumber,
+      accountSid: z
+        .string()
+        .trim()
+        .regex(/^AC[0-9a-fA-F]{32}$/, "a Twilio account SID: AC followed by 32 hex digits")
+        .openapi({ description: "The Twilio account (or subaccount) that owns the number" }),
+      authToken: credential(
+        "Signs Twilio's webhooks and authenticates its API calls; stored in the secret store",
+      ),
+    })
+    .openapi("TwilioChannel"),
+  publicId: (b) => b.phoneNumber as string,
+  credentials: ["authToken"],
+  settings: (b) => ({ accountSid: b.accountSid }),
+  webhookPath: () => "/webhooks/twilio/sms",
+};
+
+const telnyx: ChannelKind = {
+  schema: z
+    .object({
+      kind: z.literal("telnyx"),
+      phoneNumber,
+      apiKey: credential("Telnyx API v2 key (sends the replies); stored in the secret store"),
+      publicKey: z
+        .string()
+        .trim()
+        .regex(/^[A-Za-z0-9+/]{43}=$/, "the account's Ed25519 public key, base64 (44 characters)")
+        .openapi({
+          description: "Verifies Telnyx's webhook signatures (Mission Control → Keys & Credentials)",
+        }),
+      messagingProfileId: z
+        .string()
+        .trim()
+        .min(1)
+        .max(100)
+        .optional()
+        .openapi({ description: "The messaging profile the number belongs to" }),
+    })
+    .openapi("TelnyxChannel"),
+  publicId: (b) => b.phoneNumber as string,
+  credentials: ["apiKey", "publicKey"],
+  settings: (b) => (b.messagingProfileId ? { messagingProfileId: b.messagingProfileId } : {}),
+  webhookPath: () => "/webhooks/telnyx/sms",
+};
+
+const voxie: ChannelKind = {
+  schema: z
+    .object({
+      kind: z.literal("voxie"),
+      phoneNumber,
+      teamId: z
+        .string()
+        .trim()
+        .min(1)
+        .max(100)
+        .openapi({ description: "The Voxie team that owns the number" }),
+      apiKey: credential("The Voxie team's API credential; stored in the secret store"),
+    })
+    .openapi("VoxieChannel"),
+  publicId: (b) => b.phoneNumber as string,
+  credentials: ["apiKey"],
+  settings: (b) => ({ teamId: b.teamId }),
+  webhookPath: () => "/webhooks/voxie/sms",
+};
+
+export const CHANNEL_KINDS: Record<string, ChannelKind> = { intercom, twilio, telnyx, voxie };
 
 const [first, ...rest] = Object.values(CHANNEL_KINDS).map((k) => k.schema);
 

@@ -1,0 +1,146 @@
+import { appendAudit } from "../../db/audit";
+import { findChannel } from "../../db/channels";
+import type { Sql } from "../../db/client";
+import { type ConnectionRoute, findConnectionByNumber } from "../../db/platform-channels";
+import { inTenant } from "../../db/tenant-scope";
+import type { Logger } from "../../logger";
+import { type SecretStore, SecretStoreError } from "../../ports/secret-store";
+import { SMS_PROVIDERS, type SmsProvider, type SmsProviderClient } from "../../ports/sms";
+import type { ConnectedChannels, QueuedChannel, QueuedChannelName, TenantChannel } from "../pipeline/channel";
+import type { SmsConnectionSecrets } from "./provider";
+import type { SmsConnection } from "./view";
+
+/** Where a webhook's number leads. */
+export type NumberRoute =
+  | { kind: "unknown" }
+  /** Connected, but its tenant is suspended or the connection disabled: nothing is answered. */
+  | { kind: "inactive"; tenantId: string; connectionId: string }
+  | { kind: "found"; tenantId: string; connection: SmsConnectionSecrets };
+
+export interface SmsConnectionsDeps {
+  sql: Sql;
+  secrets: SecretStore;
+  log: Logger;
+  /** A provider's official client for one connection (adapters/, composed in). */
+  client(provider: SmsProvider, connection: SmsConnectionSecrets): Promise<SmsProviderClient>;
+  /** The SMS channel of one tenant, replying through the connection each message arrived at. */
+  channel(
+    tenantId: string,
+    connection: (id: string) => Promise<SmsConnection | undefined>,
+  ): QueuedChannel<unknown> | Promise<QueuedChannel<unknown>>;
+  /** The status callback URL of a provider's messages (PUBLIC_URL + its path), when the service has one. */
+  statusCallbackUrl(provider: SmsProvider): string | undefined;
+  /** How long a connection's credentials stay in memory before they are read again (default 60 s). */
+  cacheSeconds?: number;
+}
+
+interface Built {
+  secrets: SmsConnectionSecrets;
+  client?: SmsProviderClient;
+  at: number;
+}
+
+const isSmsProvider = (kind: string): kind is SmsProvider =>
+  (SMS_PROVIDERS as readonly string[]).includes(kind);
+
+/**
+ * Tenants' phone numbers (admin API channel connections of kind twilio, telnyx or voxie). Webhooks share
+ * one path per provider, so a webhook is routed by the number it names to the connection whose credentials
+ * verify it; replies go out through the connection the message arrived at. Credentials are read from the
+ * SecretStore (each read audited) and kept per connection for `cacheSeconds`; the connection row itself is
+ * read every time, so a deleted or disabled number, or a suspended tenant, stops at once.
+ */
+export class SmsConnections implements ConnectedChannels {
+  readonly names: readonly QueuedChannelName[] = ["sms"];
+  private readonly built = new Map<string, Built>();
+
+  constructor(private readonly deps: SmsConnectionsDeps) {}
+
+  /** SMS webhooks are routed by number (`byNumber`), never by a connection's own path. */
+  async byConnection(): Promise<TenantChannel | undefined> {
+    return undefined;
+  }
+
+  async ofTenant(name: QueuedChannelName, tenantId: string): Promise<QueuedChannel<unknown> | undefined> {
+    if (name !== "sms") return undefined;
+    return this.deps.channel(tenantId, (id) => this.replyConnection(tenantId, id));
+  }
+
+  /** The connection a webhook's number names, with its credentials when it is active. */
+  async byNumber(provider: SmsProvider, phoneNumber: string): Promise<NumberRoute> {
+    const route = await findConnectionByNumber(this.deps.sql, provider, phoneNumber);
+    if (!route) return { kind: "unknown" };
+    if (route.status !== "active" || route.tenantStatus !== "active") {
+      this.built.delete(route.id);
+      return { kind: "inactive", tenantId: route.tenantId, connectionId: route.id };
+    }
+    const built = await this.credentialsOf(route);
+    if (!built) return { kind: "inactive", tenantId: route.tenantId, connectionId: route.id };
+    return { kind: "found", tenantId: route.tenantId, connection: built.secrets };
+  }
+
+  /**
+   * A signature that did not verify drops credentials cached for more than a few seconds, so a credential
+   * rotated at the provider and then through the admin API is read again at the provider's retry.
+   */
+  refused(connectionId: string) {
+    const entry = this.built.get(connectionId);
+    if (entry && Date.now() - entry.at > 10_000) this.built.delete(connectionId);
+  }
+
+  private async replyConnection(tenantId: string, id: string): Promise<SmsConnection | undefined> {
+    const row = await inTenant(tenantId, () => findChannel(this.deps.sql, id));
+    if (row?.status !== "active" || !isSmsProvider(row.kind)) return undefined;
+    const built = await this.credentialsOf({ ...row, tenantId });
+    if (!built) return undefined;
+    const provider = row.kind;
+    built.client ??= await this.deps.client(provider, built.secrets);
+    return {
+      id,
+      phoneNumber: row.publicId,
+      provider,
+      client: built.client,
+      statusCallbackUrl: this.deps.statusCallbackUrl(provider),
+    };
+  }
+
+  /** The connection's credentials, cached; undefined when they are gone for good (logged). */
+  private async credentialsOf(
+    c: Pick<ConnectionRoute, "id" | "tenantId" | "kind" | "publicId" | "settings" | "secretRefs">,
+  ): Promise<Built | undefined> {
+    const cached = this.built.get(c.id);
+    if (cached && Date.now() - cached.at < (this.deps.cacheSeconds ?? 60) * 1000) return cached;
+    try {
+      const credentials: Record<string, string> = {};
+      for (const [name, ref] of Object.entries(c.secretRefs)) {
+        credentials[name] = await this.deps.secrets.get(ref);
+        await this.auditRead(c, name);
+      }
+      const secrets = { connectionId: c.id, phoneNumber: c.publicId, credentials, settings: c.settings };
+      const built = { secrets, at: Date.now() };
+      this.built.set(c.id, built);
+      return built;
+    } catch (error) {
+      // Unavailable: thrown, the provider's retry comes back. Missing or unreadable: cannot work.
+      if (!(error instanceof SecretStoreError) || error.code === "unavailable") throw error;
+      this.deps.log.warn(
+        { event: "channel.credentials_unreadable", connectionId: c.id, code: error.code },
+        "a channel connection's credentials cannot be read; it is treated as not connected",
+      );
+      return undefined;
+    }
+  }
+
+  /** Every read of a tenant's credential is on its audit log (issue 12). */
+  private auditRead(c: Pick<ConnectionRoute, "id" | "tenantId" | "kind">, credential: string) {
+    return inTenant(c.tenantId, () =>
+      appendAudit(this.deps.sql, {
+        actor: "switchboard",
+        role: "service",
+        action: "credential.read",
+        target: c.id,
+        summary: { kind: c.kind, credential },
+      }),
+    );
+  }
+}
