@@ -287,4 +287,59 @@ describe("texting a tenant's number", () => {
       select status, error_code from sms_messages where provider_message_id = ${reply?.sid as string}`;
     expect(row).toEqual({ status: "undelivered", errorCode: "30003" });
   });
+
+  test("through Telnyx: STOP is honoured and a delivery report moves the text along", async () => {
+    const customer = "+15557650008";
+    expect((await telnyxText("When do you open?", { from: customer })).status).toBe(200);
+    const [reply] = await eventually(
+      () => sentByTelnyx(customer),
+      (s) => s.length > 0,
+    );
+    const report = telnyx.statusEvent(reply?.id as string, {
+      eventType: "message.finalized",
+      status: "delivery_failed",
+      errorCode: "40008",
+    });
+    expect((await telnyx.deliver(`${svc.url}/webhooks/telnyx/sms`, report)).status).toBe(200);
+    const [row] = await raw(db)<{ status: string; errorCode: string }[]>`
+      select status, error_code from sms_messages where provider_message_id = ${reply?.id as string}`;
+    expect(row).toEqual({ status: "undelivered", errorCode: "40008" });
+
+    await telnyxText("Stop", { from: customer });
+    await eventually(
+      () => raw(db)<{ status: string }[]>`select status from sms_consent where phone = ${customer}`,
+      (rows) => rows.length > 0,
+    );
+    await telnyxText("When do you open?", { from: customer });
+    await eventually(
+      () => raw(db)`select 1 from outbox where conversation_id = ${customer} and status = 'pending'`,
+      (rows) => rows.length === 0,
+    );
+    expect(sentByTelnyx(customer)).toHaveLength(1);
+  });
+
+  test("a long answer with emoji is capped at the tenant's segments, its link whole", async () => {
+    const customer = "+15557650009";
+    const res = await svc.call(
+      "PATCH",
+      `/api/v1/admin/tenants/${globex.id}/settings`,
+      { sms: { maxSegments: 1 } },
+      asKey,
+    );
+    expect(res.status).toBe(200);
+    const long = Array.from({ length: 12 }, (_, i) => `Delivery rule ${i + 1} applies to parcels 🚚.`).join(
+      " ",
+    );
+    await know(globex, "delivery", `# Delivery\n\n${long} Track it at https://globex.example/track/123.`);
+    await telnyxText("How does delivery work?", { from: customer });
+    const [reply] = await eventually(
+      () => sentByTelnyx(customer),
+      (s) => s.length > 0,
+    );
+    // UCS-2 (the emoji): one segment is 70 UTF-16 units; Telnyx billed it as one part.
+    expect(reply?.text).toContain("🚚");
+    expect(reply?.parts).toBe(1);
+    expect(reply?.text.length).toBeLessThanOrEqual(70);
+    expect(reply?.text).not.toMatch(/https:\/\/globex\.example\/tr(?!ack\/123)/);
+  });
 });
