@@ -342,4 +342,45 @@ describe("texting a tenant's number", () => {
     expect(reply?.text.length).toBeLessThanOrEqual(70);
     expect(reply?.text).not.toMatch(/https:\/\/globex\.example\/tr(?!ack\/123)/);
   });
+
+  test("a tenant admin erases a texting customer: their thread goes, their opt-out stays, the other tenant's is untouched", async () => {
+    const customer = "+15557650010";
+    await textAndWait(customer, "When does the shop open?");
+    await textAndWait(customer, "STOP");
+    await telnyxText("When do you open?", { from: customer });
+    await eventually(
+      () => sentByTelnyx(customer),
+      (s) => s.length > 0,
+    );
+    const res = await svc.call(
+      "DELETE",
+      `/api/v1/admin/tenants/${acme.id}/contacts/phone/${customer}`,
+      undefined,
+      asKey,
+    );
+    expect(res.status).toBe(200);
+    const kept = await raw(db)<{ tenantId: string; what: string }[]>`
+      select tenant_id, 'session' as what from sessions where external_ref = ${customer}
+      union all select tenant_id, 'contact' from contacts where phone = ${customer}
+      union all select tenant_id, 'text' from sms_messages where customer_phone = ${customer}
+      union all select tenant_id, 'consent' from sms_consent where phone = ${customer}`;
+    expect(kept.filter((r) => r.tenantId === acme.id).map((r) => r.what)).toEqual(["consent"]);
+    const globexKept = new Set(kept.filter((r) => r.tenantId === globex.id).map((r) => r.what));
+    expect([...globexKept].sort()).toEqual(["contact", "session", "text"]);
+    const again = await svc.call(
+      "DELETE",
+      `/api/v1/admin/tenants/${acme.id}/contacts/phone/${customer}`,
+      undefined,
+      asKey,
+    );
+    expect(again.status).toBe(404);
+    const bad = await svc.call(
+      "DELETE",
+      `/api/v1/admin/tenants/${acme.id}/contacts/phone/not-a-number`,
+      undefined,
+      asKey,
+    );
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as Body).error.code).toBe("validation_failed");
+  });
 });
