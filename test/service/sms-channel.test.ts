@@ -42,8 +42,11 @@ const customer = () => `+1415555${String(1000 + ++seq).padStart(4, "0")}`;
 /** A tenant number no other test uses (one number, one connection). */
 const businessNumber = () => `+1212555${String(1000 + ++seq).padStart(4, "0")}`;
 
-function world(tenantId = tenantA, opts: Omit<Parameters<typeof smsWorld>[2], "number"> = {}): SmsWorld {
-  return smsWorld(db, tenantId, { number: businessNumber(), ...opts });
+function world(
+  tenantId = tenantA,
+  opts: Omit<Parameters<typeof smsWorld<FakeSmsClient>>[2], "number"> = {},
+): SmsWorld {
+  return smsWorld<FakeSmsClient>(db, tenantId, { number: businessNumber(), ...opts });
 }
 
 const outcomes = (phone: string) =>

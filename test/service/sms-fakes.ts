@@ -118,33 +118,33 @@ export async function createTenant(inspect: Sql, slug: string): Promise<string> 
 }
 
 /** One tenant's SMS channel on a pipeline of its own ("a process"), its number at a fake provider. */
-export interface SmsWorld {
+export interface SmsWorld<C extends SmsProviderClient = FakeSmsClient> {
   tenantId: string;
   number: string;
   connectionId: string;
-  client: FakeSmsClient;
+  client: C;
   engine: FakeEngine;
   queue: FakeQueue;
   logs: LogCapture;
   pipeline: InboundPipeline;
   settings: SmsSettings;
   /** A new process on the same database, tenant and provider (after a crash of this one). */
-  restart(): SmsWorld;
+  restart(): SmsWorld<C>;
   /** A customer's text arrives (verified), and is recorded; returns the acknowledgement. */
   text(from: string, body: string, messageId?: string): ReturnType<InboundPipeline["acceptVerified"]>;
   /** Runs the tasks queued so far. */
   work(): Promise<string[]>;
 }
 
-export function smsWorld(
+export function smsWorld<C extends SmsProviderClient = FakeSmsClient>(
   db: Database,
   tenantId: string,
-  opts: { number: string; client?: FakeSmsClient; settings?: Partial<SmsSettings>; leaseSeconds?: number },
-): SmsWorld {
-  const client = opts.client ?? new FakeSmsClient();
+  opts: { number: string; client?: C; settings?: Partial<SmsSettings>; leaseSeconds?: number },
+): SmsWorld<C> {
+  const client = opts.client ?? (new FakeSmsClient() as unknown as C);
   const connectionId = randomUUID();
   const settings = { ...smsSettingsOf({}, "Acme"), ...opts.settings };
-  const build = (): SmsWorld => {
+  const build = (): SmsWorld<C> => {
     const logs = new LogCapture();
     const log = createLogger({ level: "info", destination: logs });
     const engine = new FakeEngine();
@@ -152,7 +152,7 @@ export function smsWorld(
     const connection: SmsConnection = {
       id: connectionId,
       phoneNumber: opts.number,
-      provider: "twilio",
+      provider: client.provider,
       client,
     };
     const pipeline = new InboundPipeline({
@@ -174,7 +174,7 @@ export function smsWorld(
       }),
       { tenantId },
     );
-    const world: SmsWorld = {
+    const world: SmsWorld<C> = {
       tenantId,
       number: opts.number,
       connectionId,

@@ -287,4 +287,100 @@ describe("texting a tenant's number", () => {
       select status, error_code from sms_messages where provider_message_id = ${reply?.sid as string}`;
     expect(row).toEqual({ status: "undelivered", errorCode: "30003" });
   });
+
+  test("through Telnyx: STOP is honoured and a delivery report moves the text along", async () => {
+    const customer = "+15557650008";
+    expect((await telnyxText("When do you open?", { from: customer })).status).toBe(200);
+    const [reply] = await eventually(
+      () => sentByTelnyx(customer),
+      (s) => s.length > 0,
+    );
+    const report = telnyx.statusEvent(reply?.id as string, {
+      eventType: "message.finalized",
+      status: "delivery_failed",
+      errorCode: "40008",
+    });
+    expect((await telnyx.deliver(`${svc.url}/webhooks/telnyx/sms`, report)).status).toBe(200);
+    const [row] = await raw(db)<{ status: string; errorCode: string }[]>`
+      select status, error_code from sms_messages where provider_message_id = ${reply?.id as string}`;
+    expect(row).toEqual({ status: "undelivered", errorCode: "40008" });
+
+    await telnyxText("Stop", { from: customer });
+    await eventually(
+      () => raw(db)<{ status: string }[]>`select status from sms_consent where phone = ${customer}`,
+      (rows) => rows.length > 0,
+    );
+    await telnyxText("When do you open?", { from: customer });
+    await eventually(
+      () => raw(db)`select 1 from outbox where conversation_id = ${customer} and status = 'pending'`,
+      (rows) => rows.length === 0,
+    );
+    expect(sentByTelnyx(customer)).toHaveLength(1);
+  });
+
+  test("a long answer with emoji is capped at the tenant's segments, its link whole", async () => {
+    const customer = "+15557650009";
+    const res = await svc.call(
+      "PATCH",
+      `/api/v1/admin/tenants/${globex.id}/settings`,
+      { sms: { maxSegments: 1 } },
+      asKey,
+    );
+    expect(res.status).toBe(200);
+    const long = Array.from({ length: 12 }, (_, i) => `Delivery rule ${i + 1} applies to parcels 🚚.`).join(
+      " ",
+    );
+    await know(globex, "delivery", `# Delivery\n\n${long} Track it at https://globex.example/track/123.`);
+    await telnyxText("How does delivery work?", { from: customer });
+    const [reply] = await eventually(
+      () => sentByTelnyx(customer),
+      (s) => s.length > 0,
+    );
+    // UCS-2 (the emoji): one segment is 70 UTF-16 units; Telnyx billed it as one part.
+    expect(reply?.text).toContain("🚚");
+    expect(reply?.parts).toBe(1);
+    expect(reply?.text.length).toBeLessThanOrEqual(70);
+    expect(reply?.text).not.toMatch(/https:\/\/globex\.example\/tr(?!ack\/123)/);
+  });
+
+  test("a tenant admin erases a texting customer: their thread goes, their opt-out stays, the other tenant's is untouched", async () => {
+    const customer = "+15557650010";
+    await textAndWait(customer, "When does the shop open?");
+    await textAndWait(customer, "STOP");
+    await telnyxText("When do you open?", { from: customer });
+    await eventually(
+      () => sentByTelnyx(customer),
+      (s) => s.length > 0,
+    );
+    const res = await svc.call(
+      "DELETE",
+      `/api/v1/admin/tenants/${acme.id}/contacts/phone/${customer}`,
+      undefined,
+      asKey,
+    );
+    expect(res.status).toBe(200);
+    const kept = await raw(db)<{ tenantId: string; what: string }[]>`
+      select tenant_id, 'session' as what from sessions where external_ref = ${customer}
+      union all select tenant_id, 'contact' from contacts where phone = ${customer}
+      union all select tenant_id, 'text' from sms_messages where customer_phone = ${customer}
+      union all select tenant_id, 'consent' from sms_consent where phone = ${customer}`;
+    expect(kept.filter((r) => r.tenantId === acme.id).map((r) => r.what)).toEqual(["consent"]);
+    const globexKept = new Set(kept.filter((r) => r.tenantId === globex.id).map((r) => r.what));
+    expect([...globexKept].sort()).toEqual(["contact", "session", "text"]);
+    const again = await svc.call(
+      "DELETE",
+      `/api/v1/admin/tenants/${acme.id}/contacts/phone/${customer}`,
+      undefined,
+      asKey,
+    );
+    expect(again.status).toBe(404);
+    const bad = await svc.call(
+      "DELETE",
+      `/api/v1/admin/tenants/${acme.id}/contacts/phone/not-a-number`,
+      undefined,
+      asKey,
+    );
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as Body).error.code).toBe("validation_failed");
+  });
 });

@@ -79,6 +79,7 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
       secrets: parts.secretStore,
       documentMaxBytes: config.KNOWLEDGE_DOCUMENT_MAX_BYTES,
       publicUrl: config.PUBLIC_URL,
+      erasureKey: parts.erasureKey,
     },
     googleCloudProject: config.GOOGLE_CLOUD_PROJECT,
     trustedProxyHops: config.TRUSTED_PROXY_HOPS,

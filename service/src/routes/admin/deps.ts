@@ -20,6 +20,8 @@ export interface AdminDeps {
   documentMaxBytes: number;
   /** The service's public URL (PUBLIC_URL): a connection's webhook URL starts with it; unset, a path. */
   publicUrl?: string | undefined;
+  /** Keys the erasure records' subject references (GDPR erasure of a texting customer). */
+  erasureKey: Buffer;
 }
 
 /** A unique index refused the row (PostgreSQL's `unique_violation`). */

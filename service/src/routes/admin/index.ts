@@ -2,6 +2,7 @@ import { createRouter } from "../../http/router";
 import { adminPrincipal } from "../../middleware/admin-principal";
 import { auditRoutes } from "./audit";
 import { channelRoutes } from "./channels";
+import { contactRoutes } from "./contacts";
 import type { AdminDeps } from "./deps";
 import { knowledgeRoutes } from "./knowledge";
 import { settingsRoutes } from "./settings";
@@ -27,6 +28,7 @@ export function adminRoutes(deps: AdminDeps) {
   app.route("/", userRoutes(deps));
   app.route("/", usageRoutes(deps));
   app.route("/", channelRoutes(deps));
+  app.route("/", contactRoutes(deps));
   app.route("/", auditRoutes(deps));
   return app;
 }
