@@ -99,7 +99,7 @@ Twilio emulator on ${twilio.url}, Telnyx emulator on ${telnyx.apiBase}, a phone 
 
 Start Switchboard against them (another terminal; PUBLIC_URL is the URL Twilio signs):
 
-  ADMIN_API_KEY=local-admin-key PUBLIC_URL=${service} \\
+  ADMIN_API_KEY=local-admin-key-0123456789abcdef PUBLIC_URL=${service} \\
   TWILIO_API_BASE=${twilio.url} TELNYX_API_BASE=${telnyx.apiBase} npm start
 
 Connect a number to a tenant (README "Texts (SMS)"; docs/sms.md):

@@ -286,6 +286,30 @@ describe("texting a tenant's number", () => {
     const [row] = await raw(db)<{ status: string; errorCode: string }[]>`
       select status, error_code from sms_messages where provider_message_id = ${reply?.sid as string}`;
     expect(row).toEqual({ status: "undelivered", errorCode: "30003" });
+    // Visible in the customer's conversation through the admin API (the console's timeline reads it).
+    const texts = await svc.call(
+      "GET",
+      `/api/v1/admin/tenants/${acme.id}/contacts/phone/${encodeURIComponent(customer)}/texts`,
+      undefined,
+      asKey,
+    );
+    expect(texts.status).toBe(200);
+    const list = (await json(texts)).texts as Body[];
+    expect(list[0]).toMatchObject({
+      direction: "outbound",
+      purpose: "reply",
+      status: "undelivered",
+      errorCode: "30003",
+    });
+    expect(list.map((t) => t.direction)).toContain("inbound");
+    // Another tenant's admin API sees nothing of it.
+    const other = await svc.call(
+      "GET",
+      `/api/v1/admin/tenants/${globex.id}/contacts/phone/${encodeURIComponent(customer)}/texts`,
+      undefined,
+      asKey,
+    );
+    expect((await json(other)).texts).toEqual([]);
   });
 
   test("through Telnyx: STOP is honoured and a delivery report moves the text along", async () => {

@@ -1,4 +1,4 @@
-import type { SeededTenant } from "./tenant-fixtures";
+import { type SeededTenant, SHARED } from "./tenant-fixtures";
 
 /**
  * The rows of tenant-http-isolation.test.ts: each calls one route (`route`, as the OpenAPI document names
@@ -192,6 +192,20 @@ const onBsPath: RouteRow[] = [
     name: "DELETE B's channel",
     route: `DELETE ${T}/{id}/channels/{channelId}`,
     path: ({ b }) => `${T}/${b.id}/channels/${b.channelConnectionId}`,
+    status: [404],
+    as: "aAdmin",
+  },
+  {
+    name: "GET the texts of B's customer",
+    route: `GET ${T}/{id}/contacts/phone/{phone}/texts`,
+    path: ({ b }) => `${T}/${b.id}/contacts/phone/${encodeURIComponent(SHARED.phone)}/texts`,
+    status: [404],
+    as: "aAdmin",
+  },
+  {
+    name: "erase B's texting customer",
+    route: `DELETE ${T}/{id}/contacts/phone/{phone}`,
+    path: ({ b }) => `${T}/${b.id}/contacts/phone/${encodeURIComponent(SHARED.phone)}`,
     status: [404],
     as: "aAdmin",
   },

@@ -65,6 +65,14 @@ export const SMS_CASES: Record<string, IsolationCase> = {
     run: ({ sql, b }) => messages.recordSmsFailed(sql, b.smsMessageId, "30003"),
   },
   "sms-messages.deleteSmsMessage": { run: ({ sql, b }) => messages.deleteSmsMessage(sql, b.smsMessageId) },
+  "sms-messages.textsOf": {
+    run: ({ sql }) => messages.textsOf(sql, SHARED.phone, 50),
+    check: (r, { a, b }) => {
+      const ids = (r as { id: string }[]).map((t) => t.id);
+      expect(ids).toContain(a.smsMessageId);
+      expect(ids).not.toContain(b.smsMessageId);
+    },
+  },
   "sms-messages.outboundFor": {
     run: ({ sql, b }) => messages.outboundFor(sql, [`${b.marker}-in`], "reply"),
     check: nothing,

@@ -8,6 +8,7 @@ import {
   type SmsSent,
   type SmsSentEarlier,
 } from "../ports/sms";
+import { TELNYX_STATUSES } from "../ports/sms-statuses";
 
 export interface TelnyxSmsClientOptions {
   apiKey: string;
@@ -29,19 +30,8 @@ const RATE_LIMITED = "10011"; // Too many requests (HTTP 429)
  */
 const INVALID_NUMBER = new Set(["40310", "40012", "40001", "40008"]);
 
-/** `to[].status` → the channel's vocabulary (see channels/sms/telnyx/events.ts for the reasoning). */
-const STATUSES: Readonly<Record<string, SmsDeliveryStatus>> = {
-  queued: "queued",
-  sending: "sending",
-  sent: "sent",
-  delivered: "delivered",
-  delivery_unconfirmed: "sent",
-  sending_failed: "failed",
-  delivery_failed: "undelivered",
-  expired: "undelivered",
-};
 const statusOf = (raw: unknown): SmsDeliveryStatus =>
-  (typeof raw === "string" ? STATUSES[raw] : undefined) ?? "queued";
+  (typeof raw === "string" ? TELNYX_STATUSES[raw] : undefined) ?? "queued";
 
 /** How many recent messages reconciliation reads: it only looks back over one interrupted send. */
 const RECONCILE_PAGE_SIZE = 20;

@@ -10,6 +10,7 @@ import {
   type SmsSent,
   type SmsSentEarlier,
 } from "../ports/sms";
+import { TWILIO_STATUSES } from "../ports/sms-statuses";
 
 /**
  * Twilio Programmable Messaging through the official client (`twilio` 6.x), one client per connection
@@ -31,19 +32,6 @@ const TWILIO_API = "https://api.twilio.com";
  * its clock is not ours.
  */
 const CLOCK_ALLOWANCE_MS = 5_000;
-
-const STATUSES: Readonly<Record<string, SmsDeliveryStatus>> = {
-  accepted: "queued",
-  scheduled: "queued",
-  queued: "queued",
-  sending: "sending",
-  sent: "sent",
-  delivered: "delivered",
-  read: "delivered",
-  undelivered: "undelivered",
-  failed: "failed",
-  canceled: "failed",
-};
 
 /** Twilio's codes for a recipient that cannot get SMS: not a number, not a mobile, not reachable by SMS. */
 const INVALID_NUMBER_CODES = new Set([21211, 21614, 21612]);
@@ -160,7 +148,7 @@ function twilioFailure(error: unknown, now = Date.now()): unknown {
 }
 
 function status(value: string | undefined | null): SmsDeliveryStatus {
-  return (value && STATUSES[value]) || "queued";
+  return (value && TWILIO_STATUSES[value]) || "queued";
 }
 
 export function twilioSmsClient(opts: TwilioSmsClientOptions): SmsProviderClient {

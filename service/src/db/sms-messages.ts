@@ -128,3 +128,12 @@ export async function applySmsStatus(
     select * from sms_messages where provider_message_id = ${update.providerMessageId} and direction = 'outbound'`;
   return current;
 }
+
+/** A customer's texts with the tenant, newest first: each one's direction, purpose and delivery state. */
+export async function textsOf(sql: Sql, customerPhone: string, limit: number): Promise<SmsMessageRow[]> {
+  return sql<SmsMessageRow[]>`
+    select id, connection_id, direction, provider, provider_message_id, customer_phone, business_phone,
+           purpose, reply_to, status, error_code, segments, created_at, updated_at
+    from sms_messages where customer_phone = ${customerPhone}
+    order by created_at desc, id limit ${limit}`;
+}

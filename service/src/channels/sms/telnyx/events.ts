@@ -1,5 +1,6 @@
 import { parsePhoneNumberFromString } from "libphonenumber-js/min";
-import type { SmsDeliveryStatus, SmsEvent } from "../../../ports/sms";
+import type { SmsEvent } from "../../../ports/sms";
+import { TELNYX_STATUSES } from "../../../ports/sms-statuses";
 import { InvalidNotification } from "../../pipeline/channel";
 
 /**
@@ -15,24 +16,6 @@ type Json = Record<string, unknown>;
 
 const isObject = (value: unknown): value is Json =>
   typeof value === "object" && value !== null && !Array.isArray(value);
-
-/**
- * `to[].status` of an outbound message (the SDK's 7.24 enum: queued, sending, sent, delivered,
- * sending_failed, delivery_failed, delivery_unconfirmed; Telnyx's error-code page adds `expired` for a
- * message the carrier gave up on). `sending_failed` never left Telnyx: failed. `delivery_failed` and
- * `expired` left and did not arrive: undelivered. `delivery_unconfirmed` is final but the carrier sent no
- * receipt, so it is not known to have failed: it stays `sent`.
- */
-const STATUSES: Readonly<Record<string, SmsDeliveryStatus>> = {
-  queued: "queued",
-  sending: "sending",
-  sent: "sent",
-  delivered: "delivered",
-  delivery_unconfirmed: "sent",
-  sending_failed: "failed",
-  delivery_failed: "undelivered",
-  expired: "undelivered",
-};
 
 const STATUS_EVENTS = new Set(["message.sent", "message.finalized"]);
 
@@ -115,7 +98,7 @@ function inboundMessage(payload: Json): SmsEvent {
 function statusUpdate(data: Json & { event_type: string }, payload: Json): SmsEvent {
   const to = firstTo(payload);
   const raw = to?.status;
-  const status = typeof raw === "string" ? STATUSES[raw] : undefined;
+  const status = typeof raw === "string" ? TELNYX_STATUSES[raw] : undefined;
   // A status this code does not know (a later API addition) is acknowledged, not guessed at.
   if (!status) return { kind: "other", type: `${data.event_type}:${String(raw)}` };
   const error = Array.isArray(payload.errors) && isObject(payload.errors[0]) ? payload.errors[0] : undefined;

@@ -1,5 +1,6 @@
 import { parsePhoneNumberFromString } from "libphonenumber-js/min";
-import type { SmsDeliveryStatus, SmsEvent } from "../../../ports/sms";
+import type { SmsEvent } from "../../../ports/sms";
+import { TWILIO_STATUSES } from "../../../ports/sms-statuses";
 import { type InboundRequest, InvalidNotification } from "../../pipeline/channel";
 import type { SmsConnectionSecrets, SmsWebhooks } from "../provider";
 import { type FormFields, field, parseForm } from "./form";
@@ -10,22 +11,6 @@ import { twilioVerifier } from "./signature";
  * callbacks of messages the service sent (`StatusCallback`). Both are form posts signed with the account's
  * auth token. https://www.twilio.com/docs/messaging/guides/webhook-request
  */
-
-/** Twilio's MessageStatus in the channel's vocabulary. */
-const STATUSES: Readonly<Record<string, SmsDeliveryStatus>> = {
-  accepted: "queued",
-  scheduled: "queued",
-  queued: "queued",
-  sending: "sending",
-  sent: "sent",
-  delivered: "delivered",
-  // A read receipt (WhatsApp, RCS) comes after delivery.
-  read: "delivered",
-  undelivered: "undelivered",
-  failed: "failed",
-  // A scheduled message cancelled before it went out: it never will.
-  canceled: "failed",
-};
 
 /** An E.164 number as Twilio writes an SMS address (`+14155550100`), or undefined (`whatsapp:…`, a short code). */
 export function e164(value: string | undefined): string | undefined {
@@ -95,7 +80,7 @@ function readMessage(fields: FormFields): SmsEvent {
 
 function readStatus(fields: FormFields): SmsEvent {
   const reported = required(fields, "MessageStatus");
-  const status = STATUSES[reported];
+  const status = TWILIO_STATUSES[reported];
   // Twilio adds statuses without notice: one this module does not know is acknowledged, not refused.
   if (!status) return { kind: "other", type: `status.${reported}` };
   const errorCode = field(fields, "ErrorCode");
