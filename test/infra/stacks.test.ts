@@ -695,6 +695,8 @@ describe("the edge in front of production", () => {
       voxie: "https://chat.example.com/webhooks/voxie/sms",
     });
     expect(plainEnv(stacks.prod).PUBLIC_URL).toBe("https://chat.example.com");
+    // The worker sends the replies: each names PUBLIC_URL's status path as its delivery-report callback.
+    expect(plainEnv(stacks.prod, "switchboard-worker").PUBLIC_URL).toBe("https://chat.example.com");
     expect(stacks.prod.output?.load_balancer_ip?.value).toMatch(
       /google_compute_global_address\.edge_ip_[0-9A-F]+\.address/,
     );

@@ -214,6 +214,14 @@ describe("texting a tenant's number", () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(sentByTwilio("+15557650003")).toHaveLength(0);
     expect(await stored()).toEqual(before);
+    // A request naming no number at all (Voxie's delivery events name none) is acknowledged the same way.
+    const nameless = await fetch(`${svc.url}/webhooks/twilio/sms`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", "x-twilio-signature": "x" },
+      body: "MessageSid=SM1&Body=hello",
+    });
+    expect(nameless.status).toBe(200);
+    expect(await stored()).toEqual(before);
   });
 
   test("STOP stops every further text; START brings the answers back; HELP gets the help text", async () => {

@@ -13,7 +13,10 @@ import type { SmsWebhooks } from "./provider";
 export type SmsAcknowledgement =
   /** The number's connection did not verify the signature: nothing was read or stored (401). */
   | { status: "rejected" }
-  /** No tenant has the number, or its tenant is suspended or its connection disabled: acknowledged, not answered. */
+  /**
+   * No tenant has the number (or the request names none), or its tenant is suspended or its connection
+   * disabled: acknowledged, not answered, nothing stored.
+   */
   | { status: "unrouted" | "inactive" }
   | { status: "accepted" | "duplicate" | "ignored"; queued: number; statuses: number };
 
@@ -48,8 +51,9 @@ export class SmsInbound {
     const webhooks = this.deps.webhooks[provider];
     if (!webhooks) throw new Error(`${provider} webhooks are not configured`);
     const number = webhooks.routingNumber(request);
-    // A body naming no number has no credentials to verify it: refused like a bad signature.
-    if (!number) return { status: "rejected" };
+    // A body naming no tenant number (Voxie's delivery events carry none) cannot be verified or routed:
+    // acknowledged like a text to an unknown number, so the provider does not retry it, and never acted on.
+    if (!number) return this.unanswered(provider, undefined, { kind: "unknown" });
     const route = await this.deps.connections.byNumber(provider, number);
     if (route.kind !== "found") return this.unanswered(provider, number, route);
     const { tenantId, connection } = route;
@@ -91,7 +95,7 @@ export class SmsInbound {
 
   private unanswered(
     provider: SmsProvider,
-    number: string,
+    number: string | undefined,
     route: { kind: "unknown" } | { kind: "inactive"; connectionId: string },
   ): SmsAcknowledgement {
     // The number is the business's, not a customer's: it may be logged.
@@ -105,7 +109,7 @@ export class SmsInbound {
       },
       inactive
         ? "a text to a suspended tenant's or disabled number: acknowledged, not answered"
-        : "a text to a number no tenant has connected: acknowledged, not answered",
+        : "a webhook naming no number a tenant has connected: acknowledged, not answered",
     );
     return { status: inactive ? "inactive" : "unrouted" };
   }
