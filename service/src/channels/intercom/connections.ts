@@ -1,12 +1,12 @@
-import { appendAudit } from "../../db/audit";
 import { listChannels } from "../../db/channels";
 import type { Sql } from "../../db/client";
 import { findConnectionRoute } from "../../db/platform-channels";
 import { inTenant } from "../../db/tenant-scope";
 import type { Logger } from "../../logger";
 import type { IntercomConversation, IntercomGateway } from "../../ports/intercom";
-import { type SecretStore, SecretStoreError } from "../../ports/secret-store";
+import type { SecretStore } from "../../ports/secret-store";
 import type { ConnectedChannels, QueuedChannel, QueuedChannelName, TenantChannel } from "../pipeline/channel";
+import { readCredential, unlessCredentialsGone } from "../pipeline/credentials";
 import { type IntercomSettings, intercomChannel } from "./channel";
 
 export type IntercomRegion = "us" | "eu" | "au";
@@ -81,28 +81,15 @@ export class IntercomConnections implements ConnectedChannels {
   private async channelOf(c: Connection): Promise<QueuedChannel<IntercomConversation> | undefined> {
     const cached = this.built.get(c.id);
     if (cached && Date.now() - cached.at < (this.deps.cacheSeconds ?? 60) * 1000) return cached.channel;
-    try {
-      const channel = await this.build(c);
-      this.built.set(c.id, { channel, at: Date.now() });
-      return channel;
-    } catch (error) {
-      // Unavailable: thrown, the caller retries. Missing or unreadable: the connection cannot work.
-      if (!(error instanceof SecretStoreError) || error.code === "unavailable") throw error;
-      this.deps.log.warn(
-        { event: "channel.credentials_unreadable", connectionId: c.id, code: error.code },
-        "a channel connection's credentials cannot be read; it is treated as not connected",
-      );
-      return undefined;
-    }
+    const channel = await unlessCredentialsGone(this.deps.log, c.id, () => this.build(c));
+    if (channel) this.built.set(c.id, { channel, at: Date.now() });
+    return channel;
   }
 
   private async build(c: Connection): Promise<QueuedChannel<IntercomConversation>> {
     const { secrets, sql } = this.deps;
-    const read = async (credential: string) => {
-      const value = await secrets.get(c.secretRefs[credential] ?? "");
-      await this.auditRead(c, credential);
-      return value;
-    };
+    const owner = { ...c, kind: "intercom" };
+    const read = (credential: string) => readCredential({ sql, secrets }, owner, credential);
     const [clientSecret, firstToken] = await Promise.all([read("clientSecret"), read("accessToken")]);
     let token = firstToken;
     const gateway = await this.deps.gateway({
@@ -124,22 +111,6 @@ export class IntercomConnections implements ConnectedChannels {
       connection: { appId: c.publicId, connectionId: c.id },
     });
     return { ...channel, verifier: this.evictingVerifier(c.id, channel) };
-  }
-
-  /**
-   * Every read of a tenant's credential is on its audit log (issue 12). Reads are rare: once per
-   * connection when its gateway is built, and again when Intercom refuses the token.
-   */
-  private auditRead(c: Connection, credential: string) {
-    return inTenant(c.tenantId, () =>
-      appendAudit(this.deps.sql, {
-        actor: "switchboard",
-        role: "service",
-        action: "credential.read",
-        target: c.id,
-        summary: { kind: "intercom", credential },
-      }),
-    );
   }
 
   private async adminOf(c: Connection, gateway: IntercomGateway): Promise<string> {

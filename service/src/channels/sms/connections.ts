@@ -1,12 +1,12 @@
-import { appendAudit } from "../../db/audit";
 import { findChannel } from "../../db/channels";
 import type { Sql } from "../../db/client";
 import { type ConnectionRoute, findConnectionByNumber } from "../../db/platform-channels";
 import { inTenant } from "../../db/tenant-scope";
 import type { Logger } from "../../logger";
-import { type SecretStore, SecretStoreError } from "../../ports/secret-store";
+import type { SecretStore } from "../../ports/secret-store";
 import { SMS_PROVIDERS, type SmsProvider, type SmsProviderClient } from "../../ports/sms";
 import type { ConnectedChannels, QueuedChannel, QueuedChannelName, TenantChannel } from "../pipeline/channel";
+import { readCredential, unlessCredentialsGone } from "../pipeline/credentials";
 import type { SmsConnectionSecrets } from "./provider";
 import type { SmsConnection } from "./view";
 
@@ -110,37 +110,14 @@ export class SmsConnections implements ConnectedChannels {
   ): Promise<Built | undefined> {
     const cached = this.built.get(c.id);
     if (cached && Date.now() - cached.at < (this.deps.cacheSeconds ?? 60) * 1000) return cached;
-    try {
+    return unlessCredentialsGone(this.deps.log, c.id, async () => {
       const credentials: Record<string, string> = {};
-      for (const [name, ref] of Object.entries(c.secretRefs)) {
-        credentials[name] = await this.deps.secrets.get(ref);
-        await this.auditRead(c, name);
-      }
+      for (const name of Object.keys(c.secretRefs))
+        credentials[name] = await readCredential(this.deps, c, name);
       const secrets = { connectionId: c.id, phoneNumber: c.publicId, credentials, settings: c.settings };
       const built = { secrets, at: Date.now() };
       this.built.set(c.id, built);
       return built;
-    } catch (error) {
-      // Unavailable: thrown, the provider's retry comes back. Missing or unreadable: cannot work.
-      if (!(error instanceof SecretStoreError) || error.code === "unavailable") throw error;
-      this.deps.log.warn(
-        { event: "channel.credentials_unreadable", connectionId: c.id, code: error.code },
-        "a channel connection's credentials cannot be read; it is treated as not connected",
-      );
-      return undefined;
-    }
-  }
-
-  /** Every read of a tenant's credential is on its audit log (issue 12). */
-  private auditRead(c: Pick<ConnectionRoute, "id" | "tenantId" | "kind">, credential: string) {
-    return inTenant(c.tenantId, () =>
-      appendAudit(this.deps.sql, {
-        actor: "switchboard",
-        role: "service",
-        action: "credential.read",
-        target: c.id,
-        summary: { kind: c.kind, credential },
-      }),
-    );
+    });
   }
 }
