@@ -13,11 +13,9 @@ import { InboundPipeline } from "../../service/src/channels/pipeline/pipeline";
 import type { Database, Sql } from "../../service/src/db/client";
 import { migrate } from "../../service/src/db/migrate";
 import { DEFAULT_TENANT_ID } from "../../service/src/db/tenant-scope";
-import type { TurnInput, TurnResult } from "../../service/src/domain/turn";
-import type { TurnEngine } from "../../service/src/engine/conversation-engine";
 import { createLogger } from "../../service/src/logger";
-import type { TaskOptions, TaskQueue } from "../../service/src/ports/task-queue";
 import { eventually, testDatabase } from "./helpers";
+import { FakeEngine, FakeQueue } from "./pipeline-fakes";
 
 /**
  * The inbound pipeline with a fake channel (an SMS-like provider: the text arrives in the signed
@@ -45,47 +43,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await drop?.();
 });
-
-/** Tasks are recorded, and run only when the test says. */
-class FakeQueue implements TaskQueue {
-  readonly name = "fake";
-  tasks: ({ id: string } & TaskOptions)[] = [];
-  enqueue(id: string, opts: TaskOptions) {
-    this.tasks.push({ id, ...opts });
-  }
-  async close() {}
-  /** Runs the tasks queued so far, each once, in order. */
-  async runAll(pipeline: InboundPipeline) {
-    const due = this.tasks.splice(0);
-    const outcomes: string[] = [];
-    for (const task of due) outcomes.push(await pipeline.process(task.id, task.tenantId));
-    return outcomes;
-  }
-}
-
-class FakeEngine implements TurnEngine {
-  readonly turns: TurnInput[] = [];
-  async respond(input: TurnInput): Promise<TurnResult> {
-    this.turns.push(input);
-    return {
-      sessionId: "00000000-0000-4000-8000-000000000000",
-      reply: `Answer to: ${input.message}`,
-      model: "fake-model",
-      provider: "fake",
-      usage: { inputTokens: 10, outputTokens: 5, cachedTokens: 0, thoughtsTokens: 0, costUsd: 0 },
-      outcome: "answered",
-      confident: true,
-      functionCalls: [],
-      budget: { status: "ok", remaining: null },
-    };
-  }
-  prepare(): never {
-    throw new Error("not used by the pipeline");
-  }
-  run(): never {
-    throw new Error("not used by the pipeline");
-  }
-}
 
 /** The provider refused a call with an HTTP status. */
 class ProviderError extends Error {

@@ -3,8 +3,6 @@ import { InboundPipeline } from "../../service/src/channels/pipeline/pipeline";
 import { type SmsConnection, smsChannel, smsNotification } from "../../service/src/channels/sms/channel";
 import { type SmsSettings, smsSettingsOf } from "../../service/src/channels/sms/settings";
 import type { Database, Sql } from "../../service/src/db/client";
-import type { TurnInput, TurnResult } from "../../service/src/domain/turn";
-import type { TurnEngine } from "../../service/src/engine/conversation-engine";
 import { createLogger } from "../../service/src/logger";
 import {
   type SmsFailureKind,
@@ -14,8 +12,10 @@ import {
   type SmsSent,
   type SmsSentEarlier,
 } from "../../service/src/ports/sms";
-import type { TaskOptions, TaskQueue } from "../../service/src/ports/task-queue";
 import { LogCapture } from "./helpers";
+import { FakeEngine, FakeQueue } from "./pipeline-fakes";
+
+export { FakeEngine, FakeQueue };
 
 /** What a scripted send does: refuse with a failure kind, or the process dying before/after the provider took it. */
 export type Script =
@@ -66,48 +66,6 @@ export class FakeSmsClient implements SmsProviderClient {
     if (next && "die" in next) return never();
     if (next && "hang" in next) throw new Error("socket hang up");
     return { providerMessageId: id, status: "queued", segments: 1 };
-  }
-}
-
-/** Tasks are recorded and run only when the test says. */
-export class FakeQueue implements TaskQueue {
-  readonly name = "fake";
-  tasks: ({ id: string } & TaskOptions)[] = [];
-  enqueue(id: string, opts: TaskOptions) {
-    this.tasks.push({ id, ...opts });
-  }
-  async close() {}
-  async runAll(pipeline: InboundPipeline) {
-    const due = this.tasks.splice(0);
-    const outcomes: string[] = [];
-    for (const task of due) outcomes.push(await pipeline.process(task.id, task.tenantId));
-    return outcomes;
-  }
-}
-
-/** A model that answers every question with a reply naming it (and counts the questions). */
-export class FakeEngine implements TurnEngine {
-  readonly turns: TurnInput[] = [];
-  reply: (input: TurnInput) => string = (input) => `Answer to: ${input.message}`;
-  async respond(input: TurnInput): Promise<TurnResult> {
-    this.turns.push(input);
-    return {
-      sessionId: "00000000-0000-4000-8000-000000000000",
-      reply: this.reply(input),
-      model: "fake-model",
-      provider: "fake",
-      usage: { inputTokens: 10, outputTokens: 5, cachedTokens: 0, thoughtsTokens: 0, costUsd: 0 },
-      outcome: "answered",
-      confident: true,
-      functionCalls: [],
-      budget: { status: "ok", remaining: null },
-    };
-  }
-  prepare(): never {
-    throw new Error("not used by the pipeline");
-  }
-  run(): never {
-    throw new Error("not used by the pipeline");
   }
 }
 
