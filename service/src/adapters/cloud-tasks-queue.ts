@@ -7,7 +7,7 @@ export interface CloudTasksQueueOptions {
   /** projects/P/locations/L/queues/Q */
   queue: string;
   /** Base URL of the service that serves /internal/* (the worker's, or this service's own); tasks push to
-   * `${targetUrl}/internal/tasks/outbox/<id>`. */
+   * `${targetUrl}/internal/tasks/<kind>/<id>` (`outbox`, `event-delivery`, `notification`). */
   targetUrl: string;
   /** The identity Cloud Tasks signs the OIDC token as (it needs run.invoker on this service). */
   invokerServiceAccount: string;
@@ -19,7 +19,7 @@ export interface CloudTasksQueueOptions {
 const ALREADY_EXISTS = 6;
 
 /**
- * Cloud Tasks push queue. Each dispatch is a named task (`outbox-<id>-<attempt>`), so an enqueue repeated
+ * Cloud Tasks push queue. Each dispatch is a named task (`<kind>-<id>-<attempt>`), so an enqueue repeated
  * by a retry is rejected by Cloud Tasks as a duplicate instead of answering the customer twice.
  * https://cloud.google.com/tasks/docs/reference/rest/v2/projects.locations.queues.tasks/create
  */
@@ -31,22 +31,27 @@ export class CloudTasksQueue implements TaskQueue {
     this.client = new CloudTasksClient(opts.clientOptions);
   }
 
-  async enqueue(outboxId: string, opts: TaskOptions) {
+  async enqueue(id: string, opts: TaskOptions) {
     const base = this.opts.targetUrl.replace(/\/+$/, "");
+    const kind = opts.kind ?? "outbox";
     try {
       await this.client.createTask({
         parent: this.opts.queue,
         task: {
-          name: `${this.opts.queue}/tasks/outbox-${outboxId}-${opts.attempt}`,
+          name: `${this.opts.queue}/tasks/${kind}-${id}-${opts.attempt}`,
           ...(opts.notBefore
             ? { scheduleTime: { seconds: Math.ceil(opts.notBefore.getTime() / 1000) } }
             : {}),
           httpRequest: {
             httpMethod: "POST",
-            url: `${base}/internal/tasks/outbox/${outboxId}`,
+            url: `${base}/internal/tasks/${kind}/${id}`,
             headers: { "Content-Type": "application/json" },
             // The handler scopes itself to the row's tenant (tasks queued before tenants carry none: the default).
-            body: Buffer.from(JSON.stringify({ outboxId, tenantId: opts.tenantId })).toString("base64"),
+            body: Buffer.from(
+              JSON.stringify(
+                kind === "outbox" ? { outboxId: id, tenantId: opts.tenantId } : { tenantId: opts.tenantId },
+              ),
+            ).toString("base64"),
             oidcToken: { serviceAccountEmail: this.opts.invokerServiceAccount, audience: this.opts.audience },
           },
         },

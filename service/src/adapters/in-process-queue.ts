@@ -1,5 +1,5 @@
 import type { Logger } from "../logger";
-import type { TaskOptions, TaskQueue } from "../ports/task-queue";
+import type { TaskKind, TaskOptions, TaskQueue } from "../ports/task-queue";
 
 /**
  * The local queue: runs tasks in this process with bounded concurrency. Nothing depends on it for
@@ -14,33 +14,34 @@ export class InProcessTaskQueue implements TaskQueue {
   private closed = false;
 
   constructor(
-    private readonly run: (outboxId: string, tenantId: string) => Promise<void>,
+    private readonly run: (id: string, tenantId: string, kind: TaskKind) => Promise<void>,
     private readonly log: Logger,
     private readonly concurrency = 4,
   ) {}
 
   /** Synchronous: a timer, no I/O (the webhook acknowledgement does not wait on it). */
-  enqueue(outboxId: string, opts: TaskOptions): void {
+  enqueue(id: string, opts: TaskOptions): void {
     if (this.closed) return;
-    const key = `${outboxId}:${opts.attempt}`;
+    const kind = opts.kind ?? "outbox";
+    const key = `${kind}:${id}:${opts.attempt}`;
     if (this.queued.has(key)) return;
     this.queued.add(key);
     const delay = Math.max(0, (opts.notBefore?.getTime() ?? 0) - Date.now());
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       this.queued.delete(key);
-      void this.start(outboxId, opts.tenantId);
+      void this.start(id, opts.tenantId, kind);
     }, delay);
     timer.unref();
     this.timers.add(timer);
   }
 
-  private async start(outboxId: string, tenantId: string) {
+  private async start(id: string, tenantId: string, kind: TaskKind) {
     while (this.running.size >= this.concurrency)
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     if (this.closed) return;
-    const task = this.run(outboxId, tenantId)
-      .catch((error: unknown) => this.log.error({ error, outboxId }, "in-process task failed"))
+    const task = this.run(id, tenantId, kind)
+      .catch((error: unknown) => this.log.error({ error, kind, id }, "in-process task failed"))
       .finally(() => {
         this.running.delete(task);
         this.waiting.shift()?.();

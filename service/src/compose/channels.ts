@@ -1,16 +1,16 @@
-import type { CloudTasksClientOptions } from "../adapters/cloud-tasks-queue";
-import { InProcessTaskQueue } from "../adapters/in-process-queue";
+import type { TaskHandlers } from "../adapters/task-handlers";
 import { intercomChannel } from "../channels/intercom/channel";
 import { type GatewayOptions, IntercomConnections } from "../channels/intercom/connections";
 import type { ConnectedChannels } from "../channels/pipeline/channel";
 import { combineConnected } from "../channels/pipeline/connected";
 import { InboundPipeline } from "../channels/pipeline/pipeline";
 import type { SmsInbound } from "../channels/sms/inbound";
-import { type Config, internalAudience, taskTargetUrl } from "../config";
+import type { Config } from "../config";
 import type { Sql } from "../db/client";
 import { DEFAULT_TENANT_ID } from "../db/tenant-scope";
 import type { TurnEngine } from "../engine/conversation-engine";
 import { type PurgeResult, purgeExpired } from "../engine/retention";
+import { runSweeps, type Sweep } from "../engine/sweeps";
 import type { TenantDirectory } from "../engine/tenant-directory";
 import type { Logger } from "../logger";
 import type { IntercomGateway } from "../ports/intercom";
@@ -46,7 +46,11 @@ interface ChannelDeps {
   sql: Sql;
   engine: TurnEngine;
   log: Logger;
-  cloudTasksClientOptions?: CloudTasksClientOptions | undefined;
+  /** The one task queue of every task kind, and the handlers the pipeline registers its outbox rows with. */
+  queue: TaskQueue;
+  tasks: TaskHandlers;
+  /** The other parts' periodic work, run locally on the poll timer (in production by Cloud Scheduler). */
+  sweeps: readonly Sweep[];
   refreshSecret?: SecretRefresher | undefined;
   /** Tenants' channel credentials: with it, tenants' own Intercom apps and phone numbers are answered too. */
   secretStore?: SecretStore | undefined;
@@ -66,20 +70,24 @@ export async function buildChannels(config: Config, deps: ChannelDeps): Promise<
   const numbers = smsNumbers(config, deps);
   const pipeline = await buildPipeline(config, deps, intercom, numbers);
   const sms = pipeline && numbers ? smsInbound({ ...deps, connections: numbers, pipeline }) : undefined;
-  const queue = pipeline ? await taskQueue(config, pipeline, deps) : undefined;
-  if (pipeline && queue) pipeline.attachQueue(queue);
+  if (pipeline) {
+    deps.tasks.register("outbox", (id, tenantId) => pipeline.process(id, tenantId));
+    pipeline.attachQueue(deps.queue);
+  }
   const local = config.TASK_QUEUE === "in-process";
   const policy = retentionPolicy(config);
   const retention = () => purgeExpired(deps.sql, policy, deps.log);
   // Locally there is no Cloud Scheduler: the same poll (catch-up and stale-work sweep) and purge run on timers.
-  const poller =
-    local && pipeline
-      ? every(
-          config.POLLING_INTERVAL,
-          () => pipeline.poll(),
-          (error) => deps.log.warn({ event: "pipeline.poll_failed", error }, "poll failed"),
-        )
-      : undefined;
+  const poller = local
+    ? every(
+        config.POLLING_INTERVAL,
+        async () => {
+          await pipeline?.poll();
+          await runSweeps(deps.sweeps, deps.log);
+        },
+        (error) => deps.log.warn({ event: "pipeline.poll_failed", error }, "poll failed"),
+      )
+    : undefined;
   const retentionTimer = local
     ? every(config.RETENTION_INTERVAL, retention, (error) =>
         deps.log.warn({ event: "retention.failed", error }, "retention purge failed"),
@@ -93,7 +101,7 @@ export async function buildChannels(config: Config, deps: ChannelDeps): Promise<
     async stop() {
       clearInterval(poller);
       clearInterval(retentionTimer);
-      await queue?.close();
+      await deps.queue.close();
     },
   };
 }
@@ -190,22 +198,5 @@ async function intercomGateway(initialToken: string, config: Config, deps: Chann
           return true;
         }
       : undefined,
-  });
-}
-
-async function taskQueue(config: Config, pipeline: InboundPipeline, deps: ChannelDeps): Promise<TaskQueue> {
-  if (config.TASK_QUEUE === "in-process") {
-    return new InProcessTaskQueue(
-      async (id, tenantId) => void (await pipeline.process(id, tenantId)),
-      deps.log,
-    );
-  }
-  const { CloudTasksQueue } = await import("../adapters/cloud-tasks-queue");
-  return new CloudTasksQueue({
-    queue: config.CLOUD_TASKS_QUEUE ?? "",
-    targetUrl: taskTargetUrl(config),
-    invokerServiceAccount: config.TASKS_INVOKER_SA ?? "",
-    audience: internalAudience(config),
-    clientOptions: deps.cloudTasksClientOptions,
   });
 }

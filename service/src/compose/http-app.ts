@@ -9,6 +9,7 @@ import type { SecretStore } from "../ports/secret-store";
 import type { Channels } from "./channels";
 import type { ModelStack } from "./model-stack";
 import { engineSettings } from "./settings";
+import type { Tasks } from "./tasks";
 
 export interface HttpAppParts {
   db: Database;
@@ -17,6 +18,8 @@ export interface HttpAppParts {
   models: ModelStack;
   knowledge: KnowledgeBase;
   channels: Channels;
+  /** The task kinds' handlers and the periodic sweeps (the internal routes run them). */
+  tasks: Tasks;
   /** Where tenant credentials go (the admin API's channel connections). */
   secretStore: SecretStore;
   /** Keys the erasure records' subject references. */
@@ -56,7 +59,7 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
     internalAuth: internalAuthOptions(config),
     pipeline: channels.pipeline,
     sms: { inbound: channels.sms, publicUrl: config.PUBLIC_URL },
-    internal: { retention: channels.retention },
+    internal: { retention: channels.retention, tasks: parts.tasks.handlers, sweeps: parts.tasks.sweeps },
     intercom: {
       admin: {
         gateway: intercom.gateway,

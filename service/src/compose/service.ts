@@ -18,6 +18,7 @@ import { buildHttpApp } from "./http-app";
 import { buildModelStack } from "./model-stack";
 import { type BuiltSecretStore, buildSecretStore } from "./secret-store";
 import { hasSecretReferences, secretRefresher, secretSourceFor, sessionKey } from "./secrets";
+import { buildTasks } from "./tasks";
 
 export interface StartOptions {
   /** Log destination (tests read the lines); stdout by default. */
@@ -121,11 +122,14 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
     const models = await buildModelStack(config, { sql: db.sql, log });
     const signingKey = await sessionKey(config, keyDir);
     const auth = authenticator(config, signingKey);
+    const tasks = await buildTasks(config, { log, cloudTasksClientOptions: opts.cloudTasksClientOptions });
     const channels = await buildChannels(config, {
       sql: db.sql,
       engine: models.engine,
       log,
-      cloudTasksClientOptions: opts.cloudTasksClientOptions,
+      queue: tasks.queue,
+      tasks: tasks.handlers,
+      sweeps: tasks.sweeps,
       refreshSecret: secretRefresher(env, secretSource, log),
       secretStore: secrets.store,
       tenants: models.tenants,
@@ -137,6 +141,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       models,
       knowledge,
       channels,
+      tasks,
       secretStore: secrets.store,
       // The same key the Authenticator got (configured, or kept beside the embedded data).
       erasureKey: erasureKey(signingKey),

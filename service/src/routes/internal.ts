@@ -2,9 +2,11 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { InboundPipeline } from "../channels/pipeline/pipeline";
 import { DEFAULT_TENANT_ID } from "../db/tenant-scope";
 import { type PurgeResult, RETENTION_KINDS } from "../engine/retention";
+import { runSweeps, type Sweep } from "../engine/sweeps";
 import { AppError } from "../http/errors";
 import { createRouter } from "../http/router";
 import { type InternalAuthOptions, internalAuth } from "../middleware/internal-auth";
+import type { TaskRunner } from "../ports/task-queue";
 import { errorResponses } from "./schemas";
 
 export interface InternalDeps {
@@ -13,6 +15,14 @@ export interface InternalDeps {
   auth: InternalAuthOptions;
   /** The retention purge (engine/retention.ts), bound to the database and the configured policy. */
   retention: () => Promise<PurgeResult>;
+  /** The handlers of the other task kinds (event deliveries, notifications); absent: none run here. */
+  tasks?: TaskRunner | undefined;
+  /**
+   * Periodic work beside the pipeline's poll, each named and run on every poll (Cloud Scheduler calls
+   * /internal/poll; locally a timer): due deliveries and notifications re-dispatched, quiet conversations
+   * extracted. Each returns its counts; one failing does not stop the others.
+   */
+  sweeps?: readonly Sweep[] | undefined;
 }
 
 const PurgeResultSchema = z
@@ -33,11 +43,36 @@ const pollRoute = createRoute({
       description: "Poll result",
       content: {
         "application/json": {
-          schema: z.object({ conversations: z.number(), queued: z.number(), redispatched: z.number() }),
+          schema: z.object({
+            conversations: z.number(),
+            queued: z.number(),
+            redispatched: z.number(),
+            sweeps: z.record(z.string(), z.record(z.string(), z.number())),
+          }),
         },
       },
     },
     ...errorResponses(401, 503),
+  },
+});
+
+const otherTaskRoute = createRoute({
+  method: "post",
+  path: "/internal/tasks/{kind}/{id}",
+  summary: "Run one task of another kind: an outbound event delivery, a team notification (Cloud Tasks)",
+  request: {
+    params: z.object({ kind: z.enum(["event-delivery", "notification"]), id: z.uuid() }),
+    body: {
+      required: true,
+      content: { "application/json": { schema: z.object({ tenantId: z.uuid() }) } },
+    },
+  },
+  responses: {
+    200: {
+      description: "Done, or rescheduled by the handler itself",
+      content: { "application/json": { schema: z.object({ outcome: z.string() }) } },
+    },
+    ...errorResponses(400, 401, 404),
   },
 });
 
@@ -97,7 +132,12 @@ export function internalRoutes(deps: InternalDeps) {
       throw new AppError(503, "intercom_not_configured", "The Intercom bridge is not configured");
     return deps.pipeline;
   };
-  app.openapi(pollRoute, async (c) => c.json(await pipeline().poll(), 200));
+  app.openapi(pollRoute, async (c) => {
+    const polled = deps.pipeline
+      ? await deps.pipeline.poll()
+      : { conversations: 0, queued: 0, redispatched: 0 };
+    return c.json({ ...polled, sweeps: await runSweeps(deps.sweeps ?? [], c.get("log")) }, 200);
+  });
   app.openapi(retentionRoute, async (c) => c.json(await deps.retention(), 200));
   // Always 200 once the row is safe in the outbox: retries are scheduled by the pipeline itself (it knows
   // the provider's reset time), so Cloud Tasks must not retry on its own as well.
@@ -105,6 +145,12 @@ export function internalRoutes(deps: InternalDeps) {
     // The row's tenant, from the task; tasks queued before tenants (and bodiless calls) are the default's.
     const tenantId = c.req.valid("json").tenantId ?? DEFAULT_TENANT_ID;
     return c.json({ outcome: await pipeline().process(c.req.valid("param").id, tenantId) }, 200);
+  });
+  // Like outbox tasks, always 200 once the handler ran: it reschedules its own retries with backoff.
+  app.openapi(otherTaskRoute, async (c) => {
+    const { kind, id } = c.req.valid("param");
+    if (!deps.tasks?.has(kind)) throw new AppError(404, "not_found", `no ${kind} tasks run here`);
+    return c.json({ outcome: await deps.tasks.run(kind, id, c.req.valid("json").tenantId) }, 200);
   });
   return app;
 }
