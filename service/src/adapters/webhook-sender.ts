@@ -1,7 +1,7 @@
 import { type LookupAddress, type LookupOptions, lookup } from "node:dns";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
-import type { LookupFunction } from "node:net";
+import { isIP, type LookupFunction } from "node:net";
 import { Webhook } from "standardwebhooks";
 import { isForbiddenAddress } from "../domain/network-address";
 import type { SendResult, SignedDelivery, WebhookSender } from "../ports/webhook-sender";
@@ -54,6 +54,13 @@ export class HttpWebhookSender implements WebhookSender {
 
   private post(url: string, headers: Record<string, string>, body: string): Promise<number> {
     const target = new URL(url);
+    // An address written in the URL is never looked up, so the lookup below would not see it.
+    const literal = target.hostname.replace(/^\[|\]$/g, "");
+    if (!this.opts.allowLocal && isIP(literal) !== 0 && isForbiddenAddress(literal)) {
+      return Promise.reject(
+        Object.assign(new Error(`${literal} is a forbidden address`), { code: "EFORBIDDEN" }),
+      );
+    }
     const send = target.protocol === "https:" ? httpsRequest : httpRequest;
     return new Promise<number>((resolve, reject) => {
       const req = send(
