@@ -2,9 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vite
 import type { Database } from "../../service/src/db/client";
 import { listDeliveries, replayDelivery } from "../../service/src/db/event-deliveries";
 import { migrate } from "../../service/src/db/migrate";
-import { createTenant } from "../../service/src/db/platform";
+import { createTenant, updateTenant } from "../../service/src/db/platform";
 import { inTenant } from "../../service/src/db/tenant-scope";
-import { findEndpoint, updateEndpoint } from "../../service/src/db/webhook-endpoints";
+import { disableEndpoint, findEndpoint, updateEndpoint } from "../../service/src/db/webhook-endpoints";
 import type { OutboundEvent } from "../../service/src/engine/follow-up";
 import { dispatchDeliveries } from "../../service/src/engine/outbound-events";
 import type { DisabledEndpoint } from "../../service/src/engine/webhook-delivery";
@@ -266,5 +266,40 @@ describe("the circuit", () => {
     await parts.deliveries.sweep().run();
     await parts.queue.runDue(parts.deliveries);
     expect(receiver.received.filter((r) => r.path === path).map((r) => r.data)).toEqual([{ callId: "c1" }]);
+  });
+});
+
+describe("the sweep", () => {
+  test("dispatches lost deliveries of every tenant, in the delivery's tenant, but none of a disabled endpoint or a suspended tenant", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    const parts = webhookParts(db.sql);
+    const lost: Record<string, string> = {};
+    const tenants = [await tenant(), await tenant(), await tenant(), await tenant()];
+    const [live, other, disabled, suspended] = tenants as [string, string, string, string];
+    for (const tenantId of tenants) {
+      const crm = await addEndpoint(db.sql, parts.store, tenantId, {
+        url: `${receiver.url}/lost-${tenantId}`,
+        events: ["lead.created"],
+      });
+      receiver.expect(`/lost-${tenantId}`, crm.secret);
+      // Recorded, and the process died before dispatching: no task exists.
+      await inTenant(tenantId, () => parts.outbox.record(db.sql, lead("c", "lead.created", "new")));
+      lost[tenantId] = crm.id;
+    }
+    await inTenant(disabled, () => disableEndpoint(db.sql, lost[disabled] as string, "test"));
+    await updateTenant(db.sql, suspended, { status: "suspended" });
+    expect(parts.queue.tasks).toEqual([]);
+
+    advance(2 * 60_000);
+    // Run from inside one tenant's scope: the sweep is a platform function all the same.
+    await inTenant(live, () => parts.deliveries.sweep().run());
+    expect(parts.queue.tasks.map((t) => t.tenantId).sort()).toEqual([live, other].sort());
+    await parts.queue.runDue(parts.deliveries);
+    for (const tenantId of [live, other]) {
+      expect(receiver.received.filter((r) => r.path === `/lost-${tenantId}`)).toHaveLength(1);
+    }
+    expect(
+      receiver.received.filter((r) => r.path === `/lost-${disabled}` || r.path === `/lost-${suspended}`),
+    ).toEqual([]);
   });
 });
