@@ -36,7 +36,11 @@ export interface WebhookReceiver {
 }
 
 export async function startWebhookReceiver(
-  opts: { onEvent?: (event: ReceivedEvent) => void } = {},
+  opts: {
+    onEvent?: (event: ReceivedEvent) => void;
+    /** `PUT /_secrets/<path>` with the `whsec_` secret as the body sets a path's secret (npm run emulators). */
+    secretsByHttp?: boolean;
+  } = {},
 ): Promise<WebhookReceiver> {
   const secrets = new Map<string, string>();
   const received: ReceivedEvent[] = [];
@@ -44,6 +48,11 @@ export async function startWebhookReceiver(
   let mode: ReceiverMode = { kind: "up" };
   let refused = 0;
   const server = await startEmulatorServer((req, res, recorded) => {
+    if (opts.secretsByHttp && recorded.method === "PUT" && recorded.path.startsWith("/_secrets/")) {
+      secrets.set(recorded.path.slice("/_secrets".length), recorded.rawBody.trim());
+      res.writeHead(204).end();
+      return;
+    }
     if (mode.kind === "down") {
       refused++;
       res.socket?.destroy();
@@ -56,6 +65,7 @@ export async function startWebhookReceiver(
     }
     const secret = secrets.get(recorded.path);
     if (!secret) {
+      rejected.push({ path: recorded.path, reason: "no secret for this path" });
       res.writeHead(404).end();
       return;
     }
