@@ -296,6 +296,7 @@ const purges: Record<string, IsolationCase> = Object.fromEntries(
     purgeUsageLedger: retention.purgeUsageLedger,
     purgeUsageCounters: retention.purgeUsageCounters,
     purgeOutbox: retention.purgeOutbox,
+    purgeOutboundEvents: retention.purgeOutboundEvents,
     purgeHandoffs: retention.purgeHandoffs,
     purgeConversations: retention.purgeConversations,
     purgeSmsMessages: retention.purgeSmsMessages,

@@ -3,7 +3,8 @@ import type { Database } from "../../service/src/db/client";
 import { listDeliveries, replayDelivery } from "../../service/src/db/event-deliveries";
 import { migrate } from "../../service/src/db/migrate";
 import { createTenant, updateTenant } from "../../service/src/db/platform";
-import { inTenant } from "../../service/src/db/tenant-scope";
+import { purgeOutboundEvents } from "../../service/src/db/retention";
+import { asPlatform, inTenant } from "../../service/src/db/tenant-scope";
 import { disableEndpoint, findEndpoint, updateEndpoint } from "../../service/src/db/webhook-endpoints";
 import type { OutboundEvent } from "../../service/src/engine/follow-up";
 import { dispatchDeliveries } from "../../service/src/engine/outbound-events";
@@ -301,5 +302,38 @@ describe("the sweep", () => {
     expect(
       receiver.received.filter((r) => r.path === `/lost-${disabled}` || r.path === `/lost-${suspended}`),
     ).toEqual([]);
+  });
+});
+
+describe("retention", () => {
+  test("purges settled events with their delivery logs, and keeps an event still pending somewhere", async () => {
+    const tenantId = await tenant();
+    const parts = webhookParts(db.sql);
+    const up = await addEndpoint(db.sql, parts.store, tenantId, {
+      url: `${receiver.url}/kept-up-${slug}`,
+      events: ["lead.created"],
+    });
+    receiver.expect(`/kept-up-${slug}`, up.secret);
+    await record(parts, tenantId, [{ type: "call.completed", orderingKey: null, data: {} }]);
+    await addEndpoint(db.sql, parts.store, tenantId, {
+      url: `${receiver.url}/nobody-${slug}`,
+      events: ["lead.updated"],
+    });
+    await record(parts, tenantId, [lead("c", "lead.created", "new"), lead("c", "lead.updated", "x")]);
+    await parts.queue.runDue(parts.deliveries);
+    const count = async (table: string) => {
+      const [{ n }] = (await raw(db).unsafe(`select count(*)::int as n from ${table} where tenant_id = $1`, [
+        tenantId,
+      ])) as [{ n: number }];
+      return n;
+    };
+    expect(await count("outbound_events")).toBe(3);
+    // Age 0: everything settled is old enough. The lead.updated (its receiver knows no secret: refused,
+    // retried later) stays pending; the event no endpoint subscribed to is settled too.
+    await asPlatform(() => purgeOutboundEvents(db.sql, 0, 100));
+    expect(await count("outbound_events")).toBe(1);
+    const [left] = await raw(db).unsafe("select type from outbound_events where tenant_id = $1", [tenantId]);
+    expect(left).toEqual({ type: "lead.updated" });
+    expect(await count("event_delivery_attempts")).toBe(1);
   });
 });

@@ -36,7 +36,7 @@ export async function claimDelivery(
   const [row] = await sql<ClaimedDelivery[]>`
     with claimed as (
       update event_deliveries set lease_until = ${leaseUntil}
-      where id = ${id} and status = 'pending' and next_attempt_at <= ${now}
+      where id = ${id} and status = 'pending' and next_attempt_at <= ${now}::timestamptz + interval '2 seconds'
         and (lease_until is null or lease_until < ${now})
       returning id, seq, event_id, endpoint_id, ordering_key, attempts)
     select c.id, c.seq::text as seq, c.event_id, c.endpoint_id, c.ordering_key, c.attempts, e.url,
