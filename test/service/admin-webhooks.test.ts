@@ -176,6 +176,43 @@ describe("an endpoint", () => {
   });
 });
 
+describe("an endpoint enabled again", () => {
+  test("sends what it kept while disabled at once, not at its next retry hours later", async () => {
+    const path = "/kept";
+    const res = await svc.call(
+      "POST",
+      endpoints(),
+      { url: `${receiver.url}${path}`, events: ["lead.created"] },
+      admin,
+    );
+    const { endpoint, secret } = await json(res);
+    // The receiver does not know the secret yet: the test event is refused and waits for its retry.
+    await svc.call("POST", `${endpoints()}/${endpoint.id}/test`, undefined, admin);
+    await eventually(
+      () => receiver.rejected.filter((r) => r.path === path),
+      (r) => r.length === 1,
+    );
+    // Then the circuit opened, and the next retry is 10 hours away.
+    await raw(db).unsafe(
+      "update webhook_endpoints set status = 'disabled', disabled_reason = 'test' where id = $1",
+      [endpoint.id],
+    );
+    await raw(db).unsafe(
+      "update event_deliveries set next_attempt_at = now() + interval '10 hours' where endpoint_id = $1",
+      [endpoint.id],
+    );
+    receiver.expect(path, secret);
+    const enabled = await svc.call("PATCH", `${endpoints()}/${endpoint.id}`, { enabled: true }, admin);
+    expect(await json(enabled)).toMatchObject({
+      status: "enabled",
+      disabledReason: null,
+      consecutiveFailures: 0,
+    });
+    const [got] = await receivedAt(path, 1);
+    expect(got?.type).toBe("webhook.test");
+  });
+});
+
 describe("bad input", () => {
   test.each([
     ["no events", { url: "https://crm.example.com/h", events: [] }],

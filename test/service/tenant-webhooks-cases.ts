@@ -97,6 +97,14 @@ export const WEBHOOK_CASES: Record<string, IsolationCase> = {
     run: ({ sql, b }) => deliveries.nextInLine(sql, b.webhookEndpointId, b.eventOrderingKey, new Date()),
     check: nothing,
   },
+  "event-deliveries.duePending": {
+    run: ({ sql, b }) => deliveries.duePending(sql, b.webhookEndpointId, new Date(), 100),
+    check: (r) => expect(r).toEqual([]),
+  },
+  "outbound-events.forgetEventsOf": {
+    run: ({ sql, b }) => events.forgetEventsOf(sql, b.eventOrderingKey),
+    check: (r) => expect(r).toBe(0),
+  },
   "event-deliveries.listDeliveries": {
     run: ({ sql, b }) => deliveries.listDeliveries(sql, b.webhookEndpointId, { limit: 50 }),
     check: (r) => expect(r).toEqual([]),

@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import type { Database } from "../../service/src/db/client";
-import { listDeliveries, replayDelivery } from "../../service/src/db/event-deliveries";
+import { duePending, listDeliveries, replayDelivery } from "../../service/src/db/event-deliveries";
 import { migrate } from "../../service/src/db/migrate";
+import { forgetEventsOf } from "../../service/src/db/outbound-events";
 import { createTenant, updateTenant } from "../../service/src/db/platform";
 import { purgeOutboundEvents } from "../../service/src/db/retention";
 import { asPlatform, inTenant } from "../../service/src/db/tenant-scope";
@@ -262,9 +263,11 @@ describe("the circuit", () => {
 
     // Fixed and enabled again: the delivery kept while it was off goes out.
     receiver.setMode({ kind: "up" });
-    await inTenant(tenantId, () => updateEndpoint(db.sql, crm.id, { enable: true }));
-    advance(2 * 60_000);
-    await parts.deliveries.sweep().run();
+    const kept = await inTenant(tenantId, async () => {
+      await updateEndpoint(db.sql, crm.id, { enable: true });
+      return duePending(db.sql, crm.id, new Date(), 100);
+    });
+    await dispatchDeliveries(parts.queue, silentLog, tenantId, kept);
     await parts.queue.runDue(parts.deliveries);
     expect(receiver.received.filter((r) => r.path === path).map((r) => r.data)).toEqual([{ callId: "c1" }]);
   });
@@ -335,5 +338,26 @@ describe("retention", () => {
     const [left] = await raw(db).unsafe("select type from outbound_events where tenant_id = $1", [tenantId]);
     expect(left).toEqual({ type: "lead.updated" });
     expect(await count("event_delivery_attempts")).toBe(1);
+  });
+});
+
+describe("erasure of a contact", () => {
+  test("deletes its events, so a pending one naming the person is never sent; others' stay", async () => {
+    const tenantId = await tenant();
+    const parts = webhookParts(db.sql);
+    const path = `/erased-${slug}`;
+    const crm = await addEndpoint(db.sql, parts.store, tenantId, {
+      url: `${receiver.url}${path}`,
+      events: ["lead.created"],
+    });
+    receiver.expect(path, crm.secret);
+    await record(parts, tenantId, [
+      lead("ada", "lead.created", "ada@example.com"),
+      lead("bob", "lead.created", "new"),
+    ]);
+    const forgotten = await inTenant(tenantId, () => forgetEventsOf(db.sql, "ada"));
+    expect(forgotten).toBe(1);
+    await parts.queue.runDue(parts.deliveries);
+    expect(receiver.received.filter((r) => r.path === path).map((r) => r.data.contactId)).toEqual(["bob"]);
   });
 });

@@ -135,6 +135,24 @@ export async function nextInLine(
   return row;
 }
 
+/**
+ * The endpoint's pending deliveries made due now and counted as dispatched again, oldest first (an
+ * endpoint enabled again sends what it kept; the older of a key go first, the others wait for them).
+ */
+export async function duePending(
+  sql: Sql,
+  endpointId: string,
+  now: Date,
+  limit: number,
+): Promise<DeliveryToDispatch[]> {
+  return await sql<DeliveryToDispatch[]>`
+    update event_deliveries set next_attempt_at = least(next_attempt_at, ${now}), dispatches = dispatches + 1
+    where id in (
+      select id from event_deliveries where endpoint_id = ${endpointId} and status = 'pending'
+      order by seq limit ${limit})
+    returning id, dispatches`;
+}
+
 export interface DeliveryAttempt {
   at: Date;
   statusCode: number | null;

@@ -53,3 +53,13 @@ export async function recordTestEvent(
     returning id, dispatches`;
   return row;
 }
+
+/**
+ * GDPR erasure of a contact: its events (their payloads may name the person) and their deliveries, sent
+ * or still pending, are deleted; a pending one is never sent after the erasure. Call it in the erasure's
+ * transaction before recording `contact.erased`. Returns how many events were deleted.
+ */
+export async function forgetEventsOf(sql: Sql, orderingKey: string): Promise<number> {
+  const result = await sql`delete from outbound_events where ordering_key = ${orderingKey}`;
+  return result.count;
+}

@@ -44,8 +44,8 @@ export async function findEndpoint(sql: Sql, id: string): Promise<WebhookEndpoin
 }
 
 /**
- * Changes what is given. Enabling a disabled endpoint closes its circuit: its failure count restarts and
- * its pending deliveries (kept while it was off) become due at once, for the sweep to send.
+ * Changes what is given. Enabling a disabled endpoint closes its circuit: its failure count restarts (its
+ * pending deliveries, kept while it was off, are then dispatched: db/event-deliveries.ts, duePending).
  */
 export async function updateEndpoint(
   sql: Sql,
@@ -59,22 +59,17 @@ export async function updateEndpoint(
 ): Promise<WebhookEndpoint | undefined> {
   const enable = change.enable === true;
   const [row] = await sql<WebhookEndpoint[]>`
-    with changed as (
-      update webhook_endpoints set
-        url = coalesce(${change.url ?? null}, url),
-        description = ${change.description === undefined ? sql`description` : change.description},
-        events = coalesce(${change.events ?? null}::text[], events),
-        status = case when ${enable} then 'enabled' else status end,
-        disabled_reason = case when ${enable} then null else disabled_reason end,
-        consecutive_failures = case when ${enable} then 0 else consecutive_failures end,
-        failing_since = case when ${enable} then null else failing_since end,
-        updated_at = now()
-      where id = ${id}
-      returning ${columns(sql)}),
-    due as (
-      update event_deliveries set next_attempt_at = now()
-      where ${enable} and status = 'pending' and endpoint_id = (select id from changed))
-    select * from changed`;
+    update webhook_endpoints set
+      url = coalesce(${change.url ?? null}, url),
+      description = ${change.description === undefined ? sql`description` : change.description},
+      events = coalesce(${change.events ?? null}::text[], events),
+      status = case when ${enable} then 'enabled' else status end,
+      disabled_reason = case when ${enable} then null else disabled_reason end,
+      consecutive_failures = case when ${enable} then 0 else consecutive_failures end,
+      failing_since = case when ${enable} then null else failing_since end,
+      updated_at = now()
+    where id = ${id}
+    returning ${columns(sql)}`;
   return row;
 }
 

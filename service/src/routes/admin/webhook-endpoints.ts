@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { Sql } from "../../db/client";
-import { type DeliveryLogEntry, listDeliveries, replayDelivery } from "../../db/event-deliveries";
+import { type DeliveryLogEntry, duePending, listDeliveries, replayDelivery } from "../../db/event-deliveries";
 import { recordTestEvent } from "../../db/outbound-events";
 import { inTenant } from "../../db/tenant-scope";
 import {
@@ -312,7 +312,7 @@ export function webhookEndpointRoutes(deps: AdminDeps, hooks: WebhookAdminDeps) 
     const { acting } = await admin(c, id);
     const change = c.req.valid("json");
     const url = change.url === undefined ? undefined : await allowedTarget(hooks, change.url);
-    const endpoint = await inTenant(id, async () => {
+    const { endpoint, kept } = await inTenant(id, async () => {
       const row = await updateEndpoint(sql, endpointId, {
         url,
         events: change.events,
@@ -327,8 +327,11 @@ export function webhookEndpointRoutes(deps: AdminDeps, hooks: WebhookAdminDeps) 
         ...(change.enabled ? { enabled: true } : {}),
       };
       await recordAction(c, sql, acting, { action: "webhook_endpoint.updated", target: endpointId, summary });
-      return row;
+      // Enabled again: what it kept while disabled goes out now (the rest, past this batch, by the sweep).
+      const due = change.enabled ? await duePending(sql, endpointId, new Date(), 500) : [];
+      return { endpoint: row, kept: due };
     });
+    await dispatchDeliveries(hooks.queue, hooks.log, id, kept);
     return c.json(endpointView(endpoint), 200);
   });
 
