@@ -238,6 +238,15 @@ export const configSchema = z.object({
   VOXIE_API_BASE: optionalString.pipe(z.url().optional()),
   WEBHOOK_BODY_LIMIT_BYTES: int(1024 * 1024, 1024),
   POLLING_INTERVAL: seconds(60),
+  // ---- Signed webhooks out (docs/webhooks.md) ----
+  /**
+   * Tenants' webhook endpoints may be http://localhost and loopback or private addresses (the emulators).
+   * Never in production, whatever this says: there an endpoint is https to a public address.
+   */
+  WEBHOOK_ALLOW_LOCAL_TARGETS: bool(true),
+  /** A receiver that has not answered within this has failed the attempt. */
+  WEBHOOK_TIMEOUT_MS: int(15_000, 1000),
+  // ---- end of signed webhooks out ----
   TASK_QUEUE: z.enum(["in-process", "cloud-tasks"]).default("in-process"),
   CLOUD_TASKS_QUEUE: optionalString.pipe(
     z

@@ -7,6 +7,7 @@
 import { writeFileSync } from "node:fs";
 import { signedNotification, startIntercomEmulator } from "./intercom";
 import { startSmsEmulators } from "./serve-sms";
+import { startWebhookReceiver } from "./webhook-receiver";
 
 const SECRET = process.env.INTERCOM_WEBHOOK_SECRET ?? "local-intercom-client-secret";
 const intercom = await startIntercomEmulator();
@@ -44,6 +45,27 @@ This terminal prints what the bot does in Intercom.
 
 const sms = await startSmsEmulators();
 console.log(sms.instructions);
+// ---- Signed webhooks out: a receiver that verifies with the standardwebhooks package and prints events ----
+const hooks = await startWebhookReceiver({
+  secretsByHttp: true,
+  onEvent: (e) =>
+    console.log(`webhook ${e.type} (${e.id}) at ${e.path}, signature verified: ${JSON.stringify(e.data)}`),
+});
+let hooksRejected = 0;
+setInterval(() => {
+  for (const r of hooks.rejected.slice(hooksRejected))
+    console.log(`webhook refused at ${r.path}: ${r.reason}`);
+  hooksRejected = hooks.rejected.length;
+}, 250);
+console.log(`Webhook receiver on ${hooks.url} (docs/webhooks.md). Register it, then give it the secret:
+
+  curl -s -X POST localhost:8080/api/v1/admin/tenants/$TENANT/webhook-endpoints -H "Authorization: Bearer $ADMIN_API_KEY" \\
+    -H 'content-type: application/json' -d '{"url":"${hooks.url}/crm","events":["lead.created","escalation.created"]}'
+  curl -s -X PUT ${hooks.url}/_secrets/crm --data 'whsec_…'   # the secret the answer showed
+  curl -s -X POST localhost:8080/api/v1/admin/tenants/$TENANT/webhook-endpoints/$ENDPOINT/test -H "Authorization: Bearer $ADMIN_API_KEY"
+`);
+// ---- end of signed webhooks out ----
+
 console.log("Ctrl-C stops the emulators.");
 
 let seen = 0;
@@ -58,5 +80,5 @@ setInterval(() => {
   }
 }, 250);
 process.once("SIGINT", () => {
-  void Promise.all([intercom.close(), sms.close()]).then(() => process.exit(0));
+  void Promise.all([intercom.close(), sms.close(), hooks.close()]).then(() => process.exit(0));
 });

@@ -22,6 +22,7 @@ import { addTenantUser } from "../../service/src/db/tenant-users";
 import type { Identity } from "../../service/src/domain/identity";
 import { userIdentityId } from "../../service/src/http/auth";
 import { createLogger } from "../../service/src/logger";
+import { seedWebhooks, type WebhookSeed } from "./tenant-webhooks-seed";
 
 /**
  * Two tenants' worth of data for the isolation tests: every tenant-owned table gets rows, written through
@@ -42,7 +43,7 @@ export const SHARED = {
   userIdentity: userIdentityId(ISSUER, "alice"),
 } as const;
 
-export interface SeededTenant {
+export interface SeededTenant extends WebhookSeed {
   id: string;
   slug: string;
   widgetKey: string;
@@ -247,6 +248,7 @@ export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Pro
     const secrets = await secret(sql, tenant.id);
     const texts = await sms(sql, marker);
     await erasure(sql, marker);
+    const webhooks = await seedWebhooks(sql, marker);
     return {
       id: tenant.id,
       slug,
@@ -260,6 +262,7 @@ export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Pro
       ...admin,
       ...secrets,
       ...texts,
+      ...webhooks,
     };
   });
 }

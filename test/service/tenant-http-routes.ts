@@ -1,4 +1,5 @@
 import { type SeededTenant, SHARED } from "./tenant-fixtures";
+import { WEBHOOK_ROUTES } from "./tenant-webhooks-routes";
 
 /**
  * The rows of tenant-http-isolation.test.ts: each calls one route (`route`, as the OpenAPI document names
@@ -427,7 +428,7 @@ const controls: RouteRow[] = [
   },
 ];
 
-export const ROUTES: RouteRow[] = [...onBsPath, ...onAsPath, ...chat, ...controls];
+export const ROUTES: RouteRow[] = [...onBsPath, ...onAsPath, ...chat, ...controls, ...WEBHOOK_ROUTES];
 
 /** What only B stored: found in an answer to A (and not sent by A itself), it is a leak. */
 export function bTraces(b: SeededTenant): string[] {

@@ -19,6 +19,7 @@ import type { LedgerEntry, UsageCharge } from "../../service/src/db/usage";
 import { ADMIN_READS, ADMIN_WRITES } from "./tenant-admin-cases";
 import { type SeededTenant, SHARED } from "./tenant-fixtures";
 import { SMS_CASES } from "./tenant-sms-cases";
+import { WEBHOOK_CASES } from "./tenant-webhooks-cases";
 
 /**
  * One isolation case per repository function of service/src/db that reads or writes tenant data: it is
@@ -295,6 +296,7 @@ const purges: Record<string, IsolationCase> = Object.fromEntries(
     purgeUsageLedger: retention.purgeUsageLedger,
     purgeUsageCounters: retention.purgeUsageCounters,
     purgeOutbox: retention.purgeOutbox,
+    purgeOutboundEvents: retention.purgeOutboundEvents,
     purgeHandoffs: retention.purgeHandoffs,
     purgeConversations: retention.purgeConversations,
     purgeSmsMessages: retention.purgeSmsMessages,
@@ -308,6 +310,7 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
   ...writes,
   ...ADMIN_WRITES,
   ...SMS_CASES,
+  ...WEBHOOK_CASES,
   ...purges,
 };
 
@@ -349,6 +352,9 @@ export const DEPLOYMENT_WIDE: Record<string, string> = {
   "platform-channels.findConnectionByNumber": "platform function: routes a text to its tenant's number",
   "platform-channels.findConnectionRoute":
     "platform function (a webhook's connection → its tenant): tested in intercom-tenants.test.ts",
+  "platform-deliveries.dueDeliveries":
+    "the delivery sweep across tenants: tested in webhooks-delivery.test.ts ('the sweep')",
+  "platform-api-keys.findApiKey": "platform function (a key → its tenant): tested in admin-api-keys.test.ts",
   "tenant-scope.DEFAULT_TENANT_ID": "a constant",
   "tenant-scope.RUNTIME_ROLE": "a constant",
   "tenant-scope.PLATFORM_ROLE": "a constant",

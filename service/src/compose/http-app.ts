@@ -10,6 +10,7 @@ import type { Channels } from "./channels";
 import type { ModelStack } from "./model-stack";
 import { engineSettings } from "./settings";
 import type { Tasks } from "./tasks";
+import type { WebhooksOut } from "./webhooks-out";
 
 export interface HttpAppParts {
   db: Database;
@@ -20,6 +21,8 @@ export interface HttpAppParts {
   channels: Channels;
   /** The task kinds' handlers and the periodic sweeps (the internal routes run them). */
   tasks: Tasks;
+  /** Signed webhooks out (the admin API's endpoint routes); absent: those routes are not served. */
+  webhooks?: WebhooksOut | undefined;
   /** Where tenant credentials go (the admin API's channel connections). */
   secretStore: SecretStore;
   /** Keys the erasure records' subject references. */
@@ -83,6 +86,7 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
       documentMaxBytes: config.KNOWLEDGE_DOCUMENT_MAX_BYTES,
       publicUrl: config.PUBLIC_URL,
       erasureKey: parts.erasureKey,
+      webhooks: parts.webhooks?.admin,
     },
     googleCloudProject: config.GOOGLE_CLOUD_PROJECT,
     trustedProxyHops: config.TRUSTED_PROXY_HOPS,

@@ -19,6 +19,7 @@ import { buildModelStack } from "./model-stack";
 import { type BuiltSecretStore, buildSecretStore } from "./secret-store";
 import { hasSecretReferences, secretRefresher, secretSourceFor, sessionKey } from "./secrets";
 import { buildTasks } from "./tasks";
+import { buildWebhooksOut } from "./webhooks-out";
 
 export interface StartOptions {
   /** Log destination (tests read the lines); stdout by default. */
@@ -123,6 +124,8 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
     const signingKey = await sessionKey(config, keyDir);
     const auth = authenticator(config, signingKey);
     const tasks = await buildTasks(config, { log, cloudTasksClientOptions: opts.cloudTasksClientOptions });
+    // Signed webhooks out: `webhooks.events` is the OutboundEvents the other parts record events with.
+    const webhooks = buildWebhooksOut(config, { sql: db.sql, log, tasks, secretStore: secrets.store });
     const channels = await buildChannels(config, {
       sql: db.sql,
       engine: models.engine,
@@ -142,6 +145,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       knowledge,
       channels,
       tasks,
+      webhooks,
       secretStore: secrets.store,
       // The same key the Authenticator got (configured, or kept beside the embedded data).
       erasureKey: erasureKey(signingKey),

@@ -104,6 +104,21 @@ export const purgeOutbox: PurgeBatch = async (sql, age, limit) => {
   return result.count;
 };
 
+/**
+ * Outbound events (signed webhooks out) older than the limit whose deliveries are all settled (delivered
+ * or failed for good), with their deliveries and attempt logs. An event still pending somewhere stays.
+ */
+export const purgeOutboundEvents: PurgeBatch = async (sql, age, limit) => {
+  const result = await sql`
+    delete from outbound_events where id in (
+      select e.id from outbound_events e
+      where e.created_at < ${days(sql, age)}
+        and not exists (select 1 from event_deliveries d where d.event_id = e.id and d.status = 'pending')
+      limit ${limit}
+      for update skip locked)`;
+  return result.count;
+};
+
 /** Finished handoffs; an unfinished one is resumed by the next attempt, so it stays. */
 export const purgeHandoffs: PurgeBatch = async (sql, age, limit) => {
   const result = await sql`

@@ -6,6 +6,7 @@ import {
   purgeHandoffs,
   purgeMessages,
   purgeModelQuotaWindows,
+  purgeOutboundEvents,
   purgeOutbox,
   purgeRateLimitWindows,
   purgeSessions,
@@ -48,6 +49,7 @@ export const RETENTION_KINDS = [
   "auditLog",
   "smsMessages",
   "smsQuotaNotices",
+  "outboundEvents",
 ] as const;
 export type RetentionKind = (typeof RETENTION_KINDS)[number];
 
@@ -73,6 +75,8 @@ function kinds(p: RetentionPolicy): Record<RetentionKind, [PurgeBatch, number]> 
     // The usage report counts texts: their records live as long as the ledger.
     smsMessages: [purgeSmsMessages, p.usageLedgerDays],
     smsQuotaNotices: [purgeSmsQuotaNotices, p.usageLedgerDays],
+    // Signed webhooks out: settled events (and their delivery logs) live as long as the inbound outbox.
+    outboundEvents: [purgeOutboundEvents, p.outboxDays],
   };
 }
 

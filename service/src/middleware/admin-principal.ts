@@ -1,6 +1,8 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { Sql } from "../db/client";
 import { appendPlatformAudit } from "../db/platform";
+import { isApiKey } from "../domain/api-key";
+import type { TenantRole } from "../domain/identity";
 import type { AppEnv } from "../http/app-env";
 import type { Authenticator } from "../http/auth";
 import { bearerToken, sameSecret } from "../http/credentials";
@@ -12,6 +14,10 @@ export interface AdminPrincipalOptions {
   auth: Authenticator;
   /** Where refused credentials are recorded (the audit log). */
   sql: Sql;
+  /** A tenant API key (`sbk_…`) → its live key, or undefined when unknown or revoked. */
+  apiKey?:
+    | ((key: string) => Promise<{ id: string; tenantId: string; role: TenantRole } | undefined>)
+    | undefined;
 }
 
 /** The actor of the deployment's ADMIN_API_KEY in the audit log. */
@@ -34,8 +40,9 @@ export function recordRefusal(c: Context<AppEnv>, sql: Sql, reason: string, acto
 }
 
 /**
- * Who calls /api/v1/admin/*: `Bearer <ADMIN_API_KEY>` is a platform admin; a user JWT is its subject with
- * the role and tenant of its claims (the route then checks them against the tenant in its path). No
+ * Who calls /api/v1/admin/*: `Bearer <ADMIN_API_KEY>` is a platform admin; a tenant's API key (`sbk_…`) is
+ * `api-key:<id>` with the key's tenant and role; a user JWT is its subject with the role and tenant of its
+ * claims (the route then checks them against the tenant in its path). No
  * credential is a 401; a presented one that is refused is a 401 too, and an audit event.
  */
 export function adminPrincipal(opts: AdminPrincipalOptions): MiddlewareHandler<AppEnv> {
@@ -52,6 +59,12 @@ export function adminPrincipal(opts: AdminPrincipalOptions): MiddlewareHandler<A
     if (!token) return refuse(c, "malformed_authorization");
     if (key && sameSecret(token, key)) {
       c.set("admin", { actor: API_KEY_ACTOR, role: "platform_admin" });
+      return next();
+    }
+    if (isApiKey(token)) {
+      const found = await opts.apiKey?.(token);
+      if (!found) return refuse(c, "invalid_api_key");
+      c.set("admin", { actor: `api-key:${found.id}`, role: found.role, tenantId: found.tenantId });
       return next();
     }
     const identity = await opts.auth

@@ -40,6 +40,11 @@ create table event_deliveries (
   status text not null default 'pending' check (status in ('pending', 'delivered', 'failed')),
   attempts integer not null default 0,
   next_attempt_at timestamptz not null default now(),
+  -- How often a task was enqueued for it: the task's name carries it, so each dispatch is a new task
+  -- (Cloud Tasks drops a name it has seen) and a repeated enqueue of one dispatch is dropped.
+  dispatches integer not null default 0,
+  -- Held while one sender posts it: a duplicate task (the sweep's, a retry's) finds it taken.
+  lease_until timestamptz,
   last_status integer,
   last_error text,
   delivered_at timestamptz,
@@ -49,7 +54,20 @@ create table event_deliveries (
 create index event_deliveries_order_idx on event_deliveries (endpoint_id, ordering_key, seq)
   where status = 'pending';
 create index event_deliveries_due_idx on event_deliveries (status, next_attempt_at) where status = 'pending';
-create index event_deliveries_log_idx on event_deliveries (tenant_id, endpoint_id, created_at desc);
+create index event_deliveries_log_idx on event_deliveries (tenant_id, endpoint_id, seq desc);
+
+-- Every attempt of a delivery (the log a tenant reads): when, the receiver's status or the error. Never
+-- the body sent or answered.
+create table event_delivery_attempts (
+  id bigint generated always as identity primary key,
+  tenant_id uuid not null default app_tenant() references tenants (id) on delete cascade,
+  delivery_id uuid not null references event_deliveries (id) on delete cascade,
+  at timestamptz not null default now(),
+  status_code integer,
+  error text,
+  duration_ms integer not null
+);
+create index event_delivery_attempts_delivery_idx on event_delivery_attempts (delivery_id, id);
 
 -- Keys for a tenant's automations (Zapier, a CRM): only a SHA-256 of the key is kept; shown once.
 create table api_keys (
@@ -70,7 +88,8 @@ do $$
 declare
   t text;
 begin
-  foreach t in array array['webhook_endpoints', 'outbound_events', 'event_deliveries', 'api_keys']
+  foreach t in array array['webhook_endpoints', 'outbound_events', 'event_deliveries', 'event_delivery_attempts',
+    'api_keys']
   loop
     execute format('alter table %I enable row level security', t);
     execute format('alter table %I force row level security', t);

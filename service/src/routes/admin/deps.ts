@@ -3,6 +3,7 @@ import type { EngineSettings } from "../../engine/conversation-engine";
 import type { TenantDirectory } from "../../engine/tenant-directory";
 import type { Authenticator } from "../../http/auth";
 import type { SecretStore } from "../../ports/secret-store";
+import type { WebhookAdminDeps } from "./webhook-deps";
 
 /** What the admin API is built from (compose/http-app.ts hands it in). */
 export interface AdminDeps {
@@ -22,6 +23,8 @@ export interface AdminDeps {
   publicUrl?: string | undefined;
   /** Keys the erasure records' subject references (GDPR erasure of a texting customer). */
   erasureKey: Buffer;
+  /** Signed webhooks out (compose/webhooks-out.ts): without it the endpoint routes are not served. */
+  webhooks?: WebhookAdminDeps | undefined;
 }
 
 /** A unique index refused the row (PostgreSQL's `unique_violation`). */

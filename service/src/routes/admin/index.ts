@@ -1,5 +1,8 @@
+import { findApiKey } from "../../db/platform-api-keys";
+import { hashApiKey } from "../../domain/api-key";
 import { createRouter } from "../../http/router";
 import { adminPrincipal } from "../../middleware/admin-principal";
+import { apiKeyRoutes } from "./api-keys";
 import { auditRoutes } from "./audit";
 import { channelRoutes } from "./channels";
 import { contactRoutes } from "./contacts";
@@ -9,6 +12,7 @@ import { settingsRoutes } from "./settings";
 import { tenantRoutes } from "./tenants";
 import { usageRoutes } from "./usage";
 import { userRoutes } from "./users";
+import { webhookEndpointRoutes } from "./webhook-endpoints";
 
 export type { AdminDeps } from "./deps";
 
@@ -19,7 +23,13 @@ export type { AdminDeps } from "./deps";
  */
 export function adminRoutes(deps: AdminDeps) {
   const app = createRouter();
-  const principal = adminPrincipal({ adminApiKey: deps.adminApiKey, auth: deps.auth, sql: deps.sql });
+  const principal = adminPrincipal({
+    adminApiKey: deps.adminApiKey,
+    auth: deps.auth,
+    sql: deps.sql,
+    // Tenants' API keys (routes/admin/api-keys.ts): found by their hash.
+    apiKey: (key) => findApiKey(deps.sql, hashApiKey(key)),
+  });
   app.use("/api/v1/admin", principal);
   app.use("/api/v1/admin/*", principal);
   app.route("/", tenantRoutes(deps));
@@ -30,5 +40,8 @@ export function adminRoutes(deps: AdminDeps) {
   app.route("/", channelRoutes(deps));
   app.route("/", contactRoutes(deps));
   app.route("/", auditRoutes(deps));
+  // Signed webhooks out and the API keys of tenants' automations (docs/webhooks.md).
+  app.route("/", apiKeyRoutes(deps));
+  if (deps.webhooks) app.route("/", webhookEndpointRoutes(deps, deps.webhooks));
   return app;
 }
