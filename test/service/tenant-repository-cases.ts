@@ -18,6 +18,7 @@ import { saveSummary, saveTurn } from "../../service/src/db/turns";
 import type { LedgerEntry, UsageCharge } from "../../service/src/db/usage";
 import { ADMIN_READS, ADMIN_WRITES } from "./tenant-admin-cases";
 import { type SeededTenant, SHARED } from "./tenant-fixtures";
+import { CONTACTS_CASES } from "./tenant-contacts-cases";
 import { SMS_CASES } from "./tenant-sms-cases";
 
 /**
@@ -308,6 +309,7 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
   ...writes,
   ...ADMIN_WRITES,
   ...SMS_CASES,
+  ...CONTACTS_CASES,
   ...purges,
 };
 
