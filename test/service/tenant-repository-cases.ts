@@ -17,8 +17,8 @@ import { currentTenant, saveTenantSettings } from "../../service/src/db/tenants"
 import { saveSummary, saveTurn } from "../../service/src/db/turns";
 import type { LedgerEntry, UsageCharge } from "../../service/src/db/usage";
 import { ADMIN_READS, ADMIN_WRITES } from "./tenant-admin-cases";
-import { type SeededTenant, SHARED } from "./tenant-fixtures";
 import { CONTACTS_CASES } from "./tenant-contacts-cases";
+import { type SeededTenant, SHARED } from "./tenant-fixtures";
 import { SMS_CASES } from "./tenant-sms-cases";
 
 /**
