@@ -36,6 +36,8 @@ export async function findContactByPhone(sql: Sql, phone: string): Promise<Conta
 
 /** What a channel or an extraction knows of a person; handles already normalised (E.164, lower-case). */
 export interface ContactHandles {
+  /** A contact already known to be this person (a session's linked contact): merged with the rest. */
+  id?: string | null | undefined;
   phone?: string | null | undefined;
   email?: string | null | undefined;
   intercomContactId?: string | null | undefined;
@@ -76,17 +78,21 @@ async function mergeOnce(sql: Sql, handles: ContactHandles): Promise<MergedConta
   const email = handles.email?.trim().toLowerCase() || null;
   const phone = handles.phone || null;
   const intercom = handles.intercomContactId || null;
-  if (!(email || phone || intercom)) throw new Error("a contact needs a phone, an e-mail or an Intercom id");
+  const id = handles.id || null;
+  if (!(email || phone || intercom || id))
+    throw new Error("a contact needs a phone, an e-mail or an Intercom id");
   return (await sql.begin(async (tx) => {
     await tx`select pg_advisory_xact_lock(hashtext('contacts:' || app_tenant()::text))`;
     const found = await tx<MergedContact[]>`
       select ${tx.unsafe(CONTACT_COLUMNS)} from contacts
-      where (${phone}::text is not null and phone = ${phone})
+      where (${id}::uuid is not null and id = ${id}::uuid)
+         or (${phone}::text is not null and phone = ${phone})
          or (${email}::text is not null and email = ${email})
          or (${intercom}::text is not null and intercom_contact_id = ${intercom})
       order by created_at, id
       for update`;
     const [keep, ...others] = found;
+    if (!keep && !(email || phone || intercom)) throw new Error("the contact to merge into is gone");
     if (!keep)
       return {
         ...(await insertContact(tx, { ...handles, email, phone, intercomContactId: intercom })),
