@@ -14,6 +14,7 @@ import type { SecretSource } from "../ports/secret-source";
 import type { SecretStore } from "../ports/secret-store";
 import { drain, exitOnSignals, listen, type Server } from "../server";
 import { buildChannels, type Channels } from "./channels";
+import { buildContacts, noEndpointsYet } from "./contacts";
 import { buildHttpApp } from "./http-app";
 import { buildModelStack } from "./model-stack";
 import { type BuiltSecretStore, buildSecretStore } from "./secret-store";
@@ -123,6 +124,8 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
     const signingKey = await sessionKey(config, keyDir);
     const auth = authenticator(config, signingKey);
     const tasks = await buildTasks(config, { log, cloudTasksClientOptions: opts.cloudTasksClientOptions });
+    // Contacts and leads (issue 14); its `insights` is the voice channel's CallInsights (to be handed over).
+    buildContacts(config, { sql: db.sql, log, models, sweeps: tasks.sweeps, events: noEndpointsYet });
     const channels = await buildChannels(config, {
       sql: db.sql,
       engine: models.engine,
