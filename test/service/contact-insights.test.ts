@@ -5,9 +5,11 @@ import type { Sql } from "../../service/src/db/client";
 import { migrate } from "../../service/src/db/migrate";
 import { createTenant } from "../../service/src/db/platform";
 import { inTenant } from "../../service/src/db/tenant-scope";
+import { erasePerson } from "../../service/src/engine/erasure";
 import { Extractor } from "../../service/src/engine/extraction/extractor";
 import { extractionSweep } from "../../service/src/engine/extraction/idle-sweep";
 import { ContactInsights } from "../../service/src/engine/extraction/insights";
+import { changeLeadStatus } from "../../service/src/engine/extraction/leads";
 import type { OutboundEvent, OutboundEvents } from "../../service/src/engine/follow-up";
 import type { Sweep } from "../../service/src/engine/sweeps";
 import { createLogger } from "../../service/src/logger";
@@ -434,5 +436,62 @@ describe("quiet chat and SMS conversations, from the poll's sweep", () => {
     );
     expect(contact).toEqual({ email: "bob@example.org", channels: ["web"] });
     expect(events.recorded).toHaveLength(1);
+  });
+});
+
+describe("events of people's decisions", () => {
+  test("a lead's status change records lead.updated in its transaction, ordered by the contact", async () => {
+    const t = await tenant();
+    const events = new FakeEvents();
+    const first = await inTenant(t, async () =>
+      localInsights(events).afterCall(await storeCall(t, "+14155550150", BOOKING_CALL)),
+    );
+    const lead = await inTenant(t, () => changeLeadStatus({ sql, events }, first.leadId as string, "won"));
+    expect(lead?.status).toBe("won");
+    expect(events.recorded.map((e) => [e.type, e.orderingKey])).toEqual([
+      ["lead.created", first.contactId],
+      ["lead.updated", first.contactId],
+    ]);
+    expect(events.recorded[1]?.data).toMatchObject({ lead: { id: first.leadId, status: "won" } });
+    expect(events.dispatched).toBe(2);
+    // Another tenant's lead: nothing changed, nothing recorded.
+    const other = await tenant();
+    expect(
+      await inTenant(other, () => changeLeadStatus({ sql, events }, first.leadId as string, "lost")),
+    ).toBeUndefined();
+    expect(events.recorded).toHaveLength(2);
+  });
+
+  test("an erasure records contact.erased with the contact's id and handles, for the CRM to erase too", async () => {
+    const t = await tenant();
+    const events = new FakeEvents();
+    const result = await inTenant(t, async () =>
+      localInsights(new FakeEvents()).afterCall(await storeCall(t, "+14155550151", BOOKING_CALL)),
+    );
+    const erased = await inTenant(t, () =>
+      erasePerson(
+        { sql, key: Buffer.alloc(32, 1), log, events },
+        {
+          externalId: "email:ada@example.com",
+          userIdentityIds: [],
+          contactId: null,
+          email: "ada@example.com",
+          actor: "test",
+          requestId: "req-1",
+        },
+      ),
+    );
+    expect(erased.counts).toMatchObject({ contacts: 1, calls: 1, leads: 1, extractions: 1 });
+    expect(events.recorded).toEqual([
+      {
+        type: "contact.erased",
+        orderingKey: result.contactId,
+        data: {
+          contactId: result.contactId,
+          handles: { phone: "+14155550151", email: "ada@example.com", intercomContactId: null },
+        },
+      },
+    ]);
+    expect(events.dispatched).toBe(1);
   });
 });

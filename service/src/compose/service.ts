@@ -125,7 +125,8 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
     const auth = authenticator(config, signingKey);
     const tasks = await buildTasks(config, { log, cloudTasksClientOptions: opts.cloudTasksClientOptions });
     // Contacts and leads (issue 14); its `insights` is the voice channel's CallInsights (to be handed over).
-    buildContacts(config, { sql: db.sql, log, models, sweeps: tasks.sweeps, events: noEndpointsYet });
+    const events = noEndpointsYet;
+    buildContacts(config, { sql: db.sql, log, models, sweeps: tasks.sweeps, events });
     const channels = await buildChannels(config, {
       sql: db.sql,
       engine: models.engine,
@@ -148,6 +149,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       secretStore: secrets.store,
       // The same key the Authenticator got (configured, or kept beside the embedded data).
       erasureKey: erasureKey(signingKey),
+      events,
       secretManager: hasSecretReferences(env),
       startedAt,
     });

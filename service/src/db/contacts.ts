@@ -167,3 +167,69 @@ async function foldInto(tx: TransactionSql, to: string, from: string[]) {
   await tx`update leads set contact_id = ${to} where contact_id = any(${from}::uuid[])`;
   await tx`delete from contacts where id = any(${from}::uuid[])`;
 }
+
+/** A contact as the admin API lists it. */
+export interface ContactRow extends Contact {
+  company: string | null;
+  channels: string[];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const ROW_COLUMNS = "id, phone, email, name, intercom_contact_id, company, channels, created_at, updated_at";
+
+/** `%` and `_` are literal in a search: `like` would read them as wildcards. */
+function likePattern(q: string): string {
+  return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * The tenant's contacts, newest first, a page at a time (keyset: the last row of the previous page);
+ * `q` searches name, e-mail, phone and company (case-insensitive, a substring).
+ */
+export function listContacts(
+  sql: Sql,
+  page: { q?: string | undefined; limit: number; after?: { createdAt: Date; id: string } | undefined },
+): Promise<ContactRow[]> {
+  const pattern = page.q ? likePattern(page.q) : null;
+  return sql<ContactRow[]>`
+    select ${sql.unsafe(ROW_COLUMNS)} from contacts
+    where (${pattern}::text is null
+           or name ilike ${pattern} or email ilike ${pattern} or phone like ${pattern} or company ilike ${pattern})
+      ${page.after ? sql`and (created_at, id) < (${page.after.createdAt}, ${page.after.id}::uuid)` : sql``}
+    order by created_at desc, id desc
+    limit ${page.limit}`;
+}
+
+export async function findContact(sql: Sql, id: string): Promise<ContactRow | undefined> {
+  const [row] = await sql<ContactRow[]>`select ${sql.unsafe(ROW_COLUMNS)} from contacts where id = ${id}`;
+  return row;
+}
+
+/** A contact's conversations (engine sessions of any channel), newest first. */
+export function sessionsOfContact(sql: Sql, contactId: string, limit: number) {
+  return sql<
+    { id: string; channel: string; summary: string | null; turns: number; createdAt: Date; updatedAt: Date }[]
+  >`
+    select id, channel, summary, turns, created_at, updated_at from sessions
+    where contact_id = ${contactId} order by updated_at desc, id desc limit ${limit}`;
+}
+
+/** A contact's calls with their summaries and transcripts, newest first. */
+export function callsOfContact(sql: Sql, contactId: string, limit: number) {
+  return sql<
+    {
+      id: string;
+      fromNumber: string | null;
+      toNumber: string | null;
+      durationSec: number | null;
+      reason: string | null;
+      summary: string | null;
+      transcript: unknown;
+      endedAt: Date | null;
+      createdAt: Date;
+    }[]
+  >`
+    select id, from_number, to_number, duration_sec, reason, summary, transcript, ended_at, created_at from calls
+    where contact_id = ${contactId} order by created_at desc, id desc limit ${limit}`;
+}

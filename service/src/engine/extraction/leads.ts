@@ -1,6 +1,6 @@
 import type { Sql } from "../../db/client";
-import type { MergedContact } from "../../db/contacts";
-import { type LeadRow, upsertOpenLead } from "../../db/leads";
+import { findContact, type MergedContact } from "../../db/contacts";
+import { type LeadRow, type LeadStatus, setLeadStatus, upsertOpenLead } from "../../db/leads";
 import type { TenantSettings } from "../../domain/tenant";
 import type { DispatchAfterCommit, Extraction, ExtractionIntent, OutboundEvents } from "../follow-up";
 
@@ -70,4 +70,44 @@ export async function recordLead(
     data: leadEventData(lead, contact),
   });
   return { lead, dispatch };
+}
+
+/** A lead reopened while its contact has another open lead: one open lead per contact. */
+export class LeadConflict extends Error {
+  constructor() {
+    super("the contact has another open lead");
+    this.name = "LeadConflict";
+  }
+}
+
+/**
+ * A person's decision on a lead (contacted, qualified, won, lost), with its `lead.updated` event recorded
+ * in the same transaction and dispatched after. Undefined when the tenant has no such lead.
+ */
+export async function changeLeadStatus(
+  deps: { sql: Sql; events: OutboundEvents },
+  leadId: string,
+  status: LeadStatus,
+): Promise<LeadRow | undefined> {
+  let dispatch: DispatchAfterCommit | undefined;
+  let lead: LeadRow | undefined;
+  try {
+    lead = (await deps.sql.begin(async (tx) => {
+      const scoped = tx as unknown as Sql;
+      const changed = await setLeadStatus(scoped, leadId, status);
+      const contact = changed ? await findContact(scoped, changed.contactId) : undefined;
+      if (!(changed && contact)) return undefined;
+      dispatch = await deps.events.record(scoped, {
+        type: "lead.updated",
+        orderingKey: contact.id,
+        data: leadEventData(changed, contact),
+      });
+      return changed;
+    })) as LeadRow | undefined;
+  } catch (error) {
+    if ((error as { code?: string }).code === "23505") throw new LeadConflict();
+    throw error;
+  }
+  await dispatch?.();
+  return lead;
 }
