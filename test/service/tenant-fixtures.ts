@@ -22,6 +22,7 @@ import { addTenantUser } from "../../service/src/db/tenant-users";
 import type { Identity } from "../../service/src/domain/identity";
 import { userIdentityId } from "../../service/src/http/auth";
 import { createLogger } from "../../service/src/logger";
+import { type ContactsSeed, seedContacts } from "./tenant-contacts-seed";
 
 /**
  * Two tenants' worth of data for the isolation tests: every tenant-owned table gets rows, written through
@@ -38,11 +39,13 @@ export const SHARED = {
   cacheKey: "shared-cache-key",
   /** A customer who texts both tenants. */
   phone: "+14155550100",
+  /** The e-mail address that customer gave both tenants. */
+  email: "shared-person@example.com",
   /** A user JWT's identity that both tenants have (same issuer and `sub`). */
   userIdentity: userIdentityId(ISSUER, "alice"),
 } as const;
 
-export interface SeededTenant {
+export interface SeededTenant extends ContactsSeed {
   id: string;
   slug: string;
   widgetKey: string;
@@ -247,6 +250,7 @@ export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Pro
     const secrets = await secret(sql, tenant.id);
     const texts = await sms(sql, marker);
     await erasure(sql, marker);
+    const people = await seedContacts(sql, marker, turns.sessionId);
     return {
       id: tenant.id,
       slug,
@@ -260,6 +264,7 @@ export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Pro
       ...admin,
       ...secrets,
       ...texts,
+      ...people,
     };
   });
 }

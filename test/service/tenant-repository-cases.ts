@@ -17,7 +17,7 @@ import { currentTenant, saveTenantSettings } from "../../service/src/db/tenants"
 import { saveSummary, saveTurn } from "../../service/src/db/turns";
 import type { LedgerEntry, UsageCharge } from "../../service/src/db/usage";
 import { ADMIN_READS, ADMIN_WRITES } from "./tenant-admin-cases";
-import { CONTACTS_CASES } from "./tenant-contacts-cases";
+import { CONTACTS_CASES, CONTACTS_DEPLOYMENT_WIDE } from "./tenant-contacts-cases";
 import { type SeededTenant, SHARED } from "./tenant-fixtures";
 import { SMS_CASES } from "./tenant-sms-cases";
 
@@ -318,6 +318,7 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
  * case above: a new repository function cannot land without one.
  */
 export const DEPLOYMENT_WIDE: Record<string, string> = {
+  ...CONTACTS_DEPLOYMENT_WIDE,
   "client.openDatabase": "opens the pool",
   "client.isDatabaseUnavailable": "classifies errors",
   "client.databaseResponds": "readiness: select 1",
