@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Database, Sql } from "../../service/src/db/client";
 import { mergeContact } from "../../service/src/db/contacts";
 import { upsertOpenLead } from "../../service/src/db/leads";
-import { inTenant } from "../../service/src/db/tenant-scope";
+import { DEFAULT_TENANT_ID, inTenant } from "../../service/src/db/tenant-scope";
 import { type AdminService, adminSuite, asKey, asUser, type Body, createTenant, json } from "./admin-helpers";
 import { raw } from "./helpers";
 
@@ -319,5 +319,36 @@ describe("composed: the poll's sweep extracts a call whose after-call run was lo
     );
     expect(detail.calls[0]).toMatchObject({ id: call?.id, summary: expect.stringContaining("book a table") });
     expect(detail.leads).toEqual([expect.objectContaining({ intent: "booking", status: "new" })]);
+  });
+});
+
+describe("composed: a web chat where the customer types their e-mail (redaction on)", () => {
+  test("the session is linked to a contact with the address at once; the quiet sweep makes the lead", async () => {
+    const res = await svc.call("POST", "/api/v1/chat", {
+      message: "I want to buy the pro plan for my team, reach me at Pat@Example.com",
+    });
+    expect(res.status).toBe(200);
+    const { sessionId } = await json(res);
+    const [stored] = await raw(db)<{ content: string; contactId: string | null }[]>`
+      select m.content, s.contact_id from messages m join sessions s on s.id = m.session_id
+      where s.id = ${sessionId} and m.role = 'user'`;
+    // What the model saw and the history keeps is redacted; the contact has the address.
+    expect(stored?.content).toContain("[EMAIL]");
+    expect(stored?.content).not.toContain("Pat@");
+    const tenant = `/api/v1/admin/tenants/${DEFAULT_TENANT_ID}`;
+    const found = await json(await svc.call("GET", `${tenant}/contacts?q=pat@example.com`, undefined, asKey));
+    expect(found.contacts).toEqual([
+      expect.objectContaining({ id: stored?.contactId, email: "pat@example.com", channels: ["web"] }),
+    ]);
+    await raw(db)`update sessions set updated_at = now() - interval '31 minutes' where id = ${sessionId}`;
+    await svc.call("POST", "/internal/poll", undefined, { "x-internal-token": INTERNAL });
+    const leads = await json(await svc.call("GET", `${tenant}/leads`, undefined, asKey));
+    expect(leads.leads).toEqual([
+      expect.objectContaining({
+        intent: "purchase",
+        contact: expect.objectContaining({ email: "pat@example.com" }),
+        source: { channel: "web", kind: "session", id: sessionId },
+      }),
+    ]);
   });
 });

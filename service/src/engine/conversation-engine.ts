@@ -9,6 +9,7 @@ import type { ChatTurn, GenerateRequest, GenerateResult, ModelProvider } from ".
 import { redactPii } from "../redaction";
 import { type AdmissionSettings, TurnAdmission } from "./admission";
 import { systemInstructionFor } from "./channel-style";
+import { captureContact } from "./extraction/capture";
 import { totalTokens } from "./cost";
 import { emptyResult, fallbackReply, INTERRUPTED } from "./fallback";
 import type { KnowledgeBase } from "./knowledge";
@@ -119,6 +120,12 @@ export class ConversationEngine implements TurnEngine {
       usage,
       latencyMs: Math.round(performance.now() - started),
       outcome: answer.outcome === "answered" ? "ok" : "fallback",
+    });
+    // The e-mail or phone the customer typed, read before redaction hid it: the session's contact (issue 14).
+    await captureContact(this.deps, {
+      sessionId: turn.sessionId,
+      channel: turn.input.channel,
+      text: turn.input.message,
     });
     const processed: TurnLogFields = {
       event: LOG_EVENT.conversationProcessed,

@@ -40,7 +40,9 @@ export function extractionSweep(
           else counts.unextracted++;
         } catch (error) {
           counts.errors++;
-          deps.log.warn({ event: "extraction.error", subject: c.kind, error }, "an extraction could not run");
+          // The error's code only: a constraint's message would quote a customer's handle.
+          const code = (error as { code?: string }).code ?? (error instanceof Error ? error.name : "unknown");
+          deps.log.warn({ event: "extraction.error", subject: c.kind, code }, "an extraction could not run");
         }
       }
       return counts;
