@@ -9,8 +9,8 @@ import type { ChatTurn, GenerateRequest, GenerateResult, ModelProvider } from ".
 import { redactPii } from "../redaction";
 import { type AdmissionSettings, TurnAdmission } from "./admission";
 import { systemInstructionFor } from "./channel-style";
-import { captureContact } from "./extraction/capture";
 import { totalTokens } from "./cost";
+import { captureContact } from "./extraction/capture";
 import { emptyResult, fallbackReply, INTERRUPTED } from "./fallback";
 import type { KnowledgeBase } from "./knowledge";
 import { ModelCaller, type RetrySettings } from "./model-call";
