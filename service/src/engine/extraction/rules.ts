@@ -40,9 +40,11 @@ const INTENT_KEYWORDS: [ExtractionIntent, RegExp][] = [
 const URGENT = /\b(urgent\w*|asap|immediately|right away|emergency|today)\b/i;
 const WANTS_PERSON =
   /\b((talk|speak|chat) (to|with) (a |an |some )?(real )?(person|human|someone|agent|representative|manager)|real person|human agent|call me back)\b/i;
-const NAME = /\b(?:my name is|my name's|this is|call me)\s+([A-Z][\p{L}'-]+(?:\s+[A-Z][\p{L}'-]+)?)/u;
+// The lead-in in either case, the name itself capitalised ("this is great" names nobody); one line only.
+const NAME =
+  /\b(?:[Mm]y name(?: is|'s)|[Tt]his is|[Cc]all me)[ \t]+([A-Z][\p{L}'-]+(?:[ \t]+[A-Z][\p{L}'-]+)?)/u;
 const COMPANY =
-  /\b(?:I work (?:at|for)|my company is|calling from|I'm with)\s+([A-Z][\w&.-]*(?:\s+[A-Z][\w&.-]*){0,3})/;
+  /\b(?:I work (?:at|for)|[Mm]y company is|calling from|I'm with)[ \t]+([A-Z][\w&-]*(?:[ \t]+[A-Z][\w&-]*){0,3})/;
 
 function intentOf(text: string): ExtractionIntent {
   return INTENT_KEYWORDS.find(([, pattern]) => pattern.test(text))?.[0] ?? "other";
@@ -53,7 +55,7 @@ function nameOf(text: string): string | null {
 }
 
 function companyOf(text: string): string | null {
-  return COMPANY.exec(text)?.[1]?.replace(/[.,]$/, "") ?? null;
+  return COMPANY.exec(text)?.[1] ?? null;
 }
 
 function emailOf(text: string): string | null {
