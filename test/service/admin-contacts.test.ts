@@ -352,3 +352,29 @@ describe("composed: a web chat where the customer types their e-mail (redaction 
     ]);
   });
 });
+
+describe("lead criteria and idle time in the tenant's settings", () => {
+  test("validated by the admin API, shown with their effective value", async () => {
+    const t = await createTenant(svc, "contacts-settings");
+    const path = `${base(t)}/settings`;
+    const before = await json(await svc.call("GET", path, undefined, asKey));
+    expect(before.effective.leads).toEqual({ intents: ["purchase", "booking"] });
+    const bad = await svc.call("PATCH", path, { leads: { intents: ["world domination"] } }, asKey);
+    expect(bad.status).toBe(400);
+    expect((await json(bad)).error.code).toBe("invalid_settings");
+    expect((await svc.call("PATCH", path, { extraction: { idleMinutes: 0 } }, asKey)).status).toBe(400);
+    const ok = await svc.call(
+      "PATCH",
+      path,
+      { leads: { intents: ["support"] }, extraction: { idleMinutes: 90 } },
+      asKey,
+    );
+    expect(ok.status).toBe(200);
+    const after = await json(await svc.call("GET", path, undefined, asKey));
+    expect(after.settings).toMatchObject({
+      leads: { intents: ["support"] },
+      extraction: { idleMinutes: 90 },
+    });
+    expect(after.effective.leads).toEqual({ intents: ["support"] });
+  });
+});
