@@ -252,6 +252,20 @@ describe("after a call, with Gemini's structured output (real SDK, emulator)", (
     expect(events.recorded.map((e) => e.type)).toEqual(["lead.created"]);
     const [call] = await inTenant(t, () => sql`select summary from calls where id = ${callId}`);
     expect(call?.summary).toBe(GOOD.summary);
+    // The model call is in the tenant's usage ledger (cost reporting), under the caller's number.
+    const ledger = await inTenant(
+      t,
+      () => sql`select identity_id, channel, purpose, provider, outcome from usage_ledger`,
+    );
+    expect(ledger).toEqual([
+      {
+        identityId: "phone:+14155550130",
+        channel: "voice",
+        purpose: "extraction",
+        provider: "gemini",
+        outcome: "ok",
+      },
+    ]);
   });
 
   test("output that fails the schema is a failed extraction, retried once by the sweep, never a crash", async () => {

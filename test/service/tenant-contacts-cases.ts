@@ -4,6 +4,7 @@ import * as contacts from "../../service/src/db/contacts";
 import * as extractions from "../../service/src/db/extractions";
 import * as leads from "../../service/src/db/leads";
 import * as sessions from "../../service/src/db/session-insights";
+import * as usage from "../../service/src/db/usage";
 import { SHARED } from "./tenant-fixtures";
 import type { IsolationCase } from "./tenant-repository-cases";
 
@@ -95,6 +96,21 @@ export const CONTACTS_CASES: Record<string, IsolationCase> = {
   "session-insights.sessionLines": {
     run: ({ sql, b }) => sessions.sessionLines(sql, b.sessionId, "9223372036854775807", 50),
     check: empty,
+  },
+  "usage.recordModelCall": {
+    run: ({ sql }) =>
+      usage.recordModelCall(sql, {
+        ...{ identityId: "phone:+14155550100", sessionId: null, channel: "voice", purpose: "extraction" },
+        ...{
+          provider: "gemini",
+          model: "m",
+          inputTokens: 1,
+          outputTokens: 1,
+          cachedTokens: 0,
+          thoughtsTokens: 0,
+        },
+        ...{ costUsd: 0, latencyMs: 1, outcome: "ok" },
+      }),
   },
   "session-insights.linkSessionContact": {
     run: ({ sql, a, b }) => sessions.linkSessionContact(sql, b.sessionId, a.personContactId),

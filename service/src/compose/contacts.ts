@@ -26,6 +26,7 @@ export function buildContacts(
     provider: deps.models.provider,
     breaker: deps.models.breaker,
     model: config.MODEL_SUMMARY,
+    prices: config.MODEL_PRICES,
   });
   const insights = new ContactInsights({ sql: deps.sql, extractor, events: deps.events, log: deps.log });
   deps.sweeps.push(

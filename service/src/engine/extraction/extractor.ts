@@ -1,13 +1,25 @@
+import type { ModelPrice, TokenUsage } from "../../domain/accounting";
 import type { ModelProvider } from "../../ports/model-provider";
+import { costUsd, priceFor } from "../cost";
 import type { Extraction } from "../follow-up";
 import type { CircuitBreaker } from "../resilience";
 import { extractByRules } from "./rules";
 import { EXTRACTION_JSON_SCHEMA, parseExtraction } from "./schema";
 import { renderTranscript, type TranscriptLine } from "./transcript";
 
+/** A model call an extraction made, for the usage ledger (none for the local rules). */
+export interface ExtractionCall {
+  provider: string;
+  model: string;
+  usage: TokenUsage;
+  costUsd: number;
+  latencyMs: number;
+  ok: boolean;
+}
+
 export type ExtractionOutcome =
-  | { ok: true; extraction: Extraction; model: string }
-  | { ok: false; error: string; model: string };
+  | { ok: true; extraction: Extraction; model: string; call?: ExtractionCall | undefined }
+  | { ok: false; error: string; model: string; call?: ExtractionCall | undefined };
 
 export interface ExtractorDeps {
   provider: ModelProvider;
@@ -16,6 +28,8 @@ export interface ExtractorDeps {
   /** The model extraction asks (the cheap one: the summaries' model). */
   model: string;
   maxOutputTokens?: number | undefined;
+  /** USD per million tokens by model (MODEL_PRICES): the ledger's cost of each call. */
+  prices?: Record<string, ModelPrice> | undefined;
 }
 
 /** The model identifier stored with an extraction made by the local rules. */
@@ -51,11 +65,14 @@ export class Extractor {
     };
     let text: string;
     let model = this.deps.model;
+    let call: ExtractionCall;
+    const started = performance.now();
     try {
-      const call = () => provider.generate(request);
-      const result = this.deps.breaker ? await this.deps.breaker.exec(call) : await call();
+      const generate = () => provider.generate(request);
+      const result = this.deps.breaker ? await this.deps.breaker.exec(generate) : await generate();
       text = result.text;
       model = result.model;
+      call = this.accounted(result.model, result.usage, started);
     } catch (error) {
       // The error's class and message only: never a model's raw text, which may quote the customer.
       const name = error instanceof Error ? error.name : "Error";
@@ -63,8 +80,20 @@ export class Extractor {
     }
     const parsed = parseExtraction(text);
     return parsed.ok
-      ? { ok: true, extraction: parsed.value, model }
-      : { ok: false, error: parsed.error, model };
+      ? { ok: true, extraction: parsed.value, model, call }
+      : { ok: false, error: parsed.error, model, call: { ...call, ok: false } };
+  }
+
+  private accounted(model: string, usage: TokenUsage, started: number): ExtractionCall {
+    const price = priceFor(model, this.deps.prices ?? {});
+    return {
+      provider: this.deps.provider.name,
+      model,
+      usage,
+      costUsd: price ? costUsd(usage, price) : 0,
+      latencyMs: Math.round(performance.now() - started),
+      ok: true,
+    };
   }
 }
 

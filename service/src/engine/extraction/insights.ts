@@ -11,6 +11,7 @@ import {
 import { leadOfSource } from "../../db/leads";
 import { findSessionForInsights, linkSessionContact, sessionLines } from "../../db/session-insights";
 import { currentTenant } from "../../db/tenants";
+import { recordModelCall } from "../../db/usage";
 import { toE164 } from "../../domain/phone";
 import type { Logger } from "../../logger";
 import type {
@@ -20,7 +21,7 @@ import type {
   Extraction,
   OutboundEvents,
 } from "../follow-up";
-import type { Extractor } from "./extractor";
+import type { ExtractionCall, Extractor } from "./extractor";
 import { type LeadSource, leadIntents, recordLead } from "./leads";
 import { extractionSchema } from "./schema";
 import type { TranscriptLine } from "./transcript";
@@ -40,6 +41,9 @@ interface Subject {
   kind: ExtractionSubject;
   id: string;
   channel: string;
+  /** Whose usage ledger row a model call gets: the session's identity, or the caller's number. */
+  identityId: string;
+  sessionId: string | null;
   lines: TranscriptLine[];
   handles: ContactHandles;
   link(tx: Sql, extraction: Extraction, contactId: string | null): Promise<void>;
@@ -69,6 +73,8 @@ export class ContactInsights implements CallInsights {
       kind: "call",
       id: callId,
       channel: "voice",
+      identityId: phone ? `phone:${phone}` : `call:${callId}`,
+      sessionId: null,
       lines: transcriptLines(call.transcript),
       handles: { phone, id: call.contactId },
       link: (tx, extraction, contactId) =>
@@ -96,6 +102,8 @@ export class ContactInsights implements CallInsights {
       kind: "session",
       id: sessionId,
       channel: session.channel,
+      identityId: session.identityId,
+      sessionId,
       lines,
       handles: {
         id: session.contactId,
@@ -122,6 +130,7 @@ export class ContactInsights implements CallInsights {
     const { sql, log } = this.deps;
     const extractor = typeof this.deps.extractor === "function" ? this.deps.extractor() : this.deps.extractor;
     const outcome = await extractor.extract(subject.lines);
+    if (outcome.call) await this.account(subject, outcome.call);
     if (!outcome.ok) {
       await finishExtraction(sql, claim.id, { status: "failed", error: outcome.error, model: outcome.model });
       // The error says what failed, never the customer's words; attempts tell whether the sweep retries it.
@@ -162,6 +171,25 @@ export class ContactInsights implements CallInsights {
       "a conversation was extracted",
     );
     return { extraction, contactId: contact?.id ?? null, leadId };
+  }
+
+  /** The model call's ledger row (cost reporting; no customer budget is charged for it). */
+  private async account(subject: Subject, call: ExtractionCall) {
+    await recordModelCall(this.deps.sql, {
+      identityId: subject.identityId,
+      sessionId: subject.sessionId,
+      channel: subject.channel,
+      purpose: "extraction",
+      provider: call.provider,
+      model: call.model,
+      inputTokens: call.usage.inputTokens,
+      outputTokens: call.usage.outputTokens,
+      cachedTokens: call.usage.cachedTokens,
+      thoughtsTokens: call.usage.thoughtsTokens,
+      costUsd: call.costUsd,
+      latencyMs: call.latencyMs,
+      outcome: call.ok ? "ok" : "error",
+    });
   }
 
   /** The channel's handles first (they are certain), then what the conversation said. */
