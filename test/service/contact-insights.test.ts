@@ -417,6 +417,30 @@ describe("quiet chat and SMS conversations, from the poll's sweep", () => {
     expect(await n()).toBe(1);
   });
 
+  test("an Intercom conversation's contact is the Intercom contact the pipeline recorded", async () => {
+    const t = await tenant();
+    const events = new FakeEvents();
+    const sweep = extractionSweep(
+      { sql, insights: localInsights(events), log },
+      { defaultIdleMinutes: 30, batch: 50 },
+    );
+    const id = crypto.randomUUID();
+    await inTenant(t, async () => {
+      await sql`insert into sessions (id, identity_id, channel, external_ref) values (${id}, 'intercom:ic-77', 'intercom', 'conv-77')`;
+      await sql`insert into intercom_conversations (channel, conversation_id, contact_id) values ('intercom', 'conv-77', 'ic-77')`;
+      await addMessages(id, ["I want to book a demo for Friday"]);
+    });
+    await quiet(id, 45);
+    await sweep.run();
+    const [contact] = await inTenant(
+      t,
+      () =>
+        sql`select c.intercom_contact_id, c.channels from sessions s join contacts c on c.id = s.contact_id where s.id = ${id}`,
+    );
+    expect(contact).toEqual({ intercomContactId: "ic-77", channels: ["intercom"] });
+    expect(events.recorded.map((e) => e.type)).toEqual(["lead.created"]);
+  });
+
   test("a web chat without any handle gets a summary but no contact; one with an e-mail gets both", async () => {
     const t = await tenant();
     const events = new FakeEvents();
