@@ -184,6 +184,41 @@ describe("after a call, with the local rules (the offline default)", () => {
     expect(events.recorded).toEqual([]);
   });
 
+  test("a run that fails while applying (events down) is left failed, thrown, and retried once by the sweep", async () => {
+    const t = await tenant();
+    const events = new FakeEvents();
+    let down = true;
+    const flaky: OutboundEvents = {
+      record: (tx, event) => {
+        if (down) throw Object.assign(new Error("outbox unavailable"), { code: "EOUTBOX" });
+        return events.record(tx, event);
+      },
+    };
+    const insights = localInsights(flaky);
+    const callId = await storeCall(t, "+14155550129", BOOKING_CALL);
+    await expect(inTenant(t, () => insights.afterCall(callId))).rejects.toThrow("outbox unavailable");
+    const row = async () =>
+      (
+        await inTenant(
+          t,
+          () => sql<{ status: string; error: string }[]>`
+        select status, error from extractions where subject_id = ${callId}`,
+        )
+      )[0];
+    expect(await row()).toEqual({ status: "failed", error: "the extraction could not be applied (EOUTBOX)" });
+    // Nothing of the run was kept: no lead, no summary (the lead and the event are one transaction).
+    const [call] = await inTenant(
+      t,
+      () => sql<{ summary: string | null }[]>`select summary from calls where id = ${callId}`,
+    );
+    expect(call?.summary).toBeNull();
+    down = false;
+    const sweep = extractionSweep({ sql, insights, log }, { defaultIdleMinutes: 30, batch: 50 });
+    expect(await runFor(sweep, callId)).toBe(1);
+    expect((await row())?.status).toBe("succeeded");
+    expect(events.recorded.map((e) => e.type)).toEqual(["lead.created"]);
+  });
+
   test("a caller asking for a person is read as such", async () => {
     const t = await tenant();
     const callId = await storeCall(t, "+14155550127", [

@@ -121,6 +121,7 @@ export const CONTACTS_CASES: Record<string, IsolationCase> = {
 export const CONTACTS_DEPLOYMENT_WIDE: Record<string, string> = {
   "leads.LEAD_STATUSES": "a constant",
   "extractions.EXTRACTION_MAX_ATTEMPTS": "a constant",
+  "extractions.STALE_PENDING": "a constant",
   "platform-extractions.extractionCandidates":
     "the extraction sweep's cross-tenant list (asPlatform): each candidate is extracted in its own tenant (contact-insights.test.ts)",
 };

@@ -17,8 +17,8 @@ export interface ExtractionRow {
 
 /** A first try and one retry: output that fails the schema twice is left failed, for a person to read. */
 export const EXTRACTION_MAX_ATTEMPTS = 2;
-/** A `pending` row older than this was left by a crash: it may be claimed again. */
-const STALE_PENDING = "10 minutes";
+/** A `pending` row older than this was left by a crash: it may be claimed again (within the attempts). */
+export const STALE_PENDING = "10 minutes";
 
 const COLUMNS =
   "id, subject_kind, subject_id, through_message_id::text, contact_id, status, attempts, result, error, model";
@@ -44,7 +44,8 @@ export async function claimExtraction(
       through_message_id = excluded.through_message_id,
       error = null,
       updated_at = now()
-    where (e.status = 'pending' and e.updated_at < now() - ${STALE_PENDING}::interval)
+    where (e.status = 'pending' and e.updated_at < now() - ${STALE_PENDING}::interval
+           and e.attempts < ${EXTRACTION_MAX_ATTEMPTS})
        or (e.status = 'failed' and e.attempts < ${EXTRACTION_MAX_ATTEMPTS})
        or (e.status <> 'pending' and excluded.through_message_id > e.through_message_id)
     returning ${sql.unsafe(COLUMNS)}`;

@@ -1,5 +1,5 @@
 import type { Sql } from "./client";
-import { EXTRACTION_MAX_ATTEMPTS } from "./extractions";
+import { EXTRACTION_MAX_ATTEMPTS, STALE_PENDING } from "./extractions";
 import { asPlatform } from "./tenant-scope";
 
 export interface ExtractionCandidate {
@@ -40,9 +40,11 @@ export function extractionCandidates(
           and coalesce(e.through_message_id, 0) < (select coalesce(max(m.id), 0) from messages m where m.session_id = s.id)
       ),
       retry as (
+        -- Failed, or left pending by a process that died mid-run: due their retry.
         select e.tenant_id, e.subject_kind as kind, e.subject_id, e.updated_at as at
         from extractions e join tenants t on t.id = e.tenant_id and t.status = 'active'
-        where e.status = 'failed' and e.attempts < ${EXTRACTION_MAX_ATTEMPTS}
+        where e.attempts < ${EXTRACTION_MAX_ATTEMPTS}
+          and (e.status = 'failed' or (e.status = 'pending' and e.updated_at < now() - ${STALE_PENDING}::interval))
       ),
       missed as (
         select c.tenant_id, 'call'::text as kind, c.id::text as subject_id, c.created_at as at

@@ -126,7 +126,25 @@ export class ContactInsights implements CallInsights {
     return { extraction: parsed.data, contactId: row?.contactId ?? null, leadId: lead?.id ?? null };
   }
 
+  /**
+   * Extracts and applies; anything that throws on the way (the database) leaves the claim `failed` with
+   * the error's code, so the sweep's one retry applies to it as to a bad answer, and is thrown on.
+   */
   private async run(claim: ExtractionRow, subject: Subject): Promise<InsightsResult> {
+    try {
+      return await this.extractAndApply(claim, subject);
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? (error instanceof Error ? error.name : "unknown");
+      await finishExtraction(this.deps.sql, claim.id, {
+        status: "failed",
+        error: `the extraction could not be applied (${code})`,
+        model: "none",
+      }).catch(() => {});
+      throw error;
+    }
+  }
+
+  private async extractAndApply(claim: ExtractionRow, subject: Subject): Promise<InsightsResult> {
     const { sql, log } = this.deps;
     const extractor = typeof this.deps.extractor === "function" ? this.deps.extractor() : this.deps.extractor;
     const outcome = await extractor.extract(subject.lines);
