@@ -68,6 +68,7 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
         gateway: intercom.gateway,
         sql: db.sql,
         erasureKey: parts.erasureKey,
+        events: parts.events,
         configured: {
           accessToken: config.INTERCOM_ACCESS_TOKEN !== undefined,
           webhookSecret: config.INTERCOM_WEBHOOK_SECRET !== undefined,
