@@ -154,9 +154,8 @@ describe("after a call, with the local rules (the offline default)", () => {
     const t = await tenant();
     const events = new FakeEvents();
     const insights = localInsights(events);
-    const first = await inTenant(t, async () =>
-      insights.afterCall(await storeCall(t, "+14155550125", BOOKING_CALL)),
-    );
+    const firstCall = await storeCall(t, "+14155550125", BOOKING_CALL);
+    const first = await inTenant(t, () => insights.afterCall(firstCall));
     const second = await inTenant(t, async () =>
       insights.afterCall(
         await storeCall(t, "+14155550125", [
@@ -171,6 +170,10 @@ describe("after a call, with the local rules (the offline default)", () => {
       orderingKey: first.contactId,
       data: { lead: { intent: "purchase" } },
     });
+    // The first call's event delivered again: the same answer (the lead it made), nothing recorded.
+    const again = await inTenant(t, () => insights.afterCall(firstCall));
+    expect(again).toMatchObject({ contactId: first.contactId, leadId: first.leadId });
+    expect(events.recorded).toHaveLength(2);
   });
 
   test("an intent outside the tenant's lead criteria makes a contact and a summary, no lead", async () => {

@@ -8,7 +8,7 @@ import {
   findExtraction,
   finishExtraction,
 } from "../../db/extractions";
-import { leadOfSource } from "../../db/leads";
+import { type LeadStatus, leadOfSource, leadsOfContact } from "../../db/leads";
 import { findSessionForInsights, linkSessionContact, sessionLines } from "../../db/session-insights";
 import { currentTenant } from "../../db/tenants";
 import { recordModelCall } from "../../db/usage";
@@ -122,8 +122,24 @@ export class ContactInsights implements CallInsights {
     const row = await findExtraction(this.deps.sql, kind, id);
     const parsed = row?.status === "succeeded" ? extractionSchema.safeParse(row.result) : undefined;
     if (!parsed?.success) return NOTHING;
-    const lead = await leadOfSource(this.deps.sql, { kind, id });
-    return { extraction: parsed.data, contactId: row?.contactId ?? null, leadId: lead?.id ?? null };
+    const contactId = row?.contactId ?? null;
+    return {
+      extraction: parsed.data,
+      contactId,
+      leadId: (await this.leadMadeBy(kind, id, contactId, parsed.data)) ?? null,
+    };
+  }
+
+  /**
+   * The lead a run made: the one naming it as its source, or, when a later conversation of the same person
+   * took the lead over, the person's open lead if this run's intent made leads.
+   */
+  private async leadMadeBy(kind: ExtractionSubject, id: string, contactId: string | null, found: Extraction) {
+    const { sql } = this.deps;
+    const own = await leadOfSource(sql, { kind, id });
+    if (own || !contactId) return own?.id;
+    if (!leadIntents((await currentTenant(sql))?.settings).includes(found.intent)) return undefined;
+    return (await leadsOfContact(sql, contactId)).find((l) => isOpen(l.status))?.id;
   }
 
   /**
@@ -233,3 +249,5 @@ function transcriptLines(transcript: { role?: string; text?: string }[]): Transc
     )
     .map((l) => ({ role: l.role as "user" | "assistant", text: l.text as string }));
 }
+
+const isOpen = (status: LeadStatus) => status !== "won" && status !== "lost";
