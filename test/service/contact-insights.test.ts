@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest"
 import { GeminiProvider } from "../../service/src/adapters/gemini";
 import { LocalKnowledgeProvider } from "../../service/src/adapters/local-model";
 import type { Sql } from "../../service/src/db/client";
+import { upsertContactByPhone } from "../../service/src/db/contacts";
 import { migrate } from "../../service/src/db/migrate";
 import { createTenant } from "../../service/src/db/platform";
 import { inTenant } from "../../service/src/db/tenant-scope";
@@ -15,6 +16,7 @@ import type { Sweep } from "../../service/src/engine/sweeps";
 import { createLogger } from "../../service/src/logger";
 import { type GeminiEmulator, startGeminiEmulator } from "../emulators/gemini";
 import { testDatabase } from "./helpers";
+import { modelStack } from "./tenant-fixtures";
 
 /**
  * Contacts, summaries and leads from finished conversations: after a call (the voice channel's
@@ -569,5 +571,34 @@ describe("events of people's decisions", () => {
       },
     ]);
     expect(events.dispatched).toBe(1);
+  });
+});
+
+describe("conversations linked to their contact as they happen (the engine)", () => {
+  test("a texting customer's session is their number's contact from the first turn; a typed e-mail joins it", async () => {
+    const t = await tenant();
+    const stack = await modelStack(sql);
+    const phone = "+14155550160";
+    const turn = (message: string) =>
+      stack.engine.respond({
+        identity: { id: `phone:${phone}`, kind: "phone", tier: "free" },
+        channel: "sms",
+        externalRef: phone,
+        message,
+      });
+    const contact = await inTenant(t, () => upsertContactByPhone(sql, phone));
+    const { sessionId } = await inTenant(t, () => turn("hello there"));
+    const linked = async () =>
+      (
+        await inTenant(
+          t,
+          () => sql<{ contactId: string; email: string | null; n: number }[]>`
+        select s.contact_id, c.email, (select count(*)::int from contacts) as n
+        from sessions s join contacts c on c.id = s.contact_id where s.id = ${sessionId}`,
+        )
+      )[0];
+    expect(await linked()).toEqual({ contactId: contact.id, email: null, n: 1 });
+    await inTenant(t, () => turn("my email is Sky@Example.com"));
+    expect(await linked()).toEqual({ contactId: contact.id, email: "sky@example.com", n: 1 });
   });
 });

@@ -112,6 +112,10 @@ export const CONTACTS_CASES: Record<string, IsolationCase> = {
         ...{ costUsd: 0, latencyMs: 1, outcome: "ok" },
       }),
   },
+  "session-insights.linkSessionToPhoneContact": {
+    // B's session, the number both tenants' contacts have: nothing of B's changes.
+    run: ({ sql, b }) => sessions.linkSessionToPhoneContact(sql, b.sessionId, SHARED.phone),
+  },
   "session-insights.linkSessionContact": {
     run: ({ sql, a, b }) => sessions.linkSessionContact(sql, b.sessionId, a.personContactId),
   },

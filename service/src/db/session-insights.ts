@@ -43,3 +43,13 @@ export async function linkSessionContact(sql: Sql, sessionId: string, contactId:
     update sessions set contact_id = ${contactId}
     where id = ${sessionId} and contact_id is distinct from ${contactId}::uuid`;
 }
+
+/**
+ * Links a new texting session to the contact of its number, which the SMS channel created when the text
+ * arrived: one statement, nothing when the number has no contact (yet) or the session has one.
+ */
+export async function linkSessionToPhoneContact(sql: Sql, sessionId: string, phone: string): Promise<void> {
+  await sql`
+    update sessions set contact_id = c.id from contacts c
+    where sessions.id = ${sessionId} and sessions.contact_id is null and c.phone = ${phone}`;
+}

@@ -126,6 +126,8 @@ export class ConversationEngine implements TurnEngine {
       sessionId: turn.sessionId,
       channel: turn.input.channel,
       text: turn.input.message,
+      identityId: turn.input.identity.id,
+      newSession: turn.session === undefined,
     });
     const processed: TurnLogFields = {
       event: LOG_EVENT.conversationProcessed,

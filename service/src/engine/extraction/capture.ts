@@ -1,6 +1,10 @@
 import type { Sql } from "../../db/client";
 import { mergeContact } from "../../db/contacts";
-import { findSessionForInsights, linkSessionContact } from "../../db/session-insights";
+import {
+  findSessionForInsights,
+  linkSessionContact,
+  linkSessionToPhoneContact,
+} from "../../db/session-insights";
 import { toE164 } from "../../domain/phone";
 import type { Logger } from "../../logger";
 import { findEmails } from "../../redaction/email";
@@ -26,14 +30,20 @@ export function handlesIn(text: string): { email: string | null; phone: string |
 }
 
 /**
- * Links the turn's session to the contact of the handles its text holds (merging it with the contact the
- * session has already, and with the SMS thread's number). A failure is logged and the turn goes on: the
- * idle extraction links the session later from what it can read.
+ * Links the turn's session to its contact: a new texting session to its number's contact, and any session
+ * to the contact of the handles its text holds (merged with the contact the session has already, and with
+ * the SMS thread's number). A failure is logged and the turn goes on: the idle extraction links the
+ * session later from what it can read.
  */
 export async function captureContact(
   deps: { sql: Sql; log: Pick<Logger, "warn"> },
-  turn: { sessionId: string; channel: string; text: string },
+  turn: { sessionId: string; channel: string; text: string; identityId: string; newSession: boolean },
 ): Promise<void> {
+  // A texting customer's first turn: their number's contact (the SMS channel made it) is the session's.
+  if (turn.newSession && turn.identityId.startsWith("phone:"))
+    await linkSessionToPhoneContact(deps.sql, turn.sessionId, turn.identityId.slice(6)).catch((error) =>
+      warn(deps.log, error),
+    );
   const { email, phone } = handlesIn(turn.text);
   if (!(email || phone)) return;
   try {
@@ -49,8 +59,12 @@ export async function captureContact(
     });
     await linkSessionContact(deps.sql, turn.sessionId, contact.id);
   } catch (error) {
-    // The error's code only: a constraint's message would quote the handle.
-    const code = (error as { code?: string }).code ?? (error instanceof Error ? error.name : "unknown");
-    deps.log.warn({ event: "contact.capture_failed", code }, "the contact of a turn could not be recorded");
+    warn(deps.log, error);
   }
+}
+
+/** The error's code only: a constraint's message would quote the handle. */
+function warn(log: Pick<Logger, "warn">, error: unknown) {
+  const code = (error as { code?: string }).code ?? (error instanceof Error ? error.name : "unknown");
+  log.warn({ event: "contact.capture_failed", code }, "the contact of a turn could not be recorded");
 }
