@@ -346,6 +346,10 @@ export const configSchema = z.object({
   KNOWLEDGE_DOCUMENT_MAX_BYTES: int(256 * 1024, 1024),
 
   // Per-tenant credentials (service/src/ports/secret-store.ts).
+  // Contacts and leads (issue 14): a chat or SMS conversation quiet this long is read for its contact and
+  // lead (a tenant's `extraction.idleMinutes` overrides it); at most EXTRACTION_BATCH of them per poll.
+  EXTRACTION_IDLE_MINUTES: int(30, 1),
+  EXTRACTION_BATCH: int(20, 1),
   SECRET_STORE: z.enum(["database", "secret-manager"]).default("database"),
   /** 32 random bytes, base64: the AES-256-GCM key of the database store. Unset outside production: generated. */
   SECRET_STORE_KEY: optionalString.pipe(

@@ -22,6 +22,7 @@ import { addTenantUser } from "../../service/src/db/tenant-users";
 import type { Identity } from "../../service/src/domain/identity";
 import { userIdentityId } from "../../service/src/http/auth";
 import { createLogger } from "../../service/src/logger";
+import { type ContactsSeed, seedContacts } from "./tenant-contacts-seed";
 import { seedWebhooks, type WebhookSeed } from "./tenant-webhooks-seed";
 
 /**
@@ -39,11 +40,13 @@ export const SHARED = {
   cacheKey: "shared-cache-key",
   /** A customer who texts both tenants. */
   phone: "+14155550100",
+  /** The e-mail address that customer gave both tenants. */
+  email: "shared-person@example.com",
   /** A user JWT's identity that both tenants have (same issuer and `sub`). */
   userIdentity: userIdentityId(ISSUER, "alice"),
 } as const;
 
-export interface SeededTenant extends WebhookSeed {
+export interface SeededTenant extends WebhookSeed, ContactsSeed {
   id: string;
   slug: string;
   widgetKey: string;
@@ -249,6 +252,7 @@ export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Pro
     const texts = await sms(sql, marker);
     await erasure(sql, marker);
     const webhooks = await seedWebhooks(sql, marker);
+    const people = await seedContacts(sql, marker, turns.sessionId);
     return {
       id: tenant.id,
       slug,
@@ -263,6 +267,7 @@ export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Pro
       ...secrets,
       ...texts,
       ...webhooks,
+      ...people,
     };
   });
 }

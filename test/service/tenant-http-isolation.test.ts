@@ -144,6 +144,9 @@ describe("random admin paths, ids and bodies, as A's tenant admin", () => {
     ),
     userId: fc.oneof(fc.constant(b.tenantUserId), uuid),
     channelId: fc.oneof(fc.constant(b.channelConnectionId), uuid),
+    contactId: fc.oneof(fc.constant(b.personContactId), uuid),
+    leadId: fc.oneof(fc.constant(b.leadId), uuid),
+    email: fc.constant(SHARED.email),
   });
   const bodies = (route: string) =>
     fc.oneof(

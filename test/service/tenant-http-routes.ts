@@ -1,3 +1,4 @@
+import { CONTACTS_ROUTES } from "./tenant-contacts-http-rows";
 import { type SeededTenant, SHARED } from "./tenant-fixtures";
 import { WEBHOOK_ROUTES } from "./tenant-webhooks-routes";
 
@@ -428,7 +429,14 @@ const controls: RouteRow[] = [
   },
 ];
 
-export const ROUTES: RouteRow[] = [...onBsPath, ...onAsPath, ...chat, ...controls, ...WEBHOOK_ROUTES];
+export const ROUTES: RouteRow[] = [
+  ...onBsPath,
+  ...onAsPath,
+  ...chat,
+  ...controls,
+  ...WEBHOOK_ROUTES,
+  ...CONTACTS_ROUTES,
+];
 
 /** What only B stored: found in an answer to A (and not sent by A itself), it is a leak. */
 export function bTraces(b: SeededTenant): string[] {
@@ -437,5 +445,6 @@ export function bTraces(b: SeededTenant): string[] {
     ...[b.channelConnectionId, b.secretKeyId, ...b.outboxIds],
     ...["bravo asks", "bravo body", "bravo title", "bravo knowledge body", "Tenant bravo"],
     ...["bravo@example.com", "bravo settings", "bravo-admin", "db-secret:bravo"],
+    ...[b.personContactId, b.leadId, "bravo person", "bravo lead", "bravo call summary"],
   ];
 }

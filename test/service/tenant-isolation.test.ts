@@ -60,6 +60,8 @@ function bTraces(): string[] {
     b.intercomSessionId,
     ...b.outboxIds,
     b.secretKeyId,
+    b.personContactId,
+    b.leadId,
   ];
 }
 

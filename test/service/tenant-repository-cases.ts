@@ -17,6 +17,7 @@ import { currentTenant, saveTenantSettings } from "../../service/src/db/tenants"
 import { saveSummary, saveTurn } from "../../service/src/db/turns";
 import type { LedgerEntry, UsageCharge } from "../../service/src/db/usage";
 import { ADMIN_READS, ADMIN_WRITES } from "./tenant-admin-cases";
+import { CONTACTS_CASES, CONTACTS_DEPLOYMENT_WIDE } from "./tenant-contacts-cases";
 import { type SeededTenant, SHARED } from "./tenant-fixtures";
 import { SMS_CASES } from "./tenant-sms-cases";
 import { WEBHOOK_CASES } from "./tenant-webhooks-cases";
@@ -311,6 +312,7 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
   ...ADMIN_WRITES,
   ...SMS_CASES,
   ...WEBHOOK_CASES,
+  ...CONTACTS_CASES,
   ...purges,
 };
 
@@ -319,6 +321,7 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
  * case above: a new repository function cannot land without one.
  */
 export const DEPLOYMENT_WIDE: Record<string, string> = {
+  ...CONTACTS_DEPLOYMENT_WIDE,
   "client.openDatabase": "opens the pool",
   "client.isDatabaseUnavailable": "classifies errors",
   "client.databaseResponds": "readiness: select 1",

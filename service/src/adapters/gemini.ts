@@ -41,6 +41,7 @@ const CACHE_MARGIN_MS = 60_000;
 
 export class GeminiProvider implements ModelProvider {
   readonly name = "gemini";
+  readonly structuredOutput = true;
   private readonly ai: GoogleGenAI;
   /** Keys whose cache creation was refused (too small, unsupported model): send those inline. */
   private readonly uncacheable = new Set<string>();
@@ -90,6 +91,10 @@ export class GeminiProvider implements ModelProvider {
       temperature: req.temperature,
       maxOutputTokens: req.maxOutputTokens,
       abortSignal: req.signal,
+      // Structured output: Gemini constrains its answer to the schema (docs: ai.google.dev/gemini-api/docs/structured-output).
+      ...(req.responseJsonSchema
+        ? { responseMimeType: "application/json", responseJsonSchema: req.responseJsonSchema }
+        : {}),
       ...(cachedContent
         ? { cachedContent }
         : {

@@ -1,6 +1,7 @@
 import { createApp } from "../app";
 import { type Config, internalAudience, VERSION } from "../config";
 import type { Database } from "../db/client";
+import type { OutboundEvents } from "../engine/follow-up";
 import type { KnowledgeBase } from "../engine/knowledge";
 import type { Authenticator } from "../http/auth";
 import type { Logger } from "../logger";
@@ -27,6 +28,8 @@ export interface HttpAppParts {
   secretStore: SecretStore;
   /** Keys the erasure records' subject references. */
   erasureKey: Buffer;
+  /** Signed events out (issue 14): the admin API records lead and erasure events. */
+  events: OutboundEvents;
   /** Some variable is a Secret Manager reference (shown to operators on the readiness endpoint). */
   secretManager: boolean;
   startedAt: number;
@@ -68,6 +71,7 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
         gateway: intercom.gateway,
         sql: db.sql,
         erasureKey: parts.erasureKey,
+        events: parts.events,
         configured: {
           accessToken: config.INTERCOM_ACCESS_TOKEN !== undefined,
           webhookSecret: config.INTERCOM_WEBHOOK_SECRET !== undefined,
@@ -87,6 +91,7 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
       publicUrl: config.PUBLIC_URL,
       erasureKey: parts.erasureKey,
       webhooks: parts.webhooks?.admin,
+      events: parts.events,
     },
     googleCloudProject: config.GOOGLE_CLOUD_PROJECT,
     trustedProxyHops: config.TRUSTED_PROXY_HOPS,

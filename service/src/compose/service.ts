@@ -14,6 +14,7 @@ import type { SecretSource } from "../ports/secret-source";
 import type { SecretStore } from "../ports/secret-store";
 import { drain, exitOnSignals, listen, type Server } from "../server";
 import { buildChannels, type Channels } from "./channels";
+import { buildContacts } from "./contacts";
 import { buildHttpApp } from "./http-app";
 import { buildModelStack } from "./model-stack";
 import { type BuiltSecretStore, buildSecretStore } from "./secret-store";
@@ -126,6 +127,9 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
     const tasks = await buildTasks(config, { log, cloudTasksClientOptions: opts.cloudTasksClientOptions });
     // Signed webhooks out: `webhooks.events` is the OutboundEvents the other parts record events with.
     const webhooks = buildWebhooksOut(config, { sql: db.sql, log, tasks, secretStore: secrets.store });
+    const events = webhooks.events;
+    // Contacts and leads: `contacts.insights` is the voice channel's CallInsights.
+    const contacts = buildContacts(config, { sql: db.sql, log, models, sweeps: tasks.sweeps, events });
     const channels = await buildChannels(config, {
       sql: db.sql,
       engine: models.engine,
@@ -149,6 +153,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       secretStore: secrets.store,
       // The same key the Authenticator got (configured, or kept beside the embedded data).
       erasureKey: erasureKey(signingKey),
+      events,
       secretManager: hasSecretReferences(env),
       startedAt,
     });

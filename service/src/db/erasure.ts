@@ -9,6 +9,18 @@ export interface ErasureSubject {
   contactId: string | null;
   /** Their phone number (E.164), when they texted: their SMS thread, contact and delivery records. */
   phone?: string | null | undefined;
+  /** Their e-mail address (lower-case): the contact with it and everything of that contact. */
+  email?: string | null | undefined;
+  /** Contacts (contacts.id) of the person: with their handles, conversations, calls, leads, extractions. */
+  contactIds?: readonly string[] | undefined;
+}
+
+/** A contact erased, with the handles it had: a CRM that holds the person erases them too. */
+export interface ErasedContact {
+  id: string;
+  phone: string | null;
+  email: string | null;
+  intercomContactId: string | null;
 }
 
 export interface ErasureAudit {
@@ -32,6 +44,9 @@ export interface ErasureCounts {
   providerSessions: number;
   contacts: number;
   smsMessages: number;
+  calls: number;
+  leads: number;
+  extractions: number;
 }
 
 /**
@@ -43,63 +58,126 @@ export interface ErasureCounts {
  * its contact row, delivery records and quota notices go too. Its consent events (sms_consent) stay: the
  * record that this number opted out is what keeps the tenant from texting it again, and carriers and the
  * TCPA expect it kept (GDPR art. 17(3)(b), (e)); it holds the number, the keyword and when, no messages.
- * Records the erasure (counts only) when anything was erased.
+ * The person's contacts (by id, phone or e-mail) go with everything linked to them: their calls (and calls
+ * from their numbers), leads, extractions, and the sessions linked to them (a web chat where they gave an
+ * address). Records the erasure (counts only) when anything was erased.
  */
 export async function eraseSubject(
   sql: Sql,
   subject: ErasureSubject,
   audit: ErasureAudit,
-): Promise<{ counts: ErasureCounts; erasureId: string | null }> {
+  /** Runs in the erasure's transaction when anything was erased (the `contact.erased` event's record). */
+  within?: (tx: Sql, erased: { contacts: ErasedContact[]; counts: ErasureCounts }) => Promise<void>,
+): Promise<{ counts: ErasureCounts; erasureId: string | null; contacts: ErasedContact[] }> {
   return sql.begin(async (tx) => {
-    const intercom = await conversationsOf(tx, subject);
+    const people = await contactsOf(tx, subject);
+    const phones = [
+      ...new Set([subject.phone, ...people.map((p) => p.phone)].filter((p): p is string => !!p)),
+    ];
+    const intercomIds = people.map((p) => p.intercomContactId).filter((c): c is string => !!c);
+    const intercom = await conversationsOf(tx, { ...subject, intercomIds });
     // A conversation without a known contact is answered as `intercom:<conversation id>`.
-    const identities = [...subject.identityIds, ...intercom.map((c) => `intercom:${c}`)];
-    const phone = subject.phone ?? null;
+    const identities = [
+      ...subject.identityIds,
+      ...intercomIds.map((c) => `intercom:${c}`),
+      ...intercom.map((c) => `intercom:${c}`),
+    ];
     // An SMS thread is the number itself, answered as `phone:<number>`.
-    if (phone) identities.push(`phone:${phone}`);
-    const conversations = phone ? [...intercom, phone] : intercom;
-    const counts = { ...(await eraseRows(tx, identities, conversations)), ...(await erasePhone(tx, phone)) };
+    for (const phone of phones) identities.push(`phone:${phone}`);
+    const conversations = [...intercom, ...phones];
+    const contactIds = people.map((p) => p.id);
+    const { counts: rowCounts, sessionIds } = await eraseRows(tx, identities, conversations, contactIds);
+    const followUps = await eraseFollowUps(tx, contactIds, phones, sessionIds);
+    const counts = { ...rowCounts, ...(await erasePhones(tx, phones, contactIds)), ...followUps };
     const erased = Object.values(counts).some((n) => n > 0);
-    if (!erased && !audit.deletedUpstream) return { counts, erasureId: null };
+    if (!erased && !audit.deletedUpstream) return { counts, erasureId: null, contacts: people };
     const [row] = await tx<{ id: string }[]>`
       insert into erasures (actor, request_id, subject_ref, counts)
       values (${audit.actor}, ${audit.requestId}, ${audit.subjectRef},
               ${tx.json({ ...counts, intercomContact: audit.deletedUpstream ? 1 : 0 })})
       returning id::text`;
-    return { counts, erasureId: row?.id ?? null };
-  }) as Promise<{ counts: ErasureCounts; erasureId: string | null }>;
+    if (erased && within) await within(tx as unknown as Sql, { contacts: people, counts });
+    return { counts, erasureId: row?.id ?? null, contacts: people };
+  }) as Promise<{ counts: ErasureCounts; erasureId: string | null; contacts: ErasedContact[] }>;
 }
 
-async function erasePhone(tx: TransactionSql, phone: string | null) {
-  if (!phone) return { contacts: 0, smsMessages: 0 };
+/** The person's contacts: named by id, or holding their phone number, e-mail address or Intercom id. */
+async function contactsOf(tx: TransactionSql, subject: ErasureSubject): Promise<ErasedContact[]> {
+  const ids = [...(subject.contactIds ?? [])];
+  const phone = subject.phone ?? null;
+  const email = subject.email ?? null;
+  return tx<ErasedContact[]>`
+    select id, phone, email, intercom_contact_id from contacts
+    where id = any(${ids}::uuid[])
+       or (${phone}::text is not null and phone = ${phone})
+       or (${email}::text is not null and email = ${email})
+       or (${subject.contactId}::text is not null and intercom_contact_id = ${subject.contactId})
+    for update`;
+}
+
+/**
+ * A contact's calls, leads and extractions, and the calls from their numbers; extractions of their
+ * sessions (erased above) too: an extraction keeps the name and handles it found.
+ */
+async function eraseFollowUps(
+  tx: TransactionSql,
+  contactIds: string[],
+  phones: string[],
+  sessionIds: string[],
+) {
+  const callIds = (
+    await tx<{ id: string }[]>`
+      delete from calls where contact_id = any(${contactIds}::uuid[]) or from_number = any(${phones}::text[])
+      returning id::text`
+  ).map((r) => r.id);
+  const [leads, extractions] = await Promise.all([
+    tx`delete from leads where contact_id = any(${contactIds}::uuid[])`,
+    tx`delete from extractions
+       where contact_id = any(${contactIds}::uuid[])
+          or (subject_kind = 'session' and subject_id = any(${sessionIds}::text[]))
+          or (subject_kind = 'call' and subject_id = any(${callIds}::text[]))`,
+  ]);
+  return { calls: callIds.length, leads: leads.count, extractions: extractions.count };
+}
+
+async function erasePhones(tx: TransactionSql, phones: string[], contactIds: string[]) {
   const [contacts, smsMessages] = await Promise.all([
-    tx`delete from contacts where phone = ${phone}`,
-    tx`delete from sms_messages where customer_phone = ${phone}`,
-    tx`delete from sms_quota_notices where phone = ${phone}`,
+    tx`delete from contacts where id = any(${contactIds}::uuid[]) or phone = any(${phones}::text[])`,
+    tx`delete from sms_messages where customer_phone = any(${phones}::text[])`,
+    tx`delete from sms_quota_notices where phone = any(${phones}::text[])`,
   ]);
   return { contacts: contacts.count, smsMessages: smsMessages.count };
 }
 
-async function conversationsOf(tx: TransactionSql, subject: ErasureSubject): Promise<string[]> {
+async function conversationsOf(
+  tx: TransactionSql,
+  subject: ErasureSubject & { intercomIds: string[] },
+): Promise<string[]> {
+  const contacts = subject.contactId ? [subject.contactId, ...subject.intercomIds] : subject.intercomIds;
   const rows = await tx<{ conversationId: string }[]>`
     select conversation_id from intercom_conversations
-    where ${subject.contactId}::text is not null and contact_id = ${subject.contactId}
+    where contact_id = any(${contacts}::text[])
     union
     select external_ref from sessions
     where channel = 'intercom' and external_ref is not null and identity_id = any(${subject.identityIds}::text[])`;
   return rows.map((r) => r.conversationId);
 }
 
+type RowCounts = Omit<ErasureCounts, "contacts" | "smsMessages" | "calls" | "leads" | "extractions">;
+
 async function eraseRows(
   tx: TransactionSql,
   identities: string[],
   conversations: string[],
-): Promise<Omit<ErasureCounts, "contacts" | "smsMessages">> {
+  contactIds: string[],
+): Promise<{ counts: RowCounts; sessionIds: string[] }> {
+  // A web chat is linked to its contact once the customer gave a handle (sessions.contact_id).
   const sessionIds = (
     await tx<{ id: string }[]>`
       select id from sessions
       where identity_id = any(${identities}::text[])
          or (channel = 'intercom' and external_ref = any(${conversations}::text[]))
+         or contact_id = any(${contactIds}::uuid[])
       for update`
   ).map((r) => r.id);
   const rateKeys = identities.flatMap((id) => [id, identityLimitKey(id)].map(tenantLimitKey));
@@ -117,14 +195,17 @@ async function eraseRows(
       tx`delete from app_state where key = any(${gptTrainerKeys}::text[])`,
     ]);
   return {
-    sessions: sessions.count,
-    messages: messages.count,
-    handoffs: handoffs.count,
-    outbox: outbox.count,
-    intercomConversations: conversationRows.count,
-    usageLedgerAnonymised: ledger.count,
-    usageCounters: counters.count,
-    rateLimitWindows: windows.count,
-    providerSessions: provider.count,
+    sessionIds,
+    counts: {
+      sessions: sessions.count,
+      messages: messages.count,
+      handoffs: handoffs.count,
+      outbox: outbox.count,
+      intercomConversations: conversationRows.count,
+      usageLedgerAnonymised: ledger.count,
+      usageCounters: counters.count,
+      rateLimitWindows: windows.count,
+      providerSessions: provider.count,
+    },
   };
 }

@@ -4,7 +4,7 @@ export interface LedgerEntry {
   identityId: string;
   sessionId: string | null;
   channel: string;
-  purpose: "chat" | "summary";
+  purpose: "chat" | "summary" | "extraction";
   provider: string;
   model: string;
   inputTokens: number;
@@ -60,4 +60,12 @@ export function chargeTail(sql: Sql, entry: LedgerEntry, charge: UsageCharge, af
     order by c.n
     on conflict (tenant_id, identity_id, period, period_start)
     do update set tokens = usage_counters.tokens + excluded.tokens`;
+}
+
+/**
+ * A model call outside a turn (an extraction): its ledger row only, for cost reporting. It charges no
+ * budget counter: the customer did not make the call, and their budget must not run out because of it.
+ */
+export async function recordModelCall(sql: Sql, entry: LedgerEntry): Promise<void> {
+  await sql`insert into usage_ledger ${sql(entry as unknown as Record<string, unknown>)}`;
 }

@@ -122,6 +122,18 @@ export const tenantSettingsSchema = z.strictObject({
       },
     )
     .optional(),
+  /** Which intents the extraction finds make a lead (engine/extraction; default purchase and booking). */
+  leads: z
+    .strictObject({
+      intents: z.array(z.enum(["purchase", "booking", "support", "billing", "complaint", "other"])).max(6),
+    })
+    .partial()
+    .optional(),
+  /** When a quiet chat or SMS conversation is read for contacts and leads (default: the deployment's). */
+  extraction: z
+    .strictObject({ idleMinutes: z.number().int().min(1).max(10_080) })
+    .partial()
+    .optional(),
   retention: z
     .strictObject({ sessionsDays: z.number().int().min(1).max(3650) })
     .partial()

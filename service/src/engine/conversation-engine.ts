@@ -10,6 +10,7 @@ import { redactPii } from "../redaction";
 import { type AdmissionSettings, TurnAdmission } from "./admission";
 import { systemInstructionFor } from "./channel-style";
 import { totalTokens } from "./cost";
+import { captureContact } from "./extraction/capture";
 import { emptyResult, fallbackReply, INTERRUPTED } from "./fallback";
 import type { KnowledgeBase } from "./knowledge";
 import { ModelCaller, type RetrySettings } from "./model-call";
@@ -119,6 +120,14 @@ export class ConversationEngine implements TurnEngine {
       usage,
       latencyMs: Math.round(performance.now() - started),
       outcome: answer.outcome === "answered" ? "ok" : "fallback",
+    });
+    // The e-mail or phone the customer typed, read before redaction hid it: the session's contact (issue 14).
+    await captureContact(this.deps, {
+      sessionId: turn.sessionId,
+      channel: turn.input.channel,
+      text: turn.input.message,
+      identityId: turn.input.identity.id,
+      newSession: turn.session === undefined,
     });
     const processed: TurnLogFields = {
       event: LOG_EVENT.conversationProcessed,

@@ -10,7 +10,7 @@ export interface ChatTurn {
 
 export interface GenerateRequest {
   model: string;
-  purpose: "chat" | "summary";
+  purpose: "chat" | "summary" | "extraction";
   /** Instructions that do not change between calls (cacheable with `context`). */
   systemInstruction: string;
   /** Grounding text (knowledge base). */
@@ -26,6 +26,11 @@ export interface GenerateRequest {
   /** The session or conversation this call is for (GPT-trainer keeps one session per conversation). */
   conversationKey?: string | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * Structured output: the answer is one JSON value matching this JSON Schema (a provider with
+   * `structuredOutput` enforces it; the caller validates it again either way).
+   */
+  responseJsonSchema?: Record<string, unknown> | undefined;
   /** Streaming: called with each text delta as it arrives. */
   onDelta?: ((text: string) => void | Promise<void>) | undefined;
 }
@@ -40,6 +45,8 @@ export interface GenerateResult {
 
 export interface ModelProvider {
   readonly name: string;
+  /** The provider answers `responseJsonSchema` requests with JSON of that shape (Gemini); else it ignores it. */
+  readonly structuredOutput?: boolean;
   generate(request: GenerateRequest): Promise<GenerateResult>;
 }
 

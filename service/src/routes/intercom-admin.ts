@@ -5,6 +5,7 @@ import { handoffCounts } from "../db/handoffs";
 import { outboxStats } from "../db/pipeline";
 import { DEFAULT_TENANT_ID, inTenant } from "../db/tenant-scope";
 import { erasePerson } from "../engine/erasure";
+import type { OutboundEvents } from "../engine/follow-up";
 import type { Authenticator } from "../http/auth";
 import { AppError } from "../http/errors";
 import { createRouter } from "../http/router";
@@ -20,6 +21,8 @@ export interface IntercomAdminDeps {
   configured: Record<string, boolean | string>;
   /** Keys the erasure records' subject references (engine/erasure.ts). */
   erasureKey: Buffer;
+  /** Signed events out: an erasure records `contact.erased` (issue 14). */
+  events?: OutboundEvents | undefined;
 }
 
 const Scalar = z.union([z.string().max(500), z.number(), z.boolean()]);
@@ -193,7 +196,7 @@ export function intercomAdminRoutes(deps: IntercomAdminDeps) {
     if (g && contact) await g.deleteContact(contact.id).catch(upstreamError);
     // Local data goes even when Intercom no longer knows the person.
     const { counts, erasureId } = await erasePerson(
-      { sql: deps.sql, key: deps.erasureKey, log: c.get("log") },
+      { sql: deps.sql, key: deps.erasureKey, log: c.get("log"), events: deps.events },
       {
         externalId,
         userIdentityIds: deps.auth.userIdentityIds(externalId),

@@ -1,8 +1,14 @@
 -- Contacts merged across channels, the model's extraction of who a customer is and what they want, and
 -- the leads it finds. Expand-only: new tables and nullable columns, so the previous release runs on it.
 
+-- References to a contact carry the tenant: (tenant_id, contact_id) → contacts (tenant_id, id), so a row can
+-- only ever name a contact of its own tenant (a plain id reference is checked without row-level security).
+alter table contacts add constraint contacts_tenant_id_key unique (tenant_id, id);
+
 -- Each conversation links to its contact once known (web chat: when the extraction finds an e-mail or phone).
-alter table sessions add column contact_id uuid references contacts (id) on delete set null;
+alter table sessions add column contact_id uuid;
+alter table sessions add constraint sessions_contact_fk foreign key (tenant_id, contact_id)
+  references contacts (tenant_id, id) on delete set null (contact_id);
 create index sessions_contact_idx on sessions (tenant_id, contact_id) where contact_id is not null;
 alter table contacts add column company text;
 -- Which channels the contact came through, first seen: the console's and the admin API's filter.
@@ -18,7 +24,7 @@ create table extractions (
   subject_id text not null,
   -- The last message the extraction read (sessions): a conversation that goes on is extracted again.
   through_message_id bigint,
-  contact_id uuid references contacts (id) on delete cascade,
+  contact_id uuid,
   status text not null default 'pending' check (status in ('pending', 'succeeded', 'failed')),
   attempts integer not null default 0,
   result jsonb,
@@ -26,7 +32,8 @@ create table extractions (
   model text,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
-  unique (tenant_id, subject_kind, subject_id)
+  unique (tenant_id, subject_kind, subject_id),
+  foreign key (tenant_id, contact_id) references contacts (tenant_id, id) on delete cascade
 );
 create index extractions_retry_idx on extractions (tenant_id, status, updated_at) where status = 'failed';
 
@@ -34,7 +41,7 @@ create index extractions_retry_idx on extractions (tenant_id, status, updated_at
 create table leads (
   id uuid primary key default gen_random_uuid(),
   tenant_id uuid not null default app_tenant() references tenants (id) on delete cascade,
-  contact_id uuid not null references contacts (id) on delete cascade,
+  contact_id uuid not null,
   status text not null default 'new' check (status in ('new', 'contacted', 'qualified', 'won', 'lost')),
   intent text not null,
   urgency text,
@@ -44,7 +51,8 @@ create table leads (
   source_kind text not null check (source_kind in ('call', 'session')),
   source_id text not null,
   created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now()
+  updated_at timestamptz not null default now(),
+  foreign key (tenant_id, contact_id) references contacts (tenant_id, id) on delete cascade
 );
 create unique index leads_open_contact_idx on leads (tenant_id, contact_id) where status not in ('won', 'lost');
 -- Keyset pagination of the tenant's leads, newest first, optionally by status.

@@ -54,7 +54,7 @@ const eraseRouteDef = createRoute({
   method: "delete",
   path: "/api/v1/admin/tenants/{id}/contacts/phone/{phone}",
   summary:
-    "GDPR erasure of a person who texted the tenant: their thread, contact and delivery records (their opt-out is kept)",
+    "GDPR erasure of a person who texted or called the tenant: their thread, contact, calls, leads and delivery records (their opt-out is kept; emits contact.erased)",
   request: { params: PhoneParams },
   responses: {
     200: jsonContent(
@@ -102,7 +102,7 @@ export function contactRoutes(deps: AdminDeps) {
     const { acting } = await requireTenantRole(c, deps.sql, id, ["tenant_admin"]);
     const result = await inTenant(id, async () => {
       const erased = await erasePerson(
-        { sql: deps.sql, key: deps.erasureKey, log: c.get("log") },
+        { sql: deps.sql, key: deps.erasureKey, log: c.get("log"), events: deps.events },
         {
           externalId: `phone:${phone}`,
           userIdentityIds: [`phone:${phone}`],

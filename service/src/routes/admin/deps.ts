@@ -1,5 +1,6 @@
 import type { Sql } from "../../db/client";
 import type { EngineSettings } from "../../engine/conversation-engine";
+import type { OutboundEvents } from "../../engine/follow-up";
 import type { TenantDirectory } from "../../engine/tenant-directory";
 import type { Authenticator } from "../../http/auth";
 import type { SecretStore } from "../../ports/secret-store";
@@ -25,6 +26,8 @@ export interface AdminDeps {
   erasureKey: Buffer;
   /** Signed webhooks out (compose/webhooks-out.ts): without it the endpoint routes are not served. */
   webhooks?: WebhookAdminDeps | undefined;
+  /** Signed events out (issue 14): `lead.updated` on a status change, `contact.erased` on an erasure. */
+  events: OutboundEvents;
 }
 
 /** A unique index refused the row (PostgreSQL's `unique_violation`). */

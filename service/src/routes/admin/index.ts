@@ -5,9 +5,11 @@ import { adminPrincipal } from "../../middleware/admin-principal";
 import { apiKeyRoutes } from "./api-keys";
 import { auditRoutes } from "./audit";
 import { channelRoutes } from "./channels";
+import { contactDirectoryRoutes } from "./contact-directory";
 import { contactRoutes } from "./contacts";
 import type { AdminDeps } from "./deps";
 import { knowledgeRoutes } from "./knowledge";
+import { leadRoutes } from "./leads";
 import { settingsRoutes } from "./settings";
 import { tenantRoutes } from "./tenants";
 import { usageRoutes } from "./usage";
@@ -39,6 +41,9 @@ export function adminRoutes(deps: AdminDeps) {
   app.route("/", usageRoutes(deps));
   app.route("/", channelRoutes(deps));
   app.route("/", contactRoutes(deps));
+  // Contacts and leads (issue 14).
+  app.route("/", contactDirectoryRoutes(deps));
+  app.route("/", leadRoutes(deps));
   app.route("/", auditRoutes(deps));
   // Signed webhooks out and the API keys of tenants' automations (docs/webhooks.md).
   app.route("/", apiKeyRoutes(deps));

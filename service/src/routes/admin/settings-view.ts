@@ -3,6 +3,7 @@ import { helpReply } from "../../channels/sms/notices";
 import { smsSettingsOf } from "../../channels/sms/settings";
 import type { TenantSettings } from "../../domain/tenant";
 import type { EngineSettings } from "../../engine/conversation-engine";
+import { leadIntents } from "../../engine/extraction/leads";
 import { tenantEngineSettings } from "../../engine/tenant-settings";
 import { AppError } from "../../http/errors";
 
@@ -45,5 +46,7 @@ export function effectiveSettings(base: EngineSettings, settings: TenantSettings
       monthlyLimit: sms.monthlyLimit,
       tier: sms.tier,
     },
+    // Which intents the extraction finds make a lead (issue 14).
+    leads: { intents: [...leadIntents(settings)] },
   };
 }
