@@ -22,6 +22,7 @@ import { addTenantUser } from "../../service/src/db/tenant-users";
 import type { Identity } from "../../service/src/domain/identity";
 import { userIdentityId } from "../../service/src/http/auth";
 import { createLogger } from "../../service/src/logger";
+import { seedEscalations } from "./tenant-escalation-cases";
 
 /**
  * Two tenants' worth of data for the isolation tests: every tenant-owned table gets rows, written through
@@ -72,6 +73,10 @@ export interface SeededTenant {
   smsContactId: string;
   smsMessageId: string;
   smsProviderMessageId: string;
+  /** The tenant's claimed escalation (of conversation `esc-<marker>`) and its e-mail notification. */
+  escalationId: string;
+  escalationConversationId: string;
+  notificationId: string;
 }
 
 export const identity = (id: string, kind: Identity["kind"] = "user"): Identity => ({
@@ -246,6 +251,7 @@ export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Pro
     const admin = await adminRows(sql, marker);
     const secrets = await secret(sql, tenant.id);
     const texts = await sms(sql, marker);
+    const escalated = await seedEscalations(sql, marker);
     await erasure(sql, marker);
     return {
       id: tenant.id,
@@ -260,6 +266,7 @@ export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Pro
       ...admin,
       ...secrets,
       ...texts,
+      ...escalated,
     };
   });
 }
