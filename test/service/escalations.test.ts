@@ -49,6 +49,7 @@ function desk(opts: { now?: Date; settings?: Partial<EscalationSettings>; mailer
   const settings: EscalationSettings = {
     emails: ["team@example.com", "boss@example.com"],
     resumeBotOnResolve: true,
+    intercomInbox: true,
     hours: weekdays,
     ...opts.settings,
   };

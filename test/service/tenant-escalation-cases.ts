@@ -2,6 +2,7 @@ import { expect } from "vitest";
 import type { Sql } from "../../service/src/db/client";
 import * as escalations from "../../service/src/db/escalations";
 import * as notifications from "../../service/src/db/notifications";
+import { saveUnbilledMessages } from "../../service/src/db/turns";
 import type { IsolationCase } from "./tenant-repository-cases";
 
 /**
@@ -37,6 +38,15 @@ export async function seedEscalations(sql: Sql, marker: string) {
 const nothing = (result: unknown) => expect(result).toBeUndefined();
 
 export const ESCALATION_CASES: Record<string, IsolationCase> = {
+  "turns.saveUnbilledMessages": {
+    run: ({ sql, b }) =>
+      saveUnbilledMessages(
+        sql,
+        { sessionId: b.sessionId, identityId: b.identityId, channel: "web", externalRef: null },
+        [{ role: "user", content: "alpha", tokens: 1 }],
+      ),
+    mayRefuse: "session ids are unique across tenants: B's id cannot start a session of A's",
+  },
   "escalations.openEscalation": {
     // The key both tenants use: A joins its own unresolved escalation, never B's.
     run: ({ sql, b }) =>

@@ -14,6 +14,7 @@ import type { SecretSource } from "../ports/secret-source";
 import type { SecretStore } from "../ports/secret-store";
 import { drain, exitOnSignals, listen, type Server } from "../server";
 import { buildChannels, type Channels } from "./channels";
+import { buildEscalations } from "./escalations";
 import { buildHttpApp } from "./http-app";
 import { buildModelStack } from "./model-stack";
 import { type BuiltSecretStore, buildSecretStore } from "./secret-store";
@@ -123,6 +124,14 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
     const signingKey = await sessionKey(config, keyDir);
     const auth = authenticator(config, signingKey);
     const tasks = await buildTasks(config, { log, cloudTasksClientOptions: opts.cloudTasksClientOptions });
+    // Escalations (handoffs to the tenant's team) and their notifications: compose/escalations.ts.
+    const escalation = buildEscalations(config, {
+      sql: db.sql,
+      log,
+      tasks,
+      secretStore: secrets.store,
+      tenants: models.tenants,
+    });
     const channels = await buildChannels(config, {
       sql: db.sql,
       engine: models.engine,
@@ -133,6 +142,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       refreshSecret: secretRefresher(env, secretSource, log),
       secretStore: secrets.store,
       tenants: models.tenants,
+      escalations: escalation.escalations,
     });
     const app = buildHttpApp(config, {
       db,
@@ -147,6 +157,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       erasureKey: erasureKey(signingKey),
       secretManager: hasSecretReferences(env),
       startedAt,
+      escalation,
     });
     const { server, port } = await listen(app.fetch, config, log);
     log.info(
@@ -162,8 +173,19 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       `Switchboard listening on http://localhost:${port}`,
     );
     const close = closer({ server, channels, secrets, db, log, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
-    if (opts.handleSignals) exitOnSignals(close, log);
-    return { url: `http://127.0.0.1:${port}`, port, config, log, secretStore: secrets.store, close };
+    const closeAll = async () => {
+      await close();
+      escalation.mailer?.close();
+    };
+    if (opts.handleSignals) exitOnSignals(closeAll, log);
+    return {
+      url: `http://127.0.0.1:${port}`,
+      port,
+      config,
+      log,
+      secretStore: secrets.store,
+      close: closeAll,
+    };
   } catch (error) {
     await secrets?.close().catch(() => {});
     await db.close(1).catch(() => {});

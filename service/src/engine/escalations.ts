@@ -28,6 +28,8 @@ export interface EscalationSettings {
   /** Who is e-mailed a new escalation (none without a mailer). */
   emails: readonly string[];
   resumeBotOnResolve: boolean;
+  /** The tenant's team works in Intercom's inbox: an Intercom handoff reaches them there, no escalation. */
+  intercomInbox: boolean;
   /** The support hours the customer's notice speaks of. */
   hours: BusinessHours;
   /** The tenant's own notice in and after hours (its `handoff` settings), replacing the generated one. */
@@ -115,6 +117,16 @@ export class TenantEscalations implements Escalations {
     }
     await this.afterCommit(tenantId, opened.notifications, opened.dispatch);
     return { id: opened.row.id, created: opened.created, notice: this.notice(request.channel, settings) };
+  }
+
+  /**
+   * A channel's handoff: opens (or joins) the conversation's escalation, unless the channel's own handoff
+   * already reaches the tenant's team (Intercom, when the tenant works in Intercom's inbox).
+   */
+  async handOff(request: EscalationRequest): Promise<OpenedEscalation | undefined> {
+    if (request.channel === "intercom" && (await this.deps.settings(this.tenantId())).intercomInbox)
+      return undefined;
+    return this.open(request);
   }
 
   async silenced(channel: Channel, conversationId: string): Promise<boolean> {

@@ -8,6 +8,7 @@ import { DEFAULT_TENANT_ID } from "../db/tenant-scope";
 import { SessionNotFound } from "../domain/errors";
 import type { TurnResult } from "../domain/turn";
 import type { PreparedTurn, TurnEngine } from "../engine/conversation-engine";
+import type { WebHandoff, WebHandoffReply } from "../engine/web-handoff";
 import type { AppEnv } from "../http/app-env";
 import type { Authenticator } from "../http/auth";
 import { AppError, errorBody } from "../http/errors";
@@ -19,6 +20,8 @@ export interface ChatRoutesDeps {
   auth: Authenticator;
   sql: Sql;
   messageMaxChars: number;
+  /** Hands the chat to a person (engine/web-handoff.ts); absent: the bot answers everything. */
+  handoff?: Pick<WebHandoff, "before"> | undefined;
 }
 
 // NUL cannot be stored in PostgreSQL text and other control characters only hide content.
@@ -45,7 +48,14 @@ const ChatResponse = z
     sessionId: z.uuid(),
     reply: z.string(),
     model: z.string(),
-    outcome: z.enum(["answered", "fallback"]),
+    outcome: z.enum(["answered", "fallback", "handoff", "with_person"]).openapi({
+      description:
+        "`handoff`: the chat went to a person and `reply` says what happens next; `with_person`: a person has the chat (no model was asked)",
+    }),
+    escalation: z
+      .object({ id: z.uuid() })
+      .optional()
+      .openapi({ description: "The escalation a `handoff` opened or joined" }),
     usage: UsageSchema,
     budget: z.object({ status: z.enum(["ok", "warn"]), remaining: z.number().int().nullable() }),
     sessionToken: z.string().optional().openapi({
@@ -155,9 +165,14 @@ export function chatRoutes(deps: ChatRoutesDeps) {
       logTurn: (fields) => c.set("logFields", fields),
     });
     const payload = (result: TurnResult) => replyPayload(result, sessionToken);
-    if (/\btext\/event-stream\b/.test(c.req.header("accept") ?? "")) {
-      return streamTurn(c, deps.engine, turn, payload) as never;
+    const stream = /\btext\/event-stream\b/.test(c.req.header("accept") ?? "");
+    // A person has the chat, or the customer asked for one: answered without the model.
+    const handedOff = await deps.handoff?.before(turn);
+    if (handedOff) {
+      const body = handoffPayload(turn, handedOff, sessionToken);
+      return (stream ? streamReply(c, body) : c.json(body, 200)) as never;
     }
+    if (stream) return streamTurn(c, deps.engine, turn, payload) as never;
     return c.json(payload(await deps.engine.run(turn)), 200);
   });
 
@@ -195,6 +210,27 @@ function replyPayload(result: TurnResult, sessionToken: string | undefined) {
     budget: result.budget,
     ...(sessionToken ? { sessionToken } : {}),
   };
+}
+
+function handoffPayload(turn: PreparedTurn, handoff: WebHandoffReply, sessionToken: string | undefined) {
+  return {
+    sessionId: turn.sessionId,
+    reply: handoff.reply,
+    model: "none",
+    outcome: handoff.outcome,
+    ...(handoff.escalationId ? { escalation: { id: handoff.escalationId } } : {}),
+    usage: { inputTokens: 0, outputTokens: 0, cachedTokens: 0, thoughtsTokens: 0, costUsd: 0 },
+    budget: { status: turn.budget.status, remaining: turn.budget.remaining },
+    ...(sessionToken ? { sessionToken } : {}),
+  };
+}
+
+/** SSE of a reply known whole: one `delta`, then `done`, as the widget reads a model's reply. */
+function streamReply(c: Context<AppEnv>, body: { reply: string }) {
+  return streamSSE(c, async (stream) => {
+    await stream.writeSSE({ event: "delta", data: JSON.stringify({ text: body.reply }) });
+    await stream.writeSSE({ event: "done", data: JSON.stringify(body) });
+  });
 }
 
 /** SSE: a `delta` event per piece of the reply, then `done` with the whole reply, or one `error` event. */

@@ -1,5 +1,6 @@
 import type { Sql } from "../../db/client";
 import type { EngineSettings } from "../../engine/conversation-engine";
+import type { TenantEscalations } from "../../engine/escalations";
 import type { TenantDirectory } from "../../engine/tenant-directory";
 import type { Authenticator } from "../../http/auth";
 import type { SecretStore } from "../../ports/secret-store";
@@ -22,6 +23,10 @@ export interface AdminDeps {
   publicUrl?: string | undefined;
   /** Keys the erasure records' subject references (GDPR erasure of a texting customer). */
   erasureKey: Buffer;
+  /** Escalations (routes/admin/escalations.ts); absent: those routes are not served. */
+  escalations?: TenantEscalations | undefined;
+  /** The hosts a tenant's Slack webhook may be on (SLACK_WEBHOOK_HOSTS). */
+  slackHosts?: readonly string[] | undefined;
 }
 
 /** A unique index refused the row (PostgreSQL's `unique_violation`). */

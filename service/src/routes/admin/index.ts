@@ -4,6 +4,7 @@ import { auditRoutes } from "./audit";
 import { channelRoutes } from "./channels";
 import { contactRoutes } from "./contacts";
 import type { AdminDeps } from "./deps";
+import { escalationRoutes } from "./escalations";
 import { knowledgeRoutes } from "./knowledge";
 import { settingsRoutes } from "./settings";
 import { tenantRoutes } from "./tenants";
@@ -30,5 +31,11 @@ export function adminRoutes(deps: AdminDeps) {
   app.route("/", channelRoutes(deps));
   app.route("/", contactRoutes(deps));
   app.route("/", auditRoutes(deps));
+  const escalations = deps.escalations;
+  if (escalations)
+    app.route(
+      "/",
+      escalationRoutes({ ...deps, escalations, slackHosts: deps.slackHosts ?? ["hooks.slack.com"] }),
+    );
   return app;
 }
