@@ -1,3 +1,4 @@
+import { ESCALATION_ROUTES } from "./tenant-escalation-routes";
 import { type SeededTenant, SHARED } from "./tenant-fixtures";
 
 /**
@@ -427,7 +428,7 @@ const controls: RouteRow[] = [
   },
 ];
 
-export const ROUTES: RouteRow[] = [...onBsPath, ...onAsPath, ...chat, ...controls];
+export const ROUTES: RouteRow[] = [...onBsPath, ...onAsPath, ...chat, ...controls, ...ESCALATION_ROUTES];
 
 /** What only B stored: found in an answer to A (and not sent by A itself), it is a leak. */
 export function bTraces(b: SeededTenant): string[] {
@@ -436,5 +437,6 @@ export function bTraces(b: SeededTenant): string[] {
     ...[b.channelConnectionId, b.secretKeyId, ...b.outboxIds],
     ...["bravo asks", "bravo body", "bravo title", "bravo knowledge body", "Tenant bravo"],
     ...["bravo@example.com", "bravo settings", "bravo-admin", "db-secret:bravo"],
+    ...[b.escalationId, "bravo reason", "bravo summary", "bravo-agent", "db:bravo-slack"],
   ];
 }
