@@ -4,8 +4,12 @@ import type { Database, Sql } from "../../service/src/db/client";
 import { migrate } from "../../service/src/db/migrate";
 import { setSlackWebhookRef } from "../../service/src/db/notifications";
 import { inTenant } from "../../service/src/db/tenant-scope";
+import { saveUnbilledMessages } from "../../service/src/db/turns";
 import { parseWeeklyHours } from "../../service/src/domain/business-hours";
+import type { PreparedTurn } from "../../service/src/engine/conversation-engine";
 import { type EscalationSettings, TenantEscalations } from "../../service/src/engine/escalations";
+import { FALLBACK_REPLY } from "../../service/src/engine/fallback";
+import { WebHandoff } from "../../service/src/engine/web-handoff";
 import { createLogger } from "../../service/src/logger";
 import { FakeOutboundEvents } from "./escalation-fakes";
 import { LogCapture, testDatabase } from "./helpers";
@@ -214,5 +218,54 @@ describe("claiming and resolving", () => {
     const { escalations } = desk();
     expect(await inTenant(tenantA, () => escalations.claim(randomUUID(), "user:ann"))).toBe("not_found");
     expect(await inTenant(tenantA, () => escalations.resolve(randomUUID(), "user:ann"))).toBeUndefined();
+  });
+});
+
+describe("the web chat's fallback", () => {
+  const turn = (sessionId: string) =>
+    ({
+      input: { identity: { id: "anon:x", kind: "anonymous", tier: "guest" }, channel: "web", message: "hi" },
+      session: undefined,
+      history: [],
+      sessionId,
+      text: "hi",
+      budget: { status: "ok", remaining: null },
+      startedAt: 0,
+    }) as unknown as PreparedTurn;
+
+  test("that promised a person opens an escalation; an article or an answer does not", async () => {
+    const { escalations, events } = desk();
+    const web = new WebHandoff({
+      sql: db.sql,
+      escalations,
+      rules: { requestPattern: /\bperson\b/i, lowConfidenceLimit: 2, maxAttempts: 5 },
+    });
+    // The engine stored the fallback's turn before: the session exists.
+    const promised = randomUUID();
+    await inTenant(tenantA, () =>
+      saveUnbilledMessages(
+        db.sql,
+        { sessionId: promised, identityId: "anon:x", channel: "web", externalRef: null },
+        [{ role: "user", content: "hi", tokens: 1 }],
+      ),
+    );
+    const id = await inTenant(tenantA, () =>
+      web.after(turn(promised), { outcome: "fallback", reply: FALLBACK_REPLY }),
+    );
+    const [row] = await inspect<{ id: string; reason: string }[]>`
+      select id::text, reason from escalations where conversation_id = ${promised}`;
+    expect(row).toEqual({ id, reason: "model_unavailable" });
+    expect(events.types()).toEqual(["escalation.created"]);
+    const article = await inTenant(tenantA, () =>
+      web.after(turn(randomUUID()), {
+        outcome: "fallback",
+        reply: "I can't reach the assistant right now, but …",
+      }),
+    );
+    const answered = await inTenant(tenantA, () =>
+      web.after(turn(randomUUID()), { outcome: "answered", reply: FALLBACK_REPLY }),
+    );
+    expect([article, answered]).toEqual([undefined, undefined]);
+    expect(events.types()).toHaveLength(1);
   });
 });

@@ -1,7 +1,9 @@
 import type { Sql } from "../db/client";
 import { saveUnbilledMessages } from "../db/turns";
+import type { TurnResult } from "../domain/turn";
 import { estimateTokens } from "../ports/model-provider";
 import type { TenantEscalations } from "./escalations";
+import { FALLBACK_REPLY } from "./fallback";
 import { type HandoffRules, handoffBeforeTurn } from "./handoff-policy";
 import type { PreparedTurn } from "./prepared-turn";
 
@@ -56,6 +58,27 @@ export class WebHandoff {
       { role: "assistant", content: opened.notice, tokens: estimateTokens(opened.notice) },
     ]);
     return { reply: opened.notice, outcome: "handoff", escalationId: opened.id };
+  }
+
+  /**
+   * After the model: a fallback that promised the customer a person ("a person from our support team
+   * will follow up") opens an escalation, so the promise reaches someone. The reply stays as it was (it
+   * may have been streamed already). Returns the escalation's id.
+   */
+  async after(
+    turn: PreparedTurn,
+    result: Pick<TurnResult, "outcome" | "reply">,
+  ): Promise<string | undefined> {
+    if (result.outcome !== "fallback" || result.reply !== FALLBACK_REPLY) return undefined;
+    const opened = await this.deps.escalations.open({
+      channel: "web",
+      conversationId: turn.sessionId,
+      contactId: null,
+      sessionId: turn.sessionId,
+      reason: "model_unavailable",
+      summary: turn.session?.summary ?? null,
+    });
+    return opened.id;
   }
 
   private store(turn: PreparedTurn, reply: string) {

@@ -21,7 +21,7 @@ export interface ChatRoutesDeps {
   sql: Sql;
   messageMaxChars: number;
   /** Hands the chat to a person (engine/web-handoff.ts); absent: the bot answers everything. */
-  handoff?: Pick<WebHandoff, "before"> | undefined;
+  handoff?: Pick<WebHandoff, "before" | "after"> | undefined;
 }
 
 // NUL cannot be stored in PostgreSQL text and other control characters only hide content.
@@ -52,10 +52,9 @@ const ChatResponse = z
       description:
         "`handoff`: the chat went to a person and `reply` says what happens next; `with_person`: a person has the chat (no model was asked)",
     }),
-    escalation: z
-      .object({ id: z.uuid() })
-      .optional()
-      .openapi({ description: "The escalation a `handoff` opened or joined" }),
+    escalation: z.object({ id: z.uuid() }).optional().openapi({
+      description: "The escalation a `handoff` opened or joined (or a `fallback` that promised a person)",
+    }),
     usage: UsageSchema,
     budget: z.object({ status: z.enum(["ok", "warn"]), remaining: z.number().int().nullable() }),
     sessionToken: z.string().optional().openapi({
@@ -164,7 +163,19 @@ export function chatRoutes(deps: ChatRoutesDeps) {
       // conversation.processed rides on the request line (middleware/request-context.ts).
       logTurn: (fields) => c.set("logFields", fields),
     });
-    const payload = (result: TurnResult) => replyPayload(result, sessionToken);
+    // A fallback that promised a person opens an escalation (after the turn is stored: it names the session).
+    const escalated = async (result: TurnResult) => {
+      try {
+        return await deps.handoff?.after(turn, result);
+      } catch (error) {
+        c.get("log").warn(
+          { event: "escalation.open_failed", error },
+          "the fallback's escalation was not opened",
+        );
+        return undefined;
+      }
+    };
+    const payload = async (result: TurnResult) => replyPayload(result, sessionToken, await escalated(result));
     const stream = /\btext\/event-stream\b/.test(c.req.header("accept") ?? "");
     // A person has the chat, or the customer asked for one: answered without the model.
     const handedOff = await deps.handoff?.before(turn);
@@ -173,7 +184,7 @@ export function chatRoutes(deps: ChatRoutesDeps) {
       return (stream ? streamReply(c, body) : c.json(body, 200)) as never;
     }
     if (stream) return streamTurn(c, deps.engine, turn, payload) as never;
-    return c.json(payload(await deps.engine.run(turn)), 200);
+    return c.json(await payload(await deps.engine.run(turn)), 200);
   });
 
   app.openapi(historyRoute, async (c) => {
@@ -200,12 +211,13 @@ export function chatRoutes(deps: ChatRoutesDeps) {
   return app;
 }
 
-function replyPayload(result: TurnResult, sessionToken: string | undefined) {
+function replyPayload(result: TurnResult, sessionToken: string | undefined, escalationId?: string) {
   return {
     sessionId: result.sessionId,
     reply: result.reply,
     model: result.model,
     outcome: result.outcome,
+    ...(escalationId ? { escalation: { id: escalationId } } : {}),
     usage: result.usage,
     budget: result.budget,
     ...(sessionToken ? { sessionToken } : {}),
@@ -238,7 +250,7 @@ function streamTurn(
   c: Context<AppEnv>,
   engine: TurnEngine,
   turn: PreparedTurn,
-  payload: (result: TurnResult) => unknown,
+  payload: (result: TurnResult) => Promise<unknown>,
 ) {
   const requestId = c.get("requestId");
   const log = c.get("log");
@@ -249,7 +261,7 @@ function streamTurn(
       const result = await engine.run(turn, (text) =>
         stream.writeSSE({ event: "delta", data: JSON.stringify({ text }) }),
       );
-      await stream.writeSSE({ event: "done", data: JSON.stringify(payload(result)) });
+      await stream.writeSSE({ event: "done", data: JSON.stringify(await payload(result)) });
     } catch (error) {
       log.error({ error }, "stream failed");
       const body = errorBody("stream_failed", "The reply could not be completed.", requestId);
