@@ -4,6 +4,7 @@ import { DatabaseSecretStore } from "../../service/src/adapters/database-secret-
 import { slackWebhookPoster } from "../../service/src/adapters/slack-webhook";
 import { smtpMailer } from "../../service/src/adapters/smtp-mailer";
 import type { Database, Sql } from "../../service/src/db/client";
+import { eraseSubject } from "../../service/src/db/erasure";
 import { migrate } from "../../service/src/db/migrate";
 import { setSlackWebhookRef } from "../../service/src/db/notifications";
 import { dueNotifications } from "../../service/src/db/platform-notifications";
@@ -175,6 +176,19 @@ describe("a texting customer who asks for a person", () => {
     await world.text("+14155550142", "hello?");
     expect(await world.work()).toEqual(["skipped"]);
     expect(world.engine.turns).toHaveLength(0);
+    // Erasing the customer erases their escalation and its notifications.
+    const { counts } = await inTenant(tenantA, () =>
+      eraseSubject(
+        db.sql,
+        { identityIds: [], contactId: null, phone: "+14155550142" },
+        { actor: "test", requestId: "req-esc", subjectRef: "ref-esc", deletedUpstream: false },
+      ),
+    );
+    expect(counts.escalations).toBe(1);
+    expect(await inspect`select 1 from escalations where id = ${escalation?.id as string}`).toHaveLength(0);
+    expect(
+      await inspect`select 1 from notifications where escalation_id = ${escalation?.id as string}`,
+    ).toHaveLength(0);
   });
 });
 
