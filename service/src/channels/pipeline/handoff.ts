@@ -36,26 +36,18 @@ export async function handOff<View>(
   const { key } = turn;
   const record = await openHandoff(sql, key, reason);
   const { context, sessionId } = await handoffContext(sql, key, reason);
+  // First, so the team hears of it even when a channel step keeps failing. Not a recorded step: opening
+  // joins the conversation's unresolved escalation, so it is harmless again after an interruption.
+  await deps.escalations?.handOff({
+    channel: key.channel as EscalationRequest["channel"],
+    conversationId: key.conversationId,
+    // A channel's own contact id (Intercom's) is not a Switchboard contact: linked later by the contacts part.
+    contactId: turn.contactId && UUID.test(turn.contactId) ? turn.contactId : null,
+    sessionId,
+    reason,
+    summary: context.summary,
+  });
   const steps = channel.sender.handoffSteps(turn.view, context);
-  const escalations = deps.escalations;
-  // First, so the team hears of it even when a channel step keeps failing; opening joins the conversation's
-  // unresolved escalation, so running it again after an interruption is harmless.
-  if (escalations) {
-    const request: EscalationRequest = {
-      channel: key.channel as EscalationRequest["channel"],
-      conversationId: key.conversationId,
-      // A channel's own contact id (Intercom's) is not a Switchboard contact: linked later by the contacts part.
-      contactId: turn.contactId && UUID.test(turn.contactId) ? turn.contactId : null,
-      sessionId,
-      reason,
-      summary: context.summary,
-    };
-    steps.unshift({
-      name: "escalation",
-      repeatable: true,
-      run: async () => void (await escalations.handOff(request)),
-    });
-  }
   for (const step of steps) {
     await runStep(deps, record, step, key);
   }
