@@ -14,6 +14,8 @@ export function slackWebhookPoster(opts: { timeoutMs?: number } = {}): SlackPost
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify(message),
+          // A webhook answers itself; following a redirect would post the team's message elsewhere.
+          redirect: "error",
           signal: AbortSignal.timeout(timeoutMs),
         });
       } catch (error) {
