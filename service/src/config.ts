@@ -345,6 +345,32 @@ export const configSchema = z.object({
   /** The largest knowledge document the admin API accepts (its Markdown body, in bytes). */
   KNOWLEDGE_DOCUMENT_MAX_BYTES: int(256 * 1024, 1024),
 
+  // Escalations: the team's notifications (docs/escalations.md).
+  /**
+   * The SMTP relay escalation e-mails go through, e.g. `smtps://user:pass@smtp.example.com:465`: holds a
+   * password, so a secret (may be an `sm://` reference). Unset: no escalation e-mail.
+   */
+  SMTP_URL: optionalString.pipe(
+    z
+      .string()
+      .refine((v) => /^smtps?:\/\//.test(v), "must be an smtp:// or smtps:// URL")
+      .optional(),
+  ),
+  /** The sender of escalation e-mails, e.g. `Switchboard <escalations@example.com>` (SPF/DKIM for its domain). */
+  NOTIFY_FROM: z.string().trim().min(3).default("Switchboard <switchboard@localhost>"),
+  /** Hosts a tenant's Slack webhook URL may name (comma-separated); https unless 127.0.0.1 (an emulator). */
+  SLACK_WEBHOOK_HOSTS: z
+    .string()
+    .default("hooks.slack.com")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  /** A notification is given up on (`failed`) after this many attempts. */
+  NOTIFY_MAX_ATTEMPTS: int(8, 1),
+
   // Per-tenant credentials (service/src/ports/secret-store.ts).
   // Contacts and leads (issue 14): a chat or SMS conversation quiet this long is read for its contact and
   // lead (a tenant's `extraction.idleMinutes` overrides it); at most EXTRACTION_BATCH of them per poll.
@@ -567,7 +593,9 @@ export function parseConfig(env: Env): Config {
     const raw = typeof issue.path[0] === "string" ? env[issue.path[0]] : undefined;
     // Echo the offending value only when it cannot be a credential.
     const shown =
-      raw !== undefined && !/KEY|SECRET|TOKEN|PASSWORD|DATABASE_URL/.test(key) ? ` (got "${raw}")` : "";
+      raw !== undefined && !/KEY|SECRET|TOKEN|PASSWORD|DATABASE_URL|SMTP_URL/.test(key)
+        ? ` (got "${raw}")`
+        : "";
     return `${key}: ${issue.message}${shown}`;
   });
   throw new ConfigError([...fieldIssues, ...cross]);

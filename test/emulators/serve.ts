@@ -1,11 +1,13 @@
 /**
  * Runs the emulators on their own (`npm run emulators`), so the channels can be tried by hand without an
  * Intercom workspace or a Twilio or Telnyx account: Intercom (a seeded conversation and the exact curl of a
- * signed notification), and Twilio and Telnyx with a phone that texts the service (serve-sms.ts).
+ * signed notification), Twilio and Telnyx with a phone that texts the service (serve-sms.ts), and an SMTP
+ * and a Slack sink that print what the tenant's team is told of escalations (serve-escalations.ts).
  * A test fixture, never part of the service.
  */
 import { writeFileSync } from "node:fs";
 import { signedNotification, startIntercomEmulator } from "./intercom";
+import { startEscalationSinks } from "./serve-escalations";
 import { startSmsEmulators } from "./serve-sms";
 import { startWebhookReceiver } from "./webhook-receiver";
 
@@ -66,6 +68,8 @@ console.log(`Webhook receiver on ${hooks.url} (docs/webhooks.md). Register it, t
 `);
 // ---- end of signed webhooks out ----
 
+const escalations = await startEscalationSinks();
+console.log(escalations.instructions);
 console.log("Ctrl-C stops the emulators.");
 
 let seen = 0;
@@ -80,5 +84,7 @@ setInterval(() => {
   }
 }, 250);
 process.once("SIGINT", () => {
-  void Promise.all([intercom.close(), sms.close(), hooks.close()]).then(() => process.exit(0));
+  void Promise.all([intercom.close(), sms.close(), hooks.close(), escalations.close()]).then(() =>
+    process.exit(0),
+  );
 });

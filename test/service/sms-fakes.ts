@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { InboundPipeline } from "../../service/src/channels/pipeline/pipeline";
+import type { TurnDeps } from "../../service/src/channels/pipeline/turn";
 import { type SmsConnection, smsChannel, smsNotification } from "../../service/src/channels/sms/channel";
 import { type SmsSettings, smsSettingsOf } from "../../service/src/channels/sms/settings";
 import type { Database, Sql } from "../../service/src/db/client";
@@ -97,7 +98,14 @@ export interface SmsWorld<C extends SmsProviderClient = FakeSmsClient> {
 export function smsWorld<C extends SmsProviderClient = FakeSmsClient>(
   db: Database,
   tenantId: string,
-  opts: { number: string; client?: C; settings?: Partial<SmsSettings>; leaseSeconds?: number },
+  opts: {
+    number: string;
+    client?: C;
+    settings?: Partial<SmsSettings>;
+    leaseSeconds?: number;
+    /** A handoff opens an escalation here (escalation tests). */
+    escalations?: TurnDeps["escalations"];
+  },
 ): SmsWorld<C> {
   const client = opts.client ?? (new FakeSmsClient() as unknown as C);
   const connectionId = randomUUID();
@@ -121,6 +129,7 @@ export function smsWorld<C extends SmsProviderClient = FakeSmsClient>(
         leaseSeconds: opts.leaseSeconds ?? 30,
         handoff: { requestPattern: /\b(human|person|agent)\b/i, lowConfidenceLimit: 2, maxAttempts: 5 },
       },
+      escalations: opts.escalations,
     });
     pipeline.attachQueue(queue);
     pipeline.register(

@@ -23,6 +23,7 @@ import type { Identity } from "../../service/src/domain/identity";
 import { userIdentityId } from "../../service/src/http/auth";
 import { createLogger } from "../../service/src/logger";
 import { type ContactsSeed, seedContacts } from "./tenant-contacts-seed";
+import { seedEscalations } from "./tenant-escalation-cases";
 import { seedWebhooks, type WebhookSeed } from "./tenant-webhooks-seed";
 
 /**
@@ -76,6 +77,10 @@ export interface SeededTenant extends WebhookSeed, ContactsSeed {
   smsContactId: string;
   smsMessageId: string;
   smsProviderMessageId: string;
+  /** The tenant's claimed escalation (of conversation `esc-<marker>`) and its e-mail notification. */
+  escalationId: string;
+  escalationConversationId: string;
+  notificationId: string;
 }
 
 export const identity = (id: string, kind: Identity["kind"] = "user"): Identity => ({
@@ -250,6 +255,7 @@ export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Pro
     const admin = await adminRows(sql, marker);
     const secrets = await secret(sql, tenant.id);
     const texts = await sms(sql, marker);
+    const escalated = await seedEscalations(sql, marker);
     await erasure(sql, marker);
     const webhooks = await seedWebhooks(sql, marker);
     const people = await seedContacts(sql, marker, turns.sessionId);
@@ -268,6 +274,7 @@ export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Pro
       ...texts,
       ...webhooks,
       ...people,
+      ...escalated,
     };
   });
 }

@@ -1,4 +1,5 @@
 import { CONTACTS_ROUTES } from "./tenant-contacts-http-rows";
+import { ESCALATION_ROUTES } from "./tenant-escalation-routes";
 import { type SeededTenant, SHARED } from "./tenant-fixtures";
 import { WEBHOOK_ROUTES } from "./tenant-webhooks-routes";
 
@@ -436,6 +437,7 @@ export const ROUTES: RouteRow[] = [
   ...controls,
   ...WEBHOOK_ROUTES,
   ...CONTACTS_ROUTES,
+  ...ESCALATION_ROUTES,
 ];
 
 /** What only B stored: found in an answer to A (and not sent by A itself), it is a leak. */
@@ -446,5 +448,6 @@ export function bTraces(b: SeededTenant): string[] {
     ...["bravo asks", "bravo body", "bravo title", "bravo knowledge body", "Tenant bravo"],
     ...["bravo@example.com", "bravo settings", "bravo-admin", "db-secret:bravo"],
     ...[b.personContactId, b.leadId, "bravo person", "bravo lead", "bravo call summary"],
+    ...[b.escalationId, "bravo reason", "bravo summary", "bravo-agent", "db:bravo-slack"],
   ];
 }

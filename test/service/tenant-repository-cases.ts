@@ -18,6 +18,7 @@ import { saveSummary, saveTurn } from "../../service/src/db/turns";
 import type { LedgerEntry, UsageCharge } from "../../service/src/db/usage";
 import { ADMIN_READS, ADMIN_WRITES } from "./tenant-admin-cases";
 import { CONTACTS_CASES, CONTACTS_DEPLOYMENT_WIDE } from "./tenant-contacts-cases";
+import { ESCALATION_CASES } from "./tenant-escalation-cases";
 import { type SeededTenant, SHARED } from "./tenant-fixtures";
 import { SMS_CASES } from "./tenant-sms-cases";
 import { WEBHOOK_CASES } from "./tenant-webhooks-cases";
@@ -313,6 +314,7 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
   ...SMS_CASES,
   ...WEBHOOK_CASES,
   ...CONTACTS_CASES,
+  ...ESCALATION_CASES,
   ...purges,
 };
 
@@ -349,6 +351,8 @@ export const DEPLOYMENT_WIDE: Record<string, string> = {
   "platform.appendPlatformAudit": "platform function: tested in 'the platform functions'",
   "platform.listAuditAcrossTenants": "platform function: tested in 'the platform functions'",
   "platform-outbox.dispatchableOutbox": "the poll's cross-tenant sweep: tested in 'the platform functions'",
+  "platform-notifications.dueNotifications":
+    "the notifications' cross-tenant sweep: tested in escalation-notifications.test.ts",
   "platform-secrets.secretVersionsByKey":
     "start-up's cross-tenant key check: tested in 'the platform functions'",
   "retention.purgeAuditLog": "by age across tenants, as the platform: tested in 'the platform functions'",

@@ -4,6 +4,7 @@ import { type GatewayOptions, IntercomConnections } from "../channels/intercom/c
 import type { ConnectedChannels } from "../channels/pipeline/channel";
 import { combineConnected } from "../channels/pipeline/connected";
 import { InboundPipeline } from "../channels/pipeline/pipeline";
+import type { TurnDeps } from "../channels/pipeline/turn";
 import type { SmsInbound } from "../channels/sms/inbound";
 import type { Config } from "../config";
 import type { Sql } from "../db/client";
@@ -42,6 +43,8 @@ export interface Channels {
   stop(): Promise<void>;
 }
 
+type PipelineEscalations = NonNullable<TurnDeps["escalations"]>;
+
 interface ChannelDeps {
   sql: Sql;
   engine: TurnEngine;
@@ -56,6 +59,8 @@ interface ChannelDeps {
   secretStore?: SecretStore | undefined;
   /** Tenants' settings (an SMS reply's length, help text and quotas). */
   tenants?: TenantDirectory | undefined;
+  /** A handoff opens an escalation for the tenant's team (compose/escalations.ts). */
+  escalations?: PipelineEscalations | undefined;
 }
 
 /** Runs `task` every `seconds` (0: never) without keeping the process alive; failures are logged. */
@@ -120,7 +125,9 @@ async function buildPipeline(
   const connected = combineConnected(tenantConnections(config, deps), numbers);
   if (!connected && (!gateway || !adminId)) return undefined;
   const { sql, engine, log } = deps;
-  const pipeline = new InboundPipeline({ sql, engine, log, settings: pipelineSettings(config), connected });
+  const settings = pipelineSettings(config);
+  const escalations = deps.escalations;
+  const pipeline = new InboundPipeline({ sql, engine, log, settings, connected, escalations });
   if (!gateway || !adminId) return pipeline;
   return pipeline.register(
     intercomChannel({

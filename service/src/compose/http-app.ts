@@ -8,6 +8,7 @@ import type { Logger } from "../logger";
 import type { InternalAuthOptions } from "../middleware/internal-auth";
 import type { SecretStore } from "../ports/secret-store";
 import type { Channels } from "./channels";
+import type { EscalationParts } from "./escalations";
 import type { ModelStack } from "./model-stack";
 import { engineSettings } from "./settings";
 import type { Tasks } from "./tasks";
@@ -33,6 +34,8 @@ export interface HttpAppParts {
   /** Some variable is a Secret Manager reference (shown to operators on the readiness endpoint). */
   secretManager: boolean;
   startedAt: number;
+  /** Escalations: the web chat's handoffs and the admin API's escalation routes. */
+  escalation?: EscalationParts | undefined;
 }
 
 /** Cloud Tasks and Scheduler present Google OIDC tokens; locally a shared secret stands in for them. */
@@ -92,12 +95,19 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
       erasureKey: parts.erasureKey,
       webhooks: parts.webhooks?.admin,
       events: parts.events,
+      escalations: parts.escalation?.escalations,
+      slackHosts: config.SLACK_WEBHOOK_HOSTS,
     },
     googleCloudProject: config.GOOGLE_CLOUD_PROJECT,
     trustedProxyHops: config.TRUSTED_PROXY_HOPS,
     role: config.SERVICE_ROLE,
     publicUrl: config.PUBLIC_URL,
-    chat: { engine: models.engine, sql: db.sql, messageMaxChars: config.MESSAGE_MAX_CHARS },
+    chat: {
+      engine: models.engine,
+      sql: db.sql,
+      messageMaxChars: config.MESSAGE_MAX_CHARS,
+      handoff: parts.escalation?.web,
+    },
     health: {
       sql: db.sql,
       databaseKind: db.kind,

@@ -15,6 +15,7 @@ import type { SecretStore } from "../ports/secret-store";
 import { drain, exitOnSignals, listen, type Server } from "../server";
 import { buildChannels, type Channels } from "./channels";
 import { buildContacts } from "./contacts";
+import { buildEscalations } from "./escalations";
 import { buildHttpApp } from "./http-app";
 import { buildModelStack } from "./model-stack";
 import { type BuiltSecretStore, buildSecretStore } from "./secret-store";
@@ -130,6 +131,15 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
     const events = webhooks.events;
     // Contacts and leads: `contacts.insights` is the voice channel's CallInsights.
     const contacts = buildContacts(config, { sql: db.sql, log, models, sweeps: tasks.sweeps, events });
+    // Escalations (handoffs to the tenant's team) and their notifications: compose/escalations.ts.
+    const escalation = buildEscalations(config, {
+      sql: db.sql,
+      log,
+      tasks,
+      secretStore: secrets.store,
+      tenants: models.tenants,
+      events,
+    });
     const channels = await buildChannels(config, {
       sql: db.sql,
       engine: models.engine,
@@ -140,6 +150,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       refreshSecret: secretRefresher(env, secretSource, log),
       secretStore: secrets.store,
       tenants: models.tenants,
+      escalations: escalation.escalations,
     });
     const app = buildHttpApp(config, {
       db,
@@ -156,6 +167,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       events,
       secretManager: hasSecretReferences(env),
       startedAt,
+      escalation,
     });
     const { server, port } = await listen(app.fetch, config, log);
     log.info(
@@ -171,8 +183,19 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       `Switchboard listening on http://localhost:${port}`,
     );
     const close = closer({ server, channels, secrets, db, log, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
-    if (opts.handleSignals) exitOnSignals(close, log);
-    return { url: `http://127.0.0.1:${port}`, port, config, log, secretStore: secrets.store, close };
+    const closeAll = async () => {
+      await close();
+      escalation.mailer?.close();
+    };
+    if (opts.handleSignals) exitOnSignals(closeAll, log);
+    return {
+      url: `http://127.0.0.1:${port}`,
+      port,
+      config,
+      log,
+      secretStore: secrets.store,
+      close: closeAll,
+    };
   } catch (error) {
     await secrets?.close().catch(() => {});
     await db.close(1).catch(() => {});

@@ -42,6 +42,8 @@ export interface ErasureCounts {
   usageCounters: number;
   rateLimitWindows: number;
   providerSessions: number;
+  /** Escalations of their conversations (web: their sessions), with the notifications of them. */
+  escalations: number;
   contacts: number;
   smsMessages: number;
   calls: number;
@@ -54,7 +56,7 @@ export interface ErasureCounts {
  * Intercom conversation of their contact), the conversations' outbox rows, handoffs and bridge state,
  * their budget counters and rate-limit windows; usage ledger rows stay for cost accounting with the
  * identity and session blanked. Webhook deliveries keep only Intercom's notification id and topic, nothing
- * of the person, and stay for deduplication. A phone number's SMS thread (conversation id = the number),
+ * of the person, and stay for deduplication. Escalations of those conversations go, with their notifications. A phone number's SMS thread (conversation id = the number),
  * its contact row, delivery records and quota notices go too. Its consent events (sms_consent) stay: the
  * record that this number opted out is what keeps the tenant from texting it again, and carriers and the
  * TCPA expect it kept (GDPR art. 17(3)(b), (e)); it holds the number, the keyword and when, no messages.
@@ -182,18 +184,31 @@ async function eraseRows(
   ).map((r) => r.id);
   const rateKeys = identities.flatMap((id) => [id, identityLimitKey(id)].map(tenantLimitKey));
   const gptTrainerKeys = sessionIds.map(providerSessionKey);
-  const [messages, sessions, handoffs, outbox, conversationRows, ledger, counters, windows, provider] =
-    await Promise.all([
-      tx`delete from messages where session_id = any(${sessionIds}::uuid[])`,
-      tx`delete from sessions where id = any(${sessionIds}::uuid[])`,
-      tx`delete from handoffs where conversation_id = any(${conversations}::text[])`,
-      tx`delete from outbox where conversation_id = any(${conversations}::text[])`,
-      tx`delete from intercom_conversations where conversation_id = any(${conversations}::text[])`,
-      tx`update usage_ledger set identity_id = 'erased', session_id = null where identity_id = any(${identities}::text[])`,
-      tx`delete from usage_counters where identity_id = any(${identities}::text[])`,
-      tx`delete from rate_limit_windows where key = any(${rateKeys}::text[])`,
-      tx`delete from app_state where key = any(${gptTrainerKeys}::text[])`,
-    ]);
+  // An escalation's conversation is the channel's key: the web's is the session id.
+  const escalated = [...conversations, ...sessionIds];
+  const [
+    messages,
+    sessions,
+    handoffs,
+    outbox,
+    conversationRows,
+    ledger,
+    counters,
+    windows,
+    provider,
+    escalations,
+  ] = await Promise.all([
+    tx`delete from messages where session_id = any(${sessionIds}::uuid[])`,
+    tx`delete from sessions where id = any(${sessionIds}::uuid[])`,
+    tx`delete from handoffs where conversation_id = any(${conversations}::text[])`,
+    tx`delete from outbox where conversation_id = any(${conversations}::text[])`,
+    tx`delete from intercom_conversations where conversation_id = any(${conversations}::text[])`,
+    tx`update usage_ledger set identity_id = 'erased', session_id = null where identity_id = any(${identities}::text[])`,
+    tx`delete from usage_counters where identity_id = any(${identities}::text[])`,
+    tx`delete from rate_limit_windows where key = any(${rateKeys}::text[])`,
+    tx`delete from app_state where key = any(${gptTrainerKeys}::text[])`,
+    tx`delete from escalations where conversation_id = any(${escalated}::text[])`,
+  ]);
   return {
     sessionIds,
     counts: {
@@ -206,6 +221,7 @@ async function eraseRows(
       usageCounters: counters.count,
       rateLimitWindows: windows.count,
       providerSessions: provider.count,
+      escalations: escalations.count,
     },
   };
 }

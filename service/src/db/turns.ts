@@ -62,3 +62,37 @@ export async function saveSummary(
       returning id),
     ${chargeTail(sql, entry, charge, "session")}`;
 }
+
+/** The session a message is stored in (created when new), as `saveTurn` keys it. */
+export interface TurnSession {
+  sessionId: string;
+  identityId: string;
+  channel: string;
+  externalRef: string | null;
+}
+
+/**
+ * Messages stored without a model call (a handoff: the customer's message, Switchboard's own notice), in
+ * one statement: the session created (its turn counted when the customer wrote), nothing charged.
+ */
+export async function saveUnbilledMessages(
+  sql: Sql,
+  session: TurnSession,
+  messages: { role: "user" | "assistant"; content: string; tokens: number }[],
+): Promise<void> {
+  if (messages.length === 0) return;
+  const turns = messages.some((m) => m.role === "user") ? 1 : 0;
+  const rows = messages.map((m) => ({
+    session_id: session.sessionId,
+    role: m.role,
+    content: m.content,
+    tokens: m.tokens,
+  }));
+  await sql`
+    with session as (
+      insert into sessions (id, identity_id, channel, external_ref, turns)
+      values (${session.sessionId}, ${session.identityId}, ${session.channel}, ${session.externalRef}, ${turns})
+      on conflict (id) do update set turns = sessions.turns + ${turns}, updated_at = now()
+      returning id)
+    insert into messages ${sql(rows, "session_id", "role", "content", "tokens")}`;
+}

@@ -134,6 +134,21 @@ export const tenantSettingsSchema = z.strictObject({
     .strictObject({ idleMinutes: z.number().int().min(1).max(10_080) })
     .partial()
     .optional(),
+  /** Escalations to a person (engine/escalations.ts, docs/escalations.md). */
+  escalations: z
+    .strictObject({
+      /** Who is e-mailed a new escalation (the Slack webhook is a credential: its own admin endpoint). */
+      emails: z.array(z.email().max(254)).max(20),
+      /** When a person resolves an escalation, the bot answers the conversation again (default true). */
+      resumeBotOnResolve: z.boolean(),
+      /**
+       * The tenant's team works in Intercom's inbox (default true): an Intercom handoff assigns the
+       * conversation there and opens no escalation. False: it opens one, like every other channel's.
+       */
+      intercomInbox: z.boolean(),
+    })
+    .partial()
+    .optional(),
   retention: z
     .strictObject({ sessionsDays: z.number().int().min(1).max(3650) })
     .partial()

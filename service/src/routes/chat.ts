@@ -8,6 +8,7 @@ import { DEFAULT_TENANT_ID } from "../db/tenant-scope";
 import { SessionNotFound } from "../domain/errors";
 import type { TurnResult } from "../domain/turn";
 import type { PreparedTurn, TurnEngine } from "../engine/conversation-engine";
+import type { WebHandoff, WebHandoffReply } from "../engine/web-handoff";
 import type { AppEnv } from "../http/app-env";
 import type { Authenticator } from "../http/auth";
 import { AppError, errorBody } from "../http/errors";
@@ -19,6 +20,8 @@ export interface ChatRoutesDeps {
   auth: Authenticator;
   sql: Sql;
   messageMaxChars: number;
+  /** Hands the chat to a person (engine/web-handoff.ts); absent: the bot answers everything. */
+  handoff?: Pick<WebHandoff, "before" | "after"> | undefined;
 }
 
 // NUL cannot be stored in PostgreSQL text and other control characters only hide content.
@@ -45,7 +48,13 @@ const ChatResponse = z
     sessionId: z.uuid(),
     reply: z.string(),
     model: z.string(),
-    outcome: z.enum(["answered", "fallback"]),
+    outcome: z.enum(["answered", "fallback", "handoff", "with_person"]).openapi({
+      description:
+        "`handoff`: the chat went to a person and `reply` says what happens next; `with_person`: a person has the chat (no model was asked)",
+    }),
+    escalation: z.object({ id: z.uuid() }).optional().openapi({
+      description: "The escalation a `handoff` opened or joined (or a `fallback` that promised a person)",
+    }),
     usage: UsageSchema,
     budget: z.object({ status: z.enum(["ok", "warn"]), remaining: z.number().int().nullable() }),
     sessionToken: z.string().optional().openapi({
@@ -154,11 +163,28 @@ export function chatRoutes(deps: ChatRoutesDeps) {
       // conversation.processed rides on the request line (middleware/request-context.ts).
       logTurn: (fields) => c.set("logFields", fields),
     });
-    const payload = (result: TurnResult) => replyPayload(result, sessionToken);
-    if (/\btext\/event-stream\b/.test(c.req.header("accept") ?? "")) {
-      return streamTurn(c, deps.engine, turn, payload) as never;
+    // A fallback that promised a person opens an escalation (after the turn is stored: it names the session).
+    const escalated = async (result: TurnResult) => {
+      try {
+        return await deps.handoff?.after(turn, result);
+      } catch (error) {
+        c.get("log").warn(
+          { event: "escalation.open_failed", error },
+          "the fallback's escalation was not opened",
+        );
+        return undefined;
+      }
+    };
+    const payload = async (result: TurnResult) => replyPayload(result, sessionToken, await escalated(result));
+    const stream = /\btext\/event-stream\b/.test(c.req.header("accept") ?? "");
+    // A person has the chat, or the customer asked for one: answered without the model.
+    const handedOff = await deps.handoff?.before(turn);
+    if (handedOff) {
+      const body = handoffPayload(turn, handedOff, sessionToken);
+      return (stream ? streamReply(c, body) : c.json(body, 200)) as never;
     }
-    return c.json(payload(await deps.engine.run(turn)), 200);
+    if (stream) return streamTurn(c, deps.engine, turn, payload) as never;
+    return c.json(await payload(await deps.engine.run(turn)), 200);
   });
 
   app.openapi(historyRoute, async (c) => {
@@ -185,16 +211,38 @@ export function chatRoutes(deps: ChatRoutesDeps) {
   return app;
 }
 
-function replyPayload(result: TurnResult, sessionToken: string | undefined) {
+function replyPayload(result: TurnResult, sessionToken: string | undefined, escalationId?: string) {
   return {
     sessionId: result.sessionId,
     reply: result.reply,
     model: result.model,
     outcome: result.outcome,
+    ...(escalationId ? { escalation: { id: escalationId } } : {}),
     usage: result.usage,
     budget: result.budget,
     ...(sessionToken ? { sessionToken } : {}),
   };
+}
+
+function handoffPayload(turn: PreparedTurn, handoff: WebHandoffReply, sessionToken: string | undefined) {
+  return {
+    sessionId: turn.sessionId,
+    reply: handoff.reply,
+    model: "none",
+    outcome: handoff.outcome,
+    ...(handoff.escalationId ? { escalation: { id: handoff.escalationId } } : {}),
+    usage: { inputTokens: 0, outputTokens: 0, cachedTokens: 0, thoughtsTokens: 0, costUsd: 0 },
+    budget: { status: turn.budget.status, remaining: turn.budget.remaining },
+    ...(sessionToken ? { sessionToken } : {}),
+  };
+}
+
+/** SSE of a reply known whole: one `delta`, then `done`, as the widget reads a model's reply. */
+function streamReply(c: Context<AppEnv>, body: { reply: string }) {
+  return streamSSE(c, async (stream) => {
+    await stream.writeSSE({ event: "delta", data: JSON.stringify({ text: body.reply }) });
+    await stream.writeSSE({ event: "done", data: JSON.stringify(body) });
+  });
 }
 
 /** SSE: a `delta` event per piece of the reply, then `done` with the whole reply, or one `error` event. */
@@ -202,7 +250,7 @@ function streamTurn(
   c: Context<AppEnv>,
   engine: TurnEngine,
   turn: PreparedTurn,
-  payload: (result: TurnResult) => unknown,
+  payload: (result: TurnResult) => Promise<unknown>,
 ) {
   const requestId = c.get("requestId");
   const log = c.get("log");
@@ -213,7 +261,7 @@ function streamTurn(
       const result = await engine.run(turn, (text) =>
         stream.writeSSE({ event: "delta", data: JSON.stringify({ text }) }),
       );
-      await stream.writeSSE({ event: "done", data: JSON.stringify(payload(result)) });
+      await stream.writeSSE({ event: "done", data: JSON.stringify(await payload(result)) });
     } catch (error) {
       log.error({ error }, "stream failed");
       const body = errorBody("stream_failed", "The reply could not be completed.", requestId);

@@ -9,6 +9,7 @@ import {
 import { listMessages } from "../../db/messages";
 import type { ConversationKey } from "../../db/pipeline";
 import { findSessionByRef } from "../../db/sessions";
+import type { EscalationRequest } from "../../engine/follow-up";
 import type { Logger } from "../../logger";
 import { LOG_EVENT } from "../../observability/log-events";
 import type { HandoffContext, HandoffStep, QueuedChannel } from "./channel";
@@ -16,6 +17,8 @@ import type { HandoffContext, HandoffStep, QueuedChannel } from "./channel";
 export interface HandoffDeps {
   sql: Sql;
   log: Logger;
+  /** Opens the conversation's escalation for the tenant's team (engine/escalations.ts `handOff`). */
+  escalations?: { handOff(request: EscalationRequest): Promise<unknown> } | undefined;
 }
 
 /**
@@ -26,14 +29,26 @@ export interface HandoffDeps {
 export async function handOff<View>(
   deps: HandoffDeps,
   channel: QueuedChannel<View>,
-  turn: { key: ConversationKey; view: View; outboxIds: string[] },
+  turn: { key: ConversationKey; view: View; outboxIds: string[]; contactId: string | null },
   reason: string,
 ): Promise<"handoff"> {
   const { sql, log } = deps;
   const { key } = turn;
   const record = await openHandoff(sql, key, reason);
-  const context = await handoffContext(sql, key, reason);
-  for (const step of channel.sender.handoffSteps(turn.view, context)) {
+  const { context, sessionId } = await handoffContext(sql, key, reason);
+  // First, so the team hears of it even when a channel step keeps failing. Not a recorded step: opening
+  // joins the conversation's unresolved escalation, so it is harmless again after an interruption.
+  await deps.escalations?.handOff({
+    channel: key.channel as EscalationRequest["channel"],
+    conversationId: key.conversationId,
+    // A channel's own contact id (Intercom's) is not a Switchboard contact: linked later by the contacts part.
+    contactId: turn.contactId && UUID.test(turn.contactId) ? turn.contactId : null,
+    sessionId,
+    reason,
+    summary: context.summary,
+  });
+  const steps = channel.sender.handoffSteps(turn.view, context);
+  for (const step of steps) {
     await runStep(deps, record, step, key);
   }
   await finishHandoff(sql, key, record.id, turn.outboxIds);
@@ -64,13 +79,22 @@ async function runStep(deps: HandoffDeps, record: HandoffRecord, step: HandoffSt
   record.steps.push(step.name);
 }
 
-/** The session's summary and last messages, for the person taking over. */
-async function handoffContext(sql: Sql, key: ConversationKey, reason: string): Promise<HandoffContext> {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The session's summary and last messages, for the person taking over, and the session's id. */
+async function handoffContext(
+  sql: Sql,
+  key: ConversationKey,
+  reason: string,
+): Promise<{ context: HandoffContext; sessionId: string | null }> {
   const session = await findSessionByRef(sql, key.channel, key.conversationId);
   const recent = session ? await listMessages(sql, session.id, { limit: 6 }) : [];
   return {
-    reason,
-    summary: session?.summary ?? null,
-    recent: recent.map((m) => ({ role: m.role, content: m.content })),
+    context: {
+      reason,
+      summary: session?.summary ?? null,
+      recent: recent.map((m) => ({ role: m.role, content: m.content })),
+    },
+    sessionId: session?.id ?? null,
   };
 }

@@ -30,7 +30,7 @@ import type {
   QueuedChannelName,
   UpstreamFailure,
 } from "./channel";
-import { ConversationTurns, type TurnOutcome } from "./turn";
+import { ConversationTurns, type TurnDeps, type TurnOutcome } from "./turn";
 
 export interface PipelineSettings {
   /** How long a task holds a conversation and its rows before another task may take them. */
@@ -93,6 +93,8 @@ export class InboundPipeline {
       settings: PipelineSettings;
       /** The tenants' own connections (admin API), with their own credentials. */
       connected?: ConnectedChannels | undefined;
+      /** A handoff opens an escalation for the tenant's team (engine/escalations.ts). */
+      escalations?: TurnDeps["escalations"];
     },
   ) {}
 
@@ -106,8 +108,8 @@ export class InboundPipeline {
   }
 
   private runnerOf<View>(channel: QueuedChannel<View>, tenantId: string): Runner {
-    const { sql, engine, log, settings } = this.deps;
-    const turns = new ConversationTurns(channel, { sql, engine, log, rules: settings.handoff });
+    const { sql, engine, log, settings, escalations } = this.deps;
+    const turns = new ConversationTurns(channel, { sql, engine, log, rules: settings.handoff, escalations });
     return {
       channel,
       tenantId,

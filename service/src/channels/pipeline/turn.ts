@@ -20,7 +20,7 @@ import {
 } from "../../engine/handoff-policy";
 import type { Logger } from "../../logger";
 import type { PendingMessage, QueuedChannel } from "./channel";
-import { handOff } from "./handoff";
+import { type HandoffDeps, handOff } from "./handoff";
 
 export type TurnOutcome = "answered" | "handoff" | "skipped";
 
@@ -29,6 +29,7 @@ export interface TurnDeps {
   engine: TurnEngine;
   log: Logger;
   rules: HandoffRules;
+  escalations?: HandoffDeps["escalations"];
 }
 
 /** One task's work on one conversation: its leased rows, the view the channel read, their ids. */
@@ -39,6 +40,8 @@ interface Turn<View> {
   outboxIds: string[];
   view: View;
   state: ConversationState;
+  /** The conversation's customer, as the channel knows them (an escalation links a Switchboard contact). */
+  contactId: string | null;
 }
 
 /**
@@ -66,6 +69,7 @@ export class ConversationTurns<View> {
       outboxIds: rows.map((r) => r.id),
       view: opened.view,
       state,
+      contactId: opened.contactId ?? state.contactId,
     };
     if (rows.some((r) => r.sendStartedAt !== null) && (await this.settledByEarlierSend(turn)))
       return "skipped";

@@ -1,4 +1,5 @@
-import { type BusinessHours, isWithinBusinessHours } from "../../domain/business-hours";
+import type { BusinessHours } from "../../domain/business-hours";
+import { handoffNoticeText } from "../../domain/handoff-notice";
 import { fitSms } from "./format";
 import { isOneGsmSegment, type SmsSettings } from "./settings";
 
@@ -7,46 +8,10 @@ import { isOneGsmSegment, type SmsSettings } from "./settings";
  * Each names the business when it fits and stays one GSM-7 segment (one billed message).
  */
 
-const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
-
 /** "Acme: <text>" when that still fits one GSM-7 segment, else the text alone. */
 function signed(s: SmsSettings, text: string): string {
   const withName = s.businessName ? `${s.businessName.trim()}: ${text}` : undefined;
   return withName && isOneGsmSegment(withName) ? withName : text;
-}
-
-/** The weekday (0 = Sunday) and minutes after midnight at `at` in the hours' time zone. */
-function localClock(at: Date, timeZone: string): { day: number; minutes: number } {
-  const parts = new Intl.DateTimeFormat("en-US", {
-    timeZone,
-    weekday: "long",
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23",
-  }).formatToParts(at);
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
-  return { day: DAYS.indexOf(get("weekday")), minutes: Number(get("hour")) * 60 + Number(get("minute")) };
-}
-
-/** The time zone as customers read it ("EST", "GMT+1", "UTC"). */
-function zoneName(at: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat("en-US", { timeZone, timeZoneName: "short" }).formatToParts(at);
-  return parts.find((p) => p.type === "timeZoneName")?.value ?? timeZone;
-}
-
-const clock = (minutes: number) =>
-  `${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
-
-/** When support next opens, in words: "09:00 EST today", "… tomorrow", "… on Monday". */
-export function nextOpening(hours: BusinessHours, now: Date): string | undefined {
-  const { day, minutes } = localClock(now, hours.timeZone);
-  const at = `${clock(hours.start)} ${zoneName(now, hours.timeZone)}`;
-  if (hours.days.has(day) && minutes < hours.start) return `${at} today`;
-  for (let ahead = 1; ahead <= 7; ahead++) {
-    const next = (day + ahead) % 7;
-    if (hours.days.has(next)) return ahead === 1 ? `${at} tomorrow` : `${at} on ${DAYS[next]}`;
-  }
-  return undefined;
 }
 
 /**
@@ -54,17 +19,7 @@ export function nextOpening(hours: BusinessHours, now: Date): string | undefined
  * and when, in words that match the support hours. Without hours, no promise of when.
  */
 export function handoffNotice(s: SmsSettings, now: Date, hours?: BusinessHours): string {
-  if (!hours) return signed(s, "Thanks. A person from our team will text you back here as soon as they can.");
-  if (isWithinBusinessHours(hours, now)) {
-    return signed(s, "Thanks. A person from our team will text you back here shortly.");
-  }
-  const opening = nextOpening(hours, now);
-  return signed(
-    s,
-    opening
-      ? `Thanks. Our team is away now; a person will text you back here once we open at ${opening}.`
-      : "Thanks. Our team is away now; a person will text you back here when they are back.",
-  );
+  return signed(s, handoffNoticeText("text you back here", now, hours));
 }
 
 /**

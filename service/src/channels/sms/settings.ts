@@ -1,4 +1,3 @@
-import { type BusinessHours, isTimeZone, parseWeeklyHours } from "../../domain/business-hours";
 import type { Tier } from "../../domain/identity";
 import type { TenantSettings } from "../../domain/tenant";
 import { plainPunctuation } from "./format";
@@ -63,16 +62,5 @@ export function smsSettingsOf(tenantSettings: TenantSettings, tenantName?: strin
   };
 }
 
-/**
- * The support hours a handoff notice speaks of: the tenant's `businessHours` over the deployment's
- * (BUSINESS_HOURS, BUSINESS_TIMEZONE). A tenant value that does not parse falls back to the deployment's,
- * so a typo in settings never makes the notice promise hours nobody keeps.
- */
-export function smsBusinessHours(tenantSettings: TenantSettings, deployment: BusinessHours): BusinessHours {
-  const own = tenantSettings.businessHours ?? {};
-  const weekly = own.spec === undefined ? undefined : parseWeeklyHours(own.spec);
-  const hours = weekly && !("error" in weekly) ? weekly : deployment;
-  const timeZone =
-    own.timeZone !== undefined && isTimeZone(own.timeZone) ? own.timeZone : deployment.timeZone;
-  return { days: hours.days, start: hours.start, end: hours.end, timeZone };
-}
+/** The support hours a handoff notice speaks of (domain/handoff-notice.ts: one rule for every channel). */
+export { tenantBusinessHours as smsBusinessHours } from "../../domain/handoff-notice";

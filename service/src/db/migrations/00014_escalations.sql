@@ -17,7 +17,9 @@ create table escalations (
   resolved_by text,
   resolved_at timestamptz,
   created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now()
+  updated_at timestamptz not null default now(),
+  -- What a notification's reference names: its escalation is of its own tenant, whatever ids it is given.
+  unique (tenant_id, id)
 );
 -- One unresolved escalation per conversation: a second handoff of it joins the first.
 create unique index escalations_unresolved_idx on escalations (tenant_id, channel, conversation_id)
@@ -29,7 +31,7 @@ create index escalations_contact_idx on escalations (tenant_id, contact_id) wher
 create table notifications (
   id uuid primary key default gen_random_uuid(),
   tenant_id uuid not null default app_tenant() references tenants (id) on delete cascade,
-  escalation_id uuid references escalations (id) on delete cascade,
+  escalation_id uuid,
   -- What it is about: `escalation.created`, `endpoint.disabled`, …
   topic text not null,
   kind text not null check (kind in ('email', 'slack')),
@@ -39,15 +41,26 @@ create table notifications (
   next_attempt_at timestamptz not null default now(),
   last_error text,
   sent_at timestamptz,
-  created_at timestamptz not null default now()
+  created_at timestamptz not null default now(),
+  foreign key (tenant_id, escalation_id) references escalations (tenant_id, id) on delete cascade
 );
 create index notifications_due_idx on notifications (status, next_attempt_at) where status = 'pending';
+-- A retried open of the same escalation never writes a second notification to the same target.
+create unique index notifications_once_idx on notifications (tenant_id, escalation_id, topic, kind, target);
+
+-- Where a tenant's team is told, beside the e-mail recipients of its settings: the Slack incoming-webhook
+-- URL is a credential, so only its secret-store reference is kept here (never in the settings JSON).
+create table notification_targets (
+  tenant_id uuid primary key default app_tenant() references tenants (id) on delete cascade,
+  slack_webhook_ref text,
+  updated_at timestamptz not null default now()
+);
 
 do $$
 declare
   t text;
 begin
-  foreach t in array array['escalations', 'notifications']
+  foreach t in array array['escalations', 'notifications', 'notification_targets']
   loop
     execute format('alter table %I enable row level security', t);
     execute format('alter table %I force row level security', t);

@@ -1,5 +1,6 @@
 import type { Sql } from "../../db/client";
 import type { EngineSettings } from "../../engine/conversation-engine";
+import type { TenantEscalations } from "../../engine/escalations";
 import type { OutboundEvents } from "../../engine/follow-up";
 import type { TenantDirectory } from "../../engine/tenant-directory";
 import type { Authenticator } from "../../http/auth";
@@ -28,6 +29,10 @@ export interface AdminDeps {
   webhooks?: WebhookAdminDeps | undefined;
   /** Signed events out (issue 14): `lead.updated` on a status change, `contact.erased` on an erasure. */
   events: OutboundEvents;
+  /** Escalations (routes/admin/escalations.ts); absent: those routes are not served. */
+  escalations?: TenantEscalations | undefined;
+  /** The hosts a tenant's Slack webhook may be on (SLACK_WEBHOOK_HOSTS). */
+  slackHosts?: readonly string[] | undefined;
 }
 
 /** A unique index refused the row (PostgreSQL's `unique_violation`). */

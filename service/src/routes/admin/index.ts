@@ -8,6 +8,7 @@ import { channelRoutes } from "./channels";
 import { contactDirectoryRoutes } from "./contact-directory";
 import { contactRoutes } from "./contacts";
 import type { AdminDeps } from "./deps";
+import { escalationRoutes } from "./escalations";
 import { knowledgeRoutes } from "./knowledge";
 import { leadRoutes } from "./leads";
 import { settingsRoutes } from "./settings";
@@ -48,5 +49,11 @@ export function adminRoutes(deps: AdminDeps) {
   // Signed webhooks out and the API keys of tenants' automations (docs/webhooks.md).
   app.route("/", apiKeyRoutes(deps));
   if (deps.webhooks) app.route("/", webhookEndpointRoutes(deps, deps.webhooks));
+  const escalations = deps.escalations;
+  if (escalations)
+    app.route(
+      "/",
+      escalationRoutes({ ...deps, escalations, slackHosts: deps.slackHosts ?? ["hooks.slack.com"] }),
+    );
   return app;
 }
