@@ -1,4 +1,5 @@
 import { createApp } from "../app";
+import type { VoiceUrlTokens } from "../channels/voice/url-token";
 import { type Config, internalAudience, VERSION } from "../config";
 import type { Database } from "../db/client";
 import type { KnowledgeBase } from "../engine/knowledge";
@@ -10,6 +11,7 @@ import type { Channels } from "./channels";
 import type { ModelStack } from "./model-stack";
 import { engineSettings } from "./settings";
 import type { Tasks } from "./tasks";
+import { voiceUrls } from "./voice";
 
 export interface HttpAppParts {
   db: Database;
@@ -26,6 +28,8 @@ export interface HttpAppParts {
   erasureKey: Buffer;
   /** Some variable is a Secret Manager reference (shown to operators on the readiness endpoint). */
   secretManager: boolean;
+  /** The tokens of tenants' dynamic-variables URLs (shown with their Telnyx connections). */
+  voiceTokens: VoiceUrlTokens;
   startedAt: number;
 }
 
@@ -59,6 +63,7 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
     internalAuth: internalAuthOptions(config),
     pipeline: channels.pipeline,
     sms: { inbound: channels.sms, publicUrl: config.PUBLIC_URL },
+    voice: { greeter: channels.voice?.greeter, inbound: channels.voice?.inbound },
     internal: { retention: channels.retention, tasks: parts.tasks.handlers, sweeps: parts.tasks.sweeps },
     intercom: {
       admin: {
@@ -83,6 +88,7 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
       documentMaxBytes: config.KNOWLEDGE_DOCUMENT_MAX_BYTES,
       publicUrl: config.PUBLIC_URL,
       erasureKey: parts.erasureKey,
+      voiceUrls: voiceUrls(config.PUBLIC_URL, parts.voiceTokens),
     },
     googleCloudProject: config.GOOGLE_CLOUD_PROJECT,
     trustedProxyHops: config.TRUSTED_PROXY_HOPS,

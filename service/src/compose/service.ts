@@ -19,6 +19,7 @@ import { buildModelStack } from "./model-stack";
 import { type BuiltSecretStore, buildSecretStore } from "./secret-store";
 import { hasSecretReferences, secretRefresher, secretSourceFor, sessionKey } from "./secrets";
 import { buildTasks } from "./tasks";
+import { voiceUrlTokens } from "./voice";
 
 export interface StartOptions {
   /** Log destination (tests read the lines); stdout by default. */
@@ -122,6 +123,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
     const models = await buildModelStack(config, { sql: db.sql, log });
     const signingKey = await sessionKey(config, keyDir);
     const auth = authenticator(config, signingKey);
+    const voiceTokens = voiceUrlTokens(config, signingKey);
     const tasks = await buildTasks(config, { log, cloudTasksClientOptions: opts.cloudTasksClientOptions });
     const channels = await buildChannels(config, {
       sql: db.sql,
@@ -133,6 +135,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       refreshSecret: secretRefresher(env, secretSource, log),
       secretStore: secrets.store,
       tenants: models.tenants,
+      voice: { tokens: voiceTokens },
     });
     const app = buildHttpApp(config, {
       db,
@@ -146,6 +149,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       // The same key the Authenticator got (configured, or kept beside the embedded data).
       erasureKey: erasureKey(signingKey),
       secretManager: hasSecretReferences(env),
+      voiceTokens,
       startedAt,
     });
     const { server, port } = await listen(app.fetch, config, log);

@@ -22,6 +22,8 @@ export interface AdminDeps {
   publicUrl?: string | undefined;
   /** Keys the erasure records' subject references (GDPR erasure of a texting customer). */
   erasureKey: Buffer;
+  /** A Telnyx connection's assistant URLs (dynamic variables with its token, events); absent: not shown. */
+  voiceUrls?: ((connectionId: string) => { dynamicVariablesUrl: string; eventsUrl: string }) | undefined;
 }
 
 /** A unique index refused the row (PostgreSQL's `unique_violation`). */

@@ -1,6 +1,7 @@
 import { createRouter } from "../../http/router";
 import { adminPrincipal } from "../../middleware/admin-principal";
 import { auditRoutes } from "./audit";
+import { callRoutes } from "./calls";
 import { channelRoutes } from "./channels";
 import { contactRoutes } from "./contacts";
 import type { AdminDeps } from "./deps";
@@ -29,6 +30,7 @@ export function adminRoutes(deps: AdminDeps) {
   app.route("/", usageRoutes(deps));
   app.route("/", channelRoutes(deps));
   app.route("/", contactRoutes(deps));
+  app.route("/", callRoutes(deps));
   app.route("/", auditRoutes(deps));
   return app;
 }
