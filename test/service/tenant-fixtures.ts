@@ -3,6 +3,7 @@ import { DatabaseSecretStore } from "../../service/src/adapters/database-secret-
 import { buildModelStack, type ModelStack } from "../../service/src/compose/model-stack";
 import { parseConfig } from "../../service/src/config";
 import { appendAudit } from "../../service/src/db/audit";
+import { recordCallInsights, recordEndedCall } from "../../service/src/db/calls";
 import { insertChannel, setChannelSecretRefs } from "../../service/src/db/channels";
 import type { Sql } from "../../service/src/db/client";
 import { upsertContactByPhone } from "../../service/src/db/contacts";
@@ -38,6 +39,8 @@ export const SHARED = {
   cacheKey: "shared-cache-key",
   /** A customer who texts both tenants. */
   phone: "+14155550100",
+  /** A call leg id both tenants' assistants report (ids from two Telnyx accounts may meet). */
+  callControlId: "v3:shared-call-leg",
   /** A user JWT's identity that both tenants have (same issuer and `sub`). */
   userIdentity: userIdentityId(ISSUER, "alice"),
 } as const;
@@ -72,6 +75,8 @@ export interface SeededTenant {
   smsContactId: string;
   smsMessageId: string;
   smsProviderMessageId: string;
+  /** A call from SHARED.phone (its contact), keyed by the call leg both tenants' calls share (SHARED.callControlId). */
+  callId: string;
 }
 
 export const identity = (id: string, kind: Identity["kind"] = "user"): Identity => ({
@@ -225,6 +230,31 @@ async function sms(sql: Sql, marker: string) {
   return { smsContactId: contact.id, smsMessageId, smsProviderMessageId };
 }
 
+/** A call of SHARED.phone answered by the tenant's assistant, with its transcript, insights and summary. */
+async function call(sql: Sql, marker: string, contactId: string) {
+  const { id } = await recordEndedCall(sql, {
+    connectionId: null,
+    callControlId: SHARED.callControlId,
+    conversationId: `conversation-${marker}`,
+    callSessionId: null,
+    assistantId: `assistant-${marker}`,
+    fromNumber: SHARED.phone,
+    toNumber: "+15550000000",
+    contactId,
+    durationSec: 30,
+    reason: "user_hangup",
+    transcript: [{ role: "user", text: `${marker} caller words`, createdAt: null }],
+    endedAt: new Date(),
+  });
+  await recordCallInsights(
+    sql,
+    { connectionId: null, callControlId: SHARED.callControlId, callSessionId: null },
+    { insightGroupId: "group", results: [{ insightId: "i", result: `${marker} insight` }], receivedAt: "x" },
+  );
+  await sql`update calls set summary = ${`${marker} call summary`} where id = ${id}`;
+  return { callId: id };
+}
+
 async function erasure(sql: Sql, marker: string) {
   await eraseSubject(
     sql,
@@ -246,6 +276,7 @@ export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Pro
     const admin = await adminRows(sql, marker);
     const secrets = await secret(sql, tenant.id);
     const texts = await sms(sql, marker);
+    const calls = await call(sql, marker, texts.smsContactId);
     await erasure(sql, marker);
     return {
       id: tenant.id,
@@ -260,6 +291,7 @@ export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Pro
       ...admin,
       ...secrets,
       ...texts,
+      ...calls,
     };
   });
 }

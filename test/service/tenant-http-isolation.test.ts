@@ -144,6 +144,7 @@ describe("random admin paths, ids and bodies, as A's tenant admin", () => {
     ),
     userId: fc.oneof(fc.constant(b.tenantUserId), uuid),
     channelId: fc.oneof(fc.constant(b.channelConnectionId), uuid),
+    callId: fc.oneof(fc.constant(b.callId), uuid),
   });
   const bodies = (route: string) =>
     fc.oneof(

@@ -427,7 +427,46 @@ const controls: RouteRow[] = [
   },
 ];
 
-export const ROUTES: RouteRow[] = [...onBsPath, ...onAsPath, ...chat, ...controls];
+/** Calls (voice): B's on B's path, B's call id on A's path, and the controls. */
+const calls: RouteRow[] = [
+  {
+    name: "GET B's calls",
+    route: `GET ${T}/{id}/calls`,
+    path: ({ b }) => `${T}/${b.id}/calls?number=${encodeURIComponent(SHARED.phone)}`,
+    status: [404],
+    as: "aAdmin",
+  },
+  {
+    name: "GET B's call",
+    route: `GET ${T}/{id}/calls/{callId}`,
+    path: ({ b }) => `${T}/${b.id}/calls/${b.callId}`,
+    status: [404],
+    as: "aAdmin",
+  },
+  {
+    name: "GET B's call by id on A's path",
+    route: `GET ${T}/{id}/calls/{callId}`,
+    path: ({ a, b }) => `${T}/${a.id}/calls/${b.callId}`,
+    status: [404],
+    as: "aAdmin",
+  },
+  {
+    name: "the platform reads B's call",
+    route: `GET ${T}/{id}/calls/{callId}`,
+    path: ({ b }) => `${T}/${b.id}/calls/${b.callId}`,
+    sees: () => "bravo caller words",
+    as: "platform",
+  },
+  {
+    name: "A's admin lists A's calls of the shared caller",
+    route: `GET ${T}/{id}/calls`,
+    path: ({ a }) => `${T}/${a.id}/calls?number=${encodeURIComponent(SHARED.phone)}`,
+    sees: () => "alpha call summary",
+    as: "aAdmin",
+  },
+];
+
+export const ROUTES: RouteRow[] = [...onBsPath, ...onAsPath, ...chat, ...controls, ...calls];
 
 /** What only B stored: found in an answer to A (and not sent by A itself), it is a leak. */
 export function bTraces(b: SeededTenant): string[] {
@@ -436,5 +475,6 @@ export function bTraces(b: SeededTenant): string[] {
     ...[b.channelConnectionId, b.secretKeyId, ...b.outboxIds],
     ...["bravo asks", "bravo body", "bravo title", "bravo knowledge body", "Tenant bravo"],
     ...["bravo@example.com", "bravo settings", "bravo-admin", "db-secret:bravo"],
+    ...[b.callId, "bravo caller words", "bravo call summary", "bravo insight"],
   ];
 }

@@ -19,6 +19,7 @@ import type { LedgerEntry, UsageCharge } from "../../service/src/db/usage";
 import { ADMIN_READS, ADMIN_WRITES } from "./tenant-admin-cases";
 import { type SeededTenant, SHARED } from "./tenant-fixtures";
 import { SMS_CASES } from "./tenant-sms-cases";
+import { CALL_CASES } from "./tenant-voice-cases";
 
 /**
  * One isolation case per repository function of service/src/db that reads or writes tenant data: it is
@@ -308,6 +309,7 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
   ...writes,
   ...ADMIN_WRITES,
   ...SMS_CASES,
+  ...CALL_CASES,
   ...purges,
 };
 

@@ -22,7 +22,8 @@ export interface StoredInsightGroup {
 }
 
 export interface EndedCall {
-  connectionId: string;
+  /** The tenant's Telnyx connection (null: a row not tied to one, as in tests). */
+  connectionId: string | null;
   callControlId: string;
   conversationId: string;
   callSessionId: string | null;
@@ -72,7 +73,7 @@ export async function recordEndedCall(sql: Sql, call: EndedCall): Promise<{ id: 
       connection_id = excluded.connection_id, conversation_id = excluded.conversation_id,
       call_session_id = coalesce(excluded.call_session_id, calls.call_session_id),
       assistant_id = excluded.assistant_id, from_number = excluded.from_number,
-      to_number = excluded.to_number, contact_id = excluded.contact_id,
+      to_number = excluded.to_number, contact_id = coalesce(excluded.contact_id, calls.contact_id),
       duration_sec = excluded.duration_sec, reason = excluded.reason, transcript = excluded.transcript,
       ended_at = coalesce(calls.ended_at, excluded.ended_at), updated_at = now()
     returning id, (select ended_at from earlier) is null as first_end`;
@@ -86,7 +87,7 @@ export async function recordEndedCall(sql: Sql, call: EndedCall): Promise<{ id: 
  */
 export async function recordCallInsights(
   sql: Sql,
-  call: { connectionId: string; callControlId: string; callSessionId: string | null },
+  call: { connectionId: string | null; callControlId: string; callSessionId: string | null },
   group: StoredInsightGroup,
 ): Promise<{ id: string }> {
   const [row] = await sql<{ id: string }[]>`
