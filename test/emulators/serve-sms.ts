@@ -6,6 +6,7 @@
  */
 import { createServer } from "node:http";
 import { startTelnyxEmulator, telnyxInboundEvent } from "./telnyx";
+import { playCall } from "./telnyx-voice";
 import { signTwilioRequest, startTwilioEmulator, twilioForm, twilioInboundParams } from "./twilio";
 
 /** Local stand-ins, not secrets: the emulators accept only these. */
@@ -54,12 +55,55 @@ export async function startSmsEmulators(opts: { service?: string; phonePort?: nu
     return { status: sent.status, body: sent.body };
   }
 
+  /**
+   * A call to a tenant's Telnyx number, played as Telnyx's AI assistant would report it: the signed
+   * dynamic-variables request, the conversation (the caller's sentences, each answered by the assistant)
+   * in the conversations API, then the signed end-of-call and insights events.
+   */
+  async function call(c: { from: string; to: string; say: string[] }) {
+    const lines = c.say.flatMap((text, i) => [
+      { role: "user" as const, text },
+      { role: "assistant" as const, text: i === c.say.length - 1 ? "Thank you, goodbye." : "I see. Go on." },
+    ]);
+    const played = await playCall(
+      telnyx,
+      {
+        dynamicVariablesUrl: `${service}/webhooks/telnyx/voice/dynamic-variables`,
+        eventsUrl: `${service}/webhooks/telnyx/voice/events`,
+      },
+      {
+        from: c.from,
+        to: c.to,
+        lines: [{ role: "assistant", text: "Hello, how can I help?" }, ...lines],
+        durationSec: 20 * c.say.length,
+        insights: [{ insightId: "summary", result: c.say.join(" ") }],
+        // The emulator holds the account's key, so it signs the request instead of naming the URL token.
+        signInitialization: true,
+      },
+    );
+    return { variables: JSON.parse(played.variables.body || "{}") as unknown, events: played.events };
+  }
+
   const phone = createServer((req, res) => {
     let raw = "";
     req.on("data", (chunk) => {
       raw += chunk;
     });
     req.on("end", () => {
+      if (req.url === "/call") {
+        const c = JSON.parse(raw || "{}") as { from?: string; to?: string; say?: unknown };
+        const say = Array.isArray(c.say) ? c.say.filter((s): s is string => typeof s === "string") : [];
+        if (!c.from || !c.to || say.length === 0) {
+          res.writeHead(400, { "content-type": "text/plain" }).end('POST /call {"from","to","say":["…"]}\n');
+          return;
+        }
+        console.log(`telnyx voice: ${c.from} calls ${c.to}: ${say.join(" / ")}`);
+        call({ from: c.from, to: c.to, say }).then(
+          (r) => res.writeHead(200, { "content-type": "application/json" }).end(`${JSON.stringify(r)}\n`),
+          (error: unknown) => res.writeHead(502).end(`${String(error)}\n`),
+        );
+        return;
+      }
       const t = JSON.parse(raw || "{}") as Partial<Text>;
       if (req.url !== "/text" || !t.from || !t.to || !t.body || (t.via !== "twilio" && t.via !== "telnyx")) {
         res
@@ -111,6 +155,10 @@ Then text it from the phone (signed exactly as the provider signs):
 
   curl -s localhost:${phonePort}/text -d '{"via":"twilio","from":"+15557654321","to":"+15550100001","body":"When are you open?"}'
 
+Or call the Telnyx number (docs/voice.md): the emulator plays Telnyx's AI assistant, signed with the account's key:
+
+  curl -s localhost:${phonePort}/call -d '{"from":"+15557654321","to":"+15550100002","say":["Hi, this is Jane Doe, jane@example.com.","I want to book a boiler service next week."]}'
+
 This terminal prints what the bot texts back.
 `;
   return {
@@ -118,6 +166,7 @@ This terminal prints what the bot texts back.
     twilio,
     telnyx,
     text,
+    call,
     async close() {
       clearInterval(timer);
       await new Promise<void>((resolve) => phone.close(() => resolve()));
