@@ -9,7 +9,7 @@
  *   (page size 1–250, default 20); an unknown conversation → 404 with code 10005.
  * - `assistant.initialization`: `POST` to the assistant's dynamic-variables URL with `{"data":{"event_type":
  *   "assistant.initialization","payload":{telnyx_conversation_channel:"phone_call", telnyx_agent_target,
- *   telnyx_end_user_target, telnyx_end_user_target_verified, call_control_id, assistant_id}}}`; signed
+ *   telnyx_end_user_target, telnyx_end_user_target_verified (STIR/SHAKEN), call_control_id, assistant_id}}}`; signed
  *   when `signed` is asked for (Telnyx does not document whether it signs it).
  * - `call.conversation.ended` and `call.conversation_insights.generated`, signed Ed25519 like every webhook.
  *
@@ -113,7 +113,10 @@ function envelope(eventType: string, payload: Record<string, unknown>): TelnyxEv
 }
 
 /** `assistant.initialization` as the assistant's dynamic-variables webhook gets it. */
-export function initializationBody(call: { from: string; to: string }, ids: CallIds): string {
+export function initializationBody(
+  call: { from: string; to: string; verified?: boolean },
+  ids: CallIds,
+): string {
   return JSON.stringify({
     data: {
       record_type: "event",
@@ -124,7 +127,8 @@ export function initializationBody(call: { from: string; to: string }, ids: Call
         telnyx_conversation_channel: "phone_call",
         telnyx_agent_target: call.to,
         telnyx_end_user_target: call.from,
-        telnyx_end_user_target_verified: false,
+        // Full STIR/SHAKEN attestation unless the call says otherwise.
+        telnyx_end_user_target_verified: call.verified ?? true,
         call_control_id: ids.callControlId,
         assistant_id: ids.assistantId,
       },

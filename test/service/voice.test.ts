@@ -141,6 +141,19 @@ describe("the assistant's dynamic variables", () => {
     });
   });
 
+  test("a caller id Telnyx could not verify (spoofable): greeted by name, never told the last conversation", async () => {
+    const body = initializationBody(
+      { from: "+15557650001", to: GLOBEX.number, verified: false },
+      newCallIds(),
+    );
+    const res = await variables(body);
+    expect(res.body.dynamic_variables).toMatchObject({
+      caller_name: "Dana Scully",
+      caller_verified: "false",
+      last_conversation_summary: "",
+    });
+  });
+
   test("a number no tenant has: safe defaults, still 200", async () => {
     const res = await variables(initializationBody({ from: CALLER, to: "+15550199999" }, newCallIds()));
     expect(res.status).toBe(200);

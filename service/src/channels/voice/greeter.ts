@@ -81,8 +81,11 @@ export class VoiceGreeter {
       this.cache.delete(target.agent);
       return { status: "rejected" };
     }
-    const caller = target.caller ? await this.callerOf(route.tenantId, target.caller) : undefined;
-    return { status: "ok", variables: dynamicVariables(block, caller, now) };
+    const facts = target.caller ? await this.callerOf(route.tenantId, target.caller) : undefined;
+    // A caller id can be spoofed: what they said last time is told only about a number Telnyx verified
+    // (STIR/SHAKEN full attestation); the name and open escalations still let the assistant greet them.
+    const caller = facts && !target.verified ? { ...facts, lastSummary: null } : facts;
+    return { status: "ok", variables: dynamicVariables(block, caller, now, target.verified) };
   }
 
   /** A signature when Telnyx sent one (then it alone decides), else the connection's URL token. */
@@ -134,7 +137,9 @@ export class VoiceGreeter {
 }
 
 /** The agent's number (the tenant's) and the caller's, from an `assistant.initialization` body. */
-function readTargets(body: Uint8Array): { agent: string; caller: string | undefined } | undefined {
+function readTargets(
+  body: Uint8Array,
+): { agent: string; caller: string | undefined; verified: boolean } | undefined {
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(body).toString("utf8"));
@@ -146,5 +151,9 @@ function readTargets(body: Uint8Array): { agent: string; caller: string | undefi
   const callerRaw = payload?.telnyx_end_user_target;
   const agent = typeof agentRaw === "string" ? toE164(agentRaw) : undefined;
   if (!agent) return undefined;
-  return { agent, caller: typeof callerRaw === "string" ? toE164(callerRaw) : undefined };
+  return {
+    agent,
+    caller: typeof callerRaw === "string" ? toE164(callerRaw) : undefined,
+    verified: payload?.telnyx_end_user_target_verified === true,
+  };
 }

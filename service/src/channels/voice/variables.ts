@@ -65,6 +65,7 @@ export function dynamicVariables(
   block: TenantVoiceBlock | undefined,
   caller: CallerFacts | undefined,
   now: Date,
+  callerVerified = false,
 ): DynamicVariables {
   return {
     business_name: block?.businessName ?? "",
@@ -73,6 +74,7 @@ export function dynamicVariables(
     escalation_contact: block?.escalationContact ?? "",
     business_open_now: block ? String(isWithinBusinessHours(block.businessHours, now)) : "",
     caller_known: String(Boolean(caller?.name || caller?.lastSummary)),
+    caller_verified: String(callerVerified),
     caller_name: caller?.name ?? "",
     caller_open_escalations: String(caller?.openEscalations ?? 0),
     last_conversation_summary: caller?.lastSummary ?? "",
