@@ -300,6 +300,7 @@ const purges: Record<string, IsolationCase> = Object.fromEntries(
     purgeConversations: retention.purgeConversations,
     purgeSmsMessages: retention.purgeSmsMessages,
     purgeSmsQuotaNotices: retention.purgeSmsQuotaNotices,
+    purgeCalls: retention.purgeCalls,
   }).map(([name, purge]) => [`retention.${name}`, { run: ({ sql }: CaseContext) => purge(sql, 0, 1000) }]),
 );
 

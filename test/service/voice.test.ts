@@ -356,3 +356,19 @@ describe("calls in the admin API", () => {
     expect((await json(res)).error.code).toBe("validation_failed");
   });
 });
+
+describe("erasing a caller", () => {
+  test("their calls go with their contact; another caller's stay", async () => {
+    const others = await raw(db)`select count(*)::int as n from calls where from_number <> ${CALLER}`;
+    const res = await svc.call(
+      "DELETE",
+      `/api/v1/admin/tenants/${globex.id}/contacts/phone/${encodeURIComponent(CALLER)}`,
+      undefined,
+      asKey,
+    );
+    expect(res.status).toBe(200);
+    expect((await json(res)).counts).toMatchObject({ calls: 1, contacts: 1 });
+    expect(await raw(db)`select 1 from calls where from_number = ${CALLER}`).toHaveLength(0);
+    expect(await raw(db)`select count(*)::int as n from calls where from_number <> ${CALLER}`).toEqual(others);
+  });
+});

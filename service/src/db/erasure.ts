@@ -32,6 +32,8 @@ export interface ErasureCounts {
   providerSessions: number;
   contacts: number;
   smsMessages: number;
+  /** Phone calls from the number (their transcripts and insights), its contact's or not. */
+  calls: number;
 }
 
 /**
@@ -71,13 +73,15 @@ export async function eraseSubject(
 }
 
 async function erasePhone(tx: TransactionSql, phone: string | null) {
-  if (!phone) return { contacts: 0, smsMessages: 0 };
-  const [contacts, smsMessages] = await Promise.all([
+  if (!phone) return { contacts: 0, smsMessages: 0, calls: 0 };
+  const [calls, contacts, smsMessages] = await Promise.all([
+    // Before the contact: a call of the number is counted whether or not the contact's cascade reaches it.
+    tx`delete from calls where from_number = ${phone}`,
     tx`delete from contacts where phone = ${phone}`,
     tx`delete from sms_messages where customer_phone = ${phone}`,
     tx`delete from sms_quota_notices where phone = ${phone}`,
   ]);
-  return { contacts: contacts.count, smsMessages: smsMessages.count };
+  return { contacts: contacts.count, smsMessages: smsMessages.count, calls: calls.count };
 }
 
 async function conversationsOf(tx: TransactionSql, subject: ErasureSubject): Promise<string[]> {
@@ -94,7 +98,7 @@ async function eraseRows(
   tx: TransactionSql,
   identities: string[],
   conversations: string[],
-): Promise<Omit<ErasureCounts, "contacts" | "smsMessages">> {
+): Promise<Omit<ErasureCounts, "contacts" | "smsMessages" | "calls">> {
   const sessionIds = (
     await tx<{ id: string }[]>`
       select id from sessions

@@ -2,6 +2,7 @@ import type { Sql } from "../db/client";
 import {
   type PurgeBatch,
   purgeAuditLog,
+  purgeCalls,
   purgeConversations,
   purgeHandoffs,
   purgeMessages,
@@ -48,6 +49,7 @@ export const RETENTION_KINDS = [
   "auditLog",
   "smsMessages",
   "smsQuotaNotices",
+  "calls",
 ] as const;
 export type RetentionKind = (typeof RETENTION_KINDS)[number];
 
@@ -73,6 +75,8 @@ function kinds(p: RetentionPolicy): Record<RetentionKind, [PurgeBatch, number]> 
     // The usage report counts texts: their records live as long as the ledger.
     smsMessages: [purgeSmsMessages, p.usageLedgerDays],
     smsQuotaNotices: [purgeSmsQuotaNotices, p.usageLedgerDays],
+    // A call's transcript is a conversation: kept as long as chat sessions.
+    calls: [purgeCalls, p.sessionsDays],
   };
 }
 
