@@ -369,6 +369,8 @@ describe("erasing a caller", () => {
     expect(res.status).toBe(200);
     expect((await json(res)).counts).toMatchObject({ calls: 1, contacts: 1 });
     expect(await raw(db)`select 1 from calls where from_number = ${CALLER}`).toHaveLength(0);
-    expect(await raw(db)`select count(*)::int as n from calls where from_number <> ${CALLER}`).toEqual(others);
+    expect(await raw(db)`select count(*)::int as n from calls where from_number <> ${CALLER}`).toEqual(
+      others,
+    );
   });
 });
