@@ -18,6 +18,9 @@ const TELNYX = {
     "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIBB8W19kwaH4P6OQD/Hb2Pq/MHwxIXZd/qZifydkHb6D\n-----END PRIVATE KEY-----\n",
 };
 
+/** The admin key the instructions below start the service with. */
+const LOCAL_ADMIN_KEY = "local-admin-key-0123456789abcdef";
+
 interface Text {
   via: "twilio" | "telnyx";
   from: string;
@@ -56,31 +59,61 @@ export async function startSmsEmulators(opts: { service?: string; phonePort?: nu
   }
 
   /**
+   * The assistant URLs the admin API shows for the number's connection (the events URL names the
+   * connection, which the insights need: they name no number), read with the local admin key and reached
+   * at the service; without them, the plain paths (the end of the call still routes by its number).
+   */
+  async function voiceUrlsOf(number: string, base: string) {
+    const plain = {
+      dynamicVariablesUrl: `${base}/webhooks/telnyx/voice/dynamic-variables`,
+      eventsUrl: `${base}/webhooks/telnyx/voice/events`,
+    };
+    const auth = { authorization: `Bearer ${process.env.ADMIN_API_KEY ?? LOCAL_ADMIN_KEY}` };
+    const local = (url: string) => `${base}${new URL(url).pathname}${new URL(url).search}`;
+    try {
+      const list = (await (
+        await fetch(`${base}/api/v1/admin/tenants?limit=500`, { headers: auth })
+      ).json()) as {
+        tenants?: { id: string }[];
+      };
+      for (const tenant of list.tenants ?? []) {
+        const res = await fetch(`${base}/api/v1/admin/tenants/${tenant.id}/channels`, { headers: auth });
+        const { channels = [] } = (await res.json()) as {
+          channels?: {
+            kind: string;
+            publicId: string;
+            voice?: { dynamicVariablesUrl: string; eventsUrl: string };
+          }[];
+        };
+        const voice = channels.find((ch) => ch.kind === "telnyx" && ch.publicId === number)?.voice;
+        if (voice)
+          return { dynamicVariablesUrl: local(voice.dynamicVariablesUrl), eventsUrl: local(voice.eventsUrl) };
+      }
+    } catch {
+      // The admin API is not reachable with the local key: the plain paths.
+    }
+    return plain;
+  }
+
+  /**
    * A call to a tenant's Telnyx number, played as Telnyx's AI assistant would report it: the signed
    * dynamic-variables request, the conversation (the caller's sentences, each answered by the assistant)
    * in the conversations API, then the signed end-of-call and insights events.
    */
-  async function call(c: { from: string; to: string; say: string[] }) {
+  async function call(c: { from: string; to: string; say: string[] }, base = service) {
     const lines = c.say.flatMap((text, i) => [
       { role: "user" as const, text },
       { role: "assistant" as const, text: i === c.say.length - 1 ? "Thank you, goodbye." : "I see. Go on." },
     ]);
-    const played = await playCall(
-      telnyx,
-      {
-        dynamicVariablesUrl: `${service}/webhooks/telnyx/voice/dynamic-variables`,
-        eventsUrl: `${service}/webhooks/telnyx/voice/events`,
-      },
-      {
-        from: c.from,
-        to: c.to,
-        lines: [{ role: "assistant", text: "Hello, how can I help?" }, ...lines],
-        durationSec: 20 * c.say.length,
-        insights: [{ insightId: "summary", result: c.say.join(" ") }],
-        // The emulator holds the account's key, so it signs the request instead of naming the URL token.
-        signInitialization: true,
-      },
-    );
+    const played = await playCall(telnyx, await voiceUrlsOf(c.to, base), {
+      from: c.from,
+      to: c.to,
+      lines: [{ role: "assistant", text: "Hello, how can I help?" }, ...lines],
+      durationSec: 20 * c.say.length,
+      insights: [{ insightId: "summary", result: c.say.join(" ") }],
+      // The emulator holds the account's key, so it signs the request instead of naming the URL token.
+      signInitialization: true,
+    });
     return { variables: JSON.parse(played.variables.body || "{}") as unknown, events: played.events };
   }
 
@@ -143,7 +176,7 @@ Twilio emulator on ${twilio.url}, Telnyx emulator on ${telnyx.apiBase}, a phone 
 
 Start Switchboard against them (another terminal; PUBLIC_URL is the URL Twilio signs):
 
-  ADMIN_API_KEY=local-admin-key-0123456789abcdef PUBLIC_URL=${service} \\
+  ADMIN_API_KEY=${LOCAL_ADMIN_KEY} PUBLIC_URL=${service} \\
   TWILIO_API_BASE=${twilio.url} TELNYX_API_BASE=${telnyx.apiBase} npm start
 
 Connect a number to a tenant (README "Texts (SMS)"; docs/sms.md):
