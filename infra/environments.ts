@@ -480,6 +480,8 @@ export interface Deployment {
   readonly previousSecretVersions: Readonly<Record<string, number>>;
   readonly alertEmails: readonly string[];
   readonly publicUrl?: string;
+  /** NOTIFY_FROM: the sender of team notifications (site `environments.<env>.notifyFrom`). */
+  readonly notifyFrom?: string;
   /** Custom domain the edge load balancer serves (site `environments.<env>.domain`). */
   readonly domain?: string;
   /** Labels every labelable resource carries (required by guardrail SB_LABELS). */
@@ -508,6 +510,7 @@ export function deploymentFor(
       : {},
     alertEmails: s.alertEmails ?? site.alertEmails,
     ...(s.publicUrl ? { publicUrl: s.publicUrl } : {}),
+    ...(s.notifyFrom ? { notifyFrom: s.notifyFrom } : {}),
     ...(s.domain ? { domain: s.domain } : {}),
     labels: { app: "switchboard", env: name, managed_by: "cdktf" },
   };
@@ -592,6 +595,11 @@ const SECRETS = {
     envVar: "CHATBOT_UUID",
     description: "GPT-trainer chatbot id",
   },
+  smtpUrl: {
+    id: "smtp-url",
+    envVar: "SMTP_URL",
+    description: "SMTP relay URL of team notifications, its credentials included (smtps scheme, port 465)",
+  },
 } as const satisfies Record<string, SecretSpec>;
 
 /** The secrets an environment's service reads: always the Intercom and signing keys, model keys by choice. */
@@ -602,6 +610,9 @@ export function secretsFor(env: EnvironmentSpec): SecretSpec[] {
     SECRETS.sessionSigningKey,
     SECRETS.adminApiKey,
     SECRETS.jwtSecret,
+    // Given to the service only once it has a version (secretsReady): until then escalations notify by
+    // Slack and webhooks only.
+    SECRETS.smtpUrl,
     ...(env.model.gemini === "api-key" ? [SECRETS.geminiApiKey] : []),
     ...(env.model.gptTrainer ? [SECRETS.gptTrainerApiKey, SECRETS.chatbotUuid] : []),
   ];

@@ -80,6 +80,12 @@ const siteEnvironmentSchema = z.object({
   /** Public URL when a custom domain fronts the service; defaults to Cloud Run's deterministic URL. */
   publicUrl: z.string().url().optional(),
   /**
+   * Sender of the team notifications (escalations) sent through the SMTP relay of the `smtp-url` secret,
+   * e.g. `Switchboard <support-bot@example.com>`; its domain needs SPF and DKIM for the relay
+   * (docs/escalations.md). Unset: the service's default sender.
+   */
+  notifyFrom: z.string().min(3).max(200).optional(),
+  /**
    * Custom domain (host name only, e.g. `chat.example.com`) the edge load balancer serves with a
    * Google-managed certificate, where `edge.enabled` in environments.ts; PUBLIC_URL becomes https://<domain>.
    */

@@ -432,6 +432,7 @@ function deploymentEnvironment(d: Deployment, addresses: Addresses): ServiceEnvi
     // WORKER_URL, and the worker verifies INTERNAL_AUDIENCE.
     .set("WORKER_URL", addresses.workerUrl)
     .set("INTERNAL_AUDIENCE", addresses.workerUrl);
+  if (d.notifyFrom) environment.set("NOTIFY_FROM", d.notifyFrom);
   if (model.gemini === "vertex") {
     environment.set("GOOGLE_GENAI_USE_VERTEXAI", "true").set("GOOGLE_CLOUD_LOCATION", model.vertexLocation);
   }

@@ -86,8 +86,8 @@ describe("the synthesized app", () => {
       // 6, and the runtime's three conditioned grants for tenant secrets (TenantSecrets).
       google_project_iam_member: 9,
       google_project_service: 18,
-      google_secret_manager_secret: 5,
-      google_secret_manager_secret_iam_member: 5,
+      google_secret_manager_secret: 6,
+      google_secret_manager_secret_iam_member: 6,
       google_service_account: 2,
       google_service_account_iam_member: 3,
       google_service_networking_connection: 1,
@@ -721,7 +721,7 @@ describe("environment data variants", () => {
     const site = { ...synthSiteWith({ secretsReady: false }) };
     const out = synthAll({ site });
     expect(runEnv(out.dev).filter((e) => e.value_source)).toEqual([]);
-    expect(resources(out.dev, "google_secret_manager_secret")).toHaveLength(5);
+    expect(resources(out.dev, "google_secret_manager_secret")).toHaveLength(6);
   });
 
   it("exposes the previous session signing key, pinned, only during a rotation", () => {
