@@ -111,7 +111,7 @@ export class VoiceSender implements ChannelSender<VoiceView> {
       durationSec: event.durationSec,
       reason: event.reason,
       transcript,
-      endedAt: event.occurredAt ? new Date(event.occurredAt) : new Date(),
+      endedAt: instantOf(event.occurredAt),
     };
     const { id, dispatch } = await sql.begin(async (tx) => {
       const t = tx as unknown as Sql;
@@ -165,6 +165,12 @@ export class VoiceSender implements ChannelSender<VoiceView> {
     if (!(error instanceof VoiceProviderError)) return undefined;
     return { upstream: "telnyx", status: error.status, retryAt: error.retryAt };
   }
+}
+
+/** When Telnyx says the call ended; now when it said nothing readable (a bad date must not fail the row). */
+function instantOf(iso: string | null): Date {
+  const at = iso ? new Date(iso) : undefined;
+  return at && !Number.isNaN(at.getTime()) ? at : new Date();
 }
 
 /** `call.completed`'s data: what a CRM needs of the call, never its transcript (the admin API has it). */
