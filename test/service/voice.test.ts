@@ -271,6 +271,31 @@ describe("a call's events", () => {
     expect(call?.transcript).toHaveLength(1);
   });
 
+  test("a signed body that is not a Telnyx event: 400 with the reason; a number nobody has: 200 unrouted", async () => {
+    const post = (body: string, url = local(urls).eventsUrl) =>
+      fetch(url, { method: "POST", headers: telnyx.signTelnyxWebhook(body), body });
+    const notJson = await post("{not json");
+    expect(notJson.status).toBe(400);
+    expect((await json(notJson)).error.code).toBe("invalid_json");
+    const ids = newCallIds();
+    const incomplete = JSON.stringify({
+      data: {
+        record_type: "event",
+        id: "incomplete-event",
+        event_type: "call.conversation.ended",
+        payload: { call_control_id: ids.callControlId, to: GLOBEX.number },
+      },
+    });
+    const refused = await post(incomplete);
+    expect(refused.status).toBe(400);
+    expect((await json(refused)).error.message).toContain("conversation_id");
+    const elsewhere = JSON.stringify({
+      data: { ...JSON.parse(incomplete).data, payload: { call_control_id: "x", to: "+15550199999" } },
+    });
+    const unrouted = await post(elsewhere, local(urls).eventsUrl.replace(/\?.*$/, ""));
+    expect(await json(unrouted)).toEqual({ status: "unrouted", queued: 0 });
+  });
+
   test("a forged signature: 401, nothing stored", async () => {
     const before = await counts();
     const ids = newCallIds();
