@@ -14,6 +14,7 @@ import { intercomWebhookRoutes } from "./routes/intercom";
 import { type IntercomAdminDeps, intercomAdminRoutes } from "./routes/intercom-admin";
 import { type InternalDeps, internalRoutes } from "./routes/internal";
 import { type SmsWebhookDeps, smsWebhookRoutes } from "./routes/sms";
+import { type VoiceWebhookDeps, voiceWebhookRoutes } from "./routes/voice";
 import { widgetRoutes } from "./routes/widget";
 import { widgetConfigRoutes } from "./routes/widget-config";
 
@@ -26,6 +27,8 @@ export interface AppDeps extends Omit<MiddlewareOptions, "role"> {
   intercom: { admin: Omit<IntercomAdminDeps, "auth" | "adminApiKey"> };
   /** The SMS providers' webhooks (Twilio, Telnyx, Voxie); absent in tests of other parts. */
   sms?: SmsWebhookDeps;
+  /** Tenants' Telnyx AI assistants' webhooks; absent in tests of other parts. */
+  voice?: VoiceWebhookDeps;
   /**
    * The admin API under /api/v1/admin (tenants, settings, knowledge, users, usage, channels, audit);
    * undefined in tests of other parts, which then have no admin API.
@@ -71,6 +74,7 @@ function mountRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps, role: MiddlewareOp
   app.route("/", chatRoutes({ ...deps.chat, auth }));
   app.route("/", intercomWebhookRoutes({ pipeline: deps.pipeline }));
   if (deps.sms) app.route("/", smsWebhookRoutes(deps.sms));
+  if (deps.voice) app.route("/", voiceWebhookRoutes(deps.voice));
   app.route("/", internalRoutes({ ...deps.internal, pipeline: deps.pipeline, auth: deps.internalAuth }));
   app.route("/", intercomAdminRoutes({ ...deps.intercom.admin, ...admin }));
   app.route("/", widgetConfigRoutes());

@@ -6,6 +6,7 @@
  */
 import { createServer } from "node:http";
 import { startTelnyxEmulator, telnyxInboundEvent } from "./telnyx";
+import { playCall } from "./telnyx-voice";
 import { signTwilioRequest, startTwilioEmulator, twilioForm, twilioInboundParams } from "./twilio";
 
 /** Local stand-ins, not secrets: the emulators accept only these. */
@@ -16,6 +17,9 @@ const TELNYX = {
   privateKeyPem:
     "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIBB8W19kwaH4P6OQD/Hb2Pq/MHwxIXZd/qZifydkHb6D\n-----END PRIVATE KEY-----\n",
 };
+
+/** The admin key the instructions below start the service with. */
+const LOCAL_ADMIN_KEY = "local-admin-key-0123456789abcdef";
 
 interface Text {
   via: "twilio" | "telnyx";
@@ -54,12 +58,85 @@ export async function startSmsEmulators(opts: { service?: string; phonePort?: nu
     return { status: sent.status, body: sent.body };
   }
 
+  /**
+   * The assistant URLs the admin API shows for the number's connection (the events URL names the
+   * connection, which the insights need: they name no number), read with the local admin key and reached
+   * at the service; without them, the plain paths (the end of the call still routes by its number).
+   */
+  async function voiceUrlsOf(number: string, base: string) {
+    const plain = {
+      dynamicVariablesUrl: `${base}/webhooks/telnyx/voice/dynamic-variables`,
+      eventsUrl: `${base}/webhooks/telnyx/voice/events`,
+    };
+    const auth = { authorization: `Bearer ${process.env.ADMIN_API_KEY ?? LOCAL_ADMIN_KEY}` };
+    const local = (url: string) => `${base}${new URL(url).pathname}${new URL(url).search}`;
+    try {
+      const list = (await (
+        await fetch(`${base}/api/v1/admin/tenants?limit=500`, { headers: auth })
+      ).json()) as {
+        tenants?: { id: string }[];
+      };
+      for (const tenant of list.tenants ?? []) {
+        const res = await fetch(`${base}/api/v1/admin/tenants/${tenant.id}/channels`, { headers: auth });
+        const { channels = [] } = (await res.json()) as {
+          channels?: {
+            kind: string;
+            publicId: string;
+            voice?: { dynamicVariablesUrl: string; eventsUrl: string };
+          }[];
+        };
+        const voice = channels.find((ch) => ch.kind === "telnyx" && ch.publicId === number)?.voice;
+        if (voice)
+          return { dynamicVariablesUrl: local(voice.dynamicVariablesUrl), eventsUrl: local(voice.eventsUrl) };
+      }
+    } catch {
+      // The admin API is not reachable with the local key: the plain paths.
+    }
+    return plain;
+  }
+
+  /**
+   * A call to a tenant's Telnyx number, played as Telnyx's AI assistant would report it: the signed
+   * dynamic-variables request, the conversation (the caller's sentences, each answered by the assistant)
+   * in the conversations API, then the signed end-of-call and insights events.
+   */
+  async function call(c: { from: string; to: string; say: string[] }, base = service) {
+    const lines = c.say.flatMap((text, i) => [
+      { role: "user" as const, text },
+      { role: "assistant" as const, text: i === c.say.length - 1 ? "Thank you, goodbye." : "I see. Go on." },
+    ]);
+    const played = await playCall(telnyx, await voiceUrlsOf(c.to, base), {
+      from: c.from,
+      to: c.to,
+      lines: [{ role: "assistant", text: "Hello, how can I help?" }, ...lines],
+      durationSec: 20 * c.say.length,
+      insights: [{ insightId: "summary", result: c.say.join(" ") }],
+      // The emulator holds the account's key, so it signs the request instead of naming the URL token.
+      signInitialization: true,
+    });
+    return { variables: JSON.parse(played.variables.body || "{}") as unknown, events: played.events };
+  }
+
   const phone = createServer((req, res) => {
     let raw = "";
     req.on("data", (chunk) => {
       raw += chunk;
     });
     req.on("end", () => {
+      if (req.url === "/call") {
+        const c = JSON.parse(raw || "{}") as { from?: string; to?: string; say?: unknown };
+        const say = Array.isArray(c.say) ? c.say.filter((s): s is string => typeof s === "string") : [];
+        if (!c.from || !c.to || say.length === 0) {
+          res.writeHead(400, { "content-type": "text/plain" }).end('POST /call {"from","to","say":["…"]}\n');
+          return;
+        }
+        console.log(`telnyx voice: ${c.from} calls ${c.to}: ${say.join(" / ")}`);
+        call({ from: c.from, to: c.to, say }).then(
+          (r) => res.writeHead(200, { "content-type": "application/json" }).end(`${JSON.stringify(r)}\n`),
+          (error: unknown) => res.writeHead(502).end(`${String(error)}\n`),
+        );
+        return;
+      }
       const t = JSON.parse(raw || "{}") as Partial<Text>;
       if (req.url !== "/text" || !t.from || !t.to || !t.body || (t.via !== "twilio" && t.via !== "telnyx")) {
         res
@@ -99,7 +176,7 @@ Twilio emulator on ${twilio.url}, Telnyx emulator on ${telnyx.apiBase}, a phone 
 
 Start Switchboard against them (another terminal; PUBLIC_URL is the URL Twilio signs):
 
-  ADMIN_API_KEY=local-admin-key-0123456789abcdef PUBLIC_URL=${service} \\
+  ADMIN_API_KEY=${LOCAL_ADMIN_KEY} PUBLIC_URL=${service} \\
   TWILIO_API_BASE=${twilio.url} TELNYX_API_BASE=${telnyx.apiBase} npm start
 
 Connect a number to a tenant (README "Texts (SMS)"; docs/sms.md):
@@ -111,6 +188,10 @@ Then text it from the phone (signed exactly as the provider signs):
 
   curl -s localhost:${phonePort}/text -d '{"via":"twilio","from":"+15557654321","to":"+15550100001","body":"When are you open?"}'
 
+Or call the Telnyx number (docs/voice.md): the emulator plays Telnyx's AI assistant, signed with the account's key:
+
+  curl -s localhost:${phonePort}/call -d '{"from":"+15557654321","to":"+15550100002","say":["Hi, this is Jane Doe, jane@example.com.","I want to book a boiler service next week."]}'
+
 This terminal prints what the bot texts back.
 `;
   return {
@@ -118,6 +199,7 @@ This terminal prints what the bot texts back.
     twilio,
     telnyx,
     text,
+    call,
     async close() {
       clearInterval(timer);
       await new Promise<void>((resolve) => phone.close(() => resolve()));

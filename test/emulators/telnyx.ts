@@ -45,6 +45,7 @@ import {
   sendJson,
   startEmulatorServer,
 } from "./http-server";
+import { TelnyxConversations } from "./telnyx-voice";
 
 export type { RecordedRequest } from "./http-server";
 
@@ -125,6 +126,8 @@ export interface TelnyxEmulator {
   /** The account's webhook public key (base64 of the raw 32-byte Ed25519 key), as a tenant pastes it. */
   publicKey: string;
   requests: RecordedRequest[];
+  /** The AI assistant conversations the account holds (telnyx-voice.ts): what the transcript API lists. */
+  conversations: TelnyxConversations;
   /** Every message the API accepted, oldest first. */
   sent: TelnyxSentMessage[];
   /** The recipient texted STOP: sends to it answer 409 with code 40300. */
@@ -519,6 +522,7 @@ export async function startTelnyxEmulator(opts: TelnyxEmulatorOptions = {}): Pro
       if (message) return sendJson(res, 200, { data: messageJson(message) });
     }
     if (method === "GET" && path === "/v2/detail_records") return handleDetailRecords(res, recorded.query);
+    if (emulator.conversations.handle(method, path, recorded.query, res)) return;
     sendErrors(res, 404, [
       {
         code: "10005",
@@ -563,6 +567,7 @@ export async function startTelnyxEmulator(opts: TelnyxEmulatorOptions = {}): Pro
     messagingProfileId,
     publicKey,
     requests: [],
+    conversations: new TelnyxConversations(),
     sent,
     optOut: (number) => void optedOut.add(number),
     optIn: (number) => void optedOut.delete(number),
@@ -581,6 +586,7 @@ export async function startTelnyxEmulator(opts: TelnyxEmulatorOptions = {}): Pro
       optedOut.clear();
       invalidNumbers.clear();
       faults.length = 0;
+      emulator.conversations.clear();
       emulator.requests.length = 0;
     },
     close: async () => {

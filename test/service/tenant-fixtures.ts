@@ -3,6 +3,7 @@ import { DatabaseSecretStore } from "../../service/src/adapters/database-secret-
 import { buildModelStack, type ModelStack } from "../../service/src/compose/model-stack";
 import { parseConfig } from "../../service/src/config";
 import { appendAudit } from "../../service/src/db/audit";
+import { recordCallInsights, recordEndedCall } from "../../service/src/db/calls";
 import { insertChannel, setChannelSecretRefs } from "../../service/src/db/channels";
 import type { Sql } from "../../service/src/db/client";
 import { upsertContactByPhone } from "../../service/src/db/contacts";
@@ -43,6 +44,8 @@ export const SHARED = {
   phone: "+14155550100",
   /** The e-mail address that customer gave both tenants. */
   email: "shared-person@example.com",
+  /** A call leg id both tenants' assistants report (ids from two Telnyx accounts may meet). */
+  callControlId: "v3:shared-call-leg",
   /** A user JWT's identity that both tenants have (same issuer and `sub`). */
   userIdentity: userIdentityId(ISSUER, "alice"),
 } as const;
@@ -81,6 +84,8 @@ export interface SeededTenant extends WebhookSeed, ContactsSeed {
   escalationId: string;
   escalationConversationId: string;
   notificationId: string;
+  /** A call from SHARED.phone (its contact), keyed by the call leg both tenants' calls share (SHARED.callControlId). */
+  callId: string;
 }
 
 export const identity = (id: string, kind: Identity["kind"] = "user"): Identity => ({
@@ -234,6 +239,31 @@ async function sms(sql: Sql, marker: string) {
   return { smsContactId: contact.id, smsMessageId, smsProviderMessageId };
 }
 
+/** A call of SHARED.phone answered by the tenant's assistant, with its transcript, insights and summary. */
+async function call(sql: Sql, marker: string, contactId: string) {
+  const { id } = await recordEndedCall(sql, {
+    connectionId: null,
+    callControlId: SHARED.callControlId,
+    conversationId: `conversation-${marker}`,
+    callSessionId: null,
+    assistantId: `assistant-${marker}`,
+    fromNumber: SHARED.phone,
+    toNumber: "+15550000000",
+    contactId,
+    durationSec: 30,
+    reason: "user_hangup",
+    transcript: [{ role: "user", text: `${marker} caller words`, createdAt: null }],
+    endedAt: new Date(),
+  });
+  await recordCallInsights(
+    sql,
+    { connectionId: null, callControlId: SHARED.callControlId, callSessionId: null },
+    { insightGroupId: "group", results: [{ insightId: "i", result: `${marker} insight` }], receivedAt: "x" },
+  );
+  await sql`update calls set summary = ${`${marker} call summary`} where id = ${id}`;
+  return { callId: id };
+}
+
 async function erasure(sql: Sql, marker: string) {
   await eraseSubject(
     sql,
@@ -256,6 +286,7 @@ export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Pro
     const secrets = await secret(sql, tenant.id);
     const texts = await sms(sql, marker);
     const escalated = await seedEscalations(sql, marker);
+    const calls = await call(sql, marker, texts.smsContactId);
     await erasure(sql, marker);
     const webhooks = await seedWebhooks(sql, marker);
     const people = await seedContacts(sql, marker, turns.sessionId);
@@ -275,6 +306,7 @@ export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Pro
       ...webhooks,
       ...people,
       ...escalated,
+      ...calls,
     };
   });
 }

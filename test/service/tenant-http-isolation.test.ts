@@ -147,6 +147,7 @@ describe("random admin paths, ids and bodies, as A's tenant admin", () => {
     contactId: fc.oneof(fc.constant(b.personContactId), uuid),
     leadId: fc.oneof(fc.constant(b.leadId), uuid),
     email: fc.constant(SHARED.email),
+    callId: fc.oneof(fc.constant(b.callId), uuid),
   });
   const bodies = (route: string) =>
     fc.oneof(

@@ -430,6 +430,45 @@ const controls: RouteRow[] = [
   },
 ];
 
+/** Calls (voice): B's on B's path, B's call id on A's path, and the controls. */
+const calls: RouteRow[] = [
+  {
+    name: "GET B's calls",
+    route: `GET ${T}/{id}/calls`,
+    path: ({ b }) => `${T}/${b.id}/calls?number=${encodeURIComponent(SHARED.phone)}`,
+    status: [404],
+    as: "aAdmin",
+  },
+  {
+    name: "GET B's call",
+    route: `GET ${T}/{id}/calls/{callId}`,
+    path: ({ b }) => `${T}/${b.id}/calls/${b.callId}`,
+    status: [404],
+    as: "aAdmin",
+  },
+  {
+    name: "GET B's call by id on A's path",
+    route: `GET ${T}/{id}/calls/{callId}`,
+    path: ({ a, b }) => `${T}/${a.id}/calls/${b.callId}`,
+    status: [404],
+    as: "aAdmin",
+  },
+  {
+    name: "the platform reads B's call",
+    route: `GET ${T}/{id}/calls/{callId}`,
+    path: ({ b }) => `${T}/${b.id}/calls/${b.callId}`,
+    sees: () => "bravo caller words",
+    as: "platform",
+  },
+  {
+    name: "A's admin lists A's calls of the shared caller",
+    route: `GET ${T}/{id}/calls`,
+    path: ({ a }) => `${T}/${a.id}/calls?number=${encodeURIComponent(SHARED.phone)}`,
+    sees: () => "alpha call summary",
+    as: "aAdmin",
+  },
+];
+
 export const ROUTES: RouteRow[] = [
   ...onBsPath,
   ...onAsPath,
@@ -438,6 +477,7 @@ export const ROUTES: RouteRow[] = [
   ...WEBHOOK_ROUTES,
   ...CONTACTS_ROUTES,
   ...ESCALATION_ROUTES,
+  ...calls,
 ];
 
 /** What only B stored: found in an answer to A (and not sent by A itself), it is a leak. */
@@ -449,5 +489,6 @@ export function bTraces(b: SeededTenant): string[] {
     ...["bravo@example.com", "bravo settings", "bravo-admin", "db-secret:bravo"],
     ...[b.personContactId, b.leadId, "bravo person", "bravo lead", "bravo call summary"],
     ...[b.escalationId, "bravo reason", "bravo summary", "bravo-agent", "db:bravo-slack"],
+    ...[b.callId, "bravo caller words", "bravo call summary", "bravo insight"],
   ];
 }

@@ -21,6 +21,7 @@ import { CONTACTS_CASES, CONTACTS_DEPLOYMENT_WIDE } from "./tenant-contacts-case
 import { ESCALATION_CASES } from "./tenant-escalation-cases";
 import { type SeededTenant, SHARED } from "./tenant-fixtures";
 import { SMS_CASES } from "./tenant-sms-cases";
+import { CALL_CASES } from "./tenant-voice-cases";
 import { WEBHOOK_CASES } from "./tenant-webhooks-cases";
 
 /**
@@ -303,6 +304,7 @@ const purges: Record<string, IsolationCase> = Object.fromEntries(
     purgeConversations: retention.purgeConversations,
     purgeSmsMessages: retention.purgeSmsMessages,
     purgeSmsQuotaNotices: retention.purgeSmsQuotaNotices,
+    purgeCalls: retention.purgeCalls,
   }).map(([name, purge]) => [`retention.${name}`, { run: ({ sql }: CaseContext) => purge(sql, 0, 1000) }]),
 );
 
@@ -315,6 +317,7 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
   ...WEBHOOK_CASES,
   ...CONTACTS_CASES,
   ...ESCALATION_CASES,
+  ...CALL_CASES,
   ...purges,
 };
 

@@ -1,11 +1,13 @@
 import type { TaskHandlers } from "../adapters/task-handlers";
 import { intercomChannel } from "../channels/intercom/channel";
 import { type GatewayOptions, IntercomConnections } from "../channels/intercom/connections";
-import type { ConnectedChannels } from "../channels/pipeline/channel";
 import { combineConnected } from "../channels/pipeline/connected";
 import { InboundPipeline } from "../channels/pipeline/pipeline";
 import type { TurnDeps } from "../channels/pipeline/turn";
+import type { SmsConnections } from "../channels/sms/connections";
 import type { SmsInbound } from "../channels/sms/inbound";
+import type { VoiceFollowUp } from "../channels/voice/sender";
+import type { VoiceUrlTokens } from "../channels/voice/url-token";
 import type { Config } from "../config";
 import type { Sql } from "../db/client";
 import { DEFAULT_TENANT_ID } from "../db/tenant-scope";
@@ -20,6 +22,7 @@ import type { TaskQueue } from "../ports/task-queue";
 import type { SecretRefresher } from "./secrets";
 import { intercomSettings, pipelineSettings, retentionPolicy } from "./settings";
 import { smsConnections, smsInbound } from "./sms";
+import { type VoiceDoors, voiceConnections, voiceDoors } from "./voice";
 
 export interface IntercomParts {
   /** Set whenever a token is configured (the admin endpoints use it even when replies are off). */
@@ -37,6 +40,8 @@ export interface Channels {
   pipeline?: InboundPipeline;
   /** Tenants' phone numbers' webhooks (Twilio, Telnyx, Voxie); undefined without a secret store. */
   sms?: SmsInbound;
+  /** Tenants' Telnyx AI assistants' webhooks (dynamic variables, events); undefined without a secret store. */
+  voice?: VoiceDoors;
   /** The retention purge, bound to the database and the configured policy. */
   retention: () => Promise<PurgeResult>;
   /** Stops the local timers and lets queued tasks finish. */
@@ -61,6 +66,8 @@ interface ChannelDeps {
   tenants?: TenantDirectory | undefined;
   /** A handoff opens an escalation for the tenant's team (compose/escalations.ts). */
   escalations?: PipelineEscalations | undefined;
+  /** Voice: the tokens of the dynamic-variables URLs, and what follows a call up (other areas' parts). */
+  voice?: { tokens: VoiceUrlTokens; followUp?: VoiceFollowUp | undefined } | undefined;
 }
 
 /** Runs `task` every `seconds` (0: never) without keeping the process alive; failures are logged. */
@@ -75,6 +82,7 @@ export async function buildChannels(config: Config, deps: ChannelDeps): Promise<
   const numbers = smsNumbers(config, deps);
   const pipeline = await buildPipeline(config, deps, intercom, numbers);
   const sms = pipeline && numbers ? smsInbound({ ...deps, connections: numbers, pipeline }) : undefined;
+  const voice = pipeline && numbers ? voiceParts(config, deps, numbers, pipeline) : undefined;
   if (pipeline) {
     deps.tasks.register("outbox", (id, tenantId) => pipeline.process(id, tenantId));
     pipeline.attachQueue(deps.queue);
@@ -102,6 +110,7 @@ export async function buildChannels(config: Config, deps: ChannelDeps): Promise<
     intercom,
     ...(pipeline ? { pipeline } : {}),
     ...(sms ? { sms } : {}),
+    ...(voice ? { voice } : {}),
     retention,
     async stop() {
       clearInterval(poller);
@@ -119,10 +128,13 @@ async function buildPipeline(
   config: Config,
   deps: ChannelDeps,
   intercom: IntercomParts,
-  numbers: ConnectedChannels | undefined,
+  numbers: SmsConnections | undefined,
 ) {
   const { gateway, adminId } = intercom;
-  const connected = combineConnected(tenantConnections(config, deps), numbers);
+  const calls = numbers
+    ? voiceConnections(config, { ...deps, numbers, followUp: deps.voice?.followUp })
+    : undefined;
+  const connected = combineConnected(tenantConnections(config, deps), numbers, calls);
   if (!connected && (!gateway || !adminId)) return undefined;
   const { sql, engine, log } = deps;
   const settings = pipelineSettings(config);
@@ -159,6 +171,13 @@ function tenantConnections(config: Config, deps: ChannelDeps) {
       return new IntercomSdkGateway({ ...options, baseUrl: config.INTERCOM_API_BASE });
     },
   });
+}
+
+/** The voice doors, when the deployment can verify them (a token key) and route them (numbers). */
+function voiceParts(config: Config, deps: ChannelDeps, numbers: SmsConnections, pipeline: InboundPipeline) {
+  const { sql, log, tenants, voice } = deps;
+  if (!voice || !tenants) return undefined;
+  return voiceDoors(config, { sql, log, numbers, tenants, tokens: voice.tokens, pipeline });
 }
 
 /** Tenants' phone numbers (SMS), with a secret store for their credentials and the tenants' settings. */

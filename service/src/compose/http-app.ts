@@ -1,4 +1,5 @@
 import { createApp } from "../app";
+import type { VoiceUrlTokens } from "../channels/voice/url-token";
 import { type Config, internalAudience, VERSION } from "../config";
 import type { Database } from "../db/client";
 import type { OutboundEvents } from "../engine/follow-up";
@@ -12,6 +13,7 @@ import type { EscalationParts } from "./escalations";
 import type { ModelStack } from "./model-stack";
 import { engineSettings } from "./settings";
 import type { Tasks } from "./tasks";
+import { voiceUrls } from "./voice";
 import type { WebhooksOut } from "./webhooks-out";
 
 export interface HttpAppParts {
@@ -33,6 +35,8 @@ export interface HttpAppParts {
   events: OutboundEvents;
   /** Some variable is a Secret Manager reference (shown to operators on the readiness endpoint). */
   secretManager: boolean;
+  /** The tokens of tenants' dynamic-variables URLs (shown with their Telnyx connections). */
+  voiceTokens: VoiceUrlTokens;
   startedAt: number;
   /** Escalations: the web chat's handoffs and the admin API's escalation routes. */
   escalation?: EscalationParts | undefined;
@@ -68,6 +72,7 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
     internalAuth: internalAuthOptions(config),
     pipeline: channels.pipeline,
     sms: { inbound: channels.sms, publicUrl: config.PUBLIC_URL },
+    voice: { greeter: channels.voice?.greeter, inbound: channels.voice?.inbound },
     internal: { retention: channels.retention, tasks: parts.tasks.handlers, sweeps: parts.tasks.sweeps },
     intercom: {
       admin: {
@@ -97,6 +102,7 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
       events: parts.events,
       escalations: parts.escalation?.escalations,
       slackHosts: config.SLACK_WEBHOOK_HOSTS,
+      voiceUrls: voiceUrls(config.PUBLIC_URL, parts.voiceTokens),
     },
     googleCloudProject: config.GOOGLE_CLOUD_PROJECT,
     trustedProxyHops: config.TRUSTED_PROXY_HOPS,

@@ -21,6 +21,7 @@ import { buildModelStack } from "./model-stack";
 import { type BuiltSecretStore, buildSecretStore } from "./secret-store";
 import { hasSecretReferences, secretRefresher, secretSourceFor, sessionKey } from "./secrets";
 import { buildTasks } from "./tasks";
+import { voiceUrlTokens } from "./voice";
 import { buildWebhooksOut } from "./webhooks-out";
 
 export interface StartOptions {
@@ -125,6 +126,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
     const models = await buildModelStack(config, { sql: db.sql, log });
     const signingKey = await sessionKey(config, keyDir);
     const auth = authenticator(config, signingKey);
+    const voiceTokens = voiceUrlTokens(config, signingKey);
     const tasks = await buildTasks(config, { log, cloudTasksClientOptions: opts.cloudTasksClientOptions });
     // Signed webhooks out: `webhooks.events` is the OutboundEvents the other parts record events with.
     const webhooks = buildWebhooksOut(config, { sql: db.sql, log, tasks, secretStore: secrets.store });
@@ -151,6 +153,10 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       secretStore: secrets.store,
       tenants: models.tenants,
       escalations: escalation.escalations,
+      voice: {
+        tokens: voiceTokens,
+        followUp: { insights: contacts.insights, escalations: escalation.escalations, events },
+      },
     });
     const app = buildHttpApp(config, {
       db,
@@ -166,6 +172,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       erasureKey: erasureKey(signingKey),
       events,
       secretManager: hasSecretReferences(env),
+      voiceTokens,
       startedAt,
       escalation,
     });

@@ -203,6 +203,16 @@ export const purgeSmsMessages: PurgeBatch = async (sql, age, limit) => {
   return result.count;
 };
 
+/** Phone calls (transcripts, insights, summaries) kept as long as chat sessions. */
+export const purgeCalls: PurgeBatch = async (sql, age, limit) => {
+  const result = await sql`
+    delete from calls where id in (
+      select id from calls where created_at < ${days(sql, age)}
+      limit ${limit}
+      for update skip locked)`;
+  return result.count;
+};
+
 /** Quota notices of periods long over (kept as long as the delivery records; only the current period counts). */
 export const purgeSmsQuotaNotices: PurgeBatch = async (sql, age, limit) => {
   const result = await sql`

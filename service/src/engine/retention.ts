@@ -2,6 +2,7 @@ import type { Sql } from "../db/client";
 import {
   type PurgeBatch,
   purgeAuditLog,
+  purgeCalls,
   purgeConversations,
   purgeHandoffs,
   purgeMessages,
@@ -50,6 +51,7 @@ export const RETENTION_KINDS = [
   "smsMessages",
   "smsQuotaNotices",
   "outboundEvents",
+  "calls",
 ] as const;
 export type RetentionKind = (typeof RETENTION_KINDS)[number];
 
@@ -77,6 +79,8 @@ function kinds(p: RetentionPolicy): Record<RetentionKind, [PurgeBatch, number]> 
     smsQuotaNotices: [purgeSmsQuotaNotices, p.usageLedgerDays],
     // Signed webhooks out: settled events (and their delivery logs) live as long as the inbound outbox.
     outboundEvents: [purgeOutboundEvents, p.outboxDays],
+    // A call's transcript is a conversation: kept as long as chat sessions.
+    calls: [purgeCalls, p.sessionsDays],
   };
 }
 

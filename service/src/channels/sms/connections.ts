@@ -1,6 +1,10 @@
 import { findChannel } from "../../db/channels";
 import type { Sql } from "../../db/client";
-import { type ConnectionRoute, findConnectionByNumber } from "../../db/platform-channels";
+import {
+  type ConnectionRoute,
+  findConnectionByNumber,
+  findConnectionRoute,
+} from "../../db/platform-channels";
 import { inTenant } from "../../db/tenant-scope";
 import type { Logger } from "../../logger";
 import type { SecretStore } from "../../ports/secret-store";
@@ -68,7 +72,29 @@ export class SmsConnections implements ConnectedChannels {
 
   /** The connection a webhook's number names, with its credentials when it is active. */
   async byNumber(provider: SmsProvider, phoneNumber: string): Promise<NumberRoute> {
-    const route = await findConnectionByNumber(this.deps.sql, provider, phoneNumber);
+    return this.routeOf(await findConnectionByNumber(this.deps.sql, provider, phoneNumber));
+  }
+
+  /**
+   * A connection named by id (a Telnyx voice event that names no number comes to a URL naming its
+   * connection), routed exactly like `byNumber`; unknown when it is not of `provider`.
+   */
+  async byConnectionId(provider: SmsProvider, connectionId: string): Promise<NumberRoute> {
+    const route = await findConnectionRoute(this.deps.sql, connectionId);
+    return this.routeOf(route?.kind === provider ? route : undefined);
+  }
+
+  /**
+   * The credentials of one of the tenant's active connections (the voice channel reads transcripts with a
+   * Telnyx connection's API key), read in that tenant's scope; undefined when it is gone or disabled.
+   */
+  async secretsOf(tenantId: string, connectionId: string): Promise<SmsConnectionSecrets | undefined> {
+    const row = await inTenant(tenantId, () => findChannel(this.deps.sql, connectionId));
+    if (row?.status !== "active" || !isSmsProvider(row.kind)) return undefined;
+    return (await this.credentialsOf({ ...row, tenantId }))?.secrets;
+  }
+
+  private async routeOf(route: ConnectionRoute | undefined): Promise<NumberRoute> {
     if (!route) return { kind: "unknown" };
     if (route.status !== "active" || route.tenantStatus !== "active") {
       this.built.delete(route.id);

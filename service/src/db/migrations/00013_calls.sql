@@ -5,9 +5,11 @@ create table calls (
   tenant_id uuid not null default app_tenant() references tenants (id) on delete cascade,
   -- The tenant's Telnyx connection (channel_connections.id) whose number was called.
   connection_id uuid,
-  -- Telnyx's AI conversation id: the call's key, the same on every retried event.
-  conversation_id text not null,
-  call_control_id text,
+  -- Telnyx's AI conversation id, from `call.conversation.ended` (the transcript's key). Null while only
+  -- the insights arrived: `call.conversation_insights.generated` names the call, not the conversation.
+  conversation_id text,
+  -- The assistant's call leg: the one id both events carry, so it keys the row whichever comes first.
+  call_control_id text not null,
   call_session_id text,
   assistant_id text,
   from_number text,
@@ -24,6 +26,7 @@ create table calls (
   ended_at timestamptz,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
+  unique (tenant_id, call_control_id),
   unique (tenant_id, conversation_id)
 );
 create index calls_tenant_created_idx on calls (tenant_id, created_at desc, id desc);

@@ -32,6 +32,10 @@ const ChannelSchema = z
     webhookUrl: z.string().optional().openapi({
       description: "Where the provider posts this connection's webhooks (PUBLIC_URL-based when it is set)",
     }),
+    voice: z.object({ dynamicVariablesUrl: z.string(), eventsUrl: z.string() }).optional().openapi({
+      description:
+        "Telnyx only: the AI assistant's dynamic-variables webhook URL (with its secret token) and events URL (docs/voice.md)",
+    }),
   })
   .openapi("Channel");
 
@@ -85,7 +89,7 @@ const deleteRouteDef = createRoute({
   responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 503) },
 });
 
-function view(c: ChannelConnection, publicUrl: string | undefined) {
+function view(c: ChannelConnection, publicUrl: string | undefined, voice?: AdminDeps["voiceUrls"]) {
   const path = CHANNEL_KINDS[c.kind]?.webhookPath?.(c.id);
   return {
     id: c.id,
@@ -96,6 +100,7 @@ function view(c: ChannelConnection, publicUrl: string | undefined) {
     status: c.status,
     createdAt: new Date(c.createdAt).toISOString(),
     ...(path ? { webhookUrl: `${(publicUrl ?? "").replace(/\/+$/, "")}${path}` } : {}),
+    ...(c.kind === "telnyx" && voice ? { voice: voice(c.id) } : {}),
   };
 }
 
@@ -185,7 +190,7 @@ export function channelRoutes(deps: AdminDeps) {
     const { id } = c.req.valid("param");
     await requireTenantRole(c, sql, id, ["tenant_admin"]);
     const channels = await inTenant(id, () => listChannels(sql));
-    return c.json({ channels: channels.map((ch) => view(ch, deps.publicUrl)) }, 200);
+    return c.json({ channels: channels.map((ch) => view(ch, deps.publicUrl, deps.voiceUrls)) }, 200);
   });
 
   app.openapi(createRouteDef, async (c) => {
@@ -196,7 +201,7 @@ export function channelRoutes(deps: AdminDeps) {
       await recordAction(c, sql, acting, { action: "channel.created", target: row.id, summary });
       return row;
     });
-    return c.json(view(created, deps.publicUrl), 201);
+    return c.json(view(created, deps.publicUrl, deps.voiceUrls), 201);
   });
 
   app.openapi(rotateRouteDef, async (c) => {
@@ -209,7 +214,7 @@ export function channelRoutes(deps: AdminDeps) {
       await recordAction(c, sql, acting, { action: "credential.rotated", target: channelId, summary });
       return channel;
     });
-    return c.json(view(updated, deps.publicUrl), 200);
+    return c.json(view(updated, deps.publicUrl, deps.voiceUrls), 200);
   });
 
   app.openapi(deleteRouteDef, async (c) => {

@@ -4,6 +4,7 @@ import { createRouter } from "../../http/router";
 import { adminPrincipal } from "../../middleware/admin-principal";
 import { apiKeyRoutes } from "./api-keys";
 import { auditRoutes } from "./audit";
+import { callRoutes } from "./calls";
 import { channelRoutes } from "./channels";
 import { contactDirectoryRoutes } from "./contact-directory";
 import { contactRoutes } from "./contacts";
@@ -45,6 +46,7 @@ export function adminRoutes(deps: AdminDeps) {
   // Contacts and leads (issue 14).
   app.route("/", contactDirectoryRoutes(deps));
   app.route("/", leadRoutes(deps));
+  app.route("/", callRoutes(deps));
   app.route("/", auditRoutes(deps));
   // Signed webhooks out and the API keys of tenants' automations (docs/webhooks.md).
   app.route("/", apiKeyRoutes(deps));
