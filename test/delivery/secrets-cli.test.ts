@@ -29,6 +29,7 @@ const SECRETS: SecretDefinition[] = [
   { id: "session-signing-key", envVar: "SESSION_SIGNING_KEY", description: "Signs web chat session tokens" },
   { id: "admin-api-key", envVar: "ADMIN_API_KEY", description: "Key of the admin API" },
   { id: "jwt-secret", envVar: "JWT_SECRET", description: "Secret of JWTs" },
+  { id: "smtp-url", envVar: "SMTP_URL", description: "SMTP relay of team notifications" },
 ];
 
 let sm: SecretManagerEmulator;
@@ -100,7 +101,7 @@ describe("status", () => {
     expect(row("jwt-secret")).toContain("NO VERSION");
     expect(row("admin-api-key")).toContain("MISSING");
     expect(stdout.text).toContain(`project ${PROJECT}`);
-    expect(stdout.text).toContain("2 of 5 ready.");
+    expect(stdout.text).toContain("2 of 6 ready.");
     // What to put in the site so that exactly the secrets with a version are mounted.
     expect(stdout.text).toContain(
       'secretsReady for infra/site.json: ["intercom-access-token","intercom-webhook-secret"]',
@@ -113,7 +114,7 @@ describe("status", () => {
     for (const s of SECRETS) sm.setSecret(PROJECT, s.id, `value-of-${s.id}`);
     const { ctx, stdout } = context();
     expect(await run(ctx, "status", "staging")).toBe(0);
-    expect(stdout.text).toContain("5 of 5 ready.");
+    expect(stdout.text).toContain("6 of 6 ready.");
   });
 });
 

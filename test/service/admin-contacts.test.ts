@@ -37,8 +37,8 @@ async function person(t: Body, p: { phone: string; email: string; name: string; 
   return inTenant(t.id, async () => {
     const contact = await mergeContact(sql, { ...p, channel: "voice" });
     const [call] = await sql<{ id: string }[]>`
-      insert into calls (conversation_id, from_number, contact_id, transcript, summary)
-      values (${`conv-${crypto.randomUUID()}`}, ${p.phone}, ${contact.id},
+      insert into calls (call_control_id, conversation_id, from_number, contact_id, transcript, summary)
+      values (${`leg-${crypto.randomUUID()}`}, ${`conv-${crypto.randomUUID()}`}, ${p.phone}, ${contact.id},
               ${sql.json([{ role: "user", text: "I want to buy", createdAt: "2026-11-30T10:00:00Z" }])},
               'Wants to buy.')
       returning id`;
@@ -268,7 +268,7 @@ describe("GDPR erasure reaches contacts, calls, leads and extractions", () => {
     const [loose] = await inTenant(
       a.id,
       () => sql<{ id: string }[]>`
-      insert into calls (conversation_id, from_number) values ('conv-loose', '+14155550243') returning id`,
+      insert into calls (call_control_id, conversation_id, from_number) values ('leg-loose', 'conv-loose', '+14155550243') returning id`,
     );
     const res = await svc.call(
       "DELETE",
@@ -301,8 +301,8 @@ describe("composed: the poll's sweep extracts a call whose after-call run was lo
     const [call] = await inTenant(
       t.id,
       () => sql<{ id: string }[]>`
-      insert into calls (conversation_id, from_number, transcript, created_at)
-      values ('conv-sweep', '+14155550250',
+      insert into calls (call_control_id, conversation_id, from_number, transcript, created_at)
+      values ('leg-sweep', 'conv-sweep', '+14155550250',
               ${sql.json([{ role: "user", text: "Hi, my name is Nia Long. I'd like to book a table for four.", createdAt: "2026-11-30T10:00:00Z" }])},
               now() - interval '10 minutes')
       returning id`,

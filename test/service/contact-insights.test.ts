@@ -81,8 +81,8 @@ const BOOKING_CALL = [
 async function storeCall(tenantId: string, from: string, transcript: unknown[]) {
   return inTenant(tenantId, async () => {
     const [row] = await sql<{ id: string }[]>`
-      insert into calls (conversation_id, from_number, to_number, transcript, duration_sec, reason)
-      values (${`conv-${crypto.randomUUID()}`}, ${from}, '+15550001111', ${sql.json(transcript as never)}, 42, 'user_hangup')
+      insert into calls (call_control_id, conversation_id, from_number, to_number, transcript, duration_sec, reason)
+      values (${`leg-${crypto.randomUUID()}`}, ${`conv-${crypto.randomUUID()}`}, ${from}, '+15550001111', ${sql.json(transcript as never)}, 42, 'user_hangup')
       returning id`;
     return row?.id as string;
   });

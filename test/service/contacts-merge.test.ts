@@ -60,7 +60,7 @@ describe("contacts merged across channels", () => {
     const sessionId = crypto.randomUUID();
     await inT(async () => {
       await sql`insert into sessions (id, identity_id, channel, contact_id) values (${sessionId}, 'user:g', 'web', ${byMail.id})`;
-      await sql`insert into calls (conversation_id, contact_id) values (${`conv-${n}`}, ${byMail.id})`;
+      await sql`insert into calls (call_control_id, conversation_id, contact_id) values (${`leg-${n}`}, ${`conv-${n}`}, ${byMail.id})`;
       for (const [contact, follow] of [
         [byPhone.id, "call back"],
         [byMail.id, "send a quote"],

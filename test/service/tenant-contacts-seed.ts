@@ -27,8 +27,8 @@ export async function seedContacts(sql: Sql, marker: string, webSessionId: strin
   });
   await linkSessionContact(sql, webSessionId, contact.id);
   const [call] = await sql<{ id: string }[]>`
-    insert into calls (conversation_id, from_number, contact_id, transcript, summary)
-    values (${SHARED.conversationId}, ${SHARED.phone}, ${contact.id},
+    insert into calls (call_control_id, conversation_id, from_number, contact_id, transcript, summary)
+    values (${`leg-${SHARED.conversationId}`}, ${SHARED.conversationId}, ${SHARED.phone}, ${contact.id},
             ${sql.json([{ role: "user", text: `${marker} wants to buy` }])}, ${`${marker} call summary`})
     returning id`;
   const callId = call?.id as string;

@@ -21,17 +21,24 @@ export interface EventRow {
   payload: Record<string, unknown>;
 }
 
-/** The event, and one pending delivery per enabled endpoint subscribed to its type. */
+/**
+ * The event, and one pending delivery per enabled endpoint subscribed to its type. An event no endpoint
+ * subscribes to is not written at all: nobody would receive it, and its payload may name a person (a
+ * `contact.erased` carries the handles erased) who should then be kept nowhere.
+ */
 export async function recordEvent(sql: Sql, event: EventRow): Promise<DeliveryToDispatch[]> {
   return await sql<DeliveryToDispatch[]>`
-    with event as (
+    with subscriber as (
+      select id, created_at from webhook_endpoints
+      where status = 'enabled' and ${event.type} = any(events)),
+    event as (
       insert into outbound_events (id, type, ordering_key, payload)
-      values (${event.id}, ${event.type}, ${event.orderingKey}, ${sql.json(event.payload as never)})
-      returning id, type, ordering_key)
+      select ${event.id}, ${event.type}, ${event.orderingKey}, ${sql.json(event.payload as never)}
+      where exists (select from subscriber)
+      returning id, ordering_key)
     insert into event_deliveries (event_id, endpoint_id, ordering_key)
-    select event.id, e.id, event.ordering_key from event, webhook_endpoints e
-    where e.status = 'enabled' and event.type = any(e.events)
-    order by e.created_at, e.id
+    select event.id, subscriber.id, event.ordering_key from event, subscriber
+    order by subscriber.created_at, subscriber.id
     returning id, dispatches`;
 }
 
