@@ -329,3 +329,23 @@ describe("the sweep across tenants", () => {
     await b.work();
   });
 });
+
+describe("a tenant's webhook endpoint disabled by its circuit", () => {
+  test("is told to the team by e-mail and Slack, with its host and how to turn it back on", async () => {
+    const t = await team(tenantA);
+    await inTenant(tenantA, () =>
+      t.escalations.notifyTeam("endpoint.disabled", {
+        endpointId: "0b5f6b1e-4d0c-4f33-9a1f-0a0a0a0a0a0a",
+        host: "hooks.zapier.com",
+        reason: "failing for more than 24 h",
+      }),
+    );
+    expect(await t.work()).toEqual(["sent", "sent"]);
+    const [mail] = mailTo(t.settings.emails[0] as string);
+    expect(mail?.subject).toBe("[Acme Plumbing] A webhook endpoint was disabled (hooks.zapier.com)");
+    expect(mail?.text).toContain("failing for more than 24 h");
+    expect(mail?.text).toContain("re-enable");
+    const post = slack.posts.find((p) => t.webhookUrl.endsWith(p.path));
+    expect(post?.text).toContain("hooks.zapier.com was disabled");
+  });
+});

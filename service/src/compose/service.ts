@@ -15,7 +15,7 @@ import type { SecretStore } from "../ports/secret-store";
 import { drain, exitOnSignals, listen, type Server } from "../server";
 import { buildChannels, type Channels } from "./channels";
 import { buildContacts } from "./contacts";
-import { buildEscalations } from "./escalations";
+import { buildEscalations, type EscalationParts } from "./escalations";
 import { buildHttpApp } from "./http-app";
 import { buildModelStack } from "./model-stack";
 import { type BuiltSecretStore, buildSecretStore } from "./secret-store";
@@ -129,7 +129,23 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
     const voiceTokens = voiceUrlTokens(config, signingKey);
     const tasks = await buildTasks(config, { log, cloudTasksClientOptions: opts.cloudTasksClientOptions });
     // Signed webhooks out: `webhooks.events` is the OutboundEvents the other parts record events with.
-    const webhooks = buildWebhooksOut(config, { sql: db.sql, log, tasks, secretStore: secrets.store });
+    // A disabled endpoint is told to the tenant's team through the escalations' notifications (built below:
+    // escalations record their events through these webhooks).
+    let notifyTeam: EscalationParts["escalations"] | undefined;
+    const webhooks = buildWebhooksOut(config, {
+      sql: db.sql,
+      log,
+      tasks,
+      secretStore: secrets.store,
+      onEndpointDisabled: (e) =>
+        inTenant(e.tenantId, async () => {
+          const payload = { endpointId: e.endpointId, host: e.host, reason: e.reason };
+          await notifyTeam?.notifyTeam("endpoint.disabled", {
+            ...payload,
+            ...(e.description ? { description: e.description } : {}),
+          });
+        }),
+    });
     const events = webhooks.events;
     // Contacts and leads: `contacts.insights` is the voice channel's CallInsights.
     const contacts = buildContacts(config, { sql: db.sql, log, models, sweeps: tasks.sweeps, events });
@@ -142,6 +158,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       tenants: models.tenants,
       events,
     });
+    notifyTeam = escalation.escalations;
     const channels = await buildChannels(config, {
       sql: db.sql,
       engine: models.engine,

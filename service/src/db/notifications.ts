@@ -17,6 +17,8 @@ export interface NotificationRow extends NotificationTarget {
   id: string;
   escalationId: string | null;
   topic: string;
+  /** What a notification not about an escalation says. */
+  payload: Record<string, string> | null;
   status: "pending" | "sent" | "failed";
   attempts: number;
   nextAttemptAt: Date;
@@ -26,20 +28,27 @@ export interface NotificationRow extends NotificationTarget {
 }
 
 const COLUMNS = (sql: Sql) => sql`
-  id::text, escalation_id::text, topic, kind, target, status, attempts, next_attempt_at, last_error,
+  id::text, escalation_id::text, topic, payload, kind, target, status, attempts, next_attempt_at, last_error,
   sent_at, created_at`;
 
 /** A row per target (once: a retried open writes none twice); returns the ids written now. */
 export async function insertNotifications(
   sql: Sql,
-  escalationId: string,
+  escalationId: string | null,
   topic: string,
   targets: readonly NotificationTarget[],
+  payload: Record<string, string> | null = null,
 ): Promise<{ id: string; attempts: number }[]> {
   if (targets.length === 0) return [];
-  const rows = targets.map((t) => ({ escalation_id: escalationId, topic, kind: t.kind, target: t.target }));
+  const rows = targets.map((t) => ({
+    escalation_id: escalationId,
+    topic,
+    kind: t.kind,
+    target: t.target,
+    payload: payload === null ? null : sql.json(payload),
+  }));
   return sql<{ id: string; attempts: number }[]>`
-    insert into notifications ${sql(rows, "escalation_id", "topic", "kind", "target")}
+    insert into notifications ${sql(rows, "escalation_id", "topic", "kind", "target", "payload")}
     on conflict (tenant_id, escalation_id, topic, kind, target) do nothing
     returning id::text, attempts`;
 }

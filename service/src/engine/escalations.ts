@@ -177,6 +177,20 @@ export class TenantEscalations implements Escalations {
     return found ? { row: found, resolved: false } : undefined;
   }
 
+  /**
+   * Tells the tenant's team (the escalation targets: e-mail, Slack) something that is not an escalation:
+   * `endpoint.disabled` when the circuit of one of its webhook endpoints opened. In the tenant's scope.
+   */
+  async notifyTeam(topic: "endpoint.disabled", payload: Record<string, string>): Promise<void> {
+    const tenantId = this.tenantId();
+    const settings = await this.deps.settings(tenantId);
+    const rows = await this.deps.sql.begin(async (tx) => {
+      const sql = tx as unknown as Sql;
+      return insertNotifications(sql, null, topic, await this.targets(sql, settings), payload);
+    });
+    await this.afterCommit(tenantId, rows, undefined);
+  }
+
   private async targets(sql: Sql, settings: EscalationSettings): Promise<NotificationTarget[]> {
     const emails = this.deps.mailer
       ? settings.emails.map((target) => ({ kind: "email" as const, target }))

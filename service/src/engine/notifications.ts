@@ -60,10 +60,8 @@ export class NotificationSender {
     const { sql } = this.deps;
     const row = await takeNotification(sql, id, ATTEMPT_LEASE_SECONDS);
     if (!row) return "noop";
-    const escalation = row.escalationId ? await findEscalation(sql, row.escalationId) : undefined;
     try {
-      if (!escalation) throw new FinalFailure("the escalation is gone");
-      await this.send(row, await this.message(tenantId, escalation));
+      await this.send(row, await this.messageOf(tenantId, row));
     } catch (error) {
       return this.failed(row, tenantId, error);
     }
@@ -127,6 +125,15 @@ export class NotificationSender {
         fields,
         `${row.kind} notification ${outcome === "retry" ? "will be retried" : "failed"}`,
       );
+  }
+
+  /** An escalation's message, or (no escalation) the message its payload carries. */
+  private async messageOf(tenantId: string, row: NotificationRow): Promise<EscalationMessage> {
+    if (row.topic === "endpoint.disabled" && row.payload)
+      return endpointDisabledMessage(await this.deps.businessName(tenantId), row.payload);
+    const escalation = row.escalationId ? await findEscalation(this.deps.sql, row.escalationId) : undefined;
+    if (!escalation) throw new FinalFailure("the escalation is gone");
+    return this.message(tenantId, escalation);
   }
 
   private async message(tenantId: string, e: EscalationRow): Promise<EscalationMessage> {
@@ -203,5 +210,23 @@ export function escalationMessage(businessName: string, e: EscalationRow, link?:
           : []),
       ],
     },
+  };
+}
+
+/** A webhook endpoint of the tenant was disabled: where, why, and how to turn it back on. */
+export function endpointDisabledMessage(businessName: string, p: Record<string, string>): EscalationMessage {
+  const headline = `${businessName}: the webhook endpoint at ${p.host} was disabled after repeated failures`;
+  const text = [
+    headline,
+    "",
+    `Endpoint: ${p.endpointId}${p.description ? ` (${p.description})` : ""}`,
+    `Why: ${p.reason}`,
+    "Its events are kept. Fix the receiver, then re-enable the endpoint (PATCH …/webhook-endpoints/{id}",
+    'with {"enabled": true}); what it kept is sent at once, in order (docs/webhooks.md).',
+  ].join("\n");
+  return {
+    subject: `[${businessName}] A webhook endpoint was disabled (${p.host})`,
+    text,
+    slack: { text: headline, blocks: [{ type: "section", text: { type: "mrkdwn", text: `*${headline}*` } }] },
   };
 }

@@ -36,6 +36,8 @@ create table notifications (
   topic text not null,
   kind text not null check (kind in ('email', 'slack')),
   target text not null,
+  -- What a notification not about an escalation says (`endpoint.disabled`: the endpoint's host and why).
+  payload jsonb,
   status text not null default 'pending' check (status in ('pending', 'sent', 'failed')),
   attempts integer not null default 0,
   next_attempt_at timestamptz not null default now(),
