@@ -216,15 +216,20 @@ describe("a call's events", () => {
       durationSec: 95,
       reason: "user_hangup",
     });
-    const [contact] = await raw(db)`select id, channels from contacts where phone = ${CALLER}`;
+    const [contact] = await raw(db)`select id, channels, email from contacts where phone = ${CALLER}`;
     expect(call.contactId).toBe(contact?.id);
     expect(contact?.channels).toEqual(["voice"]);
+    // The address the caller spoke reaches their contact (and only it: the transcript holds "[EMAIL]").
+    expect(contact?.email).toBe("jane.doe@example.com");
     const text = JSON.stringify(call.transcript);
     expect(call.transcript).toHaveLength(3);
     expect(text).toContain("[EMAIL]");
     expect(text).not.toContain("jane.doe@example.com");
-    const [outbox] = await raw(db)`
-      select status, outcome from outbox where conversation_id = ${played.ids.callControlId}`;
+    // The row finishes once the call's follow-up (contact merge, extraction) has run.
+    const [outbox] = await eventually(
+      () => raw(db)`select status, outcome from outbox where conversation_id = ${played.ids.callControlId}`,
+      (r) => r[0]?.status !== "pending",
+    );
     expect(outbox).toEqual({ status: "done", outcome: "call_stored" });
   });
 

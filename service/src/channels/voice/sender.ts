@@ -1,6 +1,7 @@
 import { type EndedCall, markContactChannel, recordCallInsights, recordEndedCall } from "../../db/calls";
 import type { Sql } from "../../db/client";
-import { upsertContactByPhone } from "../../db/contacts";
+import { mergeContact, upsertContactByPhone } from "../../db/contacts";
+import { handlesIn } from "../../engine/extraction/capture";
 import type { CallInsights, DispatchAfterCommit, Escalations, OutboundEvents } from "../../engine/follow-up";
 import type { Logger } from "../../logger";
 import { type VoiceProviderClient, VoiceProviderError } from "../../ports/voice";
@@ -98,6 +99,12 @@ export class VoiceSender implements ChannelSender<VoiceView> {
     if (!client) return "channel_not_connected";
     // Read before the transaction: no connection is held while Telnyx answers.
     const messages = await client.conversationMessages(event.conversationId);
+    // The e-mail address the caller spoke, read before redaction turns it into "[EMAIL]": it goes to the
+    // contact only (the stored transcript and the extraction see the placeholder).
+    const spokenEmail = messages
+      .filter((m) => m.role === "user")
+      .map((m) => handlesIn(m.text).email)
+      .find((e) => e !== null);
     const transcript = messages.map((m) => ({ ...m, text: this.deps.redact(m.text) }));
     const call: EndedCall = {
       connectionId,
@@ -128,6 +135,12 @@ export class VoiceSender implements ChannelSender<VoiceView> {
       return { id: stored.id, dispatch };
     });
     await dispatch?.();
+    // Merged with the contact of that address if another channel knew it (its calls move with it); after
+    // the call's transaction: a merge takes the tenant's contacts lock in a transaction of its own.
+    if (view.contactId && spokenEmail)
+      view.contactId = (
+        await mergeContact(sql, { id: view.contactId, email: spokenEmail, channel: "voice" })
+      ).id;
     log.info(
       { event: "voice.call_stored", callId: id, connectionId, messages: transcript.length },
       "call stored",
