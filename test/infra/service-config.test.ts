@@ -54,6 +54,11 @@ function entriesOf(stack: StackJson, service: ServiceName): EnvEntry[] {
   return found.template.containers[0]?.env ?? [];
 }
 
+/** Secrets whose value has a shape the service checks: a plausible one (others are random). */
+const SECRET_SHAPES: Record<string, () => string> = {
+  SMTP_URL: () => `smtps://relay:${randomBytes(12).toString("hex")}@smtp.example.com:465`,
+};
+
 /** The same entries as the container sees them: references resolved, Secret Manager values filled in. */
 function containerEnv(stack: StackJson, entries: readonly EnvEntry[]): Env {
   return Object.fromEntries(
@@ -62,7 +67,7 @@ function containerEnv(stack: StackJson, entries: readonly EnvEntry[]): Env {
       const secret = e.value_source?.secret_key_ref.secret;
       if (secret === undefined) throw new Error(`${e.name} has neither a value nor a secret`);
       substitute(stack, secret); // the secret must exist in the stack
-      return [e.name, randomBytes(24).toString("hex")];
+      return [e.name, SECRET_SHAPES[e.name]?.() ?? randomBytes(24).toString("hex")];
     }),
   );
 }
@@ -107,13 +112,27 @@ let synthesized: Record<(typeof VARIANTS)[number], Record<(typeof STACKS)[number
 beforeAll(() => {
   const site = exampleSite();
   const dev = site.environments.dev;
-  const secretsReady = [...(dev.secretsReady || []), "gemini-api-key", "gpt-trainer-api-key", "CHATBOT_UUID"];
+  const secretsReady = [
+    ...(dev.secretsReady || []),
+    "gemini-api-key",
+    "gpt-trainer-api-key",
+    "CHATBOT_UUID",
+    "smtp-url",
+  ];
   synthesized = {
     "example site": synthAll(),
     "rotation, Gemini API key and GPT-trainer": synthAll({
       site: {
         ...site,
-        environments: { ...site.environments, dev: { ...dev, secretsReady, previousSessionKeyVersion: 3 } },
+        environments: {
+          ...site.environments,
+          dev: {
+            ...dev,
+            secretsReady,
+            previousSessionKeyVersion: 3,
+            notifyFrom: "Switchboard <escalations@notify.example.com>",
+          },
+        },
       },
       environments: {
         ...environments,
@@ -150,7 +169,7 @@ describe("the environment infra gives each Cloud Run service", () => {
     expect(requested).toHaveLength(selfResolved.length);
   });
 
-  it("covers the variables a variant adds: the previous signing key and the model credentials", () => {
+  it("covers the variables a variant adds: the previous signing key, the model credentials, the SMTP relay", () => {
     const names = entriesOf(synthesized["rotation, Gemini API key and GPT-trainer"].dev, "switchboard").map(
       (e) => e.name,
     );
@@ -160,6 +179,8 @@ describe("the environment infra gives each Cloud Run service", () => {
         "GEMINI_API_KEY",
         "GPT_TRAINER_API_KEY",
         "CHATBOT_UUID",
+        "SMTP_URL",
+        "NOTIFY_FROM",
       ]),
     );
   });

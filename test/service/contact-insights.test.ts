@@ -427,16 +427,26 @@ describe("quiet chat and SMS conversations, from the poll's sweep", () => {
         select s.contact_id, c.phone, c.channels from sessions s join contacts c on c.id = s.contact_id where s.id = ${id}`,
     );
     expect(linked).toMatchObject({ phone: "+14155550140", channels: ["sms"] });
-    expect(events.recorded.map((e) => e.type)).toEqual(["lead.created"]);
+    // The quiet conversation is closed (with what was read in it), and its lead created, in that order.
+    expect(events.recorded.map((e) => e.type)).toEqual(["conversation.closed", "lead.created"]);
+    expect(events.recorded[0]).toMatchObject({
+      orderingKey: linked?.contactId,
+      data: { sessionId: id, channel: "sms", contactId: linked?.contactId, intent: "purchase" },
+    });
     // Nothing new: nothing done on the next polls.
     await sweep.run();
     expect(await extracted()).toHaveLength(1);
-    expect(events.recorded).toHaveLength(1);
-    // The conversation went on and went quiet again: read again, the open lead updated.
+    expect(events.recorded).toHaveLength(2);
+    // The conversation went on and went quiet again: read again, closed again, the open lead updated.
     await inTenant(t, () => addMessages(id, ["Actually make it 5 licences, how much?"]));
     await quiet(id, 40);
     await sweep.run();
-    expect(events.recorded.map((e) => e.type)).toEqual(["lead.created", "lead.updated"]);
+    expect(events.recorded.map((e) => e.type)).toEqual([
+      "conversation.closed",
+      "lead.created",
+      "conversation.closed",
+      "lead.updated",
+    ]);
     expect(busy).toBeTruthy();
   });
 
@@ -478,7 +488,7 @@ describe("quiet chat and SMS conversations, from the poll's sweep", () => {
         sql`select c.intercom_contact_id, c.channels from sessions s join contacts c on c.id = s.contact_id where s.id = ${id}`,
     );
     expect(contact).toEqual({ intercomContactId: "ic-77", channels: ["intercom"] });
-    expect(events.recorded.map((e) => e.type)).toEqual(["lead.created"]);
+    expect(events.recorded.map((e) => e.type)).toEqual(["conversation.closed", "lead.created"]);
   });
 
   test("a web chat without any handle gets a summary but no contact; one with an e-mail gets both", async () => {
@@ -513,7 +523,12 @@ describe("quiet chat and SMS conversations, from the poll's sweep", () => {
       () => sql`select email, channels from contacts where id = ${knownContact as string}`,
     );
     expect(contact).toEqual({ email: "bob@example.org", channels: ["web"] });
-    expect(events.recorded).toHaveLength(1);
+    // Both conversations closed (the anonymous one with no contact); one lead, of the buyer.
+    expect(events.recorded.map((e) => e.type).sort()).toEqual([
+      "conversation.closed",
+      "conversation.closed",
+      "lead.created",
+    ]);
   });
 });
 

@@ -1,14 +1,8 @@
-import Telnyx, { APIError } from "telnyx";
+import { APIError } from "telnyx";
 import { type VoiceProviderClient, VoiceProviderError, type VoiceTranscriptMessage } from "../ports/voice";
+import { type TelnyxAccountOptions, telnyxAccount } from "./telnyx-client";
 
-export interface TelnyxVoiceClientOptions {
-  apiKey: string;
-  /** TELNYX_API_BASE: another API host with its `/v2` (an emulator). */
-  apiBase?: string | undefined;
-  timeoutMs?: number | undefined;
-}
-
-const DEFAULT_API_BASE = "https://api.telnyx.com/v2";
+export type TelnyxVoiceClientOptions = TelnyxAccountOptions;
 /** Telnyx's largest page; a transcript rarely needs a second one. */
 const PAGE_SIZE = 100;
 /**
@@ -19,19 +13,11 @@ const MAX_PAGES = 100;
 
 /**
  * A tenant's Telnyx account for the voice channel: `GET /v2/ai/conversations/{id}/messages` through the
- * official client's paginated `ai.conversations.messages.list` (7.24), every page. Retries and logging are
- * off as in adapters/telnyx.ts: the pipeline retries with backoff, and nothing of a request (its key) is
- * printed.
+ * official client's paginated `ai.conversations.messages.list` (7.24), every page (telnyx-client.ts: no
+ * SDK retries or logging).
  */
 export function telnyxVoiceClient(opts: TelnyxVoiceClientOptions): VoiceProviderClient {
-  const client = new Telnyx({
-    apiKey: opts.apiKey,
-    baseURL: opts.apiBase ?? DEFAULT_API_BASE,
-    publicKey: null,
-    maxRetries: 0,
-    timeout: opts.timeoutMs ?? 15_000,
-    logLevel: "off",
-  });
+  const client = telnyxAccount(opts);
   return {
     async conversationMessages(conversationId) {
       const messages: VoiceTranscriptMessage[] = [];

@@ -1,4 +1,5 @@
-import Telnyx, { APIError } from "telnyx";
+import type Telnyx from "telnyx";
+import { APIError } from "telnyx";
 import {
   type SmsDeliveryStatus,
   type SmsFailureKind,
@@ -9,17 +10,12 @@ import {
   type SmsSentEarlier,
 } from "../ports/sms";
 import { TELNYX_STATUSES } from "../ports/sms-statuses";
+import { type TelnyxAccountOptions, telnyxAccount } from "./telnyx-client";
 
-export interface TelnyxSmsClientOptions {
-  apiKey: string;
+export interface TelnyxSmsClientOptions extends TelnyxAccountOptions {
   /** Sent with every message when the connection names one (the number's profile decides otherwise). */
   messagingProfileId?: string | undefined;
-  /** TELNYX_API_BASE: another API host with its `/v2` (an emulator, `http://127.0.0.1:PORT/v2`). */
-  apiBase?: string | undefined;
-  timeoutMs?: number | undefined;
 }
-
-const DEFAULT_API_BASE = "https://api.telnyx.com/v2";
 
 /** Telnyx error codes (https://developers.telnyx.com/api/errors/…) and what they mean for the channel. */
 const OPTED_OUT = "40300"; // Blocked due to STOP message (HTTP 409)
@@ -36,21 +32,9 @@ const statusOf = (raw: unknown): SmsDeliveryStatus =>
 /** How many recent messages reconciliation reads: it only looks back over one interrupted send. */
 const RECONCILE_PAGE_SIZE = 20;
 
-/**
- * A Telnyx account through the official client (7.x). The SDK's own retries are off: the SMS pipeline
- * retries with backoff and must see each refusal. Its logging is off too, so nothing it might print about
- * a request (the Authorization header included) reaches the service's logs.
- */
+/** A tenant's Telnyx account sending and reconciling texts (telnyx-client.ts: no SDK retries or logging). */
 export function telnyxSmsClient(opts: TelnyxSmsClientOptions): SmsProviderClient {
-  const client = new Telnyx({
-    apiKey: opts.apiKey,
-    // Explicit, so TELNYX_BASE_URL / TELNYX_PUBLIC_KEY in the environment cannot redirect a tenant's key.
-    baseURL: opts.apiBase ?? DEFAULT_API_BASE,
-    publicKey: null,
-    maxRetries: 0,
-    timeout: opts.timeoutMs ?? 15_000,
-    logLevel: "off",
-  });
+  const client = telnyxAccount(opts);
   return {
     provider: "telnyx",
     send: (request) => send(client, opts, request),

@@ -14,15 +14,13 @@ import type { SecretSource } from "../ports/secret-source";
 import type { SecretStore } from "../ports/secret-store";
 import { drain, exitOnSignals, listen, type Server } from "../server";
 import { buildChannels, type Channels } from "./channels";
-import { buildContacts } from "./contacts";
-import { buildEscalations, type EscalationParts } from "./escalations";
+import { buildFollowUp } from "./follow-up";
 import { buildHttpApp } from "./http-app";
 import { buildModelStack } from "./model-stack";
 import { type BuiltSecretStore, buildSecretStore } from "./secret-store";
 import { hasSecretReferences, secretRefresher, secretSourceFor, sessionKey } from "./secrets";
 import { buildTasks } from "./tasks";
 import { voiceUrlTokens } from "./voice";
-import { buildWebhooksOut } from "./webhooks-out";
 
 export interface StartOptions {
   /** Log destination (tests read the lines); stdout by default. */
@@ -128,37 +126,13 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
     const auth = authenticator(config, signingKey);
     const voiceTokens = voiceUrlTokens(config, signingKey);
     const tasks = await buildTasks(config, { log, cloudTasksClientOptions: opts.cloudTasksClientOptions });
-    // Signed webhooks out: `webhooks.events` is the OutboundEvents the other parts record events with.
-    // A disabled endpoint is told to the tenant's team through the escalations' notifications (built below:
-    // escalations record their events through these webhooks).
-    let notifyTeam: EscalationParts["escalations"] | undefined;
-    const webhooks = buildWebhooksOut(config, {
+    const { webhooks, events, contacts, escalation } = buildFollowUp(config, {
       sql: db.sql,
       log,
       tasks,
       secretStore: secrets.store,
-      onEndpointDisabled: (e) =>
-        inTenant(e.tenantId, async () => {
-          const payload = { endpointId: e.endpointId, host: e.host, reason: e.reason };
-          await notifyTeam?.notifyTeam("endpoint.disabled", {
-            ...payload,
-            ...(e.description ? { description: e.description } : {}),
-          });
-        }),
+      models,
     });
-    const events = webhooks.events;
-    // Contacts and leads: `contacts.insights` is the voice channel's CallInsights.
-    const contacts = buildContacts(config, { sql: db.sql, log, models, sweeps: tasks.sweeps, events });
-    // Escalations (handoffs to the tenant's team) and their notifications: compose/escalations.ts.
-    const escalation = buildEscalations(config, {
-      sql: db.sql,
-      log,
-      tasks,
-      secretStore: secrets.store,
-      tenants: models.tenants,
-      events,
-    });
-    notifyTeam = escalation.escalations;
     const channels = await buildChannels(config, {
       sql: db.sql,
       engine: models.engine,

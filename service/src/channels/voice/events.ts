@@ -1,5 +1,6 @@
 import { toE164 } from "../../domain/phone";
 import { InvalidNotification } from "../pipeline/channel";
+import { eventData, isObject, parseJson } from "../pipeline/telnyx-envelope";
 
 /**
  * Telnyx AI assistant events (API v2 envelope `{"data":{"record_type":"event","id","event_type",
@@ -10,8 +11,6 @@ import { InvalidNotification } from "../pipeline/channel";
  * - `call.conversation_insights.generated`: `call_control_id, call_session_id, insight_group_id,
  *   results[{insight_id, result}]` and NO number or conversation id: only the call leg ties it to its call.
  */
-
-type Json = Record<string, unknown>;
 
 export interface CallEnded {
   kind: "ended";
@@ -40,23 +39,7 @@ export interface CallInsightsGenerated {
 
 export type VoiceEvent = CallEnded | CallInsightsGenerated | { kind: "other"; type: string };
 
-const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | null => (typeof v === "string" && v !== "" ? v : null);
-
-function parseJson(body: Uint8Array): unknown {
-  try {
-    return JSON.parse(Buffer.from(body).toString("utf8")) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-function eventData(value: unknown): (Json & { event_type: string }) | undefined {
-  if (!isObject(value) || !isObject(value.data)) return undefined;
-  return typeof value.data.event_type === "string"
-    ? (value.data as Json & { event_type: string })
-    : undefined;
-}
 
 const number = (v: unknown): string | null => {
   const s = str(v);

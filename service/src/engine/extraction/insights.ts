@@ -179,7 +179,7 @@ export class ContactInsights implements CallInsights {
     const intents = leadIntents((await currentTenant(sql))?.settings);
     const wantsLead = contact !== null && intents.includes(extraction.intent);
     const source: LeadSource = { channel: subject.channel, kind: subject.kind, id: subject.id };
-    let dispatch: DispatchAfterCommit | undefined;
+    const dispatches: DispatchAfterCommit[] = [];
     const leadId = (await sql.begin(async (tx) => {
       const scoped = tx as unknown as Sql;
       await subject.link(scoped, extraction, contact?.id ?? null);
@@ -189,12 +189,21 @@ export class ContactInsights implements CallInsights {
         model: outcome.model,
         contactId: contact?.id ?? null,
       });
+      // A quiet chat or SMS conversation, summarised: the CRM hears of it with what was found.
+      if (subject.kind === "session")
+        dispatches.push(
+          await this.deps.events.record(scoped, {
+            type: "conversation.closed",
+            orderingKey: contact?.id ?? null,
+            data: closedData(subject, extraction, contact?.id ?? null),
+          }),
+        );
       if (!(wantsLead && contact)) return null;
       const recorded = await recordLead(scoped, this.deps.events, { contact, extraction, source });
-      dispatch = recorded.dispatch;
+      dispatches.push(recorded.dispatch);
       return recorded.lead.id;
     })) as string | null;
-    await dispatch?.();
+    for (const dispatch of dispatches) await dispatch();
     log.info(
       {
         event: "extraction.succeeded",
@@ -251,3 +260,17 @@ function transcriptLines(transcript: { role?: string; text?: string }[]): Transc
 }
 
 const isOpen = (status: LeadStatus) => status !== "won" && status !== "lost";
+
+/** `conversation.closed`: the session, its channel and contact, and what the extraction read in it. */
+function closedData(subject: Subject, e: Extraction, contactId: string | null) {
+  return {
+    sessionId: subject.id,
+    channel: subject.channel,
+    contactId,
+    summary: e.summary,
+    intent: e.intent,
+    urgency: e.urgency,
+    wantsPerson: e.wantsPerson,
+    followUps: e.followUps,
+  };
+}

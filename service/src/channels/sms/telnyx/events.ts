@@ -2,6 +2,7 @@ import { parsePhoneNumberFromString } from "libphonenumber-js/min";
 import type { SmsEvent } from "../../../ports/sms";
 import { TELNYX_STATUSES } from "../../../ports/sms-statuses";
 import { InvalidNotification } from "../../pipeline/channel";
+import { eventData, isObject, type Json, parseJson } from "../../pipeline/telnyx-envelope";
 
 /**
  * Telnyx messaging webhooks (API v2), as documented at
@@ -12,11 +13,6 @@ import { InvalidNotification } from "../../pipeline/channel";
  * (`from` = the tenant's number, `to[0].status` = where it stands, `errors[]` = why it failed).
  */
 
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json =>
-  typeof value === "object" && value !== null && !Array.isArray(value);
-
 const STATUS_EVENTS = new Set(["message.sent", "message.finalized"]);
 
 /** A number Telnyx gave, as E.164 (`+14155550132`), or undefined when it is not a phone number. */
@@ -24,21 +20,6 @@ export function toE164(raw: unknown): string | undefined {
   if (typeof raw !== "string" || raw.trim() === "") return undefined;
   const parsed = parsePhoneNumberFromString(raw.trim());
   return parsed?.isPossible() ? parsed.number : undefined;
-}
-
-function parseJson(body: Uint8Array): unknown {
-  try {
-    return JSON.parse(Buffer.from(body).toString("utf8")) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-/** `data` of a Telnyx event envelope, or undefined when the body is not one. */
-function eventData(value: unknown): (Json & { event_type: string }) | undefined {
-  if (!isObject(value) || !isObject(value.data)) return undefined;
-  const data = value.data;
-  return typeof data.event_type === "string" ? (data as Json & { event_type: string }) : undefined;
 }
 
 const firstTo = (payload: Json): Json | undefined =>
