@@ -1,4 +1,5 @@
 import type { Channel } from "../../service/src/domain/turn";
+import type { NotificationOutcome } from "../../service/src/engine/notifications";
 import {
   LOG_EVENT,
   LOG_FIELD,
@@ -99,6 +100,68 @@ const SMS_METRICS: readonly LogMetricSpec[] = [
   },
 ];
 
+// Issue 14's follow-up work: escalations, the team's notifications, signed webhooks out, calls. Labels are
+// bounded vocabularies only: never a tenant, an endpoint's URL or host, a notification's target or a person
+// (the log lines carry ids for that).
+const FOLLOW_UP_METRICS: readonly LogMetricSpec[] = [
+  {
+    name: "switchboard_escalations_opened",
+    description: "Conversations escalated to a tenant's team, by channel and reason",
+    event: LOG_EVENT.escalationOpened,
+    kind: "counter",
+    unit: "1",
+    labels: [
+      { key: "channel", field: LOG_FIELD.channel, description: "web, intercom, sms or voice" },
+      { key: "reason", field: LOG_FIELD.reason, description: "why the conversation was escalated" },
+    ],
+  },
+  {
+    name: "switchboard_notifications",
+    description: "Team notification attempts, by kind, topic and outcome",
+    event: LOG_EVENT.notificationAttempted,
+    kind: "counter",
+    unit: "1",
+    labels: [
+      { key: "kind", field: LOG_FIELD.kind, description: "email or slack" },
+      { key: "topic", field: LOG_FIELD.topic, description: "escalation.created or endpoint.disabled" },
+      { key: "outcome", field: LOG_FIELD.outcome, description: "sent, retry or failed (given up)" },
+    ],
+  },
+  ...(
+    [
+      ["delivered", LOG_EVENT.webhookDelivered, "Webhook attempts answered 2xx"],
+      ["failed", LOG_EVENT.webhookAttemptFailed, "Webhook attempts answered otherwise or not at all"],
+    ] as const
+  ).map(
+    ([outcome, event, what]): LogMetricSpec => ({
+      name: `switchboard_webhook_attempts_${outcome}`,
+      description: `${what}, by HTTP status class`,
+      event,
+      kind: "counter",
+      unit: "1",
+      labels: [
+        { key: "status_class", field: LOG_FIELD.statusClass, description: "2xx, 3xx, 4xx, 5xx or none" },
+      ],
+    }),
+  ),
+  {
+    name: "switchboard_webhook_endpoints_disabled",
+    description: "Webhook endpoints disabled by their circuit (they kept failing)",
+    event: LOG_EVENT.webhookEndpointDisabled,
+    kind: "counter",
+    unit: "1",
+    labels: [],
+  },
+  {
+    name: "switchboard_calls_stored",
+    description: "Finished voice calls stored",
+    event: LOG_EVENT.voiceCallStored,
+    kind: "counter",
+    unit: "1",
+    labels: [],
+  },
+];
+
 export const LOG_METRICS: readonly LogMetricSpec[] = [
   {
     name: "switchboard_conversation_duration_ms",
@@ -177,6 +240,7 @@ export const LOG_METRICS: readonly LogMetricSpec[] = [
     labels: [],
   },
   ...SMS_METRICS,
+  ...FOLLOW_UP_METRICS,
 ];
 
 export const logMetricType = (name: string) => `logging.googleapis.com/user/${name}`;
@@ -196,4 +260,5 @@ export const LOG_VALUE_VARS = {
   SMS_DELIVERED: "delivered" satisfies SmsDeliveryStatus,
   SMS_FAILED: "failed" satisfies SmsDeliveryStatus,
   SMS_UNDELIVERED: "undelivered" satisfies SmsDeliveryStatus,
+  NOTIFICATION_FAILED: "failed" satisfies NotificationOutcome,
 } as const;

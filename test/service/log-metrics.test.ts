@@ -5,6 +5,10 @@ import { DEFAULT_TENANT_ID } from "../../service/src/db/tenant-scope";
 import { LOG_EVENT, LOG_FIELD, MODEL_PURPOSE, UPSTREAM } from "../../service/src/observability/log-events";
 import { type GeminiEmulator, startGeminiEmulator } from "../emulators/gemini";
 import { type IntercomEmulator, postNewConversation, startIntercomEmulator } from "../emulators/intercom";
+import { type SlackSink, startSlackSink } from "../emulators/slack-sink";
+import { type SmtpSink, startSmtpSink } from "../emulators/smtp-sink";
+import { startTelnyxEmulator, type TelnyxEmulator } from "../emulators/telnyx";
+import { playCall } from "../emulators/telnyx-voice";
 import {
   signTwilioRequest,
   startTwilioEmulator,
@@ -12,13 +16,16 @@ import {
   twilioForm,
   twilioInboundParams,
 } from "../emulators/twilio";
+import { startWebhookReceiver, type WebhookReceiver } from "../emulators/webhook-receiver";
+import type { Body } from "./admin-helpers";
 import { eventually, startTestService, type TestService, testDatabase } from "./helpers";
 
 /**
  * Service and infra agree: every log event a log-based metric counts (infra/monitoring/log-metrics.ts) is
  * written by the running service, and every line of it carries each field the metric extracts, so no
  * dashboard or alert policy watches a series that never gets a point. The service is driven through the
- * doors a user would use (web chat, an Intercom webhook) until each counted event has happened.
+ * doors a user would use (web chat, an Intercom webhook, texts, a call, the admin API) until each counted
+ * event has happened.
  */
 
 const SECRET = "intercom-client-secret-for-log-metrics";
@@ -37,6 +44,12 @@ let gemini: GeminiEmulator;
 let db: Database;
 let drop: () => Promise<void>;
 let svc: TestService;
+// Issue 14's follow-up work: the team's e-mail and Slack, a tenant's webhook receiver, a voice tenant.
+let smtp: SmtpSink;
+let slack: SlackSink;
+let receiver: WebhookReceiver;
+let telnyx: TelnyxEmulator;
+const VOICE = { number: "+15550100222", apiKey: "KEY_log_metrics_voice" };
 
 beforeAll(async () => {
   intercom = await startIntercomEmulator();
@@ -46,6 +59,10 @@ beforeAll(async () => {
     authToken: TWILIO.token,
     reach: (url) => url.replace(PUBLIC_URL, svc.url),
   });
+  smtp = await startSmtpSink();
+  slack = await startSlackSink();
+  receiver = await startWebhookReceiver();
+  telnyx = await startTelnyxEmulator({ apiKey: VOICE.apiKey });
   const t = await testDatabase();
   db = t.db;
   drop = t.drop;
@@ -66,6 +83,11 @@ beforeAll(async () => {
     ADMIN_API_KEY,
     PUBLIC_URL,
     TWILIO_API_BASE: twilio.url,
+    TELNYX_API_BASE: telnyx.apiBase,
+    SMTP_URL: smtp.url,
+    SLACK_WEBHOOK_HOSTS: "127.0.0.1",
+    // One attempt: a notification that fails once is given up (`failed`, what notification-failures selects).
+    NOTIFY_MAX_ATTEMPTS: "1",
   });
   // The default tenant's number at Twilio: texts, delivery reports and opt-outs are logged for the SMS rows.
   const res = await fetch(`${svc.url}/api/v1/admin/tenants/${DEFAULT_TENANT_ID}/channels`, {
@@ -79,6 +101,7 @@ beforeAll(async () => {
     }),
   });
   expect(res.status).toBe(201);
+  await followUpSetup();
 });
 afterAll(async () => {
   await svc?.close();
@@ -86,7 +109,98 @@ afterAll(async () => {
   await intercom?.close();
   await gemini?.close();
   await twilio?.close();
+  await smtp?.close();
+  await slack?.close();
+  await receiver?.close();
+  await telnyx?.close();
 });
+
+const admin = async (method: string, path: string, body?: unknown) => {
+  const res = await fetch(`${svc.url}/api/v1/admin${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN_API_KEY}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  expect(res.status, `${method} ${path}: ${res.status}`).toBeLessThan(300);
+  return (await res.json()) as Body;
+};
+const tenantPath = `/tenants/${DEFAULT_TENANT_ID}`;
+let staleEndpointId: string;
+let voiceUrls: { dynamicVariablesUrl: string; eventsUrl: string };
+
+/**
+ * The default tenant's team (e-mail and Slack) and two webhook endpoints: a CRM that verifies, and one
+ * whose receiver verifies with another secret (a secret rotated on one side only: every attempt is a 4xx).
+ * A second tenant takes calls through Telnyx.
+ */
+async function followUpSetup() {
+  await admin("PATCH", `${tenantPath}/settings`, { escalations: { emails: ["team@log-metrics.test"] } });
+  await admin("PUT", `${tenantPath}/escalations/slack-webhook`, {
+    url: slack.webhookUrl("T0/log-metrics/webhook-secret"),
+  });
+  const endpoint = async (path: string) => {
+    const created = await admin("POST", `${tenantPath}/webhook-endpoints`, {
+      url: `${receiver.url}${path}`,
+      events: ["escalation.created"],
+    });
+    return { id: created.endpoint.id as string, secret: created.secret as string };
+  };
+  const crm = await endpoint("/crm");
+  receiver.expect("/crm", crm.secret);
+  staleEndpointId = (await endpoint("/stale")).id;
+  receiver.expect("/stale", crm.secret);
+  const voiceTenant = await admin("POST", "/tenants", { slug: "log-metrics-voice", name: "Voice" });
+  const connected = await admin("POST", `/tenants/${voiceTenant.id}/channels`, {
+    kind: "telnyx",
+    phoneNumber: VOICE.number,
+    apiKey: VOICE.apiKey,
+    publicKey: telnyx.publicKey,
+  });
+  voiceUrls = {
+    dynamicVariablesUrl: connected.voice.dynamicVariablesUrl.replace(PUBLIC_URL, svc.url),
+    eventsUrl: connected.voice.eventsUrl.replace(PUBLIC_URL, svc.url),
+  };
+}
+
+/** Waits until the service has written `n` lines of `event` (matching `where`). */
+const linesOf = (event: string, n: number, where: (l: Record<string, unknown>) => boolean = () => true) =>
+  eventually(
+    () => svc.logs.events(event).filter(where),
+    (lines) => lines.length >= n,
+    15_000,
+  );
+
+/**
+ * A web customer asks for a person: an escalation, the team's e-mail (sent) and Slack post (failing once:
+ * given up), escalation.created delivered to the CRM and refused by the stale endpoint; test events to the
+ * stale endpoint until its circuit disables it (the team is told again); then a call to the voice tenant.
+ */
+async function followUp() {
+  slack.failNext(1);
+  await chat("I want to talk to a person");
+  await linesOf(LOG_EVENT.escalationOpened, 1);
+  await linesOf(LOG_EVENT.notificationAttempted, 2);
+  await linesOf(LOG_EVENT.webhookDelivered, 1);
+  await linesOf(LOG_EVENT.webhookAttemptFailed, 1);
+  // DEFAULT_CIRCUIT: disabled after 50 failed attempts in a row, however recent.
+  for (let failed = 1; failed < 50; failed++) {
+    await admin("POST", `${tenantPath}/webhook-endpoints/${staleEndpointId}/test`);
+    await linesOf(LOG_EVENT.webhookAttemptFailed, failed + 1);
+  }
+  await linesOf(LOG_EVENT.webhookEndpointDisabled, 1);
+  await linesOf(LOG_EVENT.notificationAttempted, 4);
+  await playCall(telnyx, voiceUrls, {
+    from: "+15557650300",
+    to: VOICE.number,
+    lines: [
+      { role: "assistant", text: "Hello, how can we help?" },
+      { role: "user", text: "What are your opening hours?" },
+    ],
+  });
+  await linesOf(LOG_EVENT.voiceCallStored, 1);
+  // The pipeline's line of the call's turn follows its follow-up.
+  await linesOf(LOG_EVENT.conversationProcessed, 1, (l) => l[LOG_FIELD.channel] === "voice");
+}
 
 const chat = async (message: string) => {
   const res = await svc.post("/api/v1/chat", { message });
@@ -146,7 +260,8 @@ describe("log events that log-based metrics count", () => {
     );
     await twilio.statusCallback(reply?.sid as string, "undelivered", 30003);
     await text("+15557650100", "STOP");
-  }, 60_000);
+    await followUp();
+  }, 120_000);
 
   test.each(
     LOG_METRICS.map((m) => [m.name, m] as const),
@@ -167,7 +282,10 @@ describe("log events that log-based metrics count", () => {
 
   test("each channel's turns, and the values the alert policies select, are among them", () => {
     const turns = svc.logs.events(LOG_EVENT.conversationProcessed);
-    expect(new Set(turns.map((l) => l[LOG_FIELD.channel]))).toEqual(new Set(["web", "intercom", "sms"]));
+    // The call is a turn of the voice channel too (its line counted by switchboard_conversations).
+    expect(new Set(turns.map((l) => l[LOG_FIELD.channel]))).toEqual(
+      new Set(["web", "intercom", "sms", "voice"]),
+    );
     // One line per conversation processed: three Intercom conversations are counted three times, not six.
     expect(turns.filter((l) => l[LOG_FIELD.channel] === "intercom")).toHaveLength(3);
     // policies/context-cache-hit-rate.json: chat calls of Gemini models.
@@ -188,5 +306,46 @@ describe("log events that log-based metrics count", () => {
     expect(deliveries.every((l) => l[LOG_FIELD.provider] === "twilio")).toBe(true);
     expect(svc.logs.events(LOG_EVENT.smsConsent).map((l) => l.outcome)).toContain("opted_out");
     expect(svc.logs.events(LOG_EVENT.handoff).map((l) => l[LOG_FIELD.reason])).toContain("customer_request");
+  });
+
+  test("the follow-up events carry the values the follow-up dashboard and alerts select", () => {
+    const [opened] = svc.logs.events(LOG_EVENT.escalationOpened);
+    expect(opened).toMatchObject({ [LOG_FIELD.channel]: "web", [LOG_FIELD.reason]: "customer_request" });
+    const notifications = svc.logs
+      .events(LOG_EVENT.notificationAttempted)
+      .map((l) => [l[LOG_FIELD.topic], l[LOG_FIELD.kind], l[LOG_FIELD.outcome]].join(" "))
+      .sort();
+    // policies/notification-failures.json: the Slack post that failed is given up as `failed`.
+    expect(notifications).toEqual([
+      "endpoint.disabled email sent",
+      "endpoint.disabled slack sent",
+      "escalation.created email sent",
+      "escalation.created slack failed",
+    ]);
+    // policies/webhook-delivery-failures.json: delivered and failed attempts, with their status class.
+    const classes = (event: string) => new Set(svc.logs.events(event).map((l) => l[LOG_FIELD.statusClass]));
+    expect(classes(LOG_EVENT.webhookDelivered)).toEqual(new Set(["2xx"]));
+    expect(classes(LOG_EVENT.webhookAttemptFailed)).toEqual(new Set(["4xx"]));
+    expect(svc.logs.events(LOG_EVENT.webhookEndpointDisabled)).toHaveLength(1);
+    expect(svc.logs.events(LOG_EVENT.voiceCallStored)).toHaveLength(1);
+  });
+
+  test("no follow-up metric label carries a tenant, an address or a person", () => {
+    const followUp = LOG_METRICS.filter((m) =>
+      [
+        LOG_EVENT.escalationOpened,
+        LOG_EVENT.notificationAttempted,
+        LOG_EVENT.webhookDelivered,
+        LOG_EVENT.webhookAttemptFailed,
+      ].includes(m.event as never),
+    );
+    const values = followUp.flatMap((m) =>
+      svc.logs.events(m.event).flatMap((l) => m.labels.map((label) => String(l[label.field]))),
+    );
+    expect(values.length).toBeGreaterThan(0);
+    for (const v of values) {
+      expect(v).not.toContain(DEFAULT_TENANT_ID);
+      expect(v).not.toMatch(/@|127\.0\.0\.1|https?:|\+1555/);
+    }
   });
 });

@@ -14,6 +14,7 @@ import { isWithinBusinessHours } from "../domain/business-hours";
 import { handoffNoticeText } from "../domain/handoff-notice";
 import type { Channel } from "../domain/turn";
 import type { Logger } from "../logger";
+import { LOG_EVENT } from "../observability/log-events";
 import type { TaskQueue } from "../ports/task-queue";
 import type {
   DispatchAfterCommit,
@@ -107,7 +108,7 @@ export class TenantEscalations implements Escalations {
     if (opened.created) {
       this.deps.log.info(
         {
-          event: "escalation.opened",
+          event: LOG_EVENT.escalationOpened,
           channel: request.channel,
           reason: request.reason,
           escalationId: opened.row.id,

@@ -9,6 +9,7 @@ import {
 import { dueNotifications } from "../db/platform-notifications";
 import { inTenant } from "../db/tenant-scope";
 import type { Logger } from "../logger";
+import { LOG_EVENT } from "../observability/log-events";
 import type { Mailer } from "../ports/mailer";
 import { type SecretStore, SecretStoreError } from "../ports/secret-store";
 import type { SlackMessage, SlackPoster } from "../ports/slack";
@@ -16,7 +17,9 @@ import type { TaskQueue } from "../ports/task-queue";
 import type { Sweep } from "./sweeps";
 
 /** The log event of every notification attempt's end: `kind`, `outcome` (sent, retry, failed), `attempts`. */
-export const NOTIFICATION_EVENT = "notification.attempted";
+export const NOTIFICATION_EVENT = LOG_EVENT.notificationAttempted;
+/** How an attempt ended: `failed` is given up for good (an alert policy selects it). */
+export type NotificationOutcome = "sent" | "retry" | "failed";
 
 export interface NotificationDeps {
   sql: Sql;
@@ -109,7 +112,7 @@ export class NotificationSender {
     return final ? "failed" : "retry";
   }
 
-  private logAttempt(row: NotificationRow, outcome: "sent" | "retry" | "failed", error?: string) {
+  private logAttempt(row: NotificationRow, outcome: NotificationOutcome, error?: string) {
     const fields = {
       event: NOTIFICATION_EVENT,
       kind: row.kind,

@@ -11,6 +11,7 @@ import { dueDeliveries } from "../db/platform-deliveries";
 import { inTenant } from "../db/tenant-scope";
 import { disableEndpoint } from "../db/webhook-endpoints";
 import type { Logger } from "../logger";
+import { LOG_EVENT } from "../observability/log-events";
 import type { TaskQueue } from "../ports/task-queue";
 import type { WebhookSender } from "../ports/webhook-sender";
 import { dispatchDeliveries } from "./outbound-events";
@@ -22,6 +23,14 @@ import {
   RETRY_DELAYS_MS,
   retryAt,
 } from "./webhook-schedule";
+
+/**
+ * The HTTP status class of an attempt (`2xx`, `4xx`, `5xx`, …), `none` when nothing answered: a metric label
+ * of few values, where the status itself would make a series per code.
+ */
+export function statusClass(statusCode: number | null): string {
+  return statusCode === null ? "none" : `${Math.floor(statusCode / 100)}xx`;
+}
 
 /** An endpoint the circuit switched off: for the tenant's team (the lead wires the notifier). */
 export interface DisabledEndpoint {
@@ -116,14 +125,15 @@ export class WebhookDeliveries {
       webhookId: delivery.eventId,
       attempt: delivery.attempts + 1,
       statusCode: sent.statusCode,
+      statusClass: statusClass(sent.statusCode),
       durationMs: sent.durationMs,
     };
     if (delivered) {
-      log.info({ event: "webhook.delivered", ...fields }, "webhook delivered");
+      log.info({ event: LOG_EVENT.webhookDelivered, ...fields }, "webhook delivered");
     } else {
       log.warn(
         {
-          event: "webhook.attempt_failed",
+          event: LOG_EVENT.webhookAttemptFailed,
           ...fields,
           error: sent.error,
           retryAt: retry?.toISOString() ?? null,
@@ -178,7 +188,7 @@ export class WebhookDeliveries {
       reason,
     };
     log.warn(
-      { event: "webhook.endpoint_disabled", ...notice },
+      { event: LOG_EVENT.webhookEndpointDisabled, ...notice },
       "a webhook endpoint kept failing and was disabled",
     );
     await this.deps

@@ -29,6 +29,19 @@ export const LOG_EVENT = {
   smsDelivery: "sms.delivery",
   /** A customer opted out of (`outcome` opted_out) or back into (opted_in) a tenant's texts; `provider`. */
   smsConsent: "sms.consent",
+  // Issue 14's follow-up work (monitoring: dashboards/follow-up.json and its two alert policies).
+  /** A conversation was escalated to the tenant's team (once per escalation); `channel`, `reason`. */
+  escalationOpened: "escalation.opened",
+  /** A team notification attempt ended; `kind` (email, slack), `topic`, `outcome` (sent, retry, failed). */
+  notificationAttempted: "notification.attempted",
+  /** A signed webhook was answered 2xx; `statusClass`. */
+  webhookDelivered: "webhook.delivered",
+  /** A webhook attempt was answered otherwise, or not at all; `statusClass` (4xx, 5xx, none). */
+  webhookAttemptFailed: "webhook.attempt_failed",
+  /** An endpoint's circuit opened: it kept failing and was disabled (the line names its host, no label does). */
+  webhookEndpointDisabled: "webhook.endpoint_disabled",
+  /** A finished voice call's transcript was stored. */
+  voiceCallStored: "voice.call_stored",
 } as const;
 export type LogEvent = (typeof LOG_EVENT)[keyof typeof LOG_EVENT];
 
@@ -53,6 +66,12 @@ export const LOG_FIELD = {
   provider: "provider",
   /** An outbound text's delivery state on sms.delivery (`delivered`, `undelivered`, `failed`, …). */
   deliveryStatus: "deliveryStatus",
+  /** A team notification's kind (`email`, `slack`) on notification.attempted. */
+  kind: "kind",
+  /** What a notification is about (`escalation.created`, `endpoint.disabled`) on notification.attempted. */
+  topic: "topic",
+  /** The HTTP status class of a webhook attempt (`2xx`, `4xx`, `5xx`, …; `none` without an answer). */
+  statusClass: "statusClass",
 } as const;
 export type LogField = (typeof LOG_FIELD)[keyof typeof LOG_FIELD];
 

@@ -4,6 +4,7 @@ import { mergeContact, upsertContactByPhone } from "../../db/contacts";
 import { handlesIn } from "../../engine/extraction/capture";
 import type { CallInsights, DispatchAfterCommit, Escalations, OutboundEvents } from "../../engine/follow-up";
 import type { Logger } from "../../logger";
+import { LOG_EVENT } from "../../observability/log-events";
 import { type VoiceProviderClient, VoiceProviderError } from "../../ports/voice";
 import type {
   ChannelSender,
@@ -142,7 +143,7 @@ export class VoiceSender implements ChannelSender<VoiceView> {
         await mergeContact(sql, { id: view.contactId, email: spokenEmail, channel: "voice" })
       ).id;
     log.info(
-      { event: "voice.call_stored", callId: id, connectionId, messages: transcript.length },
+      { event: LOG_EVENT.voiceCallStored, callId: id, connectionId, messages: transcript.length },
       "call stored",
     );
     await this.followUp(view, event, id);
