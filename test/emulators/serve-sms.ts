@@ -59,9 +59,11 @@ export async function startSmsEmulators(opts: { service?: string; phonePort?: nu
   }
 
   /**
-   * The assistant URLs the admin API shows for the number's connection (the events URL names the
+   * The assistant URLs for the number's connection: the events URL the admin API shows (it names the
    * connection, which the insights need: they name no number), read with the local admin key and reached
-   * at the service; without them, the plain paths (the end of the call still routes by its number).
+   * at the service; without it, the plain path (the end of the call still routes by its number). The
+   * dynamic-variables URL is the plain path: its token is shown only when it is issued, and the phone signs
+   * the request instead.
    */
   async function voiceUrlsOf(number: string, base: string) {
     const plain = {
@@ -82,12 +84,11 @@ export async function startSmsEmulators(opts: { service?: string; phonePort?: nu
           channels?: {
             kind: string;
             publicId: string;
-            voice?: { dynamicVariablesUrl: string; eventsUrl: string };
+            voice?: { eventsUrl: string };
           }[];
         };
         const voice = channels.find((ch) => ch.kind === "telnyx" && ch.publicId === number)?.voice;
-        if (voice)
-          return { dynamicVariablesUrl: local(voice.dynamicVariablesUrl), eventsUrl: local(voice.eventsUrl) };
+        if (voice) return { ...plain, eventsUrl: local(voice.eventsUrl) };
       }
     } catch {
       // The admin API is not reachable with the local key: the plain paths.

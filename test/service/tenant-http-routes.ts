@@ -198,6 +198,14 @@ const onBsPath: RouteRow[] = [
     status: [404],
     as: "aAdmin",
   },
+  // Voice URL token (issue 14): re-issued on B's path, or on A's path naming B's channel.
+  {
+    name: "re-issue B's voice URL token",
+    route: `POST ${T}/{id}/channels/{channelId}/voice-token`,
+    path: ({ b }) => `${T}/${b.id}/channels/${b.channelConnectionId}/voice-token`,
+    status: [404],
+    as: "aAdmin",
+  },
   {
     name: "GET the texts of B's customer",
     route: `GET ${T}/{id}/contacts/phone/{phone}/texts`,
@@ -271,6 +279,13 @@ const onAsPath: RouteRow[] = [
     name: "DELETE B's channel by id",
     route: `DELETE ${T}/{id}/channels/{channelId}`,
     path: ({ a, b }) => `${T}/${a.id}/channels/${b.channelConnectionId}`,
+    status: [404],
+    as: "aAdmin",
+  },
+  {
+    name: "re-issue B's voice URL token by id",
+    route: `POST ${T}/{id}/channels/{channelId}/voice-token`,
+    path: ({ a, b }) => `${T}/${a.id}/channels/${b.channelConnectionId}/voice-token`,
     status: [404],
     as: "aAdmin",
   },

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest"
 import type { CallEnded, CallInsightsGenerated } from "../../service/src/channels/voice/events";
 import { VoiceGreeter } from "../../service/src/channels/voice/greeter";
 import type { VoiceNumbers } from "../../service/src/channels/voice/numbers";
-import { VoiceUrlTokens } from "../../service/src/channels/voice/url-token";
+import { newVoiceToken } from "../../service/src/channels/voice/url-token";
 import { tenantVoiceBlock } from "../../service/src/channels/voice/variables";
 import type { Database, Sql } from "../../service/src/db/client";
 import { migrate } from "../../service/src/db/migrate";
@@ -193,11 +193,11 @@ describe("a completed call", () => {
 });
 
 describe("dynamic variables when the database fails", () => {
-  const tokens = new VoiceUrlTokens([Buffer.alloc(32, 7)]);
+  const token = newVoiceToken();
   const connection = {
     connectionId: randomUUID(),
     phoneNumber: NUMBER,
-    credentials: { publicKey: "", apiKey: "k" },
+    credentials: { publicKey: "", apiKey: "k", voiceToken: token },
   };
   const numbers = (byNumber: VoiceNumbers["byNumber"]): VoiceNumbers => ({
     byNumber,
@@ -224,12 +224,11 @@ describe("dynamic variables when the database fails", () => {
     const greeter = new VoiceGreeter({
       sql: hung,
       log,
-      tokens,
       numbers: numbers(async () => ({ kind: "found", tenantId, connection })),
       tenantBlock: async () => block,
       callerTimeoutMs: 50,
     });
-    const answer = await greeter.answer(request(body), tokens.tokenFor(connection.connectionId));
+    const answer = await greeter.answer(request(body), token);
     expect(answer).toMatchObject({
       status: "ok",
       variables: { business_name: "Globex", hours: "9 to 5", caller_name: "", caller_open_escalations: "0" },
@@ -241,11 +240,10 @@ describe("dynamic variables when the database fails", () => {
     const greeter = new VoiceGreeter({
       sql: failing,
       log,
-      tokens,
       numbers: numbers(async () => ({ kind: "found", tenantId, connection })),
       tenantBlock: async () => block,
     });
-    const answer = await greeter.answer(request(body), tokens.tokenFor(connection.connectionId));
+    const answer = await greeter.answer(request(body), token);
     expect(answer).toMatchObject({
       status: "ok",
       variables: { business_name: "Globex", caller_known: "false" },
@@ -256,20 +254,37 @@ describe("dynamic variables when the database fails", () => {
     const greeter = new VoiceGreeter({
       sql: db.sql,
       log,
-      tokens,
       numbers: numbers(() => never()),
       tenantBlock: async () => block,
       routeTimeoutMs: 50,
     });
-    const answer = await greeter.answer(request(body), tokens.tokenFor(connection.connectionId));
+    const answer = await greeter.answer(request(body), token);
     expect(answer).toMatchObject({ status: "ok", variables: { business_name: "", caller_name: "" } });
+  });
+
+  test("a token that is not this connection's is refused, another connection's included", async () => {
+    const greeter = new VoiceGreeter({
+      sql: db.sql,
+      log,
+      numbers: numbers(async () => ({ kind: "found", tenantId, connection })),
+      tenantBlock: async () => block,
+    });
+    for (const wrong of [newVoiceToken(), token.slice(0, -1), `${token}A`, ""])
+      expect(await greeter.answer(request(body), wrong)).toEqual({ status: "rejected" });
+    const tokenless = { ...connection, credentials: { publicKey: "", apiKey: "k" } };
+    const old = new VoiceGreeter({
+      sql: db.sql,
+      log,
+      numbers: numbers(async () => ({ kind: "found", tenantId, connection: tokenless })),
+      tenantBlock: async () => block,
+    });
+    expect(await old.answer(request(body), token)).toEqual({ status: "rejected" });
   });
 
   test("routing that throws: the safe defaults", async () => {
     const greeter = new VoiceGreeter({
       sql: db.sql,
       log,
-      tokens,
       numbers: numbers(() => Promise.reject(new Error("secret store unavailable"))),
       tenantBlock: async () => block,
     });

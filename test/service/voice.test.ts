@@ -2,7 +2,17 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Database } from "../../service/src/db/client";
 import { startTelnyxEmulator, type TelnyxEmulator, telnyxWebhookSigner } from "../emulators/telnyx";
 import { initializationBody, newCallIds, playCall } from "../emulators/telnyx-voice";
-import { type AdminService, adminSuite, asKey, asUser, type Body, createTenant, json } from "./admin-helpers";
+import {
+  type AdminService,
+  adminSuite,
+  asKey,
+  asUser,
+  auditRows,
+  type Body,
+  createTenant,
+  json,
+  startAdminService,
+} from "./admin-helpers";
 import { eventually, raw } from "./helpers";
 
 /**
@@ -23,6 +33,8 @@ let stop: () => Promise<void>;
 let globex: Body;
 let initech: Body;
 let urls: { dynamicVariablesUrl: string; eventsUrl: string };
+let initechUrls: { dynamicVariablesUrl: string; eventsUrl: string };
+let globexChannel: string;
 
 /** The URLs the admin API shows, reached directly (as an edge would forward them). */
 const local = (u: { dynamicVariablesUrl: string; eventsUrl: string }) => ({
@@ -56,8 +68,10 @@ beforeAll(async () => {
   };
   const patched = await svc.call("PATCH", `/api/v1/admin/tenants/${globex.id}/settings`, settings, asKey);
   if (patched.status !== 200) throw new Error(`settings: ${patched.status} ${await patched.text()}`);
-  urls = (await connect(globex, GLOBEX.number, GLOBEX.apiKey)).voice;
-  await connect(initech, INITECH.number, INITECH.apiKey);
+  const created = await connect(globex, GLOBEX.number, GLOBEX.apiKey);
+  urls = created.voice;
+  globexChannel = created.id;
+  initechUrls = (await connect(initech, INITECH.number, INITECH.apiKey)).voice;
 });
 afterAll(async () => {
   await stop?.();
@@ -106,15 +120,8 @@ describe("the assistant's dynamic variables", () => {
   });
 
   test("a tenant without voice settings is named by its display name", async () => {
-    const own = (await svc.call(
-      "GET",
-      `/api/v1/admin/tenants/${initech.id}/channels`,
-      undefined,
-      asKey,
-    )) as Response;
-    const [channel] = (await json(own)).channels as Body[];
     const res = await variables(initializationBody({ from: CALLER, to: INITECH.number }, newCallIds()), {
-      url: local(channel?.voice).dynamicVariablesUrl,
+      url: local(initechUrls).dynamicVariablesUrl,
     });
     expect(res.body.dynamic_variables.business_name).toBe("Initech");
     expect(res.body.dynamic_variables.greeting).toContain("Initech");
@@ -159,6 +166,12 @@ describe("the assistant's dynamic variables", () => {
     expect(res.status).toBe(200);
     expect(res.body.dynamic_variables).toMatchObject({ business_name: "", caller_name: "" });
     expect(res.body.dynamic_variables.greeting).not.toBe("");
+  });
+
+  test("another tenant's URL token does not open this tenant's number (401)", async () => {
+    const body = initializationBody({ from: "+15557650001", to: GLOBEX.number }, newCallIds());
+    const res = await variables(body, { url: local(initechUrls).dynamicVariablesUrl });
+    expect(res.status).toBe(401);
   });
 
   test("without the URL token or a signature nothing of the tenant is told (401)", async () => {
@@ -402,5 +415,76 @@ describe("erasing a caller", () => {
     expect(await raw(db)`select count(*)::int as n from calls where from_number <> ${CALLER}`).toEqual(
       others,
     );
+  });
+});
+
+describe("the dynamic-variables URL's token", () => {
+  const body = () => initializationBody({ from: CALLER, to: GLOBEX.number }, newCallIds());
+  /** The same database through another instance: its credential cache is cold, as after a minute. */
+  async function instance(env: Record<string, string> = {}) {
+    return startAdminService(db, {
+      PUBLIC_URL,
+      TELNYX_API_BASE: telnyx.apiBase,
+      POLLING_INTERVAL: "0",
+      ...env,
+    });
+  }
+  const at = (other: AdminService, url: string) => url.replace(PUBLIC_URL, other.url);
+
+  test("the channel list names the events URL and that a token is set, never the token", async () => {
+    const res = await svc.call("GET", `/api/v1/admin/tenants/${globex.id}/channels`, undefined, asKey);
+    const text = await res.text();
+    const token = new URL(urls.dynamicVariablesUrl).searchParams.get("token") as string;
+    expect(text).not.toContain(token);
+    const [channel] = (JSON.parse(text) as { channels: Body[] }).channels;
+    expect(channel?.credentials).toEqual({ apiKey: "set", publicKey: "set", voiceToken: "set" });
+    expect(channel?.voice).toEqual({ eventsUrl: urls.eventsUrl });
+  });
+
+  test("a tenant cannot choose the token through the credentials route (400)", async () => {
+    const path = `/api/v1/admin/tenants/${globex.id}/channels/${globexChannel}/credentials`;
+    const res = await svc.call("PUT", path, { voiceToken: "easy-to-guess" }, asKey);
+    expect(res.status).toBe(400);
+    expect((await json(res)).error).toMatchObject({ code: "validation_failed" });
+    expect((await variables(body())).status).toBe(200);
+  });
+
+  test("a session signing key rotated, the previous one dropped: the pasted URL still verifies", async () => {
+    const rotated = await instance({ SESSION_SIGNING_KEY: "a-new-session-signing-key-fedcba9876543210" });
+    try {
+      const res = await variables(body(), { url: at(rotated, urls.dynamicVariablesUrl) });
+      expect(res.status).toBe(200);
+      expect(res.body.dynamic_variables.business_name).toBe("Globex Plumbing");
+    } finally {
+      await rotated.close();
+    }
+  });
+
+  test("re-issued: the answer shows the new URL once, audited without it; only the new one verifies", async () => {
+    const path = `/api/v1/admin/tenants/${globex.id}/channels/${globexChannel}/voice-token`;
+    const res = await svc.call("POST", path, undefined, asKey);
+    expect(res.status).toBe(200);
+    const { voice } = (await json(res)) as { voice: { dynamicVariablesUrl: string; eventsUrl: string } };
+    expect(voice.eventsUrl).toBe(urls.eventsUrl);
+    expect(voice.dynamicVariablesUrl).toMatch(/\?token=[A-Za-z0-9_-]{32}$/);
+    expect(voice.dynamicVariablesUrl).not.toBe(urls.dynamicVariablesUrl);
+    const token = new URL(voice.dynamicVariablesUrl).searchParams.get("token") as string;
+    const audit = (await auditRows(db, "credential.rotated")).filter((r) => r.target === globexChannel);
+    expect(audit.at(-1)?.summary).toEqual({ credentials: ["voiceToken"] });
+    expect(JSON.stringify(audit)).not.toContain(token);
+    const fresh = await instance();
+    try {
+      expect((await variables(body(), { url: at(fresh, urls.dynamicVariablesUrl) })).status).toBe(401);
+      const res2 = await variables(body(), { url: at(fresh, voice.dynamicVariablesUrl) });
+      expect(res2.status).toBe(200);
+      expect(res2.body.dynamic_variables.business_name).toBe("Globex Plumbing");
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  test("only a Telnyx connection has a token to re-issue; an unknown connection is a 404", async () => {
+    const path = `/api/v1/admin/tenants/${initech.id}/channels/${globexChannel}/voice-token`;
+    expect((await svc.call("POST", path, undefined, asKey)).status).toBe(404);
   });
 });

@@ -7,7 +7,6 @@ import type { TurnDeps } from "../channels/pipeline/turn";
 import type { SmsConnections } from "../channels/sms/connections";
 import type { SmsInbound } from "../channels/sms/inbound";
 import type { VoiceFollowUp } from "../channels/voice/sender";
-import type { VoiceUrlTokens } from "../channels/voice/url-token";
 import type { Config } from "../config";
 import type { Sql } from "../db/client";
 import { DEFAULT_TENANT_ID } from "../db/tenant-scope";
@@ -66,8 +65,8 @@ interface ChannelDeps {
   tenants?: TenantDirectory | undefined;
   /** A handoff opens an escalation for the tenant's team (compose/escalations.ts). */
   escalations?: PipelineEscalations | undefined;
-  /** Voice: the tokens of the dynamic-variables URLs, and what follows a call up (other areas' parts). */
-  voice?: { tokens: VoiceUrlTokens; followUp?: VoiceFollowUp | undefined } | undefined;
+  /** Voice: what follows a call up (other areas' parts). */
+  voice?: { followUp?: VoiceFollowUp | undefined } | undefined;
 }
 
 /** Runs `task` every `seconds` (0: never) without keeping the process alive; failures are logged. */
@@ -173,11 +172,11 @@ function tenantConnections(config: Config, deps: ChannelDeps) {
   });
 }
 
-/** The voice doors, when the deployment can verify them (a token key) and route them (numbers). */
+/** The voice doors, when the service composed voice and can route calls (numbers, tenants). */
 function voiceParts(config: Config, deps: ChannelDeps, numbers: SmsConnections, pipeline: InboundPipeline) {
   const { sql, log, tenants, voice } = deps;
   if (!voice || !tenants) return undefined;
-  return voiceDoors(config, { sql, log, numbers, tenants, tokens: voice.tokens, pipeline });
+  return voiceDoors(config, { sql, log, numbers, tenants, pipeline });
 }
 
 /** Tenants' phone numbers (SMS), with a secret store for their credentials and the tenants' settings. */

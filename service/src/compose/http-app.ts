@@ -1,5 +1,4 @@
 import { createApp } from "../app";
-import type { VoiceUrlTokens } from "../channels/voice/url-token";
 import { type Config, internalAudience, VERSION } from "../config";
 import type { Database } from "../db/client";
 import type { OutboundEvents } from "../engine/follow-up";
@@ -13,7 +12,6 @@ import type { EscalationParts } from "./escalations";
 import type { ModelStack } from "./model-stack";
 import { engineSettings } from "./settings";
 import type { Tasks } from "./tasks";
-import { voiceUrls } from "./voice";
 import type { WebhooksOut } from "./webhooks-out";
 
 export interface HttpAppParts {
@@ -36,7 +34,6 @@ export interface HttpAppParts {
   /** Some variable is a Secret Manager reference (shown to operators on the readiness endpoint). */
   secretManager: boolean;
   /** The tokens of tenants' dynamic-variables URLs (shown with their Telnyx connections). */
-  voiceTokens: VoiceUrlTokens;
   startedAt: number;
   /** Escalations: the web chat's handoffs and the admin API's escalation routes. */
   escalation?: EscalationParts | undefined;
@@ -102,7 +99,6 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
       events: parts.events,
       escalations: parts.escalation?.escalations,
       slackHosts: config.SLACK_WEBHOOK_HOSTS,
-      voiceUrls: voiceUrls(config.PUBLIC_URL, parts.voiceTokens),
     },
     googleCloudProject: config.GOOGLE_CLOUD_PROJECT,
     trustedProxyHops: config.TRUSTED_PROXY_HOPS,

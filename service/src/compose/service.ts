@@ -20,7 +20,6 @@ import { buildModelStack } from "./model-stack";
 import { type BuiltSecretStore, buildSecretStore } from "./secret-store";
 import { hasSecretReferences, secretRefresher, secretSourceFor, sessionKey } from "./secrets";
 import { buildTasks } from "./tasks";
-import { voiceUrlTokens } from "./voice";
 
 export interface StartOptions {
   /** Log destination (tests read the lines); stdout by default. */
@@ -124,7 +123,6 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
     const models = await buildModelStack(config, { sql: db.sql, log });
     const signingKey = await sessionKey(config, keyDir);
     const auth = authenticator(config, signingKey);
-    const voiceTokens = voiceUrlTokens(config, signingKey);
     const tasks = await buildTasks(config, { log, cloudTasksClientOptions: opts.cloudTasksClientOptions });
     const { webhooks, events, contacts, escalation } = buildFollowUp(config, {
       sql: db.sql,
@@ -145,7 +143,6 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       tenants: models.tenants,
       escalations: escalation.escalations,
       voice: {
-        tokens: voiceTokens,
         followUp: { insights: contacts.insights, escalations: escalation.escalations, events },
       },
     });
@@ -163,7 +160,6 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       erasureKey: erasureKey(signingKey),
       events,
       secretManager: hasSecretReferences(env),
-      voiceTokens,
       startedAt,
       escalation,
     });

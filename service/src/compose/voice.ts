@@ -7,7 +7,6 @@ import { VoiceGreeter } from "../channels/voice/greeter";
 import { VoiceInbound } from "../channels/voice/inbound";
 import type { VoiceConnectionSecrets } from "../channels/voice/numbers";
 import type { VoiceFollowUp } from "../channels/voice/sender";
-import { VoiceUrlTokens, voiceTokenKey } from "../channels/voice/url-token";
 import { tenantVoiceBlock } from "../channels/voice/variables";
 import type { Config } from "../config";
 import type { Sql } from "../db/client";
@@ -17,29 +16,14 @@ import type { VoiceProviderClient } from "../ports/voice";
 import { redactPii } from "../redaction";
 
 /**
- * Voice (tenants' Telnyx AI assistants): the channel that stores calls, its two doors, and the URLs a
- * tenant pastes into the assistant. A tenant's `telnyx` connection (its number, API key and public key,
- * found by the SMS channel's directory) serves calls as well as texts.
+ * Voice (tenants' Telnyx AI assistants): the channel that stores calls and its two doors. A tenant's
+ * `telnyx` connection (its number, API key, public key and dynamic-variables URL token, found by the SMS
+ * channel's directory) serves calls as well as texts.
  */
 
 export interface VoiceDoors {
   greeter: VoiceGreeter;
   inbound: VoiceInbound;
-}
-
-/** The tokens of the dynamic-variables URLs, keyed from the session signing key (and the previous one). */
-export function voiceUrlTokens(config: Config, signingKey: string): VoiceUrlTokens {
-  const previous = config.SESSION_SIGNING_KEY_PREVIOUS;
-  return new VoiceUrlTokens([voiceTokenKey(signingKey), ...(previous ? [voiceTokenKey(previous)] : [])]);
-}
-
-/** The URLs of a Telnyx connection's assistant (the admin API's channel answer shows them). */
-export function voiceUrls(publicUrl: string | undefined, tokens: VoiceUrlTokens) {
-  const base = (publicUrl ?? "").replace(/\/+$/, "");
-  return (connectionId: string) => ({
-    dynamicVariablesUrl: `${base}/webhooks/telnyx/voice/dynamic-variables?token=${tokens.tokenFor(connectionId)}`,
-    eventsUrl: `${base}/webhooks/telnyx/voice/events?connection=${connectionId}`,
-  });
 }
 
 /** The voice channel of each tenant with a Telnyx connection, as the pipeline finds it for a task. */
@@ -86,7 +70,6 @@ export function voiceDoors(
     log: Logger;
     numbers: SmsConnections;
     tenants: TenantDirectory;
-    tokens: VoiceUrlTokens;
     pipeline: InboundPipeline;
   },
 ): VoiceDoors {
@@ -95,7 +78,6 @@ export function voiceDoors(
     sql: deps.sql,
     log: deps.log,
     numbers: deps.numbers,
-    tokens: deps.tokens,
     tenantBlock: async (tenantId) => {
       const tenant = await deps.tenants.get(tenantId);
       return tenant ? tenantVoiceBlock(tenant, smsBusinessHours(tenant.settings, hours)) : undefined;

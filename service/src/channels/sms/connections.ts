@@ -137,9 +137,10 @@ export class SmsConnections implements ConnectedChannels {
     const cached = this.built.get(c.id);
     if (cached && Date.now() - cached.at < (this.deps.cacheSeconds ?? 60) * 1000) return cached;
     return unlessCredentialsGone(this.deps.log, c.id, async () => {
-      const credentials: Record<string, string> = {};
-      for (const name of Object.keys(c.secretRefs))
-        credentials[name] = await readCredential(this.deps, c, name);
+      // Side by side: a cold cache on the voice greeter's 1 s path waits for one read, not one per credential.
+      const names = Object.keys(c.secretRefs);
+      const values = await Promise.all(names.map((name) => readCredential(this.deps, c, name)));
+      const credentials = Object.fromEntries(names.map((name, i) => [name, values[i] as string]));
       const secrets = { connectionId: c.id, phoneNumber: c.publicId, credentials, settings: c.settings };
       const built = { secrets, at: Date.now() };
       this.built.set(c.id, built);

@@ -6,14 +6,13 @@ import type { Logger } from "../../logger";
 import type { InboundRequest } from "../pipeline/channel";
 import { telnyxPublicKey, verifyTelnyxSignature } from "../pipeline/telnyx-signature";
 import type { VoiceNumbers, VoiceRoute } from "./numbers";
-import type { VoiceUrlTokens } from "./url-token";
+import { VOICE_TOKEN, voiceTokenMatches } from "./url-token";
 import { type DynamicVariables, dynamicVariables, type TenantVoiceBlock } from "./variables";
 
 export interface VoiceGreeterDeps {
   sql: Sql;
   log: Logger;
   numbers: VoiceNumbers;
-  tokens: VoiceUrlTokens;
   /** The tenant's block (its settings and name read through the tenant directory); undefined: unknown. */
   tenantBlock(tenantId: string): Promise<TenantVoiceBlock | undefined>;
   /** How long a number's route and block stay in memory (default 60 s). */
@@ -88,15 +87,18 @@ export class VoiceGreeter {
     return { status: "ok", variables: dynamicVariables(block, caller, now, target.verified) };
   }
 
-  /** A signature when Telnyx sent one (then it alone decides), else the connection's URL token. */
+  /**
+   * A signature when Telnyx sent one (then it alone decides), else the connection's URL token, read with
+   * its other credentials (cached with them: no secret-store round trip of its own).
+   */
   private verified(
     request: InboundRequest,
     token: string | undefined,
-    c: { connectionId: string; credentials: Readonly<Record<string, string>> },
+    c: { credentials: Readonly<Record<string, string>> },
   ) {
     if (request.header("telnyx-signature-ed25519") !== undefined)
       return verifyTelnyxSignature(telnyxPublicKey(c.credentials.publicKey), request);
-    return this.deps.tokens.verify(c.connectionId, token);
+    return voiceTokenMatches(c.credentials[VOICE_TOKEN], token);
   }
 
   private async callerOf(tenantId: string, phone: string): Promise<CallerContext | undefined> {

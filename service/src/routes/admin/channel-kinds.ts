@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { newVoiceToken, VOICE_TOKEN } from "../../channels/voice/url-token";
 import { toE164 } from "../../domain/phone";
 
 /**
@@ -12,6 +13,11 @@ export interface ChannelKind {
   publicId(body: Record<string, unknown>): string;
   /** The credential fields of the body, by name: they go to the SecretStore. */
   credentials: readonly string[];
+  /**
+   * Credentials Switchboard makes itself at creation (stored like the others, never taken from a body nor
+   * replaced through `PUT …/credentials`): a secret the tenant must not choose, e.g. a URL token.
+   */
+  generated?: Readonly<Record<string, () => string>>;
   /** The fields kept on the row: neither the kind, nor the public id, nor a credential. */
   settings(body: Record<string, unknown>): Record<string, unknown>;
   /** The path the provider posts this connection's webhooks to, when it has its own. */
@@ -104,6 +110,8 @@ const telnyx: ChannelKind = {
     .openapi("TelnyxChannel"),
   publicId: (b) => b.phoneNumber as string,
   credentials: ["apiKey", "publicKey"],
+  // The dynamic-variables URL's token (docs/voice.md): random per connection, shown at creation.
+  generated: { [VOICE_TOKEN]: newVoiceToken },
   settings: (b) => (b.messagingProfileId ? { messagingProfileId: b.messagingProfileId } : {}),
   webhookPath: () => "/webhooks/telnyx/sms",
 };

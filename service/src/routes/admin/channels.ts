@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createRoute, z } from "@hono/zod-openapi";
+import { VOICE_TOKEN } from "../../channels/voice/url-token";
 import {
   type ChannelConnection,
   deleteChannel,
@@ -12,36 +13,19 @@ import { inTenant } from "../../db/tenant-scope";
 import { AppError } from "../../http/errors";
 import { createRouter } from "../../http/router";
 import type { Logger } from "../../logger";
-import { SecretStoreError } from "../../ports/secret-store";
 import { recordAction, requireTenantRole } from "./access";
-import { CHANNEL_KINDS, type ChannelKind, kebab, NewChannel } from "./channel-kinds";
+import { CHANNEL_KINDS, type ChannelKind, NewChannel } from "./channel-kinds";
+import {
+  ChannelParams,
+  ChannelSchema,
+  channelView,
+  noSuchChannel,
+  secretName,
+  storeFailure,
+} from "./channel-view";
 import { type AdminDeps, isUniqueViolation } from "./deps";
 import { errorResponses, jsonBody, jsonContent, TenantParams } from "./schemas";
-
-const ChannelSchema = z
-  .object({
-    id: z.uuid(),
-    kind: z.string(),
-    publicId: z.string(),
-    settings: z.record(z.string(), z.unknown()),
-    credentials: z
-      .record(z.string(), z.literal("set"))
-      .openapi({ description: "Which credentials are stored; never their values" }),
-    status: z.string(),
-    createdAt: z.string(),
-    webhookUrl: z.string().optional().openapi({
-      description: "Where the provider posts this connection's webhooks (PUBLIC_URL-based when it is set)",
-    }),
-    voice: z.object({ dynamicVariablesUrl: z.string(), eventsUrl: z.string() }).optional().openapi({
-      description:
-        "Telnyx only: the AI assistant's dynamic-variables webhook URL (with its secret token) and events URL (docs/voice.md)",
-    }),
-  })
-  .openapi("Channel");
-
-const ChannelParams = TenantParams.extend({
-  channelId: z.uuid().openapi({ param: { name: "channelId", in: "path" } }),
-});
+import { voiceTokenRoutes } from "./voice-token";
 
 const Rotation = z
   .record(z.string(), z.string().trim().min(1).max(4096))
@@ -89,46 +73,12 @@ const deleteRouteDef = createRoute({
   responses: { 204: { description: "Deleted" }, ...errorResponses(400, 401, 403, 404, 503) },
 });
 
-function view(c: ChannelConnection, publicUrl: string | undefined, voice?: AdminDeps["voiceUrls"]) {
-  const path = CHANNEL_KINDS[c.kind]?.webhookPath?.(c.id);
-  return {
-    id: c.id,
-    kind: c.kind,
-    publicId: c.publicId,
-    settings: c.settings,
-    credentials: Object.fromEntries(Object.keys(c.secretRefs).map((name) => [name, "set" as const])),
-    status: c.status,
-    createdAt: new Date(c.createdAt).toISOString(),
-    ...(path ? { webhookUrl: `${(publicUrl ?? "").replace(/\/+$/, "")}${path}` } : {}),
-    ...(c.kind === "telnyx" && voice ? { voice: voice(c.id) } : {}),
-  };
-}
-
-/** The secret store failing is a 503 to retry; its message names the secret, never the value. */
-function storeFailure(error: unknown): never {
-  if (error instanceof SecretStoreError && error.code !== "invalid_reference")
-    throw new AppError(
-      503,
-      "secret_store_unavailable",
-      "The secret store did not accept the credential; retry",
-      {
-        headers: { "Retry-After": "5" },
-      },
-    );
-  throw error;
-}
-
-const noSuchChannel = () => new AppError(404, "not_found", "No such channel");
-
-/** One secret per credential of each connection: `ch-<connection>-<credential>` in the tenant's names. */
-const secretName = (tenantId: string, channelId: string, credential: string) => ({
-  tenantId,
-  kind: `ch-${channelId.replace(/-/g, "")}-${kebab(credential)}`,
-});
-
 type NewChannelBody = Record<string, unknown> & { kind: string };
 
-/** The row first (the public id's uniqueness decides), then one secret per credential; all or nothing. */
+/**
+ * The row first (the public id's uniqueness decides), then one secret per credential, given or generated;
+ * all or nothing. The generated values come back once, for the answer (a voice URL's token).
+ */
 async function connect(deps: AdminDeps, tenantId: string, body: NewChannelBody) {
   const { sql, secrets } = deps;
   const kind = CHANNEL_KINDS[body.kind] as ChannelKind;
@@ -141,10 +91,17 @@ async function connect(deps: AdminDeps, tenantId: string, body: NewChannelBody) 
       throw error;
     },
   );
+  const generated = Object.fromEntries(
+    Object.entries(kind.generated ?? {}).map(([name, make]) => [name, make()]),
+  );
+  const values = {
+    ...Object.fromEntries(kind.credentials.map((name) => [name, String(body[name])])),
+    ...generated,
+  };
   const refs: Record<string, string> = {};
   try {
-    for (const name of kind.credentials)
-      refs[name] = await secrets.put(secretName(tenantId, channelId, name), String(body[name]));
+    for (const [name, value] of Object.entries(values))
+      refs[name] = await secrets.put(secretName(tenantId, channelId, name), value);
   } catch (error) {
     // Nothing half-made stays: the row and the credentials stored so far go.
     await deleteChannel(sql, channelId);
@@ -152,13 +109,25 @@ async function connect(deps: AdminDeps, tenantId: string, body: NewChannelBody) 
     storeFailure(error);
   }
   const row = (await setChannelSecretRefs(sql, channelId, refs)) as ChannelConnection;
-  return { row, summary: { kind: body.kind, publicId, credentials: kind.credentials } };
+  return { row, generated, summary: { kind: body.kind, publicId, credentials: Object.keys(values) } };
 }
 
-/** New versions of the named credentials; a name the connection does not have is a 400. */
+/**
+ * New versions of the named credentials; a name the connection does not have is a 400, and so is one
+ * Switchboard generates (the tenant does not choose it: it has its own re-issue route).
+ */
 async function rotate(deps: AdminDeps, channelId: string, values: Record<string, string>) {
   const channel = await findChannel(deps.sql, channelId);
   if (!channel) throw noSuchChannel();
+  const generated = Object.keys(values).filter(
+    (name) => name in (CHANNEL_KINDS[channel.kind]?.generated ?? {}),
+  );
+  if (generated.length > 0)
+    throw new AppError(
+      400,
+      "validation_failed",
+      `${generated.join(", ")} is issued by Switchboard, not chosen: re-issue it with POST …/channels/{channelId}/voice-token`,
+    );
   const unknown = Object.keys(values).filter((name) => !channel.secretRefs[name]);
   if (unknown.length > 0)
     throw new AppError(400, "validation_failed", `no such credential on this channel: ${unknown.join(", ")}`);
@@ -190,18 +159,22 @@ export function channelRoutes(deps: AdminDeps) {
     const { id } = c.req.valid("param");
     await requireTenantRole(c, sql, id, ["tenant_admin"]);
     const channels = await inTenant(id, () => listChannels(sql));
-    return c.json({ channels: channels.map((ch) => view(ch, deps.publicUrl, deps.voiceUrls)) }, 200);
+    return c.json({ channels: channels.map((ch) => channelView(ch, deps.publicUrl)) }, 200);
   });
 
   app.openapi(createRouteDef, async (c) => {
     const { id } = c.req.valid("param");
     const { acting } = await requireTenantRole(c, sql, id, ["tenant_admin"]);
-    const created = await inTenant(id, async () => {
-      const { row, summary } = await connect(deps, id, c.req.valid("json") as NewChannelBody);
-      await recordAction(c, sql, acting, { action: "channel.created", target: row.id, summary });
-      return row;
+    const { row, generated } = await inTenant(id, async () => {
+      const made = await connect(deps, id, c.req.valid("json") as NewChannelBody);
+      await recordAction(c, sql, acting, {
+        action: "channel.created",
+        target: made.row.id,
+        summary: made.summary,
+      });
+      return made;
     });
-    return c.json(view(created, deps.publicUrl, deps.voiceUrls), 201);
+    return c.json(channelView(row, deps.publicUrl, generated[VOICE_TOKEN]), 201);
   });
 
   app.openapi(rotateRouteDef, async (c) => {
@@ -214,7 +187,7 @@ export function channelRoutes(deps: AdminDeps) {
       await recordAction(c, sql, acting, { action: "credential.rotated", target: channelId, summary });
       return channel;
     });
-    return c.json(view(updated, deps.publicUrl, deps.voiceUrls), 200);
+    return c.json(channelView(updated, deps.publicUrl), 200);
   });
 
   app.openapi(deleteRouteDef, async (c) => {
@@ -227,5 +200,6 @@ export function channelRoutes(deps: AdminDeps) {
     return c.body(null, 204);
   });
 
+  app.route("/", voiceTokenRoutes(deps));
   return app;
 }

@@ -33,8 +33,6 @@ export interface AdminDeps {
   escalations?: TenantEscalations | undefined;
   /** The hosts a tenant's Slack webhook may be on (SLACK_WEBHOOK_HOSTS). */
   slackHosts?: readonly string[] | undefined;
-  /** A Telnyx connection's assistant URLs (dynamic variables with its token, events); absent: not shown. */
-  voiceUrls?: ((connectionId: string) => { dynamicVariablesUrl: string; eventsUrl: string }) | undefined;
 }
 
 /** A unique index refused the row (PostgreSQL's `unique_violation`). */
