@@ -86,6 +86,11 @@ export async function openLoop(
   return samples;
 }
 
+/** One GET over a keep-alive agent (a baseline that does no work of its own). */
+export function get(url: string, agent: Agent): Promise<HttpAnswer> {
+  return send(url, "GET", undefined, {}, agent);
+}
+
 /** One POST over a keep-alive agent (one socket per lane). */
 export function post(
   url: string,
@@ -93,20 +98,27 @@ export function post(
   headers: Record<string, string>,
   agent: Agent,
 ): Promise<HttpAnswer> {
+  return send(url, "POST", body, headers, agent);
+}
+
+function send(
+  url: string,
+  method: "GET" | "POST",
+  body: string | undefined,
+  headers: Record<string, string>,
+  agent: Agent,
+): Promise<HttpAnswer> {
+  const length = body === undefined ? {} : { "content-length": String(Buffer.byteLength(body)) };
   return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { method: "POST", agent, headers: { ...headers, "content-length": String(Buffer.byteLength(body)) } },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (d: string) => {
-          text += d;
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
-        res.on("error", reject);
-      },
-    );
+    const req = request(url, { method, agent, headers: { ...headers, ...length } }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => {
+        text += d;
+      });
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      res.on("error", reject);
+    });
     req.on("error", reject);
     req.end(body);
   });

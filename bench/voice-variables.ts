@@ -12,7 +12,7 @@ import { Agent } from "node:http";
 import { startTelnyxEmulator } from "../test/emulators/telnyx";
 import { initializationBody, newCallIds } from "../test/emulators/telnyx-voice";
 import { benchSchema, SERVER_DB, startServiceProcess, writeResult } from "./lib";
-import { openLoop, post, summarize } from "./load";
+import { get, openLoop, post, summarize } from "./load";
 
 const RATE = Number(process.env.BENCH_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
@@ -64,6 +64,9 @@ await sql.unsafe(
 );
 
 const agent = new Agent({ keepAlive: true, maxSockets: 20 });
+// The baseline, in the same run on the same service: the liveness route, which does no work of its own
+// (the HTTP stack, the middleware and the machine's noise); the ratio is what the webhook adds to it.
+const baseline = summarize(RATE, [await openLoop(RATE, SECONDS, 20, () => get(`${svc.url}/healthz`, agent))]);
 let i = 0;
 const run = summarize(RATE, [
   await openLoop(RATE, SECONDS, 20, () => {
@@ -75,6 +78,10 @@ const run = summarize(RATE, [
 ]);
 agent.destroy();
 
+function ratio(key: "p50" | "p99") {
+  return Number((run.latencyMs[key] / baseline.latencyMs[key]).toFixed(2));
+}
+
 writeResult("voice-variables", {
   database: "server",
   targetRatePerSecond: RATE,
@@ -83,11 +90,20 @@ writeResult("voice-variables", {
   requests: run.requests,
   non2xx: run.non2xx,
   latencyMs: run.latencyMs,
+  baseline: { path: "/healthz", requests: baseline.requests, latencyMs: baseline.latencyMs },
+  ratio: { p50: ratio("p50"), p99: ratio("p99") },
   telnyxTimeoutMs: 1000,
 });
 console.table([
-  { webhook: "voice dynamic variables", requests: run.requests, non2xx: run.non2xx, ...run.latencyMs },
+  {
+    route: "GET /healthz (baseline)",
+    requests: baseline.requests,
+    non2xx: baseline.non2xx,
+    ...baseline.latencyMs,
+  },
+  { route: "voice dynamic variables", requests: run.requests, non2xx: run.non2xx, ...run.latencyMs },
 ]);
+console.log(`ratio to the baseline: p50 ×${ratio("p50")}, p99 ×${ratio("p99")}`);
 
 await svc.stop();
 await db.drop();
