@@ -127,6 +127,8 @@ test("a web chat asking for a person: e-mail and Slack to the team, escalation.c
     (m) => m.length === 1,
   );
   expect(mail[0]?.subject).toBe("[Flow Plumbing] A customer is waiting for a person (web)");
+  // The team reads what the customer wrote, not "none yet".
+  expect(mail[0]?.text).toContain('Summary: The customer wrote: "I want to talk to a person"');
   await eventually(
     async () => slack.posts.filter((p) => p.path.endsWith("/T1/B1/flow")),
     (p) => p.length === 1,
@@ -135,7 +137,12 @@ test("a web chat asking for a person: e-mail and Slack to the team, escalation.c
     async () => receiver.received.filter((e) => e.type === "escalation.created"),
     (e) => e.length === 1,
   );
-  expect(created[0]?.data).toMatchObject({ id, channel: "web", reason: "customer_request" });
+  expect(created[0]?.data).toMatchObject({
+    id,
+    channel: "web",
+    reason: "customer_request",
+    summary: 'The customer wrote: "I want to talk to a person"',
+  });
   expect((await admin("POST", `/escalations/${id}/claim`)).status).toBe("claimed");
   expect((await admin("POST", `/escalations/${id}/resolve`)).status).toBe("resolved");
 });

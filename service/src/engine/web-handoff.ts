@@ -52,7 +52,7 @@ export class WebHandoff {
       contactId: null,
       sessionId: turn.sessionId,
       reason,
-      summary: turn.session?.summary ?? null,
+      summary: summaryOf(turn),
     });
     await saveUnbilledMessages(this.deps.sql, this.session(turn), [
       { role: "assistant", content: opened.notice, tokens: estimateTokens(opened.notice) },
@@ -76,7 +76,7 @@ export class WebHandoff {
       contactId: null,
       sessionId: turn.sessionId,
       reason: "model_unavailable",
-      summary: turn.session?.summary ?? null,
+      summary: summaryOf(turn),
     });
     return opened.id;
   }
@@ -96,4 +96,19 @@ export class WebHandoff {
       externalRef: turn.input.externalRef ?? null,
     };
   }
+}
+
+/**
+ * What the person taking over reads first: the session's running summary, or else what the customer wrote
+ * last (as stored: redacted), so an escalation e-mail never says only "none yet".
+ */
+export function summaryOf(turn: Pick<PreparedTurn, "session" | "history" | "text">): string | null {
+  if (turn.session?.summary) return turn.session.summary;
+  const said = [...turn.history.filter((m) => m.role === "user").map((m) => m.content), turn.text]
+    .slice(-3)
+    .map((line) => line.replace(/\s+/g, " ").trim())
+    .filter((line) => line.length > 0);
+  if (said.length === 0) return null;
+  const text = `The customer wrote: ${said.map((line) => `"${line}"`).join(" / ")}`;
+  return text.length > 500 ? `${text.slice(0, 499)}…` : text;
 }
