@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Database, Sql } from "../../service/src/db/client";
 import { migrate } from "../../service/src/db/migrate";
 import { setSlackWebhookRef } from "../../service/src/db/notifications";
-import { inTenant } from "../../service/src/db/tenant-scope";
+import { purgeResolvedEscalations } from "../../service/src/db/retention";
+import { asPlatform, inTenant } from "../../service/src/db/tenant-scope";
 import { saveUnbilledMessages } from "../../service/src/db/turns";
 import { parseWeeklyHours } from "../../service/src/domain/business-hours";
 import type { PreparedTurn } from "../../service/src/engine/conversation-engine";
@@ -267,5 +268,26 @@ describe("the web chat's fallback", () => {
     );
     expect([article, answered]).toEqual([undefined, undefined]);
     expect(events.types()).toHaveLength(1);
+  });
+});
+
+describe("retention", () => {
+  test("a resolved escalation goes after the handoffs' time, with its notifications; an open one never", async () => {
+    const { escalations } = desk();
+    const old = await inTenant(tenantA, () => escalations.open(request()));
+    const recent = await inTenant(tenantA, () => escalations.open(request()));
+    const waiting = await inTenant(tenantA, () => escalations.open(request()));
+    await inTenant(tenantA, async () => {
+      await escalations.resolve(old.id, "agent-1");
+      await escalations.resolve(recent.id, "agent-1");
+    });
+    await inspect`update escalations set resolved_at = now() - interval '40 days' where id = ${old.id}`;
+    await inspect`update escalations set created_at = now() - interval '400 days' where id = ${waiting.id}`;
+    const purged = await asPlatform(() => purgeResolvedEscalations(db.sql, 30, 1000));
+    expect(purged).toBe(1);
+    const left = await inspect<{ id: string }[]>`
+      select id::text from escalations where id in (${old.id}, ${recent.id}, ${waiting.id}) order by id`;
+    expect(left.map((r) => r.id).sort()).toEqual([recent.id, waiting.id].sort());
+    expect(await notificationsOf(old.id)).toEqual([]);
   });
 });

@@ -305,6 +305,7 @@ const purges: Record<string, IsolationCase> = Object.fromEntries(
     purgeSmsMessages: retention.purgeSmsMessages,
     purgeSmsQuotaNotices: retention.purgeSmsQuotaNotices,
     purgeCalls: retention.purgeCalls,
+    purgeResolvedEscalations: retention.purgeResolvedEscalations,
   }).map(([name, purge]) => [`retention.${name}`, { run: ({ sql }: CaseContext) => purge(sql, 0, 1000) }]),
 );
 

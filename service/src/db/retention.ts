@@ -213,6 +213,19 @@ export const purgeCalls: PurgeBatch = async (sql, age, limit) => {
   return result.count;
 };
 
+/**
+ * Escalations resolved longer ago than the limit, with their notifications (cascade); an open or claimed
+ * one is kept whatever its age: a person still owes the customer an answer.
+ */
+export const purgeResolvedEscalations: PurgeBatch = async (sql, age, limit) => {
+  const result = await sql`
+    delete from escalations where id in (
+      select id from escalations where status = 'resolved' and resolved_at < ${days(sql, age)}
+      limit ${limit}
+      for update skip locked)`;
+  return result.count;
+};
+
 /** Quota notices of periods long over (kept as long as the delivery records; only the current period counts). */
 export const purgeSmsQuotaNotices: PurgeBatch = async (sql, age, limit) => {
   const result = await sql`

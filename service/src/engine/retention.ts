@@ -10,6 +10,7 @@ import {
   purgeOutboundEvents,
   purgeOutbox,
   purgeRateLimitWindows,
+  purgeResolvedEscalations,
   purgeSessions,
   purgeSmsMessages,
   purgeSmsQuotaNotices,
@@ -52,6 +53,7 @@ export const RETENTION_KINDS = [
   "smsQuotaNotices",
   "outboundEvents",
   "calls",
+  "escalations",
 ] as const;
 export type RetentionKind = (typeof RETENTION_KINDS)[number];
 
@@ -81,6 +83,8 @@ function kinds(p: RetentionPolicy): Record<RetentionKind, [PurgeBatch, number]> 
     outboundEvents: [purgeOutboundEvents, p.outboxDays],
     // A call's transcript is a conversation: kept as long as chat sessions.
     calls: [purgeCalls, p.sessionsDays],
+    // A resolved escalation is a finished handoff: kept as long as the handoffs.
+    escalations: [purgeResolvedEscalations, p.handoffsDays],
   };
 }
 
