@@ -322,6 +322,15 @@ describe("the OpenAPI document", () => {
         "/api/v1/admin/tenants/{id}/usage",
         "/api/v1/admin/tenants/{id}/channels",
         "/api/v1/admin/audit",
+        // Issue 14's routes, mounted from routers of their own.
+        "/api/v1/admin/tenants/{id}/calls",
+        "/api/v1/admin/tenants/{id}/contacts",
+        "/api/v1/admin/tenants/{id}/leads",
+        "/api/v1/admin/tenants/{id}/escalations",
+        "/api/v1/admin/tenants/{id}/escalations/slack-webhook",
+        "/api/v1/admin/tenants/{id}/webhook-endpoints",
+        "/api/v1/admin/tenants/{id}/webhook-endpoints/{endpointId}/deliveries",
+        "/api/v1/admin/tenants/{id}/api-keys",
       ]),
     );
     expect(doc.components.schemas.CreateTenant.required).toEqual(expect.arrayContaining(["slug", "name"]));

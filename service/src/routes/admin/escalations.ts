@@ -248,6 +248,15 @@ export function escalationRoutes(
     return c.json(view(done.row), 200);
   });
 
+  app.route("/", slackWebhookRoutes(deps));
+  return app;
+}
+
+/** Where the tenant's team is told on Slack: its incoming webhook, set or removed by tenant admins. */
+function slackWebhookRoutes(deps: AdminDeps & { slackHosts: readonly string[] }) {
+  const app = createRouter();
+  const { sql } = deps;
+
   app.openapi(slackPutRouteDef, async (c) => {
     const { id } = c.req.valid("param");
     const { url } = c.req.valid("json");

@@ -51,9 +51,20 @@ const hostOf = (url: string) => new URL(url).host;
  */
 export function webhookEndpointRoutes(deps: AdminDeps, hooks: WebhookAdminDeps) {
   const app = createRouter();
+  app.route("/", endpointRoutes(deps, hooks));
+  app.route("/", deliveryRoutes(deps, hooks));
+  return app;
+}
+
+/** Only the tenant's admins manage its endpoints and read their deliveries. */
+const tenantAdmin = (deps: AdminDeps) => (c: Context<AppEnv>, id: string) =>
+  requireTenantRole(c, deps.sql, id, ["tenant_admin"]);
+
+/** Register, list, read, change or re-enable, delete an endpoint, and rotate its secret. */
+function endpointRoutes(deps: AdminDeps, hooks: WebhookAdminDeps) {
+  const app = createRouter();
   const { sql, secrets } = deps;
-  const allowed = ["tenant_admin"] as const;
-  const admin = (c: Context<AppEnv>, id: string) => requireTenantRole(c, sql, id, allowed);
+  const admin = tenantAdmin(deps);
 
   app.openapi(createDef, async (c) => {
     const { id } = c.req.valid("param");
@@ -157,6 +168,15 @@ export function webhookEndpointRoutes(deps: AdminDeps, hooks: WebhookAdminDeps) 
     );
     return c.json({ secret }, 200);
   });
+
+  return app;
+}
+
+/** An endpoint's delivery log, a replay of one delivery, and a test event. */
+function deliveryRoutes(deps: AdminDeps, hooks: WebhookAdminDeps) {
+  const app = createRouter();
+  const { sql } = deps;
+  const admin = tenantAdmin(deps);
 
   app.openapi(deliveriesDef, async (c) => {
     const { id, endpointId } = c.req.valid("param");
