@@ -189,6 +189,33 @@ export interface AuditLogSpec {
   readonly dataAccess: readonly string[];
 }
 
+/** Pub/Sub's delivery of Gmail notifications to the public service (POST /webhooks/email/gmail-push). */
+export interface GmailPushSpec {
+  /** Seconds Pub/Sub waits for the 2xx; the service acknowledges after enqueueing, well within it. */
+  readonly ackDeadlineSeconds: number;
+  /** Backoff between redeliveries of a notification the service did not acknowledge. */
+  readonly minimumBackoff: string;
+  readonly maximumBackoff: string;
+  /** Deliveries before a notification goes to the dead-letter topic (5-100). */
+  readonly maxDeliveryAttempts: number;
+  /** How long an unacknowledged (or dead-lettered) notification is kept. */
+  readonly messageRetention: string;
+}
+
+/**
+ * The Gmail e-mail channel (issue 15): the notifications topic, its push subscription and dead letters,
+ * the OAuth client secrets and the daily watch renewal. Off until the service serves the channel.
+ */
+export interface EmailSpec {
+  readonly enabled: boolean;
+  readonly push: GmailPushSpec;
+  /**
+   * When Cloud Scheduler calls POST /internal/email/renew-watches: a Gmail watch lapses after 7 days, and
+   * Google recommends renewing daily, so one missed run still leaves six days.
+   */
+  readonly watchRenewal: ScheduleSpec;
+}
+
 export interface BudgetSpec {
   /** Monthly budget in USD; alerts at 50/80/100 % of it. */
   readonly monthlyUsd: number;
@@ -232,6 +259,7 @@ export interface EnvironmentSpec {
   readonly imagesKept: number;
   readonly tenantSecrets: TenantSecretsSpec;
   readonly auditLogs: AuditLogSpec;
+  readonly email: EmailSpec;
 }
 
 const tasksDefaults: TasksSpec = {
@@ -286,6 +314,23 @@ const tenantSecretsDefaults: TenantSecretsSpec = { prefix: "switchboard-tenant-"
 
 /** Services whose Data Access audit logs prod turns on: tenant credentials and the database. */
 export const PROD_DATA_ACCESS_AUDITED = ["cloudsql.googleapis.com", "secretmanager.googleapis.com"] as const;
+
+/**
+ * Off everywhere until the service side of issue 15 lands. Redeliveries back off from 10 s to 10 min;
+ * after 10 failed deliveries (about an hour) a notification is dead-lettered, where it is kept 7 days.
+ * A lost notification loses no mail: the next one's history.list covers everything since the last id.
+ */
+const emailDefaults: EmailSpec = {
+  enabled: false,
+  push: {
+    ackDeadlineSeconds: 30,
+    minimumBackoff: "10s",
+    maximumBackoff: "600s",
+    maxDeliveryAttempts: 10,
+    messageRetention: "604800s",
+  },
+  watchRenewal: { schedule: "41 4 * * *", paused: false },
+};
 
 const networkDefaults: NetworkSpec = {
   egress: "connector",
@@ -349,6 +394,7 @@ export const environments: Readonly<Record<EnvironmentName, EnvironmentSpec>> = 
     imagesKept: 10,
     tenantSecrets: tenantSecretsDefaults,
     auditLogs: { dataAccess: [] },
+    email: emailDefaults,
   },
   staging: {
     name: "staging",
@@ -403,6 +449,7 @@ export const environments: Readonly<Record<EnvironmentName, EnvironmentSpec>> = 
     imagesKept: 20,
     tenantSecrets: tenantSecretsDefaults,
     auditLogs: { dataAccess: [] },
+    email: emailDefaults,
   },
   prod: {
     name: "prod",
@@ -459,6 +506,7 @@ export const environments: Readonly<Record<EnvironmentName, EnvironmentSpec>> = 
     imagesKept: 30,
     tenantSecrets: tenantSecretsDefaults,
     auditLogs: { dataAccess: PROD_DATA_ACCESS_AUDITED },
+    email: emailDefaults,
   },
 };
 
@@ -600,6 +648,17 @@ const SECRETS = {
     envVar: "SMTP_URL",
     description: "SMTP relay URL of team notifications, its credentials included (smtps scheme, port 465)",
   },
+  // The e-mail channel's Google OAuth client (issue 15): tenants connect their mailboxes through it.
+  gmailOAuthClientId: {
+    id: "gmail-oauth-client-id",
+    envVar: "GOOGLE_OAUTH_CLIENT_ID",
+    description: "Google OAuth client id of the e-mail channel (Gmail mailbox connection)",
+  },
+  gmailOAuthClientSecret: {
+    id: "gmail-oauth-client-secret",
+    envVar: "GOOGLE_OAUTH_CLIENT_SECRET",
+    description: "Google OAuth client secret of the e-mail channel (code exchange, token refresh)",
+  },
 } as const satisfies Record<string, SecretSpec>;
 
 /** The secrets an environment's service reads: always the Intercom and signing keys, model keys by choice. */
@@ -615,6 +674,7 @@ export function secretsFor(env: EnvironmentSpec): SecretSpec[] {
     SECRETS.smtpUrl,
     ...(env.model.gemini === "api-key" ? [SECRETS.geminiApiKey] : []),
     ...(env.model.gptTrainer ? [SECRETS.gptTrainerApiKey, SECRETS.chatbotUuid] : []),
+    ...(env.email.enabled ? [SECRETS.gmailOAuthClientId, SECRETS.gmailOAuthClientSecret] : []),
   ];
 }
 
@@ -639,5 +699,7 @@ export function apisFor(env: EnvironmentSpec, withBudget: boolean): string[] {
     ...(env.network.egress === "connector" ? ["vpcaccess.googleapis.com"] : []),
     ...(env.model.gemini === "vertex" ? ["aiplatform.googleapis.com"] : []),
     ...(withBudget ? ["billingbudgets.googleapis.com"] : []),
+    // The Gmail topic and its subscriptions; users.watch and the mail calls bill the OAuth client's project.
+    ...(env.email.enabled ? ["pubsub.googleapis.com", "gmail.googleapis.com"] : []),
   ];
 }

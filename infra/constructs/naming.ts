@@ -18,3 +18,13 @@ export const runAppHost = (serviceName: string, projectNumber: string, region: s
 /** The IAM principal of a service account: `serviceAccount:<e-mail>`. */
 export const serviceAccountMember = (account: Pick<ServiceAccount, "email">): string =>
   `serviceAccount:${account.email}`;
+
+/**
+ * The identity Gmail publishes mailbox notifications as (users.watch): it needs `roles/pubsub.publisher`
+ * on the topic a watch names, and on nothing else (guardrail SB_GMAIL_PUBLISHER).
+ */
+export const GMAIL_PUSH_PUBLISHER = "serviceAccount:gmail-api-push@system.gserviceaccount.com";
+
+/** Pub/Sub's service agent of a project: it mints push OIDC tokens and moves dead letters. */
+export const pubsubServiceAgent = (projectNumber: string): string =>
+  `serviceAccount:service-${projectNumber}@gcp-sa-pubsub.iam.gserviceaccount.com`;

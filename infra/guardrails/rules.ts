@@ -6,6 +6,8 @@
  * Values that are references to other resources (`${google_x.y.id}`) count as "set".
  */
 
+import { GMAIL_PUSH_PUBLISHER } from "../constructs/naming";
+
 export type Config = Readonly<Record<string, unknown>>;
 
 export interface RuleContext {
@@ -38,6 +40,8 @@ const SQL = ["google_sql_database_instance"];
 const BUCKET = ["google_storage_bucket"];
 const SUBNET = ["google_compute_subnetwork"];
 const RUN = ["google_cloud_run_v2_service"];
+const SUBSCRIPTION = ["google_pubsub_subscription"];
+const isPush = (c: Config) => isSet(at(c, "push_config", "push_endpoint"));
 
 function sqlFlag(config: Config, name: string): string | undefined {
   const flags = list(at(config, "settings", "database_flags"));
@@ -93,6 +97,8 @@ const LABEL_FIELDS: Readonly<Record<string, { path: string[]; providerDefaults: 
   google_secret_manager_secret: { path: ["labels"], providerDefaults: true },
   google_artifact_registry_repository: { path: ["labels"], providerDefaults: true },
   google_compute_global_address: { path: ["labels"], providerDefaults: true },
+  google_pubsub_topic: { path: ["labels"], providerDefaults: true },
+  google_pubsub_subscription: { path: ["labels"], providerDefaults: true },
   google_sql_database_instance: { path: ["settings", "user_labels"], providerDefaults: false },
   google_monitoring_alert_policy: { path: ["user_labels"], providerDefaults: false },
   google_monitoring_uptime_check_config: { path: ["user_labels"], providerDefaults: false },
@@ -222,6 +228,43 @@ export const RULES: readonly Rule[] = [
       const g = grants(c).find((x) => PUBLIC_MEMBERS.has(x.member));
       return g ? `grants ${g.role} to ${g.member}` : undefined;
     },
+  },
+  {
+    // Gmail's publisher may publish to the topic a watch names; anything wider lets every Gmail user's
+    // watch (anyone can name any topic) publish elsewhere in the project.
+    id: "SB_GMAIL_PUBLISHER",
+    title: "Gmail's push identity is only a publisher on a topic",
+    types: "*",
+    check: (c, _ctx, type) => {
+      if (!isIamType(type)) return undefined;
+      const g = grants(c).find((x) => x.member === GMAIL_PUSH_PUBLISHER);
+      if (!g) return undefined;
+      return type === "google_pubsub_topic_iam_member" && g.role === "roles/pubsub.publisher"
+        ? undefined
+        : `grants ${g.role} to ${g.member} (${type}); give it roles/pubsub.publisher on the Gmail topic only (google_pubsub_topic_iam_member)`;
+    },
+  },
+  // ---- Pub/Sub ------------------------------------------------------------------------------------
+  {
+    // Without a token the endpoint cannot tell Pub/Sub from anyone who knows the URL.
+    id: "SB_PUBSUB_PUSH_OIDC",
+    title: "Push subscriptions sign their requests with an OIDC token and a pinned audience",
+    types: SUBSCRIPTION,
+    check: (c) =>
+      !isPush(c) ||
+      (isSet(at(c, "push_config", "oidc_token", "service_account_email")) &&
+        isSet(at(c, "push_config", "oidc_token", "audience")))
+        ? undefined
+        : "push_config.oidc_token needs service_account_email and audience (the value the endpoint verifies)",
+  },
+  {
+    id: "SB_PUBSUB_PUSH_DEAD_LETTER",
+    title: "Push subscriptions dead-letter what they cannot deliver",
+    types: SUBSCRIPTION,
+    check: (c) =>
+      !isPush(c) || isSet(at(c, "dead_letter_policy", "dead_letter_topic"))
+        ? undefined
+        : "dead_letter_policy.dead_letter_topic must be set (with a subscription on it that keeps the messages)",
   },
   // ---- Storage ------------------------------------------------------------------------------------
   {

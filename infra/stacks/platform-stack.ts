@@ -11,6 +11,7 @@ import { ciAccountEmail, DEPLOY_ACCOUNT_ID } from "../constructs/ci-identities";
 import { Dashboards } from "../constructs/dashboards";
 import { Database } from "../constructs/database";
 import { Edge, trustedProxyHops } from "../constructs/edge";
+import { GmailPush } from "../constructs/gmail-push";
 import { Identity, VERTEX_RUNTIME_ROLE } from "../constructs/identity";
 import { LogMetrics } from "../constructs/log-metrics";
 import { runAppHost } from "../constructs/naming";
@@ -38,6 +39,8 @@ export interface PlatformStackProps {
 const SERVICE_NAME = "switchboard";
 /** The internal service that serves /internal/* (same image, SERVICE_ROLE=worker). */
 const WORKER_SERVICE_NAME = "switchboard-worker";
+/** Where Pub/Sub pushes Gmail notifications on the public service. */
+const GMAIL_PUSH_PATH = "/webhooks/email/gmail-push";
 
 /** Why the service accepts unauthenticated requests (becomes the SB_RUN_PUBLIC_INVOKER exemption). */
 const PUBLIC_ACCESS_REASON =
@@ -88,6 +91,8 @@ export class PlatformStack extends PinnedStack {
   readonly database: Database;
   readonly queue: TaskQueue;
   readonly publicUrl: string;
+  /** The Gmail e-mail channel's push delivery and watch renewal; undefined while email is off. */
+  readonly gmailPush?: GmailPush;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id);
@@ -114,6 +119,7 @@ export class PlatformStack extends PinnedStack {
       tenantSecrets,
     );
     this.schedules(d, identity);
+    this.gmailPush = this.email(d, identity);
     const services = this.services(d, addresses, foundation, environment);
     this.run = services.run;
     this.worker = services.worker;
@@ -220,6 +226,29 @@ export class PlatformStack extends PinnedStack {
       targetUrl: `${this.workerUrl}/internal/retention`,
       attemptDeadline: `${env.worker.timeoutSeconds}s`,
       retryCount: 3,
+    });
+  }
+
+  /**
+   * Gmail push (issue 15), when the environment has email on: Pub/Sub pushes to PUBLIC_URL (through the
+   * edge when it is on), and the audience is that URL, which the service will verify.
+   */
+  private email(d: Deployment, identity: Identity): GmailPush | undefined {
+    if (!d.env.email.enabled) return undefined;
+    const pushEndpoint = `${this.publicUrl}${GMAIL_PUSH_PATH}`;
+    return new GmailPush(this, "email", {
+      projectId: d.projectId,
+      projectNumber: d.projectNumber,
+      region: d.region,
+      spec: d.env.email,
+      pushEndpoint,
+      pushAudience: pushEndpoint,
+      renewalUrl: `${this.workerUrl}/internal/email/renew-watches`,
+      internalAudience: this.workerUrl,
+      invoker: identity.invoker,
+      deployerMember: `serviceAccount:${ciAccountEmail(DEPLOY_ACCOUNT_ID, d.site.bootstrapProjectId)}`,
+      schedulerDependsOn: identity.deployerGrants,
+      labels: d.labels,
     });
   }
 
@@ -372,6 +401,19 @@ export class PlatformStack extends PinnedStack {
       description:
         "SMS providers → the number's inbound webhook (one URL per provider; the number texted finds the tenant)",
     });
+    if (this.gmailPush) {
+      // The service's config does not read these yet (issue 15's service side): set them from here.
+      const push = this.gmailPush;
+      new TerraformOutput(this, "gmail_push", {
+        value: {
+          topic: push.topic.id,
+          GMAIL_PUSH_AUDIENCE: push.pushAudience,
+          GMAIL_PUSH_SERVICE_ACCOUNT: push.pushIdentity.email,
+        },
+        description:
+          "users.watch topicName, and the audience and e-mail the service verifies in push requests' OIDC tokens",
+      });
+    }
     new TerraformOutput(this, "database_connection_name", { value: this.database.connectionName });
     new TerraformOutput(this, "queue_name", { value: this.queue.queuePath });
     new TerraformOutput(this, "image_repository", { value: f.registry.imageRepository });

@@ -7,6 +7,8 @@ import { IamWorkloadIdentityPoolProvider } from "@cdktf/provider-google/lib/iam-
 import { ProjectIamMember } from "@cdktf/provider-google/lib/project-iam-member";
 import { ProjectService } from "@cdktf/provider-google/lib/project-service";
 import { GoogleProvider } from "@cdktf/provider-google/lib/provider";
+import { PubsubSubscription } from "@cdktf/provider-google/lib/pubsub-subscription";
+import { PubsubTopicIamMember } from "@cdktf/provider-google/lib/pubsub-topic-iam-member";
 import { SecretManagerSecret } from "@cdktf/provider-google/lib/secret-manager-secret";
 import { SecretManagerSecretVersion } from "@cdktf/provider-google/lib/secret-manager-secret-version";
 import { ServiceAccountKey } from "@cdktf/provider-google/lib/service-account-key";
@@ -105,6 +107,24 @@ function run(
   });
 }
 
+/** A compliant push subscription (OIDC token, dead letters); each Pub/Sub fixture breaks one thing of it. */
+function pushSubscription(stack: TerraformStack, overrides: Record<string, unknown> = {}) {
+  return new PubsubSubscription(stack, "push", {
+    name: "s",
+    topic: "projects/p/topics/t",
+    pushConfig: {
+      pushEndpoint: "https://chat.example.com/webhooks/email/gmail-push",
+      oidcToken: {
+        serviceAccountEmail: "push@p.iam.gserviceaccount.com",
+        audience: "https://chat.example.com/webhooks/email/gmail-push",
+      },
+    },
+    deadLetterPolicy: { deadLetterTopic: "projects/p/topics/dead", maxDeliveryAttempts: 10 },
+    ...overrides,
+  });
+}
+const GMAIL = "serviceAccount:gmail-api-push@system.gserviceaccount.com";
+
 const publicBucketGrant = (stack: TerraformStack) =>
   new StorageBucketIamMember(stack, "public", {
     bucket: "b",
@@ -159,6 +179,13 @@ const BAD: Record<string, (stack: TerraformStack) => void> = {
   SB_RUN_SECRET_ENV: (s) => run(s, {}, { env: [{ name: "INTERCOM_ACCESS_TOKEN", value: "tok_live_123" }] }),
   SB_LB_ARMOR: (s) =>
     new ComputeBackendService(s, "backend", { name: "b", loadBalancingScheme: "EXTERNAL_MANAGED" }),
+  SB_GMAIL_PUBLISHER: (s) =>
+    new PubsubTopicIamMember(s, "gmail-editor", { topic: "t", role: "roles/pubsub.editor", member: GMAIL }),
+  SB_PUBSUB_PUSH_OIDC: (s) =>
+    pushSubscription(s, {
+      pushConfig: { pushEndpoint: "https://chat.example.com/webhooks/email/gmail-push" },
+    }),
+  SB_PUBSUB_PUSH_DEAD_LETTER: (s) => pushSubscription(s, { deadLetterPolicy: undefined }),
   SB_SECRET_INLINE_VALUE: (s) =>
     new SecretManagerSecretVersion(s, "v", { secret: "x", secretData: "hunter2" }),
   SB_WIF_CONDITION: (s) =>
@@ -193,12 +220,36 @@ describe("guardrails", () => {
     expect(findings[0]?.message).toMatch(/invoker_iam_disabled/);
   });
 
+  it("SB_GMAIL_PUBLISHER fires on Gmail's identity granted at project level, and a token without an audience fails SB_PUBSUB_PUSH_OIDC", () => {
+    const stack = stackWith((s) => {
+      new ProjectIamMember(s, "gmail-project", {
+        project: "p",
+        role: "roles/pubsub.publisher",
+        member: GMAIL,
+      });
+      pushSubscription(s, {
+        pushConfig: {
+          pushEndpoint: "https://chat.example.com/webhooks/email/gmail-push",
+          oidcToken: { serviceAccountEmail: "push@p.iam.gserviceaccount.com" },
+        },
+      });
+    });
+    expect(evaluateGuardrails(stack).map((f) => `${f.ruleId} ${f.path}`)).toEqual([
+      "SB_GMAIL_PUBLISHER bad/gmail-project",
+      "SB_PUBSUB_PUSH_OIDC bad/push",
+    ]);
+  });
+
   it("does not fire on compliant fixtures", () => {
     const stack = stackWith((s) => {
       sql(s);
       bucket(s);
       subnet(s);
       run(s);
+      pushSubscription(s);
+      new PubsubTopicIamMember(s, "gmail", { topic: "t", role: "roles/pubsub.publisher", member: GMAIL });
+      // A pull subscription has nobody to authenticate to and nothing to dead-letter.
+      new PubsubSubscription(s, "pull", { name: "p", topic: "projects/p/topics/dead" });
     });
     expect(evaluateGuardrails(stack)).toEqual([]);
   });
