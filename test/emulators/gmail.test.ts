@@ -4,6 +4,7 @@ import { createRemoteJWKSet, jwtVerify } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { GMAIL_SCOPES, type GmailEmulator, startGmailEmulator } from "./gmail";
 import { composeMail } from "./gmail-mime";
+import { startEmulatorServer } from "./http-server";
 
 const REDIRECT = "http://127.0.0.1:8080/api/v1/email/oauth/callback";
 const SUPPORT = "support@acme.example";
@@ -553,5 +554,36 @@ describe("Pub/Sub push signer", () => {
     await expect(verify(forged.headers.authorization)).rejects.toThrow(/signature/);
     const good = await emu.pushRequest(base);
     await expect(verify(good.headers.authorization)).resolves.toMatchObject({ email: PUSH_SA });
+  });
+});
+
+describe("the emulator as Pub/Sub (npm run emulators)", () => {
+  it("pushes a signed notification to the endpoint after a delivery by hand to a watched mailbox only", async () => {
+    const receiver = await startEmulatorServer((_raw, res) => {
+      res.writeHead(204).end();
+    });
+    const audience = `${receiver.url}/webhooks/email/gmail-push`;
+    const own = await startGmailEmulator({
+      push: { endpoint: audience, audience, serviceAccountEmail: "push@p.iam.gserviceaccount.com" },
+    });
+    try {
+      const mail = { from: CUSTOMER, to: SUPPORT, subject: "hi", text: "hello" };
+      await fetch(`${own.url}/_emulator/deliver`, { method: "POST", body: JSON.stringify(mail) });
+      expect(own.pushes).toHaveLength(0);
+      own.mailbox(SUPPORT).watch = { topicName: "projects/p/topics/t", labelIds: ["INBOX"], expiration: 0 };
+      const res = await fetch(`${own.url}/_emulator/deliver`, { method: "POST", body: JSON.stringify(mail) });
+      const notification = (await res.json()) as { emailAddress: string; historyId: number };
+      await expect.poll(() => receiver.requests.length).toBe(1);
+      const push = receiver.requests[0];
+      const data = (push?.body as { message: { data: string } }).message.data;
+      expect(JSON.parse(Buffer.from(data, "base64").toString("utf8"))).toEqual(notification);
+      const jwks = createRemoteJWKSet(new URL(own.jwksUrl));
+      const token = String(push?.headers.authorization).replace(/^Bearer /, "");
+      await expect(jwtVerify(token, jwks, { audience })).resolves.toBeTruthy();
+      expect(own.messages(SUPPORT, "INBOX")).toHaveLength(2);
+    } finally {
+      await own.close();
+      await receiver.close();
+    }
   });
 });

@@ -35,6 +35,7 @@ import {
 import {
   type EmulatorServer,
   type RecordedRequest,
+  sendJson,
   sendUnknownPath,
   startEmulatorServer,
 } from "./http-server";
@@ -101,6 +102,8 @@ export interface GmailEmulator {
   failNext(...faults: GmailFault[]): void;
   /** A Pub/Sub push request signed as Google does (or forged). */
   pushRequest(opts: PushRequestOptions): Promise<PushRequest>;
+  /** Pushes made on its own after `deliver()` (only with the `push` option). */
+  pushes: PushAttempt[];
   reset(): void;
   close(): Promise<void>;
 }
@@ -109,6 +112,17 @@ export interface GmailEmulatorOptions {
   clientId?: string;
   clientSecret?: string;
   redirectUris?: string[];
+  /**
+   * Play Pub/Sub for `npm run emulators`: after `deliver()` to a watched mailbox, POST the signed push
+   * request to `endpoint` (tests post `pushRequest()` themselves instead).
+   */
+  push?: { endpoint: string; audience: string; serviceAccountEmail: string };
+}
+
+/** One push the emulator made on its own (`push` option). */
+export interface PushAttempt {
+  messageId: string;
+  status: number | "failed";
 }
 
 export async function startGmailEmulator(opts: GmailEmulatorOptions = {}): Promise<GmailEmulator> {
@@ -122,6 +136,7 @@ export async function startGmailEmulator(opts: GmailEmulatorOptions = {}): Promi
   let oauth = newOAuthState(client);
   const mailboxes = new Map<string, Mailbox>();
   const faults: GmailFault[] = [];
+  const pushes: PushAttempt[] = [];
 
   const mailbox = (address: string): Mailbox => {
     const key = address.toLowerCase();
@@ -142,9 +157,50 @@ export async function startGmailEmulator(opts: GmailEmulatorOptions = {}): Promi
   async function handle(raw: IncomingMessage, res: ServerResponse, req: RecordedRequest): Promise<void> {
     const url = new URL(raw.url ?? "/", "http://127.0.0.1");
     if (await handleOAuth(oauth, keys, req, res)) return;
+    if (req.path === "/_emulator/deliver" && req.method === "POST") return controlDeliver(req, res);
     if (req.path.startsWith("/gmail/") && takeFault(faults, req, res)) return;
     if (handleGmail(ctx, req, url, res)) return;
     sendUnknownPath(res, req.method, req.path);
+  }
+
+  async function deliver(address: string, mail: string | MailFields): Promise<GmailNotification> {
+    const raw = typeof mail === "string" ? mail : await composeMail(mail);
+    const box = mailbox(address);
+    const message = storeMessage(box, raw, ["INBOX", "UNREAD"]);
+    const notification = { emailAddress: box.address, historyId: message.historyId };
+    if (opts.push && box.watch) void pushOnce(opts.push, notification);
+    return notification;
+  }
+
+  async function pushOnce(
+    push: NonNullable<GmailEmulatorOptions["push"]>,
+    data: GmailNotification,
+  ): Promise<void> {
+    const request = await signPushRequest(keys, forgery, { ...push, data });
+    const attempt: PushAttempt = { messageId: request.messageId, status: "failed" };
+    pushes.push(attempt);
+    try {
+      const res = await fetch(push.endpoint, {
+        method: "POST",
+        headers: request.headers,
+        body: request.body,
+      });
+      attempt.status = res.status;
+    } catch {
+      // The service is not up: recorded as failed (Pub/Sub would retry; a person re-delivers by hand).
+    }
+  }
+
+  /** `POST /_emulator/deliver {to, from, subject, text, html?, headers?}`: drop a message into a mailbox by hand. */
+  async function controlDeliver(req: RecordedRequest, res: ServerResponse): Promise<void> {
+    const body = req.body as Partial<MailFields> | undefined;
+    const to = typeof body?.to === "string" ? body.to : undefined;
+    if (!to || typeof body?.from !== "string") {
+      sendJson(res, 400, { error: "to and from are required" });
+      return;
+    }
+    const notification = await deliver(to, { subject: "", ...body, to, from: body.from });
+    sendJson(res, 200, notification);
   }
 
   const server: EmulatorServer = await startEmulatorServer(handle);
@@ -168,11 +224,8 @@ export async function startGmailEmulator(opts: GmailEmulatorOptions = {}): Promi
       return oauth;
     },
     mailbox,
-    async deliver(address, mail) {
-      const raw = typeof mail === "string" ? mail : await composeMail(mail);
-      const message = storeMessage(mailbox(address), raw, ["INBOX", "UNREAD"]);
-      return { emailAddress: mailbox(address).address, historyId: message.historyId };
-    },
+    deliver,
+    pushes,
     messages(address, labelId) {
       return mailbox(address).messages.filter((m) => labelId === undefined || m.labelIds.includes(labelId));
     },
@@ -209,6 +262,7 @@ export async function startGmailEmulator(opts: GmailEmulatorOptions = {}): Promi
     reset() {
       mailboxes.clear();
       faults.length = 0;
+      pushes.length = 0;
       const consent = oauth.consentAs;
       oauth = newOAuthState(client);
       oauth.consentAs = consent;
