@@ -279,7 +279,7 @@ function labelsCreate(box: Mailbox, { res, body }: Call) {
   const name = typeof body.name === "string" ? body.name.trim() : "";
   if (!name) return gmailError(res, 400, "INVALID_ARGUMENT", "invalidArgument", "Invalid label name");
   if (box.labels.some((l) => l.name.toLowerCase() === name.toLowerCase())) {
-    return gmailError(res, 409, "ABORTED", "failedPrecondition", "Label name exists or conflicts");
+    return gmailError(res, 409, "ABORTED", "aborted", "Label name exists or conflicts");
   }
   const label = {
     id: `Label_${box.labels.filter((l) => l.type === "user").length + 1}`,

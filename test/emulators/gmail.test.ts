@@ -431,6 +431,9 @@ describe("Gmail API emulator with @googleapis/gmail", () => {
       api.users.labels.create({ userId: "me", requestBody: { name: "Switchboard/answered" } }),
     );
     expect(dup.code).toBe(409);
+    expect(dup.body).toMatchObject({
+      error: { message: "Label name exists or conflicts", errors: [{ reason: "aborted" }] },
+    });
     const { data: list } = await api.users.labels.list({ userId: "me" });
     expect(list.labels?.map((l) => l.id)).toEqual(expect.arrayContaining(["INBOX", "SENT", "Label_1"]));
 
