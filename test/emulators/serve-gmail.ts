@@ -1,7 +1,8 @@
 /**
  * The Gmail part of `npm run emulators`: the Gmail API + Google OAuth emulator with the consent screen
  * signing in as one mailbox, playing Pub/Sub for the service's push webhook, and printing every mail the
- * service sends or drafts. A test fixture, never part of the service.
+ * service sends or drafts. A test fixture, never part of the service. Not started by `npm run emulators`
+ * until the service has the e-mail channel (issue 15): its instructions name endpoints that do not exist yet.
  */
 import { startGmailEmulator } from "./gmail";
 

@@ -8,7 +8,6 @@
 import { writeFileSync } from "node:fs";
 import { signedNotification, startIntercomEmulator } from "./intercom";
 import { startEscalationSinks } from "./serve-escalations";
-import { startGmailEmulators } from "./serve-gmail";
 import { startSmsEmulators } from "./serve-sms";
 import { startWebhookReceiver } from "./webhook-receiver";
 
@@ -71,10 +70,6 @@ console.log(`Webhook receiver on ${hooks.url} (docs/webhooks.md). Register it, t
 
 const escalations = await startEscalationSinks();
 console.log(escalations.instructions);
-// ---- Gmail (issue 15): the Gmail API + OAuth emulator, playing Pub/Sub for the push webhook ----
-const gmail = await startGmailEmulators();
-console.log(gmail.instructions);
-// ---- end of Gmail ----
 console.log("Ctrl-C stops the emulators.");
 
 let seen = 0;
@@ -89,7 +84,7 @@ setInterval(() => {
   }
 }, 250);
 process.once("SIGINT", () => {
-  void Promise.all([intercom.close(), sms.close(), hooks.close(), escalations.close(), gmail.close()]).then(
-    () => process.exit(0),
+  void Promise.all([intercom.close(), sms.close(), hooks.close(), escalations.close()]).then(() =>
+    process.exit(0),
   );
 });
