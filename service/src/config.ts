@@ -247,6 +247,32 @@ export const configSchema = z.object({
   /** A receiver that has not answered within this has failed the attempt. */
   WEBHOOK_TIMEOUT_MS: int(15_000, 1000),
   // ---- end of signed webhooks out ----
+  // ---- The e-mail channel: tenants' Gmail mailboxes (docs/email.md) ----
+  /** The deployment's Google OAuth client (a Web application client); both unset: mailboxes cannot be connected. */
+  GOOGLE_OAUTH_CLIENT_ID: optionalString,
+  GOOGLE_OAUTH_CLIENT_SECRET: optionalString,
+  /** Google's OAuth and Gmail API origins, for emulators (test/emulators/gmail.ts); unset, Google's own. */
+  GOOGLE_OAUTH_BASE: optionalString.pipe(z.url().optional()),
+  GMAIL_API_BASE: optionalString.pipe(z.url().optional()),
+  /** Where Google sends the browser back; default PUBLIC_URL (else http://localhost:PORT) + /api/v1/email/oauth/callback. */
+  EMAIL_OAUTH_REDIRECT_URL: optionalString.pipe(z.url().optional()),
+  /** The Pub/Sub topic Gmail publishes mailbox changes to (infra output gmail_push.topic). */
+  GMAIL_PUBSUB_TOPIC: optionalString.pipe(
+    z
+      .string()
+      .regex(/^projects\/[^/]+\/topics\/[^/]+$/, "must be projects/P/topics/T")
+      .optional(),
+  ),
+  /** The `aud` of the push subscription's OIDC tokens; default the push URL (PUBLIC_URL + /webhooks/email/gmail-push). */
+  GMAIL_PUSH_AUDIENCE: optionalString,
+  /** The push subscription's service account: only its tokens are accepted. Unset: pushes are refused. */
+  GMAIL_PUSH_SERVICE_ACCOUNT: optionalString.pipe(z.email().optional()),
+  /** Who signs push tokens and where their keys are: Google's; an emulator's in tests only. */
+  GMAIL_PUSH_ISSUER: z.string().default("https://accounts.google.com"),
+  GMAIL_PUSH_JWKS_URL: z.url().default("https://www.googleapis.com/oauth2/v3/certs"),
+  /** Inbound mail larger than this (Gmail's size estimate, attachments included) is not answered. */
+  EMAIL_MAX_BYTES: int(10 * 1024 * 1024, 1024),
+  // ---- end of the e-mail channel ----
   TASK_QUEUE: z.enum(["in-process", "cloud-tasks"]).default("in-process"),
   CLOUD_TASKS_QUEUE: optionalString.pipe(
     z

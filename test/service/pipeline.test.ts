@@ -248,6 +248,29 @@ describe("acknowledging", () => {
   });
 });
 
+describe("a message to be answered later (a tenant's reply delay)", () => {
+  test("its task is scheduled for then, and no sweep answers it sooner", async () => {
+    const { pipeline, queue, sender } = start();
+    const conversation = `delayed-${Date.now()}`;
+    const notBefore = new Date(Date.now() + 10 * 60_000);
+    const message = { id: `msg-${conversation}`, text: "Do you ship abroad?", notBefore };
+    const delivery = { id: `delivery-${conversation}`, topic: "message.received" };
+    const conversations = [{ id: conversation, contactId: null, messages: [message] }];
+    const ack = await pipeline.acceptVerified(CHANNEL, DEFAULT_TENANT_ID, {
+      kind: "delivery",
+      delivery: { ...delivery, conversations },
+    });
+    expect(ack).toMatchObject({ status: "accepted", queued: 1 });
+    expect(queue.tasks.map((t) => t.notBefore?.getTime())).toEqual([notBefore.getTime()]);
+    // The poll's sweep re-dispatches rows nobody holds; this one waits for its time, so it is not one.
+    queue.tasks = [];
+    await pipeline.poll();
+    expect(queue.tasks).toEqual([]);
+    expect(sender.sent).toEqual([]);
+    expect(await rowsOf(conversation)).toMatchObject([{ status: "pending", attempts: 0 }]);
+  });
+});
+
 describe("sending", () => {
   test("a send the provider refuses is retried, and the outcome recorded", async () => {
     const { pipeline, queue, sender } = start();

@@ -38,6 +38,8 @@ export interface QueuedMessage {
   body: string | null;
   /** The connection the message arrived at, which the reply goes out through (SMS: the number texted). */
   via?: string | null | undefined;
+  /** Not answered before this (a tenant's reply delay): the row is leased until then, so no sweep takes it. */
+  notBefore?: Date | null | undefined;
 }
 
 /** A conversation a notification is about: its contact (for erasure) and whether it changed hands. */
@@ -48,8 +50,8 @@ export interface NotifiedConversation {
   handover: "human" | "bot" | null;
 }
 
-/** What dispatching a new row needs. */
-export type QueuedRow = Pick<OutboxRow, "id" | "attempts">;
+/** What dispatching a new row needs: its task runs not before `notBefore` (a reply delay). */
+export type QueuedRow = Pick<OutboxRow, "id" | "attempts"> & { notBefore?: Date | undefined };
 
 /**
  * Records a delivery with all it asks for in one statement (one round trip: the webhook acknowledgement
@@ -64,7 +66,7 @@ export async function recordDelivery(
   conversations: NotifiedConversation[],
   messages: QueuedMessage[],
 ): Promise<QueuedRow[] | null> {
-  const rows = await sql<{ id: string | null; attempts: number | null }[]>`
+  const rows = await sql<{ id: string | null; attempts: number | null; leaseUntil: Date | null }[]>`
     with delivery as (
       insert into webhook_deliveries (channel, notification_id, topic)
       values (${channel}, ${delivery.id}, ${delivery.topic})
@@ -98,22 +100,33 @@ export async function recordDelivery(
       returning 1
     ),
     queued as (
-      insert into outbox (id, channel, conversation_id, part_id, body, reply_via)
-      select m.id, ${channel}, m.conversation_id, m.part_id, m.body, m.via
+      insert into outbox (id, channel, conversation_id, part_id, body, reply_via, lease_until)
+      select m.id, ${channel}, m.conversation_id, m.part_id, m.body, m.via, m.not_before
       from unnest(
         ${messages.map((m) => m.id)}::uuid[],
         ${messages.map((m) => m.conversationId)}::text[],
         ${messages.map((m) => m.partId)}::text[],
         ${messages.map((m) => m.body)}::text[],
-        ${messages.map((m) => m.via ?? null)}::text[]
-      ) as m (id, conversation_id, part_id, body, via)
+        ${messages.map((m) => m.via ?? null)}::text[],
+        ${messages.map((m) => m.notBefore?.toISOString() ?? null)}::timestamptz[]
+      ) as m (id, conversation_id, part_id, body, via, not_before)
       where exists (select 1 from delivery)
       on conflict do nothing
-      returning id, attempts
+      returning id, attempts, lease_until
     )
-    select queued.id, queued.attempts from delivery left join queued on true`;
+    select queued.id, queued.attempts, queued.lease_until from delivery left join queued on true`;
   if (rows.length === 0) return null;
-  return rows.flatMap((r) => (r.id === null ? [] : [{ id: r.id, attempts: r.attempts ?? 0 }]));
+  return rows.flatMap((r) =>
+    r.id === null
+      ? []
+      : [
+          {
+            id: r.id,
+            attempts: r.attempts ?? 0,
+            ...(r.leaseUntil ? { notBefore: new Date(r.leaseUntil) } : {}),
+          },
+        ],
+  );
 }
 
 /**

@@ -6,6 +6,8 @@ export interface DispatchableRow {
   tenantId: string;
   id: string;
   attempts: number;
+  /** Its task runs not before this (a reply delay); unset: now. */
+  notBefore?: Date | undefined;
 }
 
 /**

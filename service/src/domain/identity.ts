@@ -14,10 +14,11 @@ export type TenantRole = (typeof TENANT_ROLES)[number];
 export interface Identity {
   /**
    * Stable id: `anon:<uuid>`, `user:<sub>` or `user:<issuer>#<sub>`, `intercom:<contact id>`, `phone:<E.164>`
-   * (a texting customer: their number within the tenant).
+   * (a texting customer: their number within the tenant), `email:<address>` (a customer writing to a
+   * tenant's mailbox, lowercased).
    */
   id: string;
-  kind: "anonymous" | "user" | "intercom" | "phone";
+  kind: "anonymous" | "user" | "intercom" | "phone" | "email";
   tier: Tier;
   /** A user JWT with `role: "admin"` (or `roles` containing it): may call the /intercom admin endpoints. */
   admin?: boolean;

@@ -2,7 +2,7 @@ import type { TokenUsage } from "./accounting";
 import type { Identity } from "./identity";
 
 /** The doors a turn can come through. */
-export type Channel = "web" | "intercom" | "sms" | "voice";
+export type Channel = "web" | "intercom" | "sms" | "voice" | "email";
 
 /** A message of a session as stored (after redaction). */
 export interface StoredMessage {

@@ -55,6 +55,7 @@ const REACH: Record<Channel, string> = {
   intercom: "reply to you here",
   sms: "text you back here",
   voice: "call you back",
+  email: "reply to your e-mail",
 };
 
 export const NOTIFICATION_TOPIC = "escalation.created";

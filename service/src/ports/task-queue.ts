@@ -1,11 +1,12 @@
 /**
  * What a task runs: an inbound outbox row (answer a conversation), an outbound event delivery (a signed
- * webhook to a tenant's endpoint), or a notification to a tenant's team (e-mail, Slack). Each names a row
- * of its own table; the row, not the task, is the record of the work.
+ * webhook to a tenant's endpoint), a notification to a tenant's team (e-mail, Slack), or a sync of a
+ * connected Gmail mailbox (its id the mailbox's connection id). Each names a row of its own table; the
+ * row, not the task, is the record of the work.
  */
-export type TaskKind = "outbox" | "event-delivery" | "notification";
+export type TaskKind = "outbox" | "event-delivery" | "notification" | "mailbox-sync";
 
-export const TASK_KINDS: readonly TaskKind[] = ["outbox", "event-delivery", "notification"];
+export const TASK_KINDS: readonly TaskKind[] = ["outbox", "event-delivery", "notification", "mailbox-sync"];
 
 /**
  * Where a task runs: the tenant its row belongs to. The task carries it, so the handler scopes its work to

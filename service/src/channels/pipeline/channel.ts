@@ -83,6 +83,11 @@ export interface InboundMessage {
    * through; omitted by a channel with one connection per tenant.
    */
   via?: string | undefined;
+  /**
+   * Not answered before this: a tenant's reply delay (e-mail). The answer is a task scheduled for then,
+   * not a request that sleeps; a sweep leaves the message alone until then.
+   */
+  notBefore?: Date | undefined;
 }
 
 /**

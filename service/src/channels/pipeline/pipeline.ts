@@ -225,6 +225,7 @@ export class InboundPipeline {
         partId: m.id,
         body: m.text ?? null,
         via: m.via ?? null,
+        notBefore: m.notBefore ?? null,
       })),
     );
     const notified = conversations.map((c) => resolveConversation(c));
@@ -245,7 +246,8 @@ export class InboundPipeline {
     const waiting: Promise<void>[] = [];
     for (const row of rows) {
       try {
-        const accepted = this.queue?.enqueue(row.id, { attempt: row.attempts + 1, tenantId: row.tenantId });
+        const { attempts, tenantId, notBefore } = row;
+        const accepted = this.queue?.enqueue(row.id, { attempt: attempts + 1, tenantId, notBefore });
         if (accepted) waiting.push(accepted.catch((error: unknown) => this.enqueueFailed(row.id, error)));
       } catch (error) {
         this.enqueueFailed(row.id, error);
