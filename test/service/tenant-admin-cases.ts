@@ -34,7 +34,10 @@ export const ADMIN_READS: Record<string, IsolationCase> = {
   },
   "channels.listChannels": {
     run: ({ sql }) => channels.listChannels(sql),
-    check: (r, { a }) => expect((r as { id: string }[]).map((c) => c.id)).toEqual([a.channelConnectionId]),
+    check: (r, { a }) =>
+      expect((r as { id: string }[]).map((c) => c.id).sort()).toEqual(
+        [a.channelConnectionId, a.mailboxConnectionId].sort(),
+      ),
   },
   "channels.findChannel": {
     run: ({ sql, b }) => channels.findChannel(sql, b.channelConnectionId),

@@ -24,6 +24,7 @@ import type { Identity } from "../../service/src/domain/identity";
 import { userIdentityId } from "../../service/src/http/auth";
 import { createLogger } from "../../service/src/logger";
 import { type ContactsSeed, seedContacts } from "./tenant-contacts-seed";
+import { seedEmail } from "./tenant-email-cases";
 import { seedEscalations } from "./tenant-escalation-cases";
 import { seedWebhooks, type WebhookSeed } from "./tenant-webhooks-seed";
 
@@ -86,6 +87,9 @@ export interface SeededTenant extends WebhookSeed, ContactsSeed {
   notificationId: string;
   /** A call from SHARED.phone (its contact), keyed by the call leg both tenants' calls share (SHARED.callControlId). */
   callId: string;
+  /** The tenant's connected Gmail mailbox (channel connection id and address). */
+  mailboxConnectionId: string;
+  mailboxAddress: string;
 }
 
 export const identity = (id: string, kind: Identity["kind"] = "user"): Identity => ({
@@ -290,6 +294,7 @@ export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Pro
     await erasure(sql, marker);
     const webhooks = await seedWebhooks(sql, marker);
     const people = await seedContacts(sql, marker, turns.sessionId);
+    const email = await seedEmail(sql, marker);
     return {
       id: tenant.id,
       slug,
@@ -307,6 +312,7 @@ export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Pro
       ...people,
       ...escalated,
       ...calls,
+      ...email,
     };
   });
 }

@@ -1,0 +1,33 @@
+import { randomUUID } from "node:crypto";
+import { insertChannel } from "../../service/src/db/channels";
+import type { Sql } from "../../service/src/db/client";
+
+/**
+ * The e-mail channel's tables in each seeded tenant (seedTenant): a connected mailbox (its own address:
+ * addresses are unique across tenants), an OAuth request in flight, and a message of a Gmail thread id
+ * both tenants' mailboxes happen to use (thread ids are per mailbox, so they may meet).
+ */
+export const SHARED_THREAD_ID = "18c0ffee00000001";
+
+export async function seedEmail(sql: Sql, marker: string) {
+  const mailboxConnectionId = randomUUID();
+  const mailboxAddress = `support@${marker}.example`;
+  await insertChannel(sql, {
+    id: mailboxConnectionId,
+    kind: "gmail",
+    publicId: mailboxAddress,
+    settings: {},
+  });
+  await sql`
+    insert into email_mailboxes (connection_id, address, history_id, connected_by)
+    values (${mailboxConnectionId}, ${mailboxAddress}, 1000, ${`${marker}-admin`})`;
+  await sql`
+    insert into email_oauth_requests (state_hash, code_verifier, requested_by, expires_at)
+    values (${`${marker}-state-hash`}, ${`${marker}-verifier`}, ${`${marker}-admin`}, now() + interval '10 minutes')`;
+  await sql`
+    insert into email_messages (connection_id, direction, gmail_id, thread_id, rfc822_message_id, from_address,
+      subject, status)
+    values (${mailboxConnectionId}, 'inbound', ${`${marker}-gmail-1`}, ${SHARED_THREAD_ID},
+      ${`<${marker}-1@customer.example>`}, 'shared-person@example.com', ${`${marker} subject`}, 'queued')`;
+  return { mailboxConnectionId, mailboxAddress };
+}
