@@ -1,6 +1,9 @@
 import { randomUUID } from "node:crypto";
+import { expect } from "vitest";
 import { insertChannel } from "../../service/src/db/channels";
 import type { Sql } from "../../service/src/db/client";
+import * as mailboxes from "../../service/src/db/email-mailboxes";
+import type { IsolationCase } from "./tenant-repository-cases";
 
 /**
  * The e-mail channel's tables in each seeded tenant (seedTenant): a connected mailbox (its own address:
@@ -31,3 +34,23 @@ export async function seedEmail(sql: Sql, marker: string) {
       ${`<${marker}-1@customer.example>`}, 'shared-person@example.com', ${`${marker} subject`}, 'queued')`;
   return { mailboxConnectionId, mailboxAddress };
 }
+
+const nothing = (result: unknown) => expect(result).toBeUndefined();
+
+/** The isolation cases of the e-mail tables' repository functions, run inside A's scope with B's ids. */
+export const EMAIL_CASES: Record<string, IsolationCase> = {
+  "email-mailboxes.findMailbox": {
+    run: ({ sql, b }) => mailboxes.findMailbox(sql, b.mailboxConnectionId),
+    check: nothing,
+  },
+  "email-mailboxes.listMailboxes": {
+    run: ({ sql }) => mailboxes.listMailboxes(sql),
+    check: (r, { a }) =>
+      expect((r as { address: string }[]).map((m) => m.address)).toEqual([a.mailboxAddress]),
+  },
+};
+
+/** Not repository functions of a tenant's rows. */
+export const EMAIL_DEPLOYMENT_WIDE: Record<string, string> = {
+  "email-mailboxes.mailboxColumns": "a column list fragment, not a query",
+};

@@ -18,6 +18,7 @@ import { saveSummary, saveTurn } from "../../service/src/db/turns";
 import type { LedgerEntry, UsageCharge } from "../../service/src/db/usage";
 import { ADMIN_READS, ADMIN_WRITES } from "./tenant-admin-cases";
 import { CONTACTS_CASES, CONTACTS_DEPLOYMENT_WIDE } from "./tenant-contacts-cases";
+import { EMAIL_CASES, EMAIL_DEPLOYMENT_WIDE } from "./tenant-email-cases";
 import { ESCALATION_CASES } from "./tenant-escalation-cases";
 import { type SeededTenant, SHARED } from "./tenant-fixtures";
 import { SMS_CASES } from "./tenant-sms-cases";
@@ -318,6 +319,7 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
   ...WEBHOOK_CASES,
   ...CONTACTS_CASES,
   ...ESCALATION_CASES,
+  ...EMAIL_CASES,
   ...CALL_CASES,
   ...purges,
 };
@@ -328,6 +330,7 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
  */
 export const DEPLOYMENT_WIDE: Record<string, string> = {
   ...CONTACTS_DEPLOYMENT_WIDE,
+  ...EMAIL_DEPLOYMENT_WIDE,
   "client.openDatabase": "opens the pool",
   "client.isDatabaseUnavailable": "classifies errors",
   "client.databaseResponds": "readiness: select 1",

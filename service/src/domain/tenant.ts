@@ -122,6 +122,37 @@ export const tenantSettingsSchema = z.strictObject({
       },
     )
     .optional(),
+  /** The e-mail channel (channels/email/settings.ts fills in the defaults; docs/email.md). */
+  email: z
+    .strictObject({
+      /** `send` answers by itself (default); `draft` leaves a Gmail draft in the thread for an agent. */
+      mode: z.enum(["send", "draft"]),
+      /** Seconds to wait before answering (default 0): people trust a reply that is not instant. */
+      delaySeconds: z.number().int().min(0).max(86_400),
+      /** Who the reply goes to: the sender (default), or the sender with the original To and Cc. */
+      replyTo: z.enum(["sender", "all"]),
+      /** Mail from these domains is never answered (colleagues writing to the support inbox). */
+      ownDomains: z
+        .array(
+          z
+            .string()
+            .trim()
+            .toLowerCase()
+            .regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/, "must be a domain like example.com"),
+        )
+        .max(20),
+      /** The Gmail label put on what Switchboard answered or drafted (default `Switchboard`). */
+      label: z
+        .string()
+        .trim()
+        .min(1)
+        .max(100)
+        .regex(/^[^\\]+$/, "must be a Gmail label name"),
+      /** Closes each reply, plain text (default: the business name). */
+      signature: text(500),
+    })
+    .partial()
+    .optional(),
   /** Which intents the extraction finds make a lead (engine/extraction; default purchase and booking). */
   leads: z
     .strictObject({
