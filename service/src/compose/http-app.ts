@@ -8,6 +8,7 @@ import type { Logger } from "../logger";
 import type { InternalAuthOptions } from "../middleware/internal-auth";
 import type { SecretStore } from "../ports/secret-store";
 import type { Channels } from "./channels";
+import type { EmailParts } from "./email";
 import type { EscalationParts } from "./escalations";
 import type { ModelStack } from "./model-stack";
 import { engineSettings } from "./settings";
@@ -37,6 +38,8 @@ export interface HttpAppParts {
   startedAt: number;
   /** Escalations: the web chat's handoffs and the admin API's escalation routes. */
   escalation?: EscalationParts | undefined;
+  /** Tenants' mailboxes (the e-mail channel): connect, callback, list, disconnect, watch renewal. */
+  email?: EmailParts | undefined;
 }
 
 /** Cloud Tasks and Scheduler present Google OIDC tokens; locally a shared secret stands in for them. */
@@ -70,7 +73,13 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
     pipeline: channels.pipeline,
     sms: { inbound: channels.sms, publicUrl: config.PUBLIC_URL },
     voice: { greeter: channels.voice?.greeter, inbound: channels.voice?.inbound },
-    internal: { retention: channels.retention, tasks: parts.tasks.handlers, sweeps: parts.tasks.sweeps },
+    internal: {
+      retention: channels.retention,
+      tasks: parts.tasks.handlers,
+      sweeps: parts.tasks.sweeps,
+      renewWatches: parts.email?.renewWatches,
+    },
+    emailOAuth: parts.email?.connections,
     intercom: {
       admin: {
         gateway: intercom.gateway,
@@ -99,6 +108,7 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
       events: parts.events,
       escalations: parts.escalation?.escalations,
       slackHosts: config.SLACK_WEBHOOK_HOSTS,
+      email: parts.email?.connections,
     },
     googleCloudProject: config.GOOGLE_CLOUD_PROJECT,
     trustedProxyHops: config.TRUSTED_PROXY_HOPS,
