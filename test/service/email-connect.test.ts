@@ -12,6 +12,7 @@ import {
   issuedToken,
   mailboxesPath,
   mailboxRow,
+  renewWatches,
   TOPIC,
   tenantWithAdmin,
 } from "./email-connect-helpers";
@@ -247,6 +248,28 @@ describe("housekeeping", () => {
     expect(res.status).toBe(200);
     expect((await json(res)).sweeps["email-watches"].oauthRequestsPurged).toBeGreaterThanOrEqual(1);
     expect(await raw(w.svc.db)`select 1 from email_oauth_requests`).toHaveLength(0);
+  });
+});
+
+describe("a deployment without Pub/Sub (GMAIL_PUBSUB_TOPIC unset)", () => {
+  test("connects the mailbox without a watch, and says so in the answer and the log", async () => {
+    const local = await emailWorld({ GMAIL_PUBSUB_TOPIC: "" });
+    try {
+      const shop = await tenantWithAdmin(local.svc, "shop");
+      const res = await callback(
+        local,
+        await consent(local, shop.tenant, shop.admin, "hi@shop.example"),
+        true,
+      );
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain("no Pub/Sub topic");
+      expect(local.emu.mailbox("hi@shop.example").watch).toBeUndefined();
+      expect((await mailboxRow(local, "hi@shop.example"))?.watchExpiresAt).toBeNull();
+      expect(local.svc.logs.events("email.mailbox_connected").at(-1)).toMatchObject({ watch: "none" });
+      expect(await renewWatches(local)).toMatchObject({ due: 0, renewed: 0 });
+    } finally {
+      await local.stop();
+    }
   });
 });
 

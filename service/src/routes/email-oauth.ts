@@ -70,7 +70,7 @@ function connectedPage(done: ConnectedMailbox): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Mailbox connected</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem">
+<body>
 <h1>${mailbox} is ${done.reconnected ? "connected again" : "connected"}</h1>
 <p>Switchboard now answers the mail of this inbox for <strong>${tenant}</strong>.</p>
 <p>${escapeHtml(WATCH_NOTE[done.watch])}</p>
