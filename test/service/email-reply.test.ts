@@ -80,6 +80,8 @@ describe("a customer's mail", () => {
     expect(reply?.labelIds).toContain(written);
 
     expect(await outboxOf(bed, box.connectionId)).toMatchObject([{ status: "done", outcome: "answered" }]);
+    // The customer's address is personal data: no log line names it.
+    expect(w.logs.raw.join("\n")).not.toContain("jane@customer.example");
     const rows = await emailRows(bed, box.connectionId);
     expect(rows.at(-1)).toMatchObject({
       direction: "outbound",
@@ -147,6 +149,20 @@ describe("a customer's mail", () => {
     expect(sent).toHaveLength(1);
     expect(header(sent[0], "In-Reply-To")).toBe(second.messageIdHeader);
     expect(w.engine.turns.map((t) => t.message)).toEqual(["Hi\n\nIt is order 7."]);
+  });
+});
+
+describe("labels", () => {
+  test("a label Gmail refuses is logged, and the reply is neither failed nor sent again", async () => {
+    const box = await mailbox();
+    const w = replyWorld(bed, box);
+    await w.receive({ from: "jane@customer.example", to: box.address, subject: "Hi", text: "Hello" });
+    bed.emu.failNext({ code: 500, status: "INTERNAL", pathIncludes: "/modify" });
+    expect(await w.work()).toEqual(["answered"]);
+    expect(await w.work()).toEqual([]);
+    expect(sentBy(box.address)).toHaveLength(1);
+    expect(w.logs.events("email.label_failed")).toMatchObject([{ label: "Switchboard/Answered" }]);
+    expect(await outboxOf(bed, box.connectionId)).toMatchObject([{ status: "done", outcome: "answered" }]);
   });
 });
 
