@@ -3,6 +3,7 @@ import { expect } from "vitest";
 import { insertChannel } from "../../service/src/db/channels";
 import type { Sql } from "../../service/src/db/client";
 import * as mailboxes from "../../service/src/db/email-mailboxes";
+import * as messages from "../../service/src/db/email-messages";
 import type { IsolationCase } from "./tenant-repository-cases";
 
 /**
@@ -32,7 +33,13 @@ export async function seedEmail(sql: Sql, marker: string) {
       subject, status)
     values (${mailboxConnectionId}, 'inbound', ${`${marker}-gmail-1`}, ${SHARED_THREAD_ID},
       ${`<${marker}-1@customer.example>`}, 'shared-person@example.com', ${`${marker} subject`}, 'queued')`;
-  return { mailboxConnectionId, mailboxAddress };
+  const [outbound] = await sql<{ id: string }[]>`
+    insert into email_messages (connection_id, direction, thread_id, rfc822_message_id, answers_gmail_id,
+      from_address, subject, status)
+    values (${mailboxConnectionId}, 'outbound', ${SHARED_THREAD_ID}, ${`<sb.${marker}@${marker}.example>`},
+      ${`${marker}-gmail-1`}, ${mailboxAddress}, ${`Re: ${marker} subject`}, 'sending')
+    returning id`;
+  return { mailboxConnectionId, mailboxAddress, emailOutboundId: outbound?.id ?? "" };
 }
 
 const nothing = (result: unknown) => expect(result).toBeUndefined();
@@ -47,6 +54,47 @@ export const EMAIL_CASES: Record<string, IsolationCase> = {
     run: ({ sql }) => mailboxes.listMailboxes(sql),
     check: (r, { a }) =>
       expect((r as { address: string }[]).map((m) => m.address)).toEqual([a.mailboxAddress]),
+  },
+  "email-messages.failOutbound": {
+    run: ({ sql, b }) => messages.failOutbound(sql, b.emailOutboundId, "alpha-failure"),
+  },
+  "email-messages.findOutbound": {
+    run: ({ sql, b }) => messages.findOutbound(sql, `<sb.${b.marker}@${b.marker}.example>`),
+    check: nothing,
+  },
+  "email-messages.inboundMessages": {
+    run: ({ sql, b }) =>
+      messages.inboundMessages(sql, b.mailboxConnectionId, SHARED_THREAD_ID, [`${b.marker}-gmail-1`]),
+    check: (r) => expect(r).toEqual([]),
+  },
+  "email-messages.markOutbound": {
+    run: ({ sql, b }) =>
+      messages.markOutbound(sql, b.emailOutboundId, { gmailId: "alpha-sent", status: "sent" }),
+  },
+  "email-messages.outboundAnswers": {
+    run: ({ sql, b }) => messages.outboundAnswers(sql, b.mailboxConnectionId, [`${b.marker}-gmail-1`]),
+    check: (r) => expect(r).toEqual([]),
+  },
+  "email-messages.recordOutbound": {
+    // A row never points at another tenant's mailbox: nothing is written, in A or in B.
+    run: ({ sql, b }) =>
+      messages.recordOutbound(sql, {
+        connectionId: b.mailboxConnectionId,
+        threadId: SHARED_THREAD_ID,
+        rfc822MessageId: "<sb.alpha-new@alpha.example>",
+        answersGmailId: `${b.marker}-gmail-1`,
+        fromAddress: b.mailboxAddress,
+        fromName: "Alpha",
+        toAddresses: ["shared-person@example.com"],
+        ccAddresses: [],
+        subject: "Re: x",
+        references: [],
+        contactId: null,
+      }),
+    check: async (r, { countOfA }) => {
+      expect(r).toBeUndefined();
+      expect(await countOfA("email_messages", "rfc822_message_id = '<sb.alpha-new@alpha.example>'")).toBe(0);
+    },
   },
 };
 
