@@ -44,9 +44,14 @@ function dying(when: "after" | "before") {
 }
 
 /** The first process dies in Gmail's call; a second one takes the work over from its poll. */
-async function crashAndRecover(when: "after" | "before", mode: "send" | "draft" = "send") {
+async function crashAndRecover(
+  when: "after" | "before",
+  mode: "send" | "draft" = "send",
+  gmailBehaviour: { rewrite?: boolean } = {},
+) {
   n++;
   const box = await connectedMailbox(bed, `crash-${n}`, `help${n}@acme.example`);
+  bed.emu.mailbox(box.address).rewriteSentMessageIds = gmailBehaviour.rewrite;
   const first = replyWorld(bed, box, { leaseSeconds: LEASE, gmail: dying(when), settings: { mode } });
   const inbound = await first.receive({
     from: "jane@customer.example",
@@ -90,6 +95,17 @@ describe("a process that dies between Gmail's call and its record", () => {
     // The labels the first process never reached are applied by the one that found the reply.
     const answered = labelIdOf(bed, box.address, "Switchboard/Answered");
     expect(bed.emu.messages(box.address).find((m) => m.id === inbound.id)?.labelIds).toContain(answered);
+  });
+
+  test("after Gmail sent it under a Message-ID of its own: found by Switchboard's header in the thread", async () => {
+    const { box, outcomes } = await crashAndRecover("after", "send", { rewrite: true });
+    expect(outcomes).toEqual(["skipped"]);
+    const sent = bed.emu.messages(box.address, "SENT");
+    expect(sent).toHaveLength(1);
+    const row = (await emailRows(bed, box.connectionId)).at(-1);
+    // Gmail's copy carries another Message-ID than the one recorded: only the header could find it.
+    expect(sent[0]?.messageIdHeader).not.toBe(row?.rfc822MessageId);
+    expect(row).toMatchObject({ status: "sent", gmailId: sent[0]?.id });
   });
 
   test("before Gmail was called: the next attempt finds nothing and sends the reply once", async () => {

@@ -69,6 +69,11 @@ export interface GmailMailbox {
    * sent mail included): how a retry after a crash learns its reply went out.
    */
   findByMessageId(rfc822MessageId: string): Promise<(GmailMessageRef & { labelIds: string[] })[]>;
+  /**
+   * Messages of a thread (sent mail and drafts included) whose `X-Switchboard-Id` header is `id`: the
+   * same search as `findByMessageId` for a reply whose Message-ID Gmail may have replaced.
+   */
+  findInThread(threadId: string, id: string): Promise<(GmailMessageRef & { labelIds: string[] })[]>;
   /** `messages.send` of an RFC 2822 message into a thread. */
   send(raw: Uint8Array, threadId: string): Promise<GmailMessageRef>;
   /** `drafts.create` of an RFC 2822 message in a thread, for an agent to review and send. */

@@ -89,8 +89,9 @@ export class EmailSender implements ChannelSender<EmailView> {
 
   handoffSteps(view: EmailView): HandoffStep[] {
     return [
-      // A message to the customer: recorded before it runs and never sent twice.
-      { name: "email_notice", repeatable: false, run: () => this.notice(view) },
+      // Safe to run again: its outbound record (Message-ID decided first) makes a second run find the
+      // first one's mail in the mailbox instead of sending it again, so a 429 mid-send is retried, not lost.
+      { name: "email_notice", repeatable: true, run: () => this.notice(view) },
       { name: "email_handoff_label", repeatable: true, run: () => this.handoffLabel(view) },
     ];
   }
@@ -206,6 +207,8 @@ export class EmailSender implements ChannelSender<EmailView> {
     let found: Awaited<ReturnType<OpenMailbox["gmail"]["findByMessageId"]>>;
     try {
       found = await mailbox.gmail.findByMessageId(row.rfc822MessageId);
+      // Gmail may have given the sent copy a Message-ID of its own: our header in the thread still names it.
+      if (found.length === 0) found = await mailbox.gmail.findInThread(view.threadId, row.rfc822MessageId);
     } catch (error) {
       if (!(error instanceof GmailAuthRevoked)) throw error;
       await this.revoked(view);
