@@ -204,7 +204,7 @@ export interface GmailPushSpec {
 
 /**
  * The Gmail e-mail channel (issue 15): the notifications topic, its push subscription and dead letters,
- * the OAuth client secrets and the daily watch renewal. Off until the service serves the channel.
+ * the OAuth client secrets and the daily watch renewal.
  */
 export interface EmailSpec {
   readonly enabled: boolean;
@@ -316,12 +316,14 @@ const tenantSecretsDefaults: TenantSecretsSpec = { prefix: "switchboard-tenant-"
 export const PROD_DATA_ACCESS_AUDITED = ["cloudsql.googleapis.com", "secretmanager.googleapis.com"] as const;
 
 /**
- * Off everywhere until the service side of issue 15 lands. Redeliveries back off from 10 s to 10 min;
+ * On in every environment: the service answers tenants' Gmail mailboxes (docs/email.md). Turn it off
+ * (`enabled: false`) where an organization policy forbids the grant to Gmail's publisher identity
+ * (domain-restricted sharing). Redeliveries back off from 10 s to 10 min;
  * after 10 failed deliveries (about an hour) a notification is dead-lettered, where it is kept 7 days.
  * A lost notification loses no mail: the next one's history.list covers everything since the last id.
  */
 const emailDefaults: EmailSpec = {
-  enabled: false,
+  enabled: true,
   push: {
     ackDeadlineSeconds: 30,
     minimumBackoff: "10s",

@@ -59,6 +59,7 @@ export const PLAN_ROLES = [
   "roles/secretmanager.viewer",
   "roles/cloudtasks.viewer",
   "roles/cloudscheduler.viewer",
+  "roles/pubsub.viewer",
   "roles/artifactregistry.reader",
   "roles/monitoring.viewer",
   "roles/logging.viewer",
@@ -102,6 +103,8 @@ export const DEPLOY_ROLES = [
   "roles/secretmanager.admin",
   "roles/cloudtasks.admin",
   "roles/cloudscheduler.admin",
+  // The Gmail push topic, its subscriptions and their IAM (GmailPush).
+  "roles/pubsub.admin",
   "roles/artifactregistry.admin",
   "roles/monitoring.admin",
   "roles/logging.configWriter",

@@ -9,6 +9,7 @@ import { Construct } from "constructs";
 import type { EmailSpec } from "../environments";
 import { GMAIL_PUSH_PUBLISHER, pubsubServiceAgent } from "./naming";
 import { PollSchedule } from "./poll-schedule";
+import type { ServiceEnvironment, ServiceEnvironmentSource } from "./service-environment";
 
 export interface GmailPushProps {
   readonly projectId: string;
@@ -46,7 +47,7 @@ export interface GmailPushProps {
  * the OIDC tokens), publisher on the dead-letter topic and subscriber on the push subscription (to move
  * dead letters); https://cloud.google.com/pubsub/docs/handling-failures#grant_forwarding_permissions.
  */
-export class GmailPush extends Construct {
+export class GmailPush extends Construct implements ServiceEnvironmentSource {
   readonly topic: PubsubTopic;
   readonly pushIdentity: ServiceAccount;
   readonly subscription: PubsubSubscription;
@@ -85,6 +86,9 @@ export class GmailPush extends Construct {
       serviceAccountId: this.pushIdentity.name,
       role: "roles/iam.serviceAccountTokenCreator",
       member: agent,
+      // Pub/Sub's service agent appears with the API's first use, not always the instant it is enabled: a
+      // grant to it before the topic exists can fail with "service account does not exist".
+      dependsOn: [this.topic],
     });
     const deployerActsAs = props.deployerMember
       ? [
@@ -160,5 +164,16 @@ export class GmailPush extends Construct {
       retryCount: 3,
       ...(props.schedulerDependsOn ? { dependsOn: props.schedulerDependsOn } : {}),
     });
+  }
+
+  /**
+   * The service learns what it verifies and watches from here: the topic `users.watch` publishes to (the
+   * topic's id is `projects/P/topics/T`), and the audience and service account of push requests' OIDC tokens.
+   */
+  addToEnvironment(environment: ServiceEnvironment): void {
+    environment
+      .set("GMAIL_PUBSUB_TOPIC", this.topic.id)
+      .set("GMAIL_PUSH_AUDIENCE", this.pushAudience)
+      .set("GMAIL_PUSH_SERVICE_ACCOUNT", this.pushIdentity.email);
   }
 }

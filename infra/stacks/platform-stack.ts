@@ -120,6 +120,7 @@ export class PlatformStack extends PinnedStack {
     );
     this.schedules(d, identity);
     this.gmailPush = this.email(d, identity);
+    if (this.gmailPush) environment.add(this.gmailPush);
     const services = this.services(d, addresses, foundation, environment);
     this.run = services.run;
     this.worker = services.worker;
@@ -402,7 +403,7 @@ export class PlatformStack extends PinnedStack {
         "SMS providers → the number's inbound webhook (one URL per provider; the number texted finds the tenant)",
     });
     if (this.gmailPush) {
-      // The service's config does not read these yet (issue 15's service side): set them from here.
+      // The service reads these from its environment (GmailPush.addToEnvironment); here for the runbook.
       const push = this.gmailPush;
       new TerraformOutput(this, "gmail_push", {
         value: {

@@ -109,6 +109,8 @@ export interface GmailEmulator {
 }
 
 export interface GmailEmulatorOptions {
+  /** Default: any free port. */
+  port?: number;
   clientId?: string;
   clientSecret?: string;
   redirectUris?: string[];
@@ -203,7 +205,7 @@ export async function startGmailEmulator(opts: GmailEmulatorOptions = {}): Promi
     sendJson(res, 200, notification);
   }
 
-  const server: EmulatorServer = await startEmulatorServer(handle);
+  const server: EmulatorServer = await startEmulatorServer(handle, opts.port);
 
   return {
     url: server.url,

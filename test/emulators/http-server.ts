@@ -38,7 +38,8 @@ export type EmulatorHandler = (
   recorded: RecordedRequest,
 ) => Promise<void> | void;
 
-export async function startEmulatorServer(handler: EmulatorHandler): Promise<EmulatorServer> {
+/** `port` 0 (default): any free port; `npm run emulators` pins a few so the README's commands work. */
+export async function startEmulatorServer(handler: EmulatorHandler, listenPort = 0): Promise<EmulatorServer> {
   const sockets = new Set<Socket>();
   const timers = new Map<NodeJS.Timeout, () => void>();
   const requests: RecordedRequest[] = [];
@@ -87,7 +88,7 @@ export async function startEmulatorServer(handler: EmulatorHandler): Promise<Emu
   server.keepAliveTimeout = 620_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
+    server.listen(listenPort, "127.0.0.1", () => resolve());
   });
   const address = server.address();
   if (address === null || typeof address === "string") throw new Error("emulator server has no TCP address");

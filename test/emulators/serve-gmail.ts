@@ -13,6 +13,7 @@ const PUSH_SA = "gmail-push@switchboard-local.iam.gserviceaccount.com";
 export async function startGmailEmulators() {
   const push = `${SERVICE}/webhooks/email/gmail-push`;
   const gmail = await startGmailEmulator({
+    port: Number(process.env.GMAIL_EMULATOR_PORT ?? 4020),
     redirectUris: [`${SERVICE}/api/v1/email/oauth/callback`],
     push: { endpoint: push, audience: push, serviceAccountEmail: PUSH_SA },
   });

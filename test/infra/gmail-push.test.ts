@@ -3,11 +3,12 @@ import { type EnvironmentSpec, environments } from "../../infra/environments";
 import { exampleSite } from "../../infra/site";
 import { resources, STACK_NAMES, type StackJson, synthAll } from "./helpers";
 
-/** Every environment with the e-mail channel on (the data is off everywhere until the service side lands). */
-function emailOn(): Record<keyof typeof environments, EnvironmentSpec> {
-  const on = (e: EnvironmentSpec): EnvironmentSpec => ({ ...e, email: { ...e.email, enabled: true } });
-  return { dev: on(environments.dev), staging: on(environments.staging), prod: on(environments.prod) };
+/** Every environment with the e-mail channel on or off (the data has it on everywhere). */
+function emailSetTo(enabled: boolean): Record<keyof typeof environments, EnvironmentSpec> {
+  const set = (e: EnvironmentSpec): EnvironmentSpec => ({ ...e, email: { ...e.email, enabled } });
+  return { dev: set(environments.dev), staging: set(environments.staging), prod: set(environments.prod) };
 }
+const emailOn = () => emailSetTo(true);
 
 const GMAIL = "serviceAccount:gmail-api-push@system.gserviceaccount.com";
 const PROD_AGENT = "serviceAccount:service-100000000003@gcp-sa-pubsub.iam.gserviceaccount.com";
@@ -32,9 +33,14 @@ function named(
 
 const ref = (address: string, attribute: string) => `\${${address}.${attribute}}`;
 
-describe("Gmail push, off (the data of every environment today)", () => {
+describe("Gmail push, off (an organization whose policy forbids Gmail's publisher grant)", () => {
+  it("is on in every environment's data", () => {
+    for (const name of ["dev", "staging", "prod"] as const)
+      expect(environments[name].email.enabled, name).toBe(true);
+  });
+
   it("creates no Pub/Sub resource, push identity, renewal job, OAuth secret, API or output anywhere", () => {
-    const stacks = synthAll();
+    const stacks = synthAll({ environments: emailSetTo(false) });
     for (const name of STACK_NAMES) {
       const stack = stacks[name];
       for (const type of PUBSUB_TYPES) expect(stack.resource[type], `${name} ${type}`).toBeUndefined();
@@ -224,7 +230,7 @@ describe("Gmail push, on", () => {
     );
   });
 
-  it("outputs the watch topic and the audience and e-mail the service verifies (its config does not read them yet)", () => {
+  it("tells both services the watch topic and the audience and e-mail of push tokens, and outputs them", () => {
     const topic = named(on.prod, "google_pubsub_topic", "switchboard-gmail-push");
     const identity = Object.entries(on.prod.resource.google_service_account ?? {}).find(
       ([, a]) => a.account_id === "switchboard-gmail-push",
@@ -234,7 +240,15 @@ describe("Gmail push, on", () => {
       GMAIL_PUSH_AUDIENCE: "https://chat.example.com/webhooks/email/gmail-push",
       GMAIL_PUSH_SERVICE_ACCOUNT: ref(`google_service_account.${identity?.[0]}`, "email"),
     });
-    const run = JSON.stringify(resources(on.prod, "google_cloud_run_v2_service"));
-    expect(run).not.toContain("GMAIL_PUSH");
+    for (const service of resources(on.prod, "google_cloud_run_v2_service")) {
+      const env = (service.template as { containers: { env: { name: string; value?: string }[] }[] })
+        .containers[0]?.env;
+      const value = (name: string) => env?.find((e) => e.name === name)?.value;
+      expect(value("GMAIL_PUBSUB_TOPIC")).toBe(ref(topic.address, "id"));
+      expect(value("GMAIL_PUSH_AUDIENCE")).toBe("https://chat.example.com/webhooks/email/gmail-push");
+      expect(value("GMAIL_PUSH_SERVICE_ACCOUNT")).toBe(
+        ref(`google_service_account.${identity?.[0]}`, "email"),
+      );
+    }
   });
 });

@@ -27,6 +27,7 @@ const PLAUSIBLE: Record<string, (r: Record<string, unknown>) => string> = {
   "google_secret_manager_secret.secret_id": (r) => String(r.secret_id),
   "google_sql_database_instance.connection_name": (r) => `${r.project}:${r.region}:${r.name}`,
   "google_cloud_tasks_queue.name": (r) => String(r.name),
+  "google_pubsub_topic.id": (r) => `projects/${r.project}/topics/${r.name}`,
 };
 
 const REFERENCE = /\$\{([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z_]+)\}/g;

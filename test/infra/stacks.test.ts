@@ -72,7 +72,8 @@ describe("the synthesized app", () => {
       google_billing_budget: 1,
       google_cloud_run_v2_service: 2,
       google_cloud_run_v2_service_iam_member: 1,
-      google_cloud_scheduler_job: 2,
+      // The poller, the retention purge and the Gmail watch renewal.
+      google_cloud_scheduler_job: 3,
       google_cloud_tasks_queue: 1,
       google_cloud_tasks_queue_iam_member: 1,
       google_compute_global_address: 1,
@@ -85,11 +86,18 @@ describe("the synthesized app", () => {
       google_monitoring_uptime_check_config: 1,
       // 6, and the runtime's three conditioned grants for tenant secrets (TenantSecrets).
       google_project_iam_member: 9,
-      google_project_service: 18,
-      google_secret_manager_secret: 6,
-      google_secret_manager_secret_iam_member: 6,
-      google_service_account: 2,
-      google_service_account_iam_member: 3,
+      google_project_service: 20,
+      // Gmail push (GmailPush): the topic and its dead-letter topic, the push and dead-letter subscriptions,
+      // Gmail's publisher grant and the Pub/Sub agent's, and the push identity with its two grants.
+      google_pubsub_subscription: 2,
+      google_pubsub_subscription_iam_member: 1,
+      google_pubsub_topic: 2,
+      google_pubsub_topic_iam_member: 2,
+      // 6, and the OAuth client id and secret of the e-mail channel.
+      google_secret_manager_secret: 8,
+      google_secret_manager_secret_iam_member: 8,
+      google_service_account: 3,
+      google_service_account_iam_member: 5,
       google_service_networking_connection: 1,
       google_sql_database: 1,
       google_sql_database_instance: 1,
@@ -99,7 +107,7 @@ describe("the synthesized app", () => {
     };
     // dev uses Direct VPC egress: no connector, and no Serverless VPC Access API.
     const { google_vpc_access_connector: _connector, ...direct } = platform;
-    expect(countsByType(stacks.dev)).toEqual({ ...direct, google_project_service: 17 });
+    expect(countsByType(stacks.dev)).toEqual({ ...direct, google_project_service: 19 });
     expect(countsByType(stacks.staging)).toEqual(platform);
     // prod has a domain in the example site: the edge load balancer and its Cloud Armor policy.
     expect(countsByType(stacks.prod)).toEqual({
@@ -122,7 +130,8 @@ describe("the synthesized app", () => {
       google_iam_workload_identity_pool: 1,
       google_iam_workload_identity_pool_provider: 1,
       google_project_iam_custom_role: 3,
-      google_project_iam_member: 93,
+      // Per environment: the plan and deploy roles (Pub/Sub's viewer and admin among them).
+      google_project_iam_member: 99,
       google_project_service: 8,
       google_service_account: 2,
       google_service_account_iam_member: 2,
@@ -206,6 +215,9 @@ describe("the synthesized app", () => {
         "DATABASE_NAME",
         "DATABASE_POOL_MAX",
         "DATABASE_USER",
+        "GMAIL_PUBSUB_TOPIC",
+        "GMAIL_PUSH_AUDIENCE",
+        "GMAIL_PUSH_SERVICE_ACCOUNT",
         "GOOGLE_CLOUD_LOCATION",
         "GOOGLE_CLOUD_PROJECT",
         "GOOGLE_GENAI_USE_VERTEXAI",
@@ -429,7 +441,7 @@ describe("the synthesized app", () => {
     for (const condition of promql) expect(condition).toMatchObject({ disable_metric_validation: true });
   });
 
-  it("lets the CI deploy identity act as the runtime and the invoker only, before it needs to", () => {
+  it("lets the CI deploy identity act as the runtime, the invoker and the Gmail push identity only, before it needs to", () => {
     const deployer = "serviceAccount:switchboard-ci-deploy@switchboard-ops-000000.iam.gserviceaccount.com";
     const actAs = Object.entries(stacks.prod.resource.google_service_account_iam_member ?? {}).filter(
       ([, m]) => m.member === deployer,
@@ -437,15 +449,21 @@ describe("the synthesized app", () => {
     expect(actAs.map(([, m]) => m.role)).toEqual([
       "roles/iam.serviceAccountUser",
       "roles/iam.serviceAccountUser",
+      "roles/iam.serviceAccountUser",
     ]);
     expect(actAs.map(([, m]) => String(m.service_account_id)).sort()).toEqual([
+      // The push subscription's OIDC identity: creating the subscription acts as it.
+      expect.stringMatching(/^\$\{google_service_account\.email_push-identity_[0-9A-F]+\.name\}$/),
       expect.stringMatching(/^\$\{google_service_account\.identity_invoker_[0-9A-F]+\.name\}$/),
       expect.stringMatching(/^\$\{google_service_account\.identity_runtime_[0-9A-F]+\.name\}$/),
     ]);
-    const addresses = actAs.map(([id]) => `google_service_account_iam_member.${id}`);
-    for (const type of ["google_cloud_run_v2_service", "google_cloud_scheduler_job"]) {
+    const addresses = actAs
+      .filter(([, m]) => !String(m.service_account_id).includes("push-identity"))
+      .map(([id]) => `google_service_account_iam_member.${id}`);
+    const expected = { google_cloud_run_v2_service: 2, google_cloud_scheduler_job: 3 };
+    for (const [type, count] of Object.entries(expected)) {
       const all = resources(stacks.prod, type);
-      expect(all.length, type).toBe(2); // public + worker; poll + retention
+      expect(all.length, type).toBe(count); // public + worker; poll + retention + Gmail watch renewal
       for (const r of all) expect(r.depends_on, type).toEqual(expect.arrayContaining(addresses));
     }
     // The bootstrap stack names the same account.
@@ -721,7 +739,7 @@ describe("environment data variants", () => {
     const site = { ...synthSiteWith({ secretsReady: false }) };
     const out = synthAll({ site });
     expect(runEnv(out.dev).filter((e) => e.value_source)).toEqual([]);
-    expect(resources(out.dev, "google_secret_manager_secret")).toHaveLength(6);
+    expect(resources(out.dev, "google_secret_manager_secret")).toHaveLength(8);
   });
 
   it("exposes the previous session signing key, pinned, only during a rotation", () => {
