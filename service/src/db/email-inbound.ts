@@ -14,7 +14,11 @@ export const emailDeliveryId = (connectionId: string, gmailId: string) => `${con
  * to the pipeline (its delivery id is recorded), or a message of ours. A message recorded `queued` whose
  * hand-over a crash cut off is not settled: the next sync hands it over again.
  */
-export async function settledGmailIds(sql: Sql, connectionId: string, gmailIds: string[]): Promise<Set<string>> {
+export async function settledGmailIds(
+  sql: Sql,
+  connectionId: string,
+  gmailIds: string[],
+): Promise<Set<string>> {
   if (gmailIds.length === 0) return new Set();
   const rows = await sql<{ gmailId: string }[]>`
     select m.gmail_id from email_messages m
@@ -54,18 +58,20 @@ export interface InboundEmailRow {
 
 /**
  * Records an inbound message once; returns the status of its row, this one or the one recorded before
- * (a re-run keeps the first decision).
+ * (a re-run keeps the first decision), or undefined when the current tenant has no such mailbox.
  */
-export async function recordInboundEmail(sql: Sql, row: InboundEmailRow): Promise<string> {
+export async function recordInboundEmail(sql: Sql, row: InboundEmailRow): Promise<string | undefined> {
   const [found] = await sql<{ status: string }[]>`
     with inserted as (
       insert into email_messages (connection_id, direction, gmail_id, thread_id, rfc822_message_id,
         from_address, from_name, reply_to, to_addresses, cc_addresses, subject, "references", contact_id,
         status, reason, received_at)
-      values (${row.connectionId}, 'inbound', ${row.gmailId}, ${row.threadId}, ${row.rfc822MessageId},
+      select ${row.connectionId}::uuid, 'inbound', ${row.gmailId}, ${row.threadId}, ${row.rfc822MessageId},
         ${row.fromAddress}, ${row.fromName}, ${row.replyTo}::text[], ${row.to}::text[], ${row.cc}::text[],
-        ${row.subject}, ${row.references}::text[], ${row.contactId}, ${row.status}, ${row.reason},
-        ${row.receivedAt})
+        ${row.subject}, ${row.references}::text[], ${row.contactId}::uuid, ${row.status}, ${row.reason},
+        ${row.receivedAt}::timestamptz
+      -- A foreign key is checked past row-level security: the mailbox must be the tenant's own.
+      where exists (select 1 from email_mailboxes where connection_id = ${row.connectionId})
       on conflict (connection_id, gmail_id) where gmail_id is not null do nothing
       returning status
     )
@@ -74,6 +80,5 @@ export async function recordInboundEmail(sql: Sql, row: InboundEmailRow): Promis
     select status from email_messages
     where connection_id = ${row.connectionId} and gmail_id = ${row.gmailId}
       and not exists (select 1 from inserted)`;
-  if (!found) throw new Error("inbound e-mail record returned no row");
-  return found.status;
+  return found?.status;
 }

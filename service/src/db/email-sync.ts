@@ -78,7 +78,7 @@ export async function takeSyncLease(sql: Sql, connectionId: string, seconds: num
     )
     select m.status, (select sync_lease_until from taken) as lease
     from email_mailboxes m where m.connection_id = ${connectionId}`;
-  if (!row || row.status !== "connected") return { kind: "gone" };
+  if (row?.status !== "connected") return { kind: "gone" };
   return row.lease ? { kind: "taken", lease: row.lease } : { kind: "busy" };
 }
 
@@ -122,7 +122,11 @@ export async function storeSyncPosition(
  * to the holder), or the lease is no longer the holder's (`lost`). The push's raise and this release lock
  * the same row, so one of them always sees the other: no push is left unread.
  */
-export async function finishSync(sql: Sql, connectionId: string, lease: Date): Promise<"done" | "more" | "lost"> {
+export async function finishSync(
+  sql: Sql,
+  connectionId: string,
+  lease: Date,
+): Promise<"done" | "more" | "lost"> {
   const [row] = await sql<{ held: boolean; done: boolean }[]>`
     with done as (
       update email_mailboxes set sync_lease_until = null, synced_at = now(), updated_at = now()

@@ -76,7 +76,12 @@ async function inboundRequest(c: Context<AppEnv>): Promise<InboundRequest> {
 
 function refused(error: unknown): never {
   if (error instanceof InvalidNotification)
-    throw new AppError(400, "invalid_push", error.message, error.details === undefined ? {} : { details: error.details });
+    throw new AppError(
+      400,
+      "invalid_push",
+      error.message,
+      error.details === undefined ? {} : { details: error.details },
+    );
   if (error instanceof PushKeysUnavailable)
     throw new AppError(503, "push_keys_unavailable", "Google's signing keys could not be fetched; retry", {
       headers: { "Retry-After": "10" },

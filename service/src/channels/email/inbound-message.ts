@@ -55,7 +55,11 @@ export async function takeInboundMessage(
   // Only people the bot answers become contacts: newsletters, robots and colleagues would crowd them out.
   const contact =
     reason === undefined && mail.from
-      ? await mergeContact(deps.sql, { email: mail.from.address, name: mail.from.name ?? null, channel: "email" })
+      ? await mergeContact(deps.sql, {
+          email: mail.from.address,
+          name: mail.from.name ?? null,
+          channel: "email",
+        })
       : undefined;
   const contactId = contact?.id ?? null;
   const status = await recordInboundEmail(deps.sql, inboundRow(box, message, mail, contactId, reason));
@@ -68,15 +72,29 @@ export async function takeInboundMessage(
     return "skipped";
   }
   if (status !== "queued") return "recorded";
-  const ack = await deps.pipeline.acceptVerified("email", box.tenantId, notification(box, message, mail, contactId));
+  const ack = await deps.pipeline.acceptVerified(
+    "email",
+    box.tenantId,
+    notification(box, message, mail, contactId),
+  );
   deps.log.info(
-    { event: "email.message_queued", connectionId: box.connectionId, gmailId: message.id, status: ack.status },
+    {
+      event: "email.message_queued",
+      connectionId: box.connectionId,
+      gmailId: message.id,
+      status: ack.status,
+    },
     `inbound mail handed to the pipeline (${ack.status})`,
   );
   return "queued";
 }
 
-async function decide(deps: InboundMessageDeps, box: SyncedMailbox, message: GmailMessage, mail: ParsedEmail) {
+async function decide(
+  deps: InboundMessageDeps,
+  box: SyncedMailbox,
+  message: GmailMessage,
+  mail: ParsedEmail,
+) {
   const sentBySwitchboard = mail.messageId ? await isOwnMessageId(deps.sql, mail.messageId) : false;
   return skipReason(mail, {
     mailbox: box.address,

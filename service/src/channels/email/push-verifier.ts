@@ -30,7 +30,9 @@ export class PushKeysUnavailable extends Error {
  * (jose refetches it for a key id it does not know, at most every 30 s).
  * https://cloud.google.com/pubsub/docs/authenticate-push-subscriptions
  */
-export function gmailPushVerifier(opts: PushVerifierOptions): WebhookVerifier & { readonly configured: boolean } {
+export function gmailPushVerifier(
+  opts: PushVerifierOptions,
+): WebhookVerifier & { readonly configured: boolean } {
   const jwks = createRemoteJWKSet(new URL(opts.jwksUrl));
   const issuer = GOOGLE_ISSUERS.includes(opts.issuer) ? GOOGLE_ISSUERS : [opts.issuer];
   const { audience } = opts;

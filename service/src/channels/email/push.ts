@@ -30,7 +30,8 @@ const Envelope = z.object({
 
 const Notification = z.object({
   emailAddress: z.email().max(320),
-  historyId: z.union([z.number().int().positive(), z.string().regex(/^\d{1,20}$/)]),
+  // Any positive integer: one beyond 2^53 is read from the text (digitsOf), not from the lossy number.
+  historyId: z.union([z.number().positive().refine(Number.isInteger), z.string().regex(/^\d{1,20}$/)]),
 });
 
 /**
@@ -62,7 +63,7 @@ function parseJson(text: string): unknown {
 function digitsOf(historyId: number | string, text: string): string {
   if (typeof historyId === "string") return historyId.replace(/^0+(?=\d)/, "");
   if (Number.isSafeInteger(historyId)) return String(historyId);
-  const raw = /"historyId"\s*:\s*(\d{1,20})\b/.exec(text)?.[1];
+  const raw = /"historyId"\s*:\s*(\d{1,20})\s*[,}]/.exec(text)?.[1];
   if (!raw) throw new InvalidNotification("validation_failed", "historyId is not an integer");
   return raw;
 }
@@ -103,7 +104,11 @@ export class GmailPushInbound {
       return { status: "unrouted" };
     }
     const { connectionId, tenantId } = route;
-    if (route.status !== "connected" || route.connectionStatus !== "active" || route.tenantStatus !== "active") {
+    if (
+      route.status !== "connected" ||
+      route.connectionStatus !== "active" ||
+      route.tenantStatus !== "active"
+    ) {
       log.info(
         { event: "email.push_inactive", tenantId, connectionId },
         "a push for a disconnected mailbox or a suspended tenant: acknowledged, not synced",
@@ -113,7 +118,8 @@ export class GmailPushInbound {
     const recorded = await inTenant(tenantId, () =>
       recordPush(sql, { connectionId, pubsubMessageId: push.messageId, historyId: push.historyId }),
     );
-    if (recorded.kind !== "recorded") return { status: recorded.kind === "duplicate" ? "duplicate" : "inactive" };
+    if (recorded.kind !== "recorded")
+      return { status: recorded.kind === "duplicate" ? "duplicate" : "inactive" };
     await dispatchSync({ queue, log }, { connectionId, tenantId, attempt: recorded.syncRequests });
     log.info(
       { event: "email.push_received", tenantId, connectionId, historyId: push.historyId },

@@ -13,7 +13,10 @@ export interface SyncTask {
  * Asks the queue for a `mailbox-sync` task. A failed enqueue is logged and loses nothing: the mailbox's
  * state says a sync is owed, and the catch-up sweep finds it on the next poll.
  */
-export async function dispatchSync(deps: { queue: TaskQueue; log: Logger }, task: SyncTask): Promise<boolean> {
+export async function dispatchSync(
+  deps: { queue: TaskQueue; log: Logger },
+  task: SyncTask,
+): Promise<boolean> {
   const { connectionId, tenantId, attempt, notBefore } = task;
   try {
     await deps.queue.enqueue(connectionId, { kind: "mailbox-sync", attempt, tenantId, notBefore });

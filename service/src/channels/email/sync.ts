@@ -61,7 +61,10 @@ interface Changes {
   historyId: string;
 }
 
-/** After a 404 on history, recent mail is listed from a little before the last sync (overlap is harmless). */
+/**
+ * Recent mail is listed from a little before the last sync (or the connection): Gmail's `after:` counts
+ * whole seconds, and mail read before is settled, so an overlap costs a lookup, never a second answer.
+ */
 const FALLBACK_MARGIN_MS = 10 * 60_000;
 
 /**
@@ -101,7 +104,13 @@ export class MailboxSync {
   private async catchUp(opened: OpenMailbox, tenantId: string, lease: SyncLease): Promise<SyncOutcome> {
     const { row, gmail } = opened;
     const settings = await this.deps.settings(tenantId);
-    const box: SyncedMailbox = { tenantId, connectionId: row.connectionId, address: row.address, gmail, settings };
+    const box: SyncedMailbox = {
+      tenantId,
+      connectionId: row.connectionId,
+      address: row.address,
+      gmail,
+      settings,
+    };
     let position = row.historyId;
     for (let round = 1; ; round++) {
       const changes = await this.changes(opened, position);
@@ -136,7 +145,7 @@ export class MailboxSync {
         );
       }
     }
-    const since = row.syncedAt ? new Date(row.syncedAt.getTime() - FALLBACK_MARGIN_MS) : row.createdAt;
+    const since = new Date((row.syncedAt ?? row.createdAt).getTime() - FALLBACK_MARGIN_MS);
     const { historyId } = await gmail.profile();
     const added = await gmail.recentInbox(since, this.deps.recentLimit ?? 200);
     return { added, historyId };
