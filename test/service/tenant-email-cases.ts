@@ -2,8 +2,10 @@ import { randomUUID } from "node:crypto";
 import { expect } from "vitest";
 import { insertChannel } from "../../service/src/db/channels";
 import type { Sql } from "../../service/src/db/client";
+import * as inbound from "../../service/src/db/email-inbound";
 import * as mailboxes from "../../service/src/db/email-mailboxes";
 import * as messages from "../../service/src/db/email-messages";
+import * as sync from "../../service/src/db/email-sync";
 import type { IsolationCase } from "./tenant-repository-cases";
 
 /**
@@ -46,6 +48,38 @@ const nothing = (result: unknown) => expect(result).toBeUndefined();
 
 /** The isolation cases of the e-mail tables' repository functions, run inside A's scope with B's ids. */
 export const EMAIL_CASES: Record<string, IsolationCase> = {
+  "email-inbound.isOwnMessageId": {
+    run: ({ sql, b }) => inbound.isOwnMessageId(sql, `<${b.marker}-1@customer.example>`),
+    check: (r) => expect(r).toBe(false),
+  },
+  "email-inbound.recordInboundEmail": {
+    run: ({ sql, b }) =>
+      inbound.recordInboundEmail(sql, {
+        connectionId: b.mailboxConnectionId,
+        gmailId: `${b.marker}-gmail-1`,
+        threadId: SHARED_THREAD_ID,
+        rfc822MessageId: null,
+        fromAddress: null,
+        fromName: null,
+        replyTo: [],
+        to: [],
+        cc: [],
+        subject: "",
+        references: [],
+        contactId: null,
+        status: "queued",
+        reason: null,
+        receivedAt: new Date(),
+      }),
+    check: async (r, { countOfA }) => {
+      expect(r).toBeUndefined();
+      expect(await countOfA("email_messages", "reason is null and subject = ''")).toBe(0);
+    },
+  },
+  "email-inbound.settledGmailIds": {
+    run: ({ sql, b }) => inbound.settledGmailIds(sql, b.mailboxConnectionId, [`${b.marker}-gmail-1`]),
+    check: (r) => expect([...(r as Set<string>)]).toEqual([]),
+  },
   "email-mailboxes.findMailbox": {
     run: ({ sql, b }) => mailboxes.findMailbox(sql, b.mailboxConnectionId),
     check: nothing,
@@ -96,9 +130,50 @@ export const EMAIL_CASES: Record<string, IsolationCase> = {
       expect(await countOfA("email_messages", "rfc822_message_id = '<sb.alpha-new@alpha.example>'")).toBe(0);
     },
   },
+  "email-sync.extendSyncLease": {
+    run: ({ sql, b }) => sync.extendSyncLease(sql, b.mailboxConnectionId, new Date(), 60),
+    check: nothing,
+  },
+  "email-sync.finishSync": {
+    run: ({ sql, b }) => sync.finishSync(sql, b.mailboxConnectionId, new Date()),
+    check: (r) => expect(r).toBe("lost"),
+  },
+  "email-sync.recordPush": {
+    run: ({ sql, b }) =>
+      sync.recordPush(sql, {
+        connectionId: b.mailboxConnectionId,
+        pubsubMessageId: `isolation-${b.marker}`,
+        historyId: "999999",
+      }),
+    check: (r) => expect(r).toEqual({ kind: "gone" }),
+  },
+  "email-sync.releaseSyncLease": {
+    run: ({ sql, b }) => sync.releaseSyncLease(sql, b.mailboxConnectionId, new Date()),
+  },
+  "email-sync.requestSync": {
+    run: ({ sql, b }) => sync.requestSync(sql, b.mailboxConnectionId),
+    check: nothing,
+  },
+  "email-sync.storeSyncPosition": {
+    run: ({ sql, b }) =>
+      sync.storeSyncPosition(sql, b.mailboxConnectionId, new Date(), {
+        historyId: "999999",
+        leaseSeconds: 60,
+      }),
+    check: nothing,
+  },
+  "email-sync.takeSyncLease": {
+    run: ({ sql, b }) => sync.takeSyncLease(sql, b.mailboxConnectionId, 60),
+    check: (r) => expect(r).toEqual({ kind: "gone" }),
+  },
 };
 
 /** Not repository functions of a tenant's rows. */
 export const EMAIL_DEPLOYMENT_WIDE: Record<string, string> = {
+  "email-inbound.emailDeliveryId": "a pure id builder, not a query",
   "email-mailboxes.mailboxColumns": "a column list fragment, not a query",
+  "platform-email-push.findPushMailbox":
+    "platform function: routes a Gmail push to its mailbox's tenant by address (email-inbound.test.ts)",
+  "platform-email-push.mailboxesDueForSync":
+    "the catch-up sweep's cross-tenant list: each mailbox is synced in its own tenant (email-inbound-sync.test.ts)",
 };

@@ -8,6 +8,7 @@ import type { Logger } from "../logger";
 import type { InternalAuthOptions } from "../middleware/internal-auth";
 import type { SecretStore } from "../ports/secret-store";
 import type { Channels } from "./channels";
+import type { EmailInbound } from "./email-inbound";
 import type { EscalationParts } from "./escalations";
 import type { ModelStack } from "./model-stack";
 import { engineSettings } from "./settings";
@@ -37,6 +38,8 @@ export interface HttpAppParts {
   startedAt: number;
   /** Escalations: the web chat's handoffs and the admin API's escalation routes. */
   escalation?: EscalationParts | undefined;
+  /** Receiving e-mail: the Gmail push door. */
+  emailInbound?: EmailInbound | undefined;
 }
 
 /** Cloud Tasks and Scheduler present Google OIDC tokens; locally a shared secret stands in for them. */
@@ -70,6 +73,7 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
     pipeline: channels.pipeline,
     sms: { inbound: channels.sms, publicUrl: config.PUBLIC_URL },
     voice: { greeter: channels.voice?.greeter, inbound: channels.voice?.inbound },
+    emailPush: { inbound: parts.emailInbound?.push },
     internal: { retention: channels.retention, tasks: parts.tasks.handlers, sweeps: parts.tasks.sweeps },
     intercom: {
       admin: {

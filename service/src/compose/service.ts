@@ -14,6 +14,7 @@ import type { SecretSource } from "../ports/secret-source";
 import type { SecretStore } from "../ports/secret-store";
 import { drain, exitOnSignals, listen, type Server } from "../server";
 import { buildChannels, type Channels } from "./channels";
+import { buildEmailInbound } from "./email-inbound";
 import { buildFollowUp } from "./follow-up";
 import { buildHttpApp } from "./http-app";
 import { buildModelStack } from "./model-stack";
@@ -146,6 +147,14 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
         followUp: { insights: contacts.insights, escalations: escalation.escalations, events },
       },
     });
+    const emailInbound = buildEmailInbound(config, {
+      sql: db.sql,
+      log,
+      tasks,
+      secretStore: secrets.store,
+      tenants: models.tenants,
+      pipeline: channels.pipeline,
+    });
     const app = buildHttpApp(config, {
       db,
       log,
@@ -162,6 +171,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       secretManager: hasSecretReferences(env),
       startedAt,
       escalation,
+      emailInbound,
     });
     const { server, port } = await listen(app.fetch, config, log);
     log.info(
