@@ -58,8 +58,17 @@ export function emailPushRoutes(deps: EmailPushDeps) {
     if (!inbound)
       throw new AppError(503, "email_not_configured", "Gmail mailboxes are not synced on this deployment");
     const ack = await inbound.receive(await inboundRequest(c)).catch(refused);
-    if (ack.status === "rejected")
+    if (ack.status === "rejected") {
+      // The dead-letter alert's runbook starts here: a run of these is a subscription/config mismatch.
+      c.get("log").warn(
+        {
+          event: "email.push_rejected",
+          authorization: c.req.header("authorization") ? "present" : "missing",
+        },
+        "a Gmail push was refused: its OIDC token is missing or does not verify",
+      );
       throw new AppError(401, "invalid_token", "The push's OIDC token is missing or does not verify");
+    }
     return c.json({ status: ack.status }, 200);
   });
   return app;
