@@ -21,6 +21,7 @@ export const GOOGLE_METRIC_TYPES: readonly string[] = [
   "cloudsql.googleapis.com/database/up",
   "cloudtasks.googleapis.com/queue/depth",
   "cloudtasks.googleapis.com/queue/task_attempt_count",
+  "pubsub.googleapis.com/subscription/num_undelivered_messages",
   "monitoring.googleapis.com/uptime_check/check_passed",
   "monitoring.googleapis.com/uptime_check/request_latency",
 ];

@@ -11,6 +11,7 @@ import { privilegedCaller } from "./middleware/privileged-caller";
 import { type AdminDeps, adminRoutes } from "./routes/admin";
 import { type ChatRoutesDeps, chatRoutes } from "./routes/chat";
 import { emailOAuthRoutes } from "./routes/email-oauth";
+import { type EmailPushDeps, emailPushRoutes } from "./routes/email-push";
 import { type HealthDeps, healthRoutes } from "./routes/health";
 import { intercomWebhookRoutes } from "./routes/intercom";
 import { type IntercomAdminDeps, intercomAdminRoutes } from "./routes/intercom-admin";
@@ -31,6 +32,8 @@ export interface AppDeps extends Omit<MiddlewareOptions, "role"> {
   sms?: SmsWebhookDeps;
   /** Tenants' Telnyx AI assistants' webhooks; absent in tests of other parts. */
   voice?: VoiceWebhookDeps;
+  /** Gmail's Pub/Sub pushes (tenants' mailboxes); absent in tests of other parts. */
+  emailPush?: EmailPushDeps;
   /**
    * The admin API under /api/v1/admin (tenants, settings, knowledge, users, usage, channels, audit);
    * undefined in tests of other parts, which then have no admin API.
@@ -79,6 +82,7 @@ function mountRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps, role: MiddlewareOp
   app.route("/", intercomWebhookRoutes({ pipeline: deps.pipeline }));
   if (deps.sms) app.route("/", smsWebhookRoutes(deps.sms));
   if (deps.voice) app.route("/", voiceWebhookRoutes(deps.voice));
+  if (deps.emailPush) app.route("/", emailPushRoutes(deps.emailPush));
   app.route("/", internalRoutes({ ...deps.internal, pipeline: deps.pipeline, auth: deps.internalAuth }));
   app.route("/", intercomAdminRoutes({ ...deps.intercom.admin, ...admin }));
   app.route("/", widgetConfigRoutes());

@@ -30,6 +30,12 @@ const SECRETS: SecretDefinition[] = [
   { id: "admin-api-key", envVar: "ADMIN_API_KEY", description: "Key of the admin API" },
   { id: "jwt-secret", envVar: "JWT_SECRET", description: "Secret of JWTs" },
   { id: "smtp-url", envVar: "SMTP_URL", description: "SMTP relay of team notifications" },
+  { id: "gmail-oauth-client-id", envVar: "GOOGLE_OAUTH_CLIENT_ID", description: "Google OAuth client id" },
+  {
+    id: "gmail-oauth-client-secret",
+    envVar: "GOOGLE_OAUTH_CLIENT_SECRET",
+    description: "Google OAuth secret",
+  },
 ];
 
 let sm: SecretManagerEmulator;
@@ -101,7 +107,7 @@ describe("status", () => {
     expect(row("jwt-secret")).toContain("NO VERSION");
     expect(row("admin-api-key")).toContain("MISSING");
     expect(stdout.text).toContain(`project ${PROJECT}`);
-    expect(stdout.text).toContain("2 of 6 ready.");
+    expect(stdout.text).toContain("2 of 8 ready.");
     // What to put in the site so that exactly the secrets with a version are mounted.
     expect(stdout.text).toContain(
       'secretsReady for infra/site.json: ["intercom-access-token","intercom-webhook-secret"]',
@@ -114,7 +120,7 @@ describe("status", () => {
     for (const s of SECRETS) sm.setSecret(PROJECT, s.id, `value-of-${s.id}`);
     const { ctx, stdout } = context();
     expect(await run(ctx, "status", "staging")).toBe(0);
-    expect(stdout.text).toContain("6 of 6 ready.");
+    expect(stdout.text).toContain("8 of 8 ready.");
   });
 });
 

@@ -253,7 +253,8 @@ function send(box: Mailbox, { res, body }: Call) {
     );
   }
   const threadId = typeof body.threadId === "string" ? body.threadId : undefined;
-  const message = storeMessage(box, raw, ["SENT"], threadId);
+  const sent = box.rewriteSentMessageIds ? raw.replace(/^Message-ID:[^\r\n]*\r?\n/im, "") : raw;
+  const message = storeMessage(box, sent, ["SENT"], threadId);
   sendJson(res, 200, { id: message.id, threadId: message.threadId, labelIds: message.labelIds });
 }
 

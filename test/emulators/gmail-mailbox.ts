@@ -46,6 +46,11 @@ export interface Mailbox {
   labels: GmailLabel[];
   drafts: { id: string; message: StoredMessage }[];
   watch?: { topicName: string; labelIds: string[]; labelFilterBehavior?: string; expiration: number };
+  /**
+   * Sent mail gets a Message-ID of Gmail's instead of the sender's. Whether Gmail keeps a client's
+   * Message-ID on messages.send is not documented; tests set this to prove the channel does not depend on it.
+   */
+  rewriteSentMessageIds?: boolean;
 }
 
 const SYSTEM_LABELS = ["INBOX", "SENT", "DRAFT", "UNREAD", "STARRED", "IMPORTANT", "SPAM", "TRASH", "CHAT"];

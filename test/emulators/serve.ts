@@ -2,12 +2,14 @@
  * Runs the emulators on their own (`npm run emulators`), so the channels can be tried by hand without an
  * Intercom workspace or a Twilio or Telnyx account: Intercom (a seeded conversation and the exact curl of a
  * signed notification), Twilio and Telnyx with a phone that texts the service (serve-sms.ts), and an SMTP
- * and a Slack sink that print what the tenant's team is told of escalations (serve-escalations.ts).
+ * and a Slack sink that print what the tenant's team is told of escalations (serve-escalations.ts), and
+ * Gmail with Google OAuth and Pub/Sub's push (serve-gmail.ts).
  * A test fixture, never part of the service.
  */
 import { writeFileSync } from "node:fs";
 import { signedNotification, startIntercomEmulator } from "./intercom";
 import { startEscalationSinks } from "./serve-escalations";
+import { startGmailEmulators } from "./serve-gmail";
 import { startSmsEmulators } from "./serve-sms";
 import { startWebhookReceiver } from "./webhook-receiver";
 
@@ -70,6 +72,10 @@ console.log(`Webhook receiver on ${hooks.url} (docs/webhooks.md). Register it, t
 
 const escalations = await startEscalationSinks();
 console.log(escalations.instructions);
+// ---- E-mail: the Gmail API + OAuth emulator, playing Pub/Sub for the push webhook ----
+const gmail = await startGmailEmulators();
+console.log(gmail.instructions);
+// ---- end of e-mail ----
 console.log("Ctrl-C stops the emulators.");
 
 let seen = 0;
@@ -84,7 +90,7 @@ setInterval(() => {
   }
 }, 250);
 process.once("SIGINT", () => {
-  void Promise.all([intercom.close(), sms.close(), hooks.close(), escalations.close()]).then(() =>
-    process.exit(0),
+  void Promise.all([intercom.close(), sms.close(), hooks.close(), escalations.close(), gmail.close()]).then(
+    () => process.exit(0),
   );
 });

@@ -80,7 +80,7 @@ describe("the synthesized app", () => {
       google_compute_network: 1,
       google_compute_subnetwork: 1,
       google_logging_metric: 20,
-      google_monitoring_alert_policy: 19,
+      google_monitoring_alert_policy: 20,
       google_monitoring_dashboard: 4,
       google_monitoring_notification_channel: 1,
       google_monitoring_uptime_check_config: 1,

@@ -90,6 +90,8 @@ export interface SeededTenant extends WebhookSeed, ContactsSeed {
   /** The tenant's connected Gmail mailbox (channel connection id and address). */
   mailboxConnectionId: string;
   mailboxAddress: string;
+  /** The tenant's outbound e-mail (a reply still `sending`) in that mailbox. */
+  emailOutboundId: string;
 }
 
 export const identity = (id: string, kind: Identity["kind"] = "user"): Identity => ({

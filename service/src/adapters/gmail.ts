@@ -234,6 +234,29 @@ class GmailApiMailbox implements GmailMailbox {
     });
   }
 
+  findInThread(threadId: string, id: string) {
+    return this.call(async () => {
+      try {
+        const { data } = await this.api.users.threads.get({
+          userId: "me",
+          id: threadId,
+          format: "metadata",
+          metadataHeaders: ["X-Switchboard-Id"],
+        });
+        const carries = (m: gmail_v1.Schema$Message) =>
+          m.payload?.headers?.some(
+            (h) => h.name?.toLowerCase() === "x-switchboard-id" && h.value?.trim() === id,
+          );
+        return (data.messages ?? [])
+          .filter(carries)
+          .map((m) => ({ id: m.id ?? "", threadId: m.threadId ?? threadId, labelIds: m.labelIds ?? [] }));
+      } catch (error) {
+        if (responseOf(error).status === 404) return [];
+        throw error;
+      }
+    });
+  }
+
   send(raw: Uint8Array, threadId?: string) {
     return this.call(async () => {
       const { data } = await this.api.users.messages.send({

@@ -1,4 +1,5 @@
 import type { TaskHandlers } from "../adapters/task-handlers";
+import type { MailboxAccess } from "../channels/email/mailbox-access";
 import { intercomChannel } from "../channels/intercom/channel";
 import { type GatewayOptions, IntercomConnections } from "../channels/intercom/connections";
 import { combineConnected } from "../channels/pipeline/connected";
@@ -18,6 +19,7 @@ import type { Logger } from "../logger";
 import type { IntercomGateway } from "../ports/intercom";
 import type { SecretStore } from "../ports/secret-store";
 import type { TaskQueue } from "../ports/task-queue";
+import { emailConnections } from "./email-channel";
 import type { SecretRefresher } from "./secrets";
 import { intercomSettings, pipelineSettings, retentionPolicy } from "./settings";
 import { smsConnections, smsInbound } from "./sms";
@@ -67,6 +69,8 @@ interface ChannelDeps {
   escalations?: PipelineEscalations | undefined;
   /** Voice: what follows a call up (other areas' parts). */
   voice?: { followUp?: VoiceFollowUp | undefined } | undefined;
+  /** E-mail: the service's MailboxAccess (compose/email.ts), shared with the mailbox sync. */
+  mailboxes?: MailboxAccess | undefined;
 }
 
 /** Runs `task` every `seconds` (0: never) without keeping the process alive; failures are logged. */
@@ -133,7 +137,8 @@ async function buildPipeline(
   const calls = numbers
     ? voiceConnections(config, { ...deps, numbers, followUp: deps.voice?.followUp })
     : undefined;
-  const connected = combineConnected(tenantConnections(config, deps), numbers, calls);
+  const mail = await emailConnections(config, deps);
+  const connected = combineConnected(tenantConnections(config, deps), numbers, calls, mail);
   if (!connected && (!gateway || !adminId)) return undefined;
   const { sql, engine, log } = deps;
   const settings = pipelineSettings(config);

@@ -9,6 +9,7 @@ import type { InternalAuthOptions } from "../middleware/internal-auth";
 import type { SecretStore } from "../ports/secret-store";
 import type { Channels } from "./channels";
 import type { EmailParts } from "./email";
+import type { EmailInbound } from "./email-inbound";
 import type { EscalationParts } from "./escalations";
 import type { ModelStack } from "./model-stack";
 import { engineSettings } from "./settings";
@@ -38,6 +39,8 @@ export interface HttpAppParts {
   startedAt: number;
   /** Escalations: the web chat's handoffs and the admin API's escalation routes. */
   escalation?: EscalationParts | undefined;
+  /** Receiving e-mail: the Gmail push door. */
+  emailInbound?: EmailInbound | undefined;
   /** Tenants' mailboxes (the e-mail channel): connect, callback, list, disconnect, watch renewal. */
   email?: EmailParts | undefined;
 }
@@ -73,6 +76,7 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
     pipeline: channels.pipeline,
     sms: { inbound: channels.sms, publicUrl: config.PUBLIC_URL },
     voice: { greeter: channels.voice?.greeter, inbound: channels.voice?.inbound },
+    emailPush: { inbound: parts.emailInbound?.push },
     internal: {
       retention: channels.retention,
       tasks: parts.tasks.handlers,

@@ -15,6 +15,7 @@ import type { SecretStore } from "../ports/secret-store";
 import { drain, exitOnSignals, listen, type Server } from "../server";
 import { buildChannels, type Channels } from "./channels";
 import { buildEmail } from "./email";
+import { buildEmailInbound } from "./email-inbound";
 import { buildFollowUp } from "./follow-up";
 import { buildHttpApp } from "./http-app";
 import { buildModelStack } from "./model-stack";
@@ -149,6 +150,16 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       voice: {
         followUp: { insights: contacts.insights, escalations: escalation.escalations, events },
       },
+      mailboxes: email.access,
+    });
+    const emailInbound = buildEmailInbound(config, {
+      sql: db.sql,
+      log,
+      tasks,
+      secretStore: secrets.store,
+      tenants: models.tenants,
+      pipeline: channels.pipeline,
+      access: email.access,
     });
     const app = buildHttpApp(config, {
       db,
@@ -167,6 +178,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       startedAt,
       escalation,
       email,
+      emailInbound,
     });
     const { server, port } = await listen(app.fetch, config, log);
     log.info(

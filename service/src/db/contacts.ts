@@ -147,6 +147,8 @@ async function foldInto(tx: TransactionSql, to: string, from: string[]) {
   await tx`update sessions set contact_id = ${to} where contact_id = any(${from}::uuid[])`;
   await tx`update calls set contact_id = ${to} where contact_id = any(${from}::uuid[])`;
   await tx`update extractions set contact_id = ${to} where contact_id = any(${from}::uuid[])`;
+  // Cascading with a folded contact, an e-mail's record would go, and with it what keeps it answered once.
+  await tx`update email_messages set contact_id = ${to} where contact_id = any(${from}::uuid[])`;
   const [open] = await tx<{ id: string }[]>`
     select id from leads where contact_id = ${to} and status not in ('won', 'lost')`;
   if (open) {

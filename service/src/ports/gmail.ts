@@ -70,6 +70,11 @@ export interface GmailMailbox {
    */
   findByMessageId(rfc822MessageId: string): Promise<(GmailMessageRef & { labelIds: string[] })[]>;
   /**
+   * Messages of a thread (sent mail and drafts included) whose `X-Switchboard-Id` header is `id`: the
+   * same search as `findByMessageId` for a reply whose Message-ID Gmail may have replaced.
+   */
+  findInThread(threadId: string, id: string): Promise<(GmailMessageRef & { labelIds: string[] })[]>;
+  /**
    * `messages.send` of an RFC 2822 message into a thread; without `threadId` a message of its own (the
    * team's notifications sent through the tenant's mailbox).
    */

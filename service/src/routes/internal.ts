@@ -61,9 +61,10 @@ const pollRoute = createRoute({
 const otherTaskRoute = createRoute({
   method: "post",
   path: "/internal/tasks/{kind}/{id}",
-  summary: "Run one task of another kind: an outbound event delivery, a team notification (Cloud Tasks)",
+  summary:
+    "Run one task of another kind: an outbound event delivery, a team notification, a mailbox sync (Cloud Tasks)",
   request: {
-    params: z.object({ kind: z.enum(["event-delivery", "notification"]), id: z.uuid() }),
+    params: z.object({ kind: z.enum(["event-delivery", "notification", "mailbox-sync"]), id: z.uuid() }),
     body: {
       required: true,
       content: { "application/json": { schema: z.object({ tenantId: z.uuid() }) } },

@@ -44,7 +44,7 @@ export class MailboxAccess {
   /** Undefined when the mailbox is gone, disconnected, or its refresh token is unreadable for good. */
   async open(tenantId: string, connectionId: string): Promise<OpenMailbox | undefined> {
     const row = await inTenant(tenantId, () => findMailbox(this.deps.sql, connectionId));
-    if (!row || row.status !== "connected") {
+    if (row?.status !== "connected") {
       this.cache.delete(connectionId);
       return undefined;
     }

@@ -42,6 +42,9 @@ export async function composeReply(draft: ReplyDraft, now: Date = new Date()): P
       "Auto-Submitted": "auto-replied",
       // Exchange's equivalent: no out-of-office or delivery receipts back to the support mailbox.
       "X-Auto-Response-Suppress": "All",
+      // Our id again, where nothing rewrites it: whether Gmail keeps a sender's Message-ID on messages.send
+      // is undocumented, and a retry after a crash finds its reply by this header in the thread if not.
+      "X-Switchboard-Id": draft.messageId,
     },
   }).compile();
   return await new Promise<Buffer>((resolve, reject) =>

@@ -1,0 +1,105 @@
+import { googleOAuth } from "../adapters/gmail";
+import { MailboxAccess } from "../channels/email/mailbox-access";
+import { GmailPushInbound } from "../channels/email/push";
+import { gmailPushVerifier } from "../channels/email/push-verifier";
+import { emailSettingsOf } from "../channels/email/settings";
+import { MailboxSync } from "../channels/email/sync";
+import { mailboxSyncSweep } from "../channels/email/sync-sweep";
+import type { InboundPipeline } from "../channels/pipeline/pipeline";
+import type { Config } from "../config";
+import type { Sql } from "../db/client";
+import type { TenantDirectory } from "../engine/tenant-directory";
+import type { Logger } from "../logger";
+import type { SecretStore } from "../ports/secret-store";
+import { GMAIL_PUSH_PATH } from "../routes/email-push";
+import type { Tasks } from "./tasks";
+
+export interface EmailInboundDeps {
+  sql: Sql;
+  log: Logger;
+  tasks: Tasks;
+  secretStore: SecretStore;
+  tenants: TenantDirectory;
+  pipeline: InboundPipeline | undefined;
+  /** The deployment's one MailboxAccess (compose/email.ts), when it is built; else one is built here. */
+  access?: MailboxAccess | undefined;
+}
+
+export interface EmailInbound {
+  /** The Gmail push door (routes/email-push.ts); undefined when mailboxes cannot be synced here. */
+  push: GmailPushInbound | undefined;
+}
+
+/**
+ * Receiving e-mail: the Gmail push door (verified against the push subscription's OIDC tokens), the
+ * `mailbox-sync` task handler, and the catch-up sweep that syncs mailboxes whose push was lost, or all of
+ * them every few minutes where there is no Pub/Sub (locally).
+ */
+export function buildEmailInbound(config: Config, deps: EmailInboundDeps): EmailInbound {
+  const { sql, log, tasks, tenants, pipeline } = deps;
+  const access = deps.access ?? inboundMailboxAccess(config, deps);
+  if (!access || !pipeline) return { push: undefined };
+  const verifier = gmailPushVerifier({
+    audience: pushAudience(config),
+    serviceAccount: config.GMAIL_PUSH_SERVICE_ACCOUNT,
+    issuer: config.GMAIL_PUSH_ISSUER,
+    jwksUrl: config.GMAIL_PUSH_JWKS_URL,
+  });
+  if (!verifier.configured)
+    log.warn(
+      { event: "email.push_unverifiable" },
+      "GMAIL_PUSH_SERVICE_ACCOUNT (or PUBLIC_URL / GMAIL_PUSH_AUDIENCE) is not set: Gmail pushes are refused (401) and mailboxes are synced by the poll's sweep only",
+    );
+  const sync = new MailboxSync({
+    sql,
+    log,
+    access,
+    pipeline,
+    queue: tasks.queue,
+    settings: async (tenantId) => {
+      const tenant = await tenants.get(tenantId);
+      return emailSettingsOf(tenant?.settings ?? {}, tenant?.name);
+    },
+    maxBytes: config.EMAIL_MAX_BYTES,
+  });
+  tasks.handlers.register("mailbox-sync", (id, tenantId) => sync.run(id, tenantId));
+  tasks.sweeps.push(mailboxSyncSweep({ sql, log, queue: tasks.queue }));
+  return { push: new GmailPushInbound({ sql, log, verifier, queue: tasks.queue }) };
+}
+
+/** The `aud` of push tokens: configured, else the push URL Pub/Sub calls (its default audience). */
+function pushAudience(config: Config): string | undefined {
+  if (config.GMAIL_PUSH_AUDIENCE) return config.GMAIL_PUSH_AUDIENCE;
+  return config.PUBLIC_URL ? `${config.PUBLIC_URL.replace(/\/+$/, "")}${GMAIL_PUSH_PATH}` : undefined;
+}
+
+/**
+ * A MailboxAccess for the sync worker until compose/email.ts (the mailbox connection's composition) is
+ * merged and passes its own: the same construction, but a revoked refresh token is only logged here (the
+ * connection's owner disconnects the mailbox and tells the tenant's admins). Undefined without a Google
+ * OAuth client: no mailbox can be connected, so none is synced.
+ */
+function inboundMailboxAccess(config: Config, deps: EmailInboundDeps): MailboxAccess | undefined {
+  const { GOOGLE_OAUTH_CLIENT_ID: clientId, GOOGLE_OAUTH_CLIENT_SECRET: clientSecret } = config;
+  if (!clientId || !clientSecret) return undefined;
+  const base = config.PUBLIC_URL?.replace(/\/+$/, "") ?? `http://localhost:${config.PORT}`;
+  const google = googleOAuth({
+    clientId,
+    clientSecret,
+    redirectUri: config.EMAIL_OAUTH_REDIRECT_URL ?? `${base}/api/v1/email/oauth/callback`,
+    oauthBase: config.GOOGLE_OAUTH_BASE,
+    gmailApiBase: config.GMAIL_API_BASE,
+  });
+  return new MailboxAccess({
+    sql: deps.sql,
+    log: deps.log,
+    secrets: deps.secretStore,
+    google,
+    onRevoked: async (tenantId, row) => {
+      deps.log.warn(
+        { event: "email.mailbox_revoked_unhandled", tenantId, connectionId: row.connectionId },
+        "a mailbox's refresh token stopped working; it stays connected until the mailbox composition handles it",
+      );
+    },
+  });
+}
