@@ -5,6 +5,7 @@ import {
   connectMailbox,
   type EmailWorld,
   emailWorld,
+  INTERNAL,
   issuedToken,
   mailboxesPath,
   mailboxRow,
@@ -190,5 +191,51 @@ describe("the team's notification e-mail", () => {
     expect(w.emu.header(notice, "Subject")).toContain("sales@globex.example was disconnected");
     expect(w.emu.header(notice, "Auto-Submitted")).toBe("auto-generated");
     expect(w.smtp.messages.filter((m) => m.to.includes("owner@globex.example"))).toEqual([]);
+  });
+});
+
+describe("the whole path, as the service composes it", () => {
+  test("a mailbox connected through the admin API answers its mail; a revoked grant found by the sync disconnects it", async () => {
+    const shop = await tenantWithAdmin(w.svc, "shop");
+    await connectMailbox(w, shop.tenant, shop.admin, "hello@shop.example");
+    await w.emu.deliver("hello@shop.example", {
+      from: "jane@customer.example",
+      to: "hello@shop.example",
+      subject: "Opening hours",
+      text: "When are you open on Saturdays?",
+    });
+    const poll = () => w.svc.post("/internal/poll", undefined, { "x-internal-token": INTERNAL });
+    expect((await poll()).status).toBe(200);
+    const sent = await eventually(
+      () => w.emu.messages("hello@shop.example", "SENT"),
+      (found) => found.length > 0,
+      15_000,
+    );
+    expect(sent).toHaveLength(1);
+    const [reply] = sent;
+    const [inbound] = w.emu.messages("hello@shop.example", "INBOX");
+    if (!reply || !inbound) throw new Error("no reply or no inbound mail");
+    expect(reply.threadId).toBe(inbound.threadId);
+    expect(w.emu.header(reply, "Subject")).toBe("Re: Opening hours");
+
+    // The sync worker meets the revoked grant: the same disconnection as the renewal's.
+    w.emu.revokeGrants("hello@shop.example");
+    await w.emu.deliver("hello@shop.example", {
+      from: "jane@customer.example",
+      to: "hello@shop.example",
+      subject: "Still there?",
+      text: "Hello?",
+    });
+    await raw(
+      w.svc.db,
+    )`update email_mailboxes set synced_at = now() - interval '1 hour' where address = 'hello@shop.example'`;
+    expect((await poll()).status).toBe(200);
+    const row = await eventually(
+      () => mailboxRow(w, "hello@shop.example"),
+      (r) => r?.status === "disconnected",
+      15_000,
+    );
+    expect(row?.disconnectedReason).toBe("refresh_token_revoked");
+    expect(w.emu.messages("hello@shop.example", "SENT")).toHaveLength(1);
   });
 });
