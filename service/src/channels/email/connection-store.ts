@@ -73,7 +73,7 @@ async function newConnection(sql: Sql, address: string): Promise<ChannelConnecti
     if ((error as { code?: unknown } | null)?.code === "23505")
       throw new MailboxConnectError(
         "mailbox_taken",
-        `${address} is connected to another tenant; it must be disconnected there first`,
+        `${address} belongs to another tenant of this deployment; its channel connection must be deleted there first`,
       );
     throw error;
   }
