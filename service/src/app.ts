@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { MailboxConnections } from "./channels/email/connection";
 import type { InboundPipeline } from "./channels/pipeline/pipeline";
 import type { AppEnv } from "./http/app-env";
 import type { Authenticator } from "./http/auth";
@@ -9,6 +10,7 @@ import type { InternalAuthOptions } from "./middleware/internal-auth";
 import { privilegedCaller } from "./middleware/privileged-caller";
 import { type AdminDeps, adminRoutes } from "./routes/admin";
 import { type ChatRoutesDeps, chatRoutes } from "./routes/chat";
+import { emailOAuthRoutes } from "./routes/email-oauth";
 import { type EmailPushDeps, emailPushRoutes } from "./routes/email-push";
 import { type HealthDeps, healthRoutes } from "./routes/health";
 import { intercomWebhookRoutes } from "./routes/intercom";
@@ -41,6 +43,8 @@ export interface AppDeps extends Omit<MiddlewareOptions, "role"> {
   adminApiKey: string | undefined;
   /** Who may call /internal/*: Google OIDC tokens of the invoker, or the local shared secret. */
   internalAuth: InternalAuthOptions;
+  /** The e-mail channel's OAuth callback (connecting a mailbox); absent in tests of other parts. */
+  emailOAuth?: MailboxConnections | undefined;
   /** Which part of the surface this process serves. @default "all" */
   role?: MiddlewareOptions["role"];
 }
@@ -83,5 +87,6 @@ function mountRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps, role: MiddlewareOp
   app.route("/", intercomAdminRoutes({ ...deps.intercom.admin, ...admin }));
   app.route("/", widgetConfigRoutes());
   if (deps.admin) app.route("/", adminRoutes({ ...deps.admin, ...admin }));
+  if (deps.emailOAuth) app.route("/", emailOAuthRoutes(deps.emailOAuth));
   app.route("/", widgetRoutes());
 }

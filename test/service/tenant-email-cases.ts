@@ -5,6 +5,7 @@ import type { Sql } from "../../service/src/db/client";
 import * as inbound from "../../service/src/db/email-inbound";
 import * as mailboxes from "../../service/src/db/email-mailboxes";
 import * as messages from "../../service/src/db/email-messages";
+import * as oauth from "../../service/src/db/email-oauth";
 import * as sync from "../../service/src/db/email-sync";
 import type { IsolationCase } from "./tenant-repository-cases";
 
@@ -24,12 +25,18 @@ export async function seedEmail(sql: Sql, marker: string) {
     publicId: mailboxAddress,
     settings: {},
   });
-  await sql`
-    insert into email_mailboxes (connection_id, address, history_id, connected_by)
-    values (${mailboxConnectionId}, ${mailboxAddress}, 1000, ${`${marker}-admin`})`;
-  await sql`
-    insert into email_oauth_requests (state_hash, code_verifier, requested_by, expires_at)
-    values (${`${marker}-state-hash`}, ${`${marker}-verifier`}, ${`${marker}-admin`}, now() + interval '10 minutes')`;
+  await mailboxes.connectMailbox(sql, {
+    connectionId: mailboxConnectionId,
+    address: mailboxAddress,
+    historyId: "1000",
+    connectedBy: `${marker}-admin`,
+  });
+  await oauth.createOAuthRequest(sql, {
+    stateHash: `${marker}-state-hash`,
+    codeVerifier: `${marker}-verifier`,
+    requestedBy: `${marker}-admin`,
+    ttlSeconds: 600,
+  });
   await sql`
     insert into email_messages (connection_id, direction, gmail_id, thread_id, rfc822_message_id, from_address,
       subject, status)
@@ -80,14 +87,43 @@ export const EMAIL_CASES: Record<string, IsolationCase> = {
     run: ({ sql, b }) => inbound.settledGmailIds(sql, b.mailboxConnectionId, [`${b.marker}-gmail-1`]),
     check: (r) => expect([...(r as Set<string>)]).toEqual([]),
   },
+  "email-mailboxes.connectMailbox": {
+    // B's connection id and address: both keys are unique across tenants, so the row is refused.
+    run: ({ sql, b }) =>
+      mailboxes.connectMailbox(sql, {
+        connectionId: b.mailboxConnectionId,
+        address: b.mailboxAddress,
+        historyId: "1",
+        connectedBy: "alpha-admin",
+      }),
+    mayRefuse: "B's connection id and address are taken",
+  },
   "email-mailboxes.findMailbox": {
     run: ({ sql, b }) => mailboxes.findMailbox(sql, b.mailboxConnectionId),
     check: nothing,
+  },
+  "email-mailboxes.findMailboxByAddress": {
+    run: ({ sql, b }) => mailboxes.findMailboxByAddress(sql, b.mailboxAddress),
+    check: nothing,
+  },
+  "email-mailboxes.firstConnectedMailbox": {
+    run: ({ sql }) => mailboxes.firstConnectedMailbox(sql),
+    check: (r, { a }) => expect((r as { address: string }).address).toBe(a.mailboxAddress),
   },
   "email-mailboxes.listMailboxes": {
     run: ({ sql }) => mailboxes.listMailboxes(sql),
     check: (r, { a }) =>
       expect((r as { address: string }[]).map((m) => m.address)).toEqual([a.mailboxAddress]),
+  },
+  "email-mailboxes.markMailboxDisconnected": {
+    run: ({ sql, b }) =>
+      mailboxes.markMailboxDisconnected(sql, b.mailboxConnectionId, "disconnected_by_admin"),
+    check: nothing,
+  },
+  "email-mailboxes.setMailboxWatch": {
+    run: ({ sql, b }) =>
+      mailboxes.setMailboxWatch(sql, b.mailboxConnectionId, { historyId: "5", expiration: new Date() }),
+    check: nothing,
   },
   "email-messages.failOutbound": {
     run: ({ sql, b }) => messages.failOutbound(sql, b.emailOutboundId, "alpha-failure"),
@@ -129,6 +165,18 @@ export const EMAIL_CASES: Record<string, IsolationCase> = {
       expect(r).toBeUndefined();
       expect(await countOfA("email_messages", "rfc822_message_id = '<sb.alpha-new@alpha.example>'")).toBe(0);
     },
+  },
+  "email-oauth.createOAuthRequest": {
+    // Written in the caller's scope, whatever else exists: the row is A's.
+    run: ({ sql }) =>
+      oauth.createOAuthRequest(sql, {
+        stateHash: "alpha-second-state",
+        codeVerifier: "v",
+        requestedBy: "alpha-admin",
+        ttlSeconds: 600,
+      }),
+    check: async (_r, { countOfA }) =>
+      expect(await countOfA("email_oauth_requests", "state_hash = 'alpha-second-state'")).toBe(1),
   },
   "email-sync.extendSyncLease": {
     run: ({ sql, b }) => sync.extendSyncLease(sql, b.mailboxConnectionId, new Date(), 60),
@@ -172,6 +220,12 @@ export const EMAIL_CASES: Record<string, IsolationCase> = {
 export const EMAIL_DEPLOYMENT_WIDE: Record<string, string> = {
   "email-inbound.emailDeliveryId": "a pure id builder, not a query",
   "email-mailboxes.mailboxColumns": "a column list fragment, not a query",
+  "platform-email.dueWatchRenewals":
+    "the watch renewal's cross-tenant listing, as the platform: tested in email-connect.test.ts ('renewal')",
+  "platform-email.purgeExpiredOAuthRequests":
+    "expired OAuth requests of every tenant, as the platform: tested in email-connect.test.ts",
+  "platform-email.takeOAuthRequest":
+    "the OAuth callback's state → its tenant, as the platform: tested in email-connect.test.ts",
   "platform-email-push.findPushMailbox":
     "platform function: routes a Gmail push to its mailbox's tenant by address (email-inbound.test.ts)",
   "platform-email-push.mailboxesDueForSync":

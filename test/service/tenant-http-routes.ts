@@ -1,4 +1,5 @@
 import { CONTACTS_ROUTES } from "./tenant-contacts-http-rows";
+import { EMAIL_ROUTES } from "./tenant-email-routes";
 import { ESCALATION_ROUTES } from "./tenant-escalation-routes";
 import { type SeededTenant, SHARED } from "./tenant-fixtures";
 import { WEBHOOK_ROUTES } from "./tenant-webhooks-routes";
@@ -492,6 +493,7 @@ export const ROUTES: RouteRow[] = [
   ...WEBHOOK_ROUTES,
   ...CONTACTS_ROUTES,
   ...ESCALATION_ROUTES,
+  ...EMAIL_ROUTES,
   ...calls,
 ];
 

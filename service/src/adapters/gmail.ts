@@ -257,13 +257,13 @@ class GmailApiMailbox implements GmailMailbox {
     });
   }
 
-  send(raw: Uint8Array, threadId: string) {
+  send(raw: Uint8Array, threadId?: string) {
     return this.call(async () => {
       const { data } = await this.api.users.messages.send({
         userId: "me",
-        requestBody: { raw: Buffer.from(raw).toString("base64url"), threadId },
+        requestBody: { raw: Buffer.from(raw).toString("base64url"), ...(threadId ? { threadId } : {}) },
       });
-      return { id: data.id ?? "", threadId: data.threadId ?? threadId };
+      return { id: data.id ?? "", threadId: data.threadId ?? threadId ?? "" };
     });
   }
 

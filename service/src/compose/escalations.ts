@@ -5,7 +5,7 @@ import type { Sql } from "../db/client";
 import { tenantBusinessHours } from "../domain/handoff-notice";
 import { type EscalationSettings, TenantEscalations } from "../engine/escalations";
 import type { OutboundEvents } from "../engine/follow-up";
-import { NotificationSender } from "../engine/notifications";
+import { NotificationSender, type TenantMailers } from "../engine/notifications";
 import type { TenantDirectory } from "../engine/tenant-directory";
 import { WebHandoff } from "../engine/web-handoff";
 import type { Logger } from "../logger";
@@ -35,6 +35,8 @@ export interface EscalationBuildDeps {
   /** Test seams: a Slack poster and a mailer of the test's own. */
   slack?: SlackPoster | undefined;
   mailer?: (Mailer & { close(): void }) | undefined;
+  /** Tenants' connected mailboxes (compose/email.ts): their team's e-mail goes through them. */
+  tenantMailers?: TenantMailers | undefined;
 }
 
 /**
@@ -46,6 +48,7 @@ export function buildEscalations(config: Config, deps: EscalationBuildDeps): Esc
   const mailer =
     deps.mailer ??
     (config.SMTP_URL ? smtpMailer({ url: config.SMTP_URL, from: config.NOTIFY_FROM }) : undefined);
+  const mailboxes = deps.tenantMailers;
   const deployment = { ...config.BUSINESS_HOURS, timeZone: config.BUSINESS_TIMEZONE };
   const settings = async (tenantId: string): Promise<EscalationSettings> => {
     const own = (await tenants.get(tenantId))?.settings ?? {};
@@ -65,6 +68,7 @@ export function buildEscalations(config: Config, deps: EscalationBuildDeps): Esc
     events: deps.events,
     settings,
     mailer: mailer !== undefined,
+    tenantMails: mailboxes ? (sql) => mailboxes.has(sql) : undefined,
   });
   const base = config.PUBLIC_URL?.replace(/\/+$/, "");
   const notifications = new NotificationSender({
@@ -74,6 +78,7 @@ export function buildEscalations(config: Config, deps: EscalationBuildDeps): Esc
     secrets: secretStore,
     slack: deps.slack ?? slackWebhookPoster(),
     mailer,
+    tenantMailer: mailboxes ? (tenantId) => mailboxes.mailerOf(tenantId) : undefined,
     maxAttempts: config.NOTIFY_MAX_ATTEMPTS,
     businessName: async (tenantId) => {
       const tenant = await tenants.get(tenantId);

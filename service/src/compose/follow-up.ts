@@ -1,6 +1,7 @@
 import type { Config } from "../config";
 import type { Sql } from "../db/client";
 import { inTenant } from "../db/tenant-scope";
+import type { TenantMailers } from "../engine/notifications";
 import type { Logger } from "../logger";
 import type { SecretStore } from "../ports/secret-store";
 import { buildContacts } from "./contacts";
@@ -16,7 +17,15 @@ import { buildWebhooksOut } from "./webhooks-out";
  */
 export function buildFollowUp(
   config: Config,
-  deps: { sql: Sql; log: Logger; tasks: Tasks; secretStore: SecretStore; models: ModelStack },
+  deps: {
+    sql: Sql;
+    log: Logger;
+    tasks: Tasks;
+    secretStore: SecretStore;
+    models: ModelStack;
+    /** Tenants' connected mailboxes, which their team's notification e-mail goes through (compose/email.ts). */
+    tenantMailers?: TenantMailers | undefined;
+  },
 ) {
   const { sql, log, tasks, secretStore, models } = deps;
   // Escalations record their events through the webhooks, so they are built after them; the webhooks'
@@ -46,6 +55,7 @@ export function buildFollowUp(
     secretStore,
     tenants: models.tenants,
     events,
+    tenantMailers: deps.tenantMailers,
   });
   team = escalation.escalations;
   return { webhooks, events, contacts, escalation };

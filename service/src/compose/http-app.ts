@@ -8,6 +8,7 @@ import type { Logger } from "../logger";
 import type { InternalAuthOptions } from "../middleware/internal-auth";
 import type { SecretStore } from "../ports/secret-store";
 import type { Channels } from "./channels";
+import type { EmailParts } from "./email";
 import type { EmailInbound } from "./email-inbound";
 import type { EscalationParts } from "./escalations";
 import type { ModelStack } from "./model-stack";
@@ -40,6 +41,8 @@ export interface HttpAppParts {
   escalation?: EscalationParts | undefined;
   /** Receiving e-mail: the Gmail push door. */
   emailInbound?: EmailInbound | undefined;
+  /** Tenants' mailboxes (the e-mail channel): connect, callback, list, disconnect, watch renewal. */
+  email?: EmailParts | undefined;
 }
 
 /** Cloud Tasks and Scheduler present Google OIDC tokens; locally a shared secret stands in for them. */
@@ -74,7 +77,13 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
     sms: { inbound: channels.sms, publicUrl: config.PUBLIC_URL },
     voice: { greeter: channels.voice?.greeter, inbound: channels.voice?.inbound },
     emailPush: { inbound: parts.emailInbound?.push },
-    internal: { retention: channels.retention, tasks: parts.tasks.handlers, sweeps: parts.tasks.sweeps },
+    internal: {
+      retention: channels.retention,
+      tasks: parts.tasks.handlers,
+      sweeps: parts.tasks.sweeps,
+      renewWatches: parts.email?.renewWatches,
+    },
+    emailOAuth: parts.email?.connections,
     intercom: {
       admin: {
         gateway: intercom.gateway,
@@ -103,6 +112,7 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
       events: parts.events,
       escalations: parts.escalation?.escalations,
       slackHosts: config.SLACK_WEBHOOK_HOSTS,
+      email: parts.email?.connections,
     },
     googleCloudProject: config.GOOGLE_CLOUD_PROJECT,
     trustedProxyHops: config.TRUSTED_PROXY_HOPS,

@@ -14,6 +14,7 @@ import type { SecretSource } from "../ports/secret-source";
 import type { SecretStore } from "../ports/secret-store";
 import { drain, exitOnSignals, listen, type Server } from "../server";
 import { buildChannels, type Channels } from "./channels";
+import { buildEmail } from "./email";
 import { buildEmailInbound } from "./email-inbound";
 import { buildFollowUp } from "./follow-up";
 import { buildHttpApp } from "./http-app";
@@ -125,13 +126,16 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
     const signingKey = await sessionKey(config, keyDir);
     const auth = authenticator(config, signingKey);
     const tasks = await buildTasks(config, { log, cloudTasksClientOptions: opts.cloudTasksClientOptions });
+    const email = buildEmail(config, { sql: db.sql, log, secretStore: secrets.store, tasks });
     const { webhooks, events, contacts, escalation } = buildFollowUp(config, {
       sql: db.sql,
       log,
       tasks,
       secretStore: secrets.store,
       models,
+      tenantMailers: email.tenantMailers,
     });
+    email.attachTeam(escalation.escalations);
     const channels = await buildChannels(config, {
       sql: db.sql,
       engine: models.engine,
@@ -146,6 +150,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       voice: {
         followUp: { insights: contacts.insights, escalations: escalation.escalations, events },
       },
+      mailboxes: email.access,
     });
     const emailInbound = buildEmailInbound(config, {
       sql: db.sql,
@@ -154,6 +159,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       secretStore: secrets.store,
       tenants: models.tenants,
       pipeline: channels.pipeline,
+      access: email.access,
     });
     const app = buildHttpApp(config, {
       db,
@@ -171,6 +177,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       secretManager: hasSecretReferences(env),
       startedAt,
       escalation,
+      email,
       emailInbound,
     });
     const { server, port } = await listen(app.fetch, config, log);

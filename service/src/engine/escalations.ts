@@ -9,6 +9,7 @@ import {
 } from "../db/escalations";
 import { insertNotifications, type NotificationTarget, slackWebhookRef } from "../db/notifications";
 import { currentTenantId } from "../db/tenant-scope";
+import { listTenantUsers } from "../db/tenant-users";
 import type { BusinessHours } from "../domain/business-hours";
 import { isWithinBusinessHours } from "../domain/business-hours";
 import { handoffNoticeText } from "../domain/handoff-notice";
@@ -46,6 +47,11 @@ export interface EscalationDeps {
   settings(tenantId: string): Promise<EscalationSettings>;
   /** E-mail targets are written only when a mailer can send them. */
   mailer: boolean;
+  /**
+   * Without the deployment's mailer: whether the current tenant (the scope of `sql`) can mail its team
+   * through a mailbox of its own (the e-mail channel's connected mailbox).
+   */
+  tenantMails?: ((sql: Sql) => Promise<boolean>) | undefined;
   now?: () => Date;
 }
 
@@ -59,6 +65,22 @@ const REACH: Record<Channel, string> = {
 };
 
 export const NOTIFICATION_TOPIC = "escalation.created";
+
+/**
+ * What the team hears of besides escalations: a webhook endpoint disabled by its circuit, a mailbox of the
+ * e-mail channel disconnected (its refresh token revoked or expired).
+ */
+export type TeamTopic = "endpoint.disabled" | "mailbox.disconnected";
+
+/** Writes a team notification in a transaction (`sql`); what it returns dispatches it after the commit. */
+export type TeamNoticeWriter = (
+  sql: Sql,
+  topic: TeamTopic,
+  payload: Record<string, string>,
+) => Promise<() => Promise<void>>;
+
+/** Topics the tenant's admins (their users' e-mails) hear of as well as the escalation contacts. */
+const ADMIN_TOPICS: ReadonlySet<string> = new Set<TeamTopic>(["mailbox.disconnected"]);
 
 /** Why a claim was refused: the admin API's 404 and 409. */
 export type ClaimRefusal = "not_found" | "claimed_by_other" | "resolved";
@@ -183,20 +205,38 @@ export class TenantEscalations implements Escalations {
    * Tells the tenant's team (the escalation targets: e-mail, Slack) something that is not an escalation:
    * `endpoint.disabled` when the circuit of one of its webhook endpoints opened. In the tenant's scope.
    */
-  async notifyTeam(topic: "endpoint.disabled", payload: Record<string, string>): Promise<void> {
-    const tenantId = this.tenantId();
-    const settings = await this.deps.settings(tenantId);
-    const rows = await this.deps.sql.begin(async (tx) => {
-      const sql = tx as unknown as Sql;
-      return insertNotifications(sql, null, topic, await this.targets(sql, settings), payload);
-    });
-    await this.afterCommit(tenantId, rows, undefined);
+  async notifyTeam(topic: TeamTopic, payload: Record<string, string>): Promise<void> {
+    const write = await this.teamNoticeWriter();
+    const dispatch = await this.deps.sql.begin((tx) => write(tx as unknown as Sql, topic, payload));
+    await dispatch();
   }
 
-  private async targets(sql: Sql, settings: EscalationSettings): Promise<NotificationTarget[]> {
-    const emails = this.deps.mailer
-      ? settings.emails.map((target) => ({ kind: "email" as const, target }))
-      : [];
+  /**
+   * What writes the team's notifications of a topic in the caller's transaction (so they are written
+   * exactly when what they tell of is), returning what dispatches them once it committed; a dispatch lost
+   * to a crash loses nothing (the rows are pending, the sweep sends them). The tenant's settings are read
+   * now, before that transaction: inside it, every statement must use its connection. In the tenant's scope.
+   */
+  async teamNoticeWriter(): Promise<TeamNoticeWriter> {
+    const tenantId = this.tenantId();
+    const settings = await this.deps.settings(tenantId);
+    return async (sql, topic, payload) => {
+      const targets = await this.targets(sql, settings, ADMIN_TOPICS.has(topic));
+      const rows = await insertNotifications(sql, null, topic, targets, payload);
+      return () => this.afterCommit(tenantId, rows, undefined);
+    };
+  }
+
+  private async targets(
+    sql: Sql,
+    settings: EscalationSettings,
+    withAdmins = false,
+  ): Promise<NotificationTarget[]> {
+    const mails = this.deps.mailer || ((await this.deps.tenantMails?.(sql)) ?? false);
+    const admins = mails && withAdmins ? await adminEmails(sql) : [];
+    // One mail per person, however often they are listed (as a contact and as an admin).
+    const addresses = new Map([...settings.emails, ...admins].map((a) => [a.toLowerCase(), a]));
+    const emails = mails ? [...addresses.values()].map((target) => ({ kind: "email" as const, target })) : [];
     const slack = await slackWebhookRef(sql);
     return slack ? [...emails, { kind: "slack", target: slack }] : emails;
   }
@@ -244,4 +284,10 @@ export function escalationData(row: EscalationRow) {
     resolvedAt: row.resolvedAt ? new Date(row.resolvedAt).toISOString() : null,
     createdAt: new Date(row.createdAt).toISOString(),
   };
+}
+
+/** The e-mail addresses of the current tenant's admins (its users with the tenant_admin role). */
+async function adminEmails(sql: Sql): Promise<string[]> {
+  const users = await listTenantUsers(sql);
+  return users.flatMap((u) => (u.role === "tenant_admin" && u.email ? [u.email] : []));
 }

@@ -21,6 +21,17 @@ export const NOTIFICATION_EVENT = LOG_EVENT.notificationAttempted;
 /** How an attempt ended: `failed` is given up for good (an alert policy selects it). */
 export type NotificationOutcome = "sent" | "retry" | "failed";
 
+/**
+ * A tenant's own way to mail its team: the e-mail channel's connected mailbox (channels/email), composed
+ * in. Without one, the deployment's SMTP relay carries the team's e-mail.
+ */
+export interface TenantMailers {
+  /** Whether the current tenant (the scope of `sql`, a transaction's too) has one. */
+  has(sql: Sql): Promise<boolean>;
+  /** Its mailer now; undefined when it has none. */
+  mailerOf(tenantId: string): Promise<Mailer | undefined>;
+}
+
 export interface NotificationDeps {
   sql: Sql;
   queue: TaskQueue;
@@ -29,6 +40,11 @@ export interface NotificationDeps {
   slack: SlackPoster;
   /** Absent: e-mail targets fail (none are written without one: engine/escalations.ts). */
   mailer?: Mailer | undefined;
+  /**
+   * The tenant's own mailer (its connected mailbox of the e-mail channel), preferred to `mailer`; undefined
+   * when it has none.
+   */
+  tenantMailer?: ((tenantId: string) => Promise<Mailer | undefined>) | undefined;
   /** After this many attempts a notification is `failed`. */
   maxAttempts: number;
   /** What the message calls the tenant (its business name), by tenant id. */
@@ -64,7 +80,7 @@ export class NotificationSender {
     const row = await takeNotification(sql, id, ATTEMPT_LEASE_SECONDS);
     if (!row) return "noop";
     try {
-      await this.send(row, await this.messageOf(tenantId, row));
+      await this.send(row, await this.messageOf(tenantId, row), tenantId);
     } catch (error) {
       return this.failed(row, tenantId, error);
     }
@@ -73,10 +89,11 @@ export class NotificationSender {
     return "sent";
   }
 
-  private async send(row: NotificationRow, message: EscalationMessage) {
+  private async send(row: NotificationRow, message: EscalationMessage, tenantId: string) {
     if (row.kind === "email") {
-      if (!this.deps.mailer) throw new FinalFailure("no mailer is configured (SMTP_URL)");
-      await this.deps.mailer.send({ to: row.target, subject: message.subject, text: message.text });
+      const mailer = (await this.deps.tenantMailer?.(tenantId)) ?? this.deps.mailer;
+      if (!mailer) throw new FinalFailure("no mailer is configured (SMTP_URL) and no mailbox is connected");
+      await mailer.send({ to: row.target, subject: message.subject, text: message.text });
       return;
     }
     let url: string;
@@ -134,6 +151,8 @@ export class NotificationSender {
   private async messageOf(tenantId: string, row: NotificationRow): Promise<EscalationMessage> {
     if (row.topic === "endpoint.disabled" && row.payload)
       return endpointDisabledMessage(await this.deps.businessName(tenantId), row.payload);
+    if (row.topic === "mailbox.disconnected" && row.payload)
+      return mailboxDisconnectedMessage(await this.deps.businessName(tenantId), row.payload);
     const escalation = row.escalationId ? await findEscalation(this.deps.sql, row.escalationId) : undefined;
     if (!escalation) throw new FinalFailure("the escalation is gone");
     return this.message(tenantId, escalation);
@@ -231,5 +250,38 @@ export function endpointDisabledMessage(businessName: string, p: Record<string, 
     subject: `[${businessName}] A webhook endpoint was disabled (${p.host})`,
     text,
     slack: { text: headline, blocks: [{ type: "section", text: { type: "mrkdwn", text: `*${headline}*` } }] },
+  };
+}
+
+/**
+ * A mailbox of the e-mail channel was disconnected because Google refused its refresh token: which one,
+ * what it means for the customers writing to it, and how to connect it again.
+ */
+export function mailboxDisconnectedMessage(
+  businessName: string,
+  p: Record<string, string>,
+): EscalationMessage {
+  const headline = `${businessName}: the mailbox ${p.address} was disconnected, and its mail is no longer answered`;
+  const text = [
+    headline,
+    "",
+    "Google no longer accepts Switchboard's access to it: the access was revoked in the Google account, the",
+    'password changed, or the OAuth app is in "Testing" status, whose refresh tokens expire after 7 days',
+    "(publish the app, or make it Internal, to stop that; docs/email.md).",
+    "",
+    `Reconnect it: as a tenant admin, call GET ${p.connectUrl} (it answers with Google's consent URL), and`,
+    `open that URL in a browser signed in to ${p.address}. Mail that arrived meanwhile is answered once the`,
+    "mailbox is connected again.",
+  ].join("\n");
+  return {
+    subject: `[${businessName}] The mailbox ${p.address} was disconnected`,
+    text,
+    slack: {
+      text: headline,
+      blocks: [
+        { type: "section", text: { type: "mrkdwn", text: `*${headline}*` } },
+        { type: "section", text: { type: "mrkdwn", text: `Reconnect it: ${p.connectUrl}` } },
+      ],
+    },
   };
 }

@@ -74,8 +74,11 @@ export interface GmailMailbox {
    * same search as `findByMessageId` for a reply whose Message-ID Gmail may have replaced.
    */
   findInThread(threadId: string, id: string): Promise<(GmailMessageRef & { labelIds: string[] })[]>;
-  /** `messages.send` of an RFC 2822 message into a thread. */
-  send(raw: Uint8Array, threadId: string): Promise<GmailMessageRef>;
+  /**
+   * `messages.send` of an RFC 2822 message into a thread; without `threadId` a message of its own (the
+   * team's notifications sent through the tenant's mailbox).
+   */
+  send(raw: Uint8Array, threadId?: string): Promise<GmailMessageRef>;
   /** `drafts.create` of an RFC 2822 message in a thread, for an agent to review and send. */
   createDraft(raw: Uint8Array, threadId: string): Promise<{ draftId: string; message: GmailMessageRef }>;
   /** The id of the user label `name` (nested with "/"), created when missing. */

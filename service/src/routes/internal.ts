@@ -23,6 +23,8 @@ export interface InternalDeps {
    * extracted. Each returns its counts; one failing does not stop the others.
    */
   sweeps?: readonly Sweep[] | undefined;
+  /** Renews the Gmail watches that are due (compose/email.ts); absent: e-mail is not configured. */
+  renewWatches?: (() => Promise<Record<string, number>>) | undefined;
 }
 
 const PurgeResultSchema = z
@@ -119,6 +121,19 @@ const outboxTaskRoute = createRoute({
   },
 });
 
+const renewWatchesRoute = createRoute({
+  method: "post",
+  path: "/internal/email/renew-watches",
+  summary: "Renew the Gmail watch of every connected mailbox that is due (Cloud Scheduler, daily)",
+  responses: {
+    200: {
+      description: "Mailboxes due, renewed, disconnected (refresh token revoked), failed (retried next time)",
+      content: { "application/json": { schema: z.record(z.string(), z.number()) } },
+    },
+    ...errorResponses(401, 503),
+  },
+});
+
 /**
  * Called by Cloud Scheduler (poll, retention) and Cloud Tasks (outbox tasks) only. The task and poll routes
  * serve the inbound pipeline, whichever channel a row belongs to (the row names it); their paths are the
@@ -140,6 +155,15 @@ export function internalRoutes(deps: InternalDeps) {
     return c.json({ ...polled, sweeps: await runSweeps(deps.sweeps ?? [], c.get("log")) }, 200);
   });
   app.openapi(retentionRoute, async (c) => c.json(await deps.retention(), 200));
+  app.openapi(renewWatchesRoute, async (c) => {
+    if (!deps.renewWatches)
+      throw new AppError(
+        503,
+        "email_not_configured",
+        "E-mail is not configured: set GOOGLE_OAUTH_CLIENT_ID and GOOGLE_OAUTH_CLIENT_SECRET",
+      );
+    return c.json(await deps.renewWatches(), 200);
+  });
   // Always 200 once the row is safe in the outbox: retries are scheduled by the pipeline itself (it knows
   // the provider's reset time), so Cloud Tasks must not retry on its own as well.
   app.openapi(outboxTaskRoute, async (c) => {

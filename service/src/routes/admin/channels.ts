@@ -24,6 +24,7 @@ import {
   storeFailure,
 } from "./channel-view";
 import { type AdminDeps, isUniqueViolation } from "./deps";
+import { releaseMailboxOf } from "./email";
 import { errorResponses, jsonBody, jsonContent, TenantParams } from "./schemas";
 import { voiceTokenRoutes } from "./voice-token";
 
@@ -193,6 +194,8 @@ export function channelRoutes(deps: AdminDeps) {
   app.openapi(deleteRouteDef, async (c) => {
     const { id, channelId } = c.req.valid("param");
     const { acting } = await requireTenantRole(c, sql, id, ["tenant_admin"]);
+    const channel = await inTenant(id, () => findChannel(sql, channelId));
+    if (channel) await releaseMailboxOf(c, deps, acting, id, channel);
     await inTenant(id, async () => {
       const summary = await disconnect(deps, channelId, c.get("log"));
       await recordAction(c, sql, acting, { action: "channel.deleted", target: channelId, summary });

@@ -1,3 +1,4 @@
+import type { MailboxConnections } from "../../channels/email/connection";
 import type { Sql } from "../../db/client";
 import type { EngineSettings } from "../../engine/conversation-engine";
 import type { TenantEscalations } from "../../engine/escalations";
@@ -33,6 +34,8 @@ export interface AdminDeps {
   escalations?: TenantEscalations | undefined;
   /** The hosts a tenant's Slack webhook may be on (SLACK_WEBHOOK_HOSTS). */
   slackHosts?: readonly string[] | undefined;
+  /** Tenants' Gmail mailboxes (routes/admin/email.ts); absent: those routes answer not configured. */
+  email?: MailboxConnections | undefined;
 }
 
 /** A unique index refused the row (PostgreSQL's `unique_violation`). */

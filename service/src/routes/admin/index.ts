@@ -9,6 +9,7 @@ import { channelRoutes } from "./channels";
 import { contactDirectoryRoutes } from "./contact-directory";
 import { contactRoutes } from "./contacts";
 import type { AdminDeps } from "./deps";
+import { emailRoutes } from "./email";
 import { escalationRoutes } from "./escalations";
 import { knowledgeRoutes } from "./knowledge";
 import { leadRoutes } from "./leads";
@@ -42,6 +43,7 @@ export function adminRoutes(deps: AdminDeps) {
   app.route("/", userRoutes(deps));
   app.route("/", usageRoutes(deps));
   app.route("/", channelRoutes(deps));
+  app.route("/", emailRoutes(deps));
   app.route("/", contactRoutes(deps));
   // Contacts and leads (issue 14).
   app.route("/", contactDirectoryRoutes(deps));
