@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { buildEmail } from "../../service/src/compose/email";
 import { emailConnections } from "../../service/src/compose/email-channel";
-import { parseConfig } from "../../service/src/config";
+import type { Tasks } from "../../service/src/compose/tasks";
+import { type Config, parseConfig } from "../../service/src/config";
 import { inTenant } from "../../service/src/db/tenant-scope";
 import { saveTenantSettings } from "../../service/src/db/tenants";
 import { TenantDirectory } from "../../service/src/engine/tenant-directory";
@@ -31,9 +33,12 @@ afterAll(async () => {
   await bed?.close();
 });
 
-function parts() {
+/** What compose/service.ts hands the channel: the mailboxes compose/email.ts built from `config`. */
+function parts(config: Config) {
   const log = createLogger({ level: "info", destination: new LogCapture() });
-  return { sql: bed.db.sql, log, secretStore: bed.secrets, tenants: new TenantDirectory(bed.db.sql, 0) };
+  const tasks = { sweeps: [] } as unknown as Tasks;
+  const { access } = buildEmail(config, { sql: bed.db.sql, log, secretStore: bed.secrets, tasks });
+  return { sql: bed.db.sql, log, mailboxes: access, tenants: new TenantDirectory(bed.db.sql, 0) };
 }
 
 const google = () => ({
@@ -45,7 +50,8 @@ const google = () => ({
 
 describe("the composed e-mail channel", () => {
   test("is absent while the deployment has no Google OAuth client", async () => {
-    expect(await emailConnections(parseConfig({ ...baseEnv }), parts())).toBeUndefined();
+    const config = parseConfig({ ...baseEnv });
+    expect(await emailConnections(config, parts(config))).toBeUndefined();
   });
 
   test("answers with the tenant's own settings: draft mode, label, business name and signature", async () => {
@@ -56,7 +62,8 @@ describe("the composed e-mail channel", () => {
         email: { mode: "draft", label: "Bot", signature: "The Composed team" },
       }),
     );
-    const connected = await emailConnections(parseConfig({ ...baseEnv, ...google() }), parts());
+    const config = parseConfig({ ...baseEnv, ...google() });
+    const connected = await emailConnections(config, parts(config));
     expect(connected?.names).toEqual(["email"]);
     const w = replyWorld(bed, box, { connected });
     const inbound = await w.receive({

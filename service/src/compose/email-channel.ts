@@ -1,6 +1,6 @@
 import { emailChannel } from "../channels/email/channel";
 import { EmailConnections } from "../channels/email/connections";
-import { MailboxAccess } from "../channels/email/mailbox-access";
+import type { MailboxAccess } from "../channels/email/mailbox-access";
 import { emailSettingsOf } from "../channels/email/settings";
 import type { QueuedChannel } from "../channels/pipeline/channel";
 import type { Config } from "../config";
@@ -8,21 +8,19 @@ import type { Sql } from "../db/client";
 import { tenantBusinessHours } from "../domain/handoff-notice";
 import type { TenantDirectory } from "../engine/tenant-directory";
 import type { Logger } from "../logger";
-import type { SecretStore } from "../ports/secret-store";
 
 export interface EmailChannelParts {
   sql: Sql;
   log: Logger;
-  secretStore?: SecretStore | undefined;
   tenants?: TenantDirectory | undefined;
-  /** The service's one MailboxAccess (compose/email.ts), shared with the sync worker; else one is built here. */
+  /** The service's one MailboxAccess (compose/email.ts), shared with the sync worker; none: no e-mail. */
   mailboxes?: MailboxAccess | undefined;
 }
 
 /**
  * Tenants' Gmail mailboxes as the pipeline's connected channel `email`: each task gets its tenant's e-mail
- * channel with the tenant's settings and support hours read once. Undefined without a secret store, the
- * tenants' settings, or the deployment's Google OAuth client (no mailbox can be connected then).
+ * channel with the tenant's settings and support hours read once. Undefined without the tenants' settings
+ * or the mailboxes (compose/email.ts builds none without the deployment's Google OAuth client).
  */
 export async function emailConnections(
   config: Config,
@@ -30,7 +28,7 @@ export async function emailConnections(
 ): Promise<EmailConnections | undefined> {
   const { sql, log, tenants } = parts;
   if (!tenants) return undefined;
-  const mailboxes = parts.mailboxes ?? (await ownMailboxAccess(config, parts));
+  const mailboxes = parts.mailboxes;
   if (!mailboxes) return undefined;
   const deployment = { ...config.BUSINESS_HOURS, timeZone: config.BUSINESS_TIMEZONE };
   return new EmailConnections({
@@ -44,33 +42,4 @@ export async function emailConnections(
       return channel as QueuedChannel<unknown>;
     },
   });
-}
-
-/**
- * A MailboxAccess of this file's own, for a service composed without compose/email.ts (which owns the
- * mailbox's lifecycle: a revoked grant there disconnects the mailbox and tells the tenant's admins). Here
- * a revoked grant is only logged (MailboxAccess does), and the reply ends `mailbox_disconnected`.
- */
-async function ownMailboxAccess(config: Config, parts: EmailChannelParts) {
-  const { GOOGLE_OAUTH_CLIENT_ID: clientId, GOOGLE_OAUTH_CLIENT_SECRET: clientSecret } = config;
-  if (!clientId || !clientSecret || !parts.secretStore) return undefined;
-  // Loaded only when e-mail is configured: a deployment without it never loads the Google clients.
-  const { googleOAuth } = await import("../adapters/gmail");
-  const google = googleOAuth({
-    clientId,
-    clientSecret,
-    redirectUri: redirectUri(config),
-    oauthBase: config.GOOGLE_OAUTH_BASE,
-    gmailApiBase: config.GMAIL_API_BASE,
-  });
-  const { sql, log, secretStore } = parts;
-  return new MailboxAccess({ sql, log, secrets: secretStore, google, onRevoked: async () => {} });
-}
-
-const CALLBACK_PATH = "/api/v1/email/oauth/callback";
-
-function redirectUri(config: Config): string {
-  if (config.EMAIL_OAUTH_REDIRECT_URL) return config.EMAIL_OAUTH_REDIRECT_URL;
-  const base = config.PUBLIC_URL?.replace(/\/+$/, "") ?? `http://localhost:${config.PORT}`;
-  return `${base}${CALLBACK_PATH}`;
 }

@@ -1,5 +1,4 @@
-import { googleOAuth } from "../adapters/gmail";
-import { MailboxAccess } from "../channels/email/mailbox-access";
+import type { MailboxAccess } from "../channels/email/mailbox-access";
 import { GmailPushInbound } from "../channels/email/push";
 import { gmailPushVerifier } from "../channels/email/push-verifier";
 import { emailSettingsOf } from "../channels/email/settings";
@@ -10,7 +9,6 @@ import type { Config } from "../config";
 import type { Sql } from "../db/client";
 import type { TenantDirectory } from "../engine/tenant-directory";
 import type { Logger } from "../logger";
-import type { SecretStore } from "../ports/secret-store";
 import { GMAIL_PUSH_PATH } from "../routes/email-push";
 import type { Tasks } from "./tasks";
 
@@ -18,11 +16,10 @@ export interface EmailInboundDeps {
   sql: Sql;
   log: Logger;
   tasks: Tasks;
-  secretStore: SecretStore;
   tenants: TenantDirectory;
   pipeline: InboundPipeline | undefined;
-  /** The deployment's one MailboxAccess (compose/email.ts), when it is built; else one is built here. */
-  access?: MailboxAccess | undefined;
+  /** The deployment's one MailboxAccess (compose/email.ts); none (no Google OAuth client): nothing is synced. */
+  access: MailboxAccess | undefined;
 }
 
 export interface EmailInbound {
@@ -37,7 +34,7 @@ export interface EmailInbound {
  */
 export function buildEmailInbound(config: Config, deps: EmailInboundDeps): EmailInbound {
   const { sql, log, tasks, tenants, pipeline } = deps;
-  const access = deps.access ?? inboundMailboxAccess(config, deps);
+  const access = deps.access;
   if (!access || !pipeline) return { push: undefined };
   const verifier = gmailPushVerifier({
     audience: pushAudience(config),
@@ -71,35 +68,4 @@ export function buildEmailInbound(config: Config, deps: EmailInboundDeps): Email
 function pushAudience(config: Config): string | undefined {
   if (config.GMAIL_PUSH_AUDIENCE) return config.GMAIL_PUSH_AUDIENCE;
   return config.PUBLIC_URL ? `${config.PUBLIC_URL.replace(/\/+$/, "")}${GMAIL_PUSH_PATH}` : undefined;
-}
-
-/**
- * A MailboxAccess for the sync worker until compose/email.ts (the mailbox connection's composition) is
- * merged and passes its own: the same construction, but a revoked refresh token is only logged here (the
- * connection's owner disconnects the mailbox and tells the tenant's admins). Undefined without a Google
- * OAuth client: no mailbox can be connected, so none is synced.
- */
-function inboundMailboxAccess(config: Config, deps: EmailInboundDeps): MailboxAccess | undefined {
-  const { GOOGLE_OAUTH_CLIENT_ID: clientId, GOOGLE_OAUTH_CLIENT_SECRET: clientSecret } = config;
-  if (!clientId || !clientSecret) return undefined;
-  const base = config.PUBLIC_URL?.replace(/\/+$/, "") ?? `http://localhost:${config.PORT}`;
-  const google = googleOAuth({
-    clientId,
-    clientSecret,
-    redirectUri: config.EMAIL_OAUTH_REDIRECT_URL ?? `${base}/api/v1/email/oauth/callback`,
-    oauthBase: config.GOOGLE_OAUTH_BASE,
-    gmailApiBase: config.GMAIL_API_BASE,
-  });
-  return new MailboxAccess({
-    sql: deps.sql,
-    log: deps.log,
-    secrets: deps.secretStore,
-    google,
-    onRevoked: async (tenantId, row) => {
-      deps.log.warn(
-        { event: "email.mailbox_revoked_unhandled", tenantId, connectionId: row.connectionId },
-        "a mailbox's refresh token stopped working; it stays connected until the mailbox composition handles it",
-      );
-    },
-  });
 }

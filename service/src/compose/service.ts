@@ -156,7 +156,6 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       sql: db.sql,
       log,
       tasks,
-      secretStore: secrets.store,
       tenants: models.tenants,
       pipeline: channels.pipeline,
       access: email.access,
