@@ -53,20 +53,26 @@ describe("handing an e-mail thread to a person", () => {
       from: "Jane <jane@customer.example>",
       to: box.address,
       subject: "Broken order",
-      text: "This is the third time. I want to talk to a person.",
+      text: "This is the third time. I want to talk to a person. Call me on +1 415 555 0100.",
     });
     expect(await w.work()).toEqual(["handoff"]);
     expect(w.engine.turns).toEqual([]);
 
     const [escalation, ...others] = await bed.inspect<
-      { channel: string; conversationId: string; contactId: string | null }[]
+      { channel: string; conversationId: string; contactId: string | null; summary: string | null }[]
     >`
-      select channel, conversation_id, contact_id::text as contact_id from escalations where tenant_id = ${box.tenantId}`;
+      select channel, conversation_id, contact_id::text as contact_id, summary
+      from escalations where tenant_id = ${box.tenantId}`;
     expect(others).toEqual([]);
     expect(escalation).toMatchObject({
       channel: "email",
       conversationId: `${box.connectionId}:${inbound.threadId}`,
     });
+    // Handed over before any turn: the team reads what the customer wrote, redacted like everything stored.
+    expect(escalation?.summary).toMatch(
+      /^The customer wrote: "This is the third time\. I want to talk to a person\./,
+    );
+    expect(escalation?.summary).not.toContain("555 0100");
     expect(escalation?.contactId).toMatch(/^[0-9a-f-]{36}$/);
 
     const [notice, ...more] = bed.emu.messages(box.address, "SENT");

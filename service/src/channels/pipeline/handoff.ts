@@ -12,6 +12,7 @@ import { findSessionByRef } from "../../db/sessions";
 import type { EscalationRequest } from "../../engine/follow-up";
 import type { Logger } from "../../logger";
 import { LOG_EVENT } from "../../observability/log-events";
+import { redactPii } from "../../redaction";
 import type { HandoffContext, HandoffStep, QueuedChannel } from "./channel";
 
 export interface HandoffDeps {
@@ -31,6 +32,8 @@ export async function handOff<View>(
   channel: QueuedChannel<View>,
   turn: { key: ConversationKey; view: View; outboxIds: string[]; contactId: string | null },
   reason: string,
+  /** What the customer wrote that is being handed over (the turn's waiting messages). */
+  waiting?: string,
 ): Promise<"handoff"> {
   const { sql, log } = deps;
   const { key } = turn;
@@ -45,7 +48,7 @@ export async function handOff<View>(
     contactId: turn.contactId && UUID.test(turn.contactId) ? turn.contactId : null,
     sessionId,
     reason,
-    summary: context.summary,
+    summary: context.summary ?? customerWords(context.recent, waiting),
   });
   const steps = channel.sender.handoffSteps(turn.view, context);
   for (const step of steps) {
@@ -97,4 +100,20 @@ async function handoffContext(
     },
     sessionId: session?.id ?? null,
   };
+}
+
+/**
+ * Without a session summary (a first message handed over before any turn), the person taking over reads
+ * what the customer wrote last, redacted as everything stored is, so the team's notice never says only
+ * "none yet".
+ */
+function customerWords(recent: HandoffContext["recent"], waiting: string | undefined): string | null {
+  const said = [...recent.filter((m) => m.role === "user").map((m) => m.content), waiting ?? ""]
+    .map((line) => redactPii(line.replace(/\s+/g, " ").trim()).text)
+    // After a turn the session holds the waiting message already (stored redacted): once is enough.
+    .filter((line, i, all) => line.length > 0 && line !== all[i + 1])
+    .slice(-3);
+  if (said.length === 0) return null;
+  const text = `The customer wrote: ${said.map((line) => `"${line}"`).join(" / ")}`;
+  return text.length > 500 ? `${text.slice(0, 499)}…` : text;
 }

@@ -148,7 +148,7 @@ export class ConversationTurns<View> {
     const { rules } = this.deps;
     const attempts = Math.max(...turn.rows.map((r) => r.attempts));
     const before = handoffBeforeTurn(text, attempts, rules);
-    if (before) return this.handOff(turn, before);
+    if (before) return this.handOff(turn, before, text);
     let result: TurnResult;
     try {
       result = await this.deps.engine.respond({
@@ -168,18 +168,18 @@ export class ConversationTurns<View> {
         return "skipped";
       }
       const reason = handoffOnRefusal(error);
-      if (reason) return this.handOff(turn, reason);
+      if (reason) return this.handOff(turn, reason, text);
       throw error;
     }
     const after = handoffAfterTurn(result, turn.state.lowConfidenceAnswers, rules);
-    if (after.handoff !== undefined) return this.handOff(turn, after.handoff);
+    if (after.handoff !== undefined) return this.handOff(turn, after.handoff, text);
     if (result.reply.trim()) return this.deliver(turn, result.reply, !after.uncertain);
     await recordAnswer(this.deps.sql, turn.key, turn.outboxIds, !after.uncertain);
     return "answered";
   }
 
-  private handOff(turn: Turn<View>, reason: string) {
-    return handOff(this.deps, this.channel, turn, reason);
+  private handOff(turn: Turn<View>, reason: string, waiting?: string) {
+    return handOff(this.deps, this.channel, turn, reason, waiting);
   }
 }
 
