@@ -1,10 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import type { PushAcknowledgement } from "../channels/email/push";
 import { PushKeysUnavailable } from "../channels/email/push-verifier";
 import { type InboundRequest, InvalidNotification } from "../channels/pipeline/channel";
-import type { AppEnv } from "../http/app-env";
 import { AppError } from "../http/errors";
+import { inboundRequest } from "../http/inbound-request";
 import { createRouter } from "../http/router";
 import { errorResponses } from "./schemas";
 
@@ -72,15 +71,6 @@ export function emailPushRoutes(deps: EmailPushDeps) {
     return c.json({ status: ack.status }, 200);
   });
   return app;
-}
-
-async function inboundRequest(c: Context<AppEnv>): Promise<InboundRequest> {
-  return {
-    body: new Uint8Array(await c.req.arrayBuffer()),
-    header: (name: string) => c.req.header(name),
-    url: c.req.url,
-    receivedAt: new Date(),
-  };
 }
 
 function refused(error: unknown): never {

@@ -4,6 +4,7 @@ import { InvalidNotification } from "../channels/pipeline/channel";
 import type { Acknowledgement, InboundPipeline } from "../channels/pipeline/pipeline";
 import type { AppEnv } from "../http/app-env";
 import { AppError } from "../http/errors";
+import { inboundRequest } from "../http/inbound-request";
 import { createRouter } from "../http/router";
 import { IntercomApiError } from "../ports/intercom";
 import { SecretStoreError } from "../ports/secret-store";
@@ -51,16 +52,6 @@ const connectionRoute = createRoute({
     ...errorResponses(400, 401, 413, 503),
   },
 });
-
-/** The request as the pipeline verifies it: the exact bytes received, read once. */
-async function inboundRequest(c: Context<AppEnv>) {
-  return {
-    body: new Uint8Array(await c.req.arrayBuffer()),
-    header: (name: string) => c.req.header(name),
-    url: c.req.url,
-    receivedAt: new Date(),
-  };
-}
 
 /**
  * Intercom's door into the inbound pipeline (channels/pipeline/): verified on the raw bytes, recorded in

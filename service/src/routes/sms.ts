@@ -1,9 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { type InboundRequest, InvalidNotification } from "../channels/pipeline/channel";
+import { InvalidNotification } from "../channels/pipeline/channel";
 import type { SmsAcknowledgement, SmsInbound } from "../channels/sms/inbound";
 import type { AppEnv } from "../http/app-env";
 import { AppError } from "../http/errors";
+import { inboundRequest } from "../http/inbound-request";
 import { createRouter } from "../http/router";
 import { SecretStoreError } from "../ports/secret-store";
 import type { SmsProvider } from "../ports/sms";
@@ -103,18 +104,6 @@ export function smsWebhookRoutes(deps: SmsWebhookDeps) {
     });
   }
   return app;
-}
-
-/** The request as it is verified: the exact bytes received, and the URL the provider called. */
-async function inboundRequest(c: Context<AppEnv>, publicUrl: string | undefined): Promise<InboundRequest> {
-  const called = new URL(c.req.url);
-  const url = publicUrl ? `${publicUrl.replace(/\/+$/, "")}${called.pathname}${called.search}` : c.req.url;
-  return {
-    body: new Uint8Array(await c.req.arrayBuffer()),
-    header: (name: string) => c.req.header(name),
-    url,
-    receivedAt: new Date(),
-  };
 }
 
 function requirePublicUrl(publicUrl: string | undefined): string {

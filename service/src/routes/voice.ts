@@ -1,10 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import { type InboundRequest, InvalidNotification } from "../channels/pipeline/channel";
+import { InvalidNotification } from "../channels/pipeline/channel";
 import type { VoiceGreeter } from "../channels/voice/greeter";
 import type { VoiceInbound } from "../channels/voice/inbound";
-import type { AppEnv } from "../http/app-env";
 import { AppError } from "../http/errors";
+import { inboundRequest } from "../http/inbound-request";
 import { createRouter } from "../http/router";
 import { SecretStoreError } from "../ports/secret-store";
 import { errorResponses } from "./schemas";
@@ -70,15 +69,6 @@ const eventsRoute = createRoute({
     ...errorResponses(400, 401, 413, 503),
   },
 });
-
-async function inboundRequest(c: Context<AppEnv>): Promise<InboundRequest> {
-  return {
-    body: new Uint8Array(await c.req.arrayBuffer()),
-    header: (name: string) => c.req.header(name),
-    url: c.req.url,
-    receivedAt: new Date(),
-  };
-}
 
 const rejected = () =>
   new AppError(
