@@ -119,7 +119,9 @@ module.exports = {
       severity: "error",
       comment: "Only an adapter (and the database client's Cloud SQL connector) imports a vendor SDK.",
       from: { path: SRC, pathNot: `${SRC}(adapters/|db/client\\.ts$)` },
-      to: { path: "node_modules/(@google/genai|intercom-client|@google-cloud/|@googleapis/|google-auth-library/|twilio/|telnyx/)" },
+      to: {
+        path: "node_modules/(@google/genai|intercom-client|@google-cloud/|@googleapis/|google-auth-library/|twilio/|telnyx/)",
+      },
     },
   ],
   options: {
