@@ -307,6 +307,7 @@ const purges: Record<string, IsolationCase> = Object.fromEntries(
     purgeSmsQuotaNotices: retention.purgeSmsQuotaNotices,
     purgeCalls: retention.purgeCalls,
     purgeResolvedEscalations: retention.purgeResolvedEscalations,
+    purgeEmailMessages: retention.purgeEmailMessages,
   }).map(([name, purge]) => [`retention.${name}`, { run: ({ sql }: CaseContext) => purge(sql, 0, 1000) }]),
 );
 

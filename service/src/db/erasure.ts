@@ -46,6 +46,8 @@ export interface ErasureCounts {
   escalations: number;
   contacts: number;
   smsMessages: number;
+  /** Gmail messages the e-mail channel recorded from or to them (threading facts, addresses). */
+  emailMessages: number;
   calls: number;
   leads: number;
   extractions: number;
@@ -86,11 +88,22 @@ export async function eraseSubject(
     ];
     // An SMS thread is the number itself, answered as `phone:<number>`.
     for (const phone of phones) identities.push(`phone:${phone}`);
-    const conversations = [...intercom, ...phones];
     const contactIds = people.map((p) => p.id);
+    // An e-mail thread is answered as `email:<address>`; its conversation is `<mailbox>:<Gmail thread>`.
+    const emails = emailsOf(subject, people);
+    for (const email of emails) identities.push(`email:${email}`);
+    const threads = await emailThreadsOf(tx, emails, contactIds);
+    const conversations = [...intercom, ...phones, ...threads];
     const { counts: rowCounts, sessionIds } = await eraseRows(tx, identities, conversations, contactIds);
     const followUps = await eraseFollowUps(tx, contactIds, phones, sessionIds);
-    const counts = { ...rowCounts, ...(await erasePhones(tx, phones, contactIds)), ...followUps };
+    // Before the contacts: their e-mail rows would otherwise go by cascade, uncounted.
+    const emailMessages = await eraseEmailMessages(tx, emails, contactIds);
+    const counts = {
+      ...rowCounts,
+      ...(await erasePhones(tx, phones, contactIds)),
+      emailMessages,
+      ...followUps,
+    };
     const erased = Object.values(counts).some((n) => n > 0);
     if (!erased && !audit.deletedUpstream) return { counts, erasureId: null, contacts: people };
     const [row] = await tx<{ id: string }[]>`
@@ -101,6 +114,38 @@ export async function eraseSubject(
     if (erased && within) await within(tx as unknown as Sql, { contacts: people, counts });
     return { counts, erasureId: row?.id ?? null, contacts: people };
   }) as Promise<{ counts: ErasureCounts; erasureId: string | null; contacts: ErasedContact[] }>;
+}
+
+function emailsOf(subject: ErasureSubject, people: ErasedContact[]): string[] {
+  const all = [subject.email, ...people.map((p) => p.email)].filter((e): e is string => !!e);
+  return [...new Set(all.map((e) => e.toLowerCase()))];
+}
+
+/** The e-mail conversations (`<mailbox connection>:<Gmail thread>`) the person wrote in or was answered in. */
+async function emailThreadsOf(tx: TransactionSql, emails: string[], contactIds: string[]): Promise<string[]> {
+  const rows = await tx<{ conversationId: string }[]>`
+    select distinct connection_id::text || ':' || thread_id as conversation_id from email_messages
+    where from_address = any(${emails}::text[]) or contact_id = any(${contactIds}::uuid[])`;
+  return rows.map((r) => r.conversationId);
+}
+
+/** Every Gmail message recorded from the person, and Switchboard's replies and notices to those messages. */
+async function eraseEmailMessages(tx: TransactionSql, emails: string[], contactIds: string[]) {
+  const [row] = await tx<{ erased: number }[]>`
+    with inbound as (
+      delete from email_messages
+      where direction = 'inbound' and (from_address = any(${emails}::text[]) or contact_id = any(${contactIds}::uuid[]))
+      returning connection_id, gmail_id
+    ),
+    outbound as (
+      delete from email_messages
+      where direction = 'outbound'
+        and (contact_id = any(${contactIds}::uuid[])
+             or (connection_id, answers_gmail_id) in (select connection_id, gmail_id from inbound))
+      returning 1
+    )
+    select (select count(*) from inbound)::int + (select count(*) from outbound)::int as erased`;
+  return row?.erased ?? 0;
 }
 
 /** The person's contacts: named by id, or holding their phone number, e-mail address or Intercom id. */
@@ -165,7 +210,10 @@ async function conversationsOf(
   return rows.map((r) => r.conversationId);
 }
 
-type RowCounts = Omit<ErasureCounts, "contacts" | "smsMessages" | "calls" | "leads" | "extractions">;
+type RowCounts = Omit<
+  ErasureCounts,
+  "contacts" | "smsMessages" | "emailMessages" | "calls" | "leads" | "extractions"
+>;
 
 async function eraseRows(
   tx: TransactionSql,

@@ -203,6 +203,19 @@ export const purgeSmsMessages: PurgeBatch = async (sql, age, limit) => {
   return result.count;
 };
 
+/**
+ * The e-mail channel's records of Gmail messages (addresses, subjects, threading facts) kept as long as
+ * chat sessions; a reply still being sent (`sending`: its record is what keeps it exactly once) stays.
+ */
+export const purgeEmailMessages: PurgeBatch = async (sql, age, limit) => {
+  const result = await sql`
+    delete from email_messages where id in (
+      select id from email_messages where status <> 'sending' and created_at < ${days(sql, age)}
+      limit ${limit}
+      for update skip locked)`;
+  return result.count;
+};
+
 /** Phone calls (transcripts, insights, summaries) kept as long as chat sessions. */
 export const purgeCalls: PurgeBatch = async (sql, age, limit) => {
   const result = await sql`

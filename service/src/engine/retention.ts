@@ -4,6 +4,7 @@ import {
   purgeAuditLog,
   purgeCalls,
   purgeConversations,
+  purgeEmailMessages,
   purgeHandoffs,
   purgeMessages,
   purgeModelQuotaWindows,
@@ -54,6 +55,7 @@ export const RETENTION_KINDS = [
   "outboundEvents",
   "calls",
   "escalations",
+  "emailMessages",
 ] as const;
 export type RetentionKind = (typeof RETENTION_KINDS)[number];
 
@@ -85,6 +87,8 @@ function kinds(p: RetentionPolicy): Record<RetentionKind, [PurgeBatch, number]> 
     calls: [purgeCalls, p.sessionsDays],
     // A resolved escalation is a finished handoff: kept as long as the handoffs.
     escalations: [purgeResolvedEscalations, p.handoffsDays],
+    // A Gmail message's record is a conversation's: kept as long as chat sessions.
+    emailMessages: [purgeEmailMessages, p.sessionsDays],
   };
 }
 
