@@ -18,10 +18,16 @@ import { buildEmail } from "./email";
 import { buildEmailInbound } from "./email-inbound";
 import { buildFollowUp } from "./follow-up";
 import { buildHttpApp } from "./http-app";
-import { buildModelStack } from "./model-stack";
+import { buildModelStack, type ModelStack } from "./model-stack";
 import { type BuiltSecretStore, buildSecretStore } from "./secret-store";
-import { hasSecretReferences, secretRefresher, secretSourceFor, sessionKey } from "./secrets";
-import { buildTasks } from "./tasks";
+import {
+  hasSecretReferences,
+  type SecretRefresher,
+  secretRefresher,
+  secretSourceFor,
+  sessionKey,
+} from "./secrets";
+import { buildTasks, type Tasks } from "./tasks";
 
 export interface StartOptions {
   /** Log destination (tests read the lines); stdout by default. */
@@ -126,40 +132,15 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
     const signingKey = await sessionKey(config, keyDir);
     const auth = authenticator(config, signingKey);
     const tasks = await buildTasks(config, { log, cloudTasksClientOptions: opts.cloudTasksClientOptions });
-    const email = buildEmail(config, { sql: db.sql, log, secretStore: secrets.store, tasks });
-    const { webhooks, events, contacts, escalation } = buildFollowUp(config, {
+    const work = await buildWork(config, {
       sql: db.sql,
       log,
-      tasks,
       secretStore: secrets.store,
       models,
-      tenantMailers: email.tenantMailers,
-    });
-    email.attachTeam(escalation.escalations);
-    const channels = await buildChannels(config, {
-      sql: db.sql,
-      engine: models.engine,
-      log,
-      queue: tasks.queue,
-      tasks: tasks.handlers,
-      sweeps: tasks.sweeps,
-      refreshSecret: secretRefresher(env, secretSource, log),
-      secretStore: secrets.store,
-      tenants: models.tenants,
-      escalations: escalation.escalations,
-      voice: {
-        followUp: { insights: contacts.insights, escalations: escalation.escalations, events },
-      },
-      mailboxes: email.access,
-    });
-    const emailInbound = buildEmailInbound(config, {
-      sql: db.sql,
-      log,
       tasks,
-      tenants: models.tenants,
-      pipeline: channels.pipeline,
-      access: email.access,
+      refreshSecret: secretRefresher(env, secretSource, log),
     });
+    const { email, webhooks, events, escalation, channels, emailInbound } = work;
     const app = buildHttpApp(config, {
       db,
       log,
@@ -211,6 +192,58 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
     await db.close(1).catch(() => {});
     throw error;
   }
+}
+
+interface WorkDeps {
+  sql: Database["sql"];
+  log: Logger;
+  secretStore: SecretStore;
+  models: ModelStack;
+  tasks: Tasks;
+  refreshSecret: SecretRefresher | undefined;
+}
+
+/**
+ * What does the work behind the HTTP surface, in the order each needs the others: tenants' mailboxes
+ * (before the follow-up, whose team mail can go through them), the follow-up (escalations, contacts,
+ * webhooks out), the channels' inbound pipeline, and the Gmail push door into it.
+ */
+async function buildWork(config: Config, deps: WorkDeps) {
+  const { sql, log, secretStore, models, tasks } = deps;
+  const email = buildEmail(config, { sql, log, secretStore, tasks });
+  const followUp = buildFollowUp(config, {
+    sql,
+    log,
+    tasks,
+    secretStore,
+    models,
+    tenantMailers: email.tenantMailers,
+  });
+  const { events, contacts, escalation } = followUp;
+  email.attachTeam(escalation.escalations);
+  const channels = await buildChannels(config, {
+    sql,
+    log,
+    secretStore,
+    engine: models.engine,
+    tenants: models.tenants,
+    queue: tasks.queue,
+    tasks: tasks.handlers,
+    sweeps: tasks.sweeps,
+    refreshSecret: deps.refreshSecret,
+    escalations: escalation.escalations,
+    voice: { followUp: { insights: contacts.insights, escalations: escalation.escalations, events } },
+    mailboxes: email.access,
+  });
+  const emailInbound = buildEmailInbound(config, {
+    sql,
+    log,
+    tasks,
+    tenants: models.tenants,
+    pipeline: channels.pipeline,
+    access: email.access,
+  });
+  return { ...followUp, email, channels, emailInbound };
 }
 
 /** Shutdown, once however often it is asked for: drain the server, stop the channels, close the pool. */
