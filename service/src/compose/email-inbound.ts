@@ -60,7 +60,9 @@ export function buildEmailInbound(config: Config, deps: EmailInboundDeps): Email
     maxBytes: config.EMAIL_MAX_BYTES,
   });
   tasks.handlers.register("mailbox-sync", (id, tenantId) => sync.run(id, tenantId));
-  tasks.sweeps.push(mailboxSyncSweep({ sql, log, queue: tasks.queue }));
+  // Without a Pub/Sub topic no mailbox is watched (local): the poll is how mail arrives, so every poll syncs.
+  const staleSeconds = config.GMAIL_PUBSUB_TOPIC ? 600 : 0;
+  tasks.sweeps.push(mailboxSyncSweep({ sql, log, queue: tasks.queue, staleSeconds }));
   return { push: new GmailPushInbound({ sql, log, verifier, queue: tasks.queue }) };
 }
 
