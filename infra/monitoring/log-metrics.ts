@@ -1,3 +1,4 @@
+import type { DisconnectReason } from "../../service/src/channels/email/disconnect";
 import type { Channel } from "../../service/src/domain/turn";
 import type { NotificationOutcome } from "../../service/src/engine/notifications";
 import {
@@ -162,6 +163,68 @@ const FOLLOW_UP_METRICS: readonly LogMetricSpec[] = [
   },
 ];
 
+// Issue 15's e-mail channel. Its turns are conversation.processed lines with channel "email" and its Gmail
+// failures upstream.error lines with upstream "gmail" (replies and mailbox syncs), counted above. Labels are
+// the channel's own small vocabularies: never a tenant, a mailbox or a customer's address (the lines carry
+// connection ids for that).
+const EMAIL_METRICS: readonly LogMetricSpec[] = [
+  {
+    name: "switchboard_email_messages_queued",
+    description: "Inbound e-mails recorded and handed to the pipeline to be answered",
+    event: LOG_EVENT.emailMessageQueued,
+    kind: "counter",
+    unit: "1",
+    labels: [],
+  },
+  {
+    name: "switchboard_email_messages_skipped",
+    description: "Inbound e-mails recorded and left unanswered, by skip rule",
+    event: LOG_EVENT.emailMessageSkipped,
+    kind: "counter",
+    unit: "1",
+    labels: [
+      {
+        key: "reason",
+        field: LOG_FIELD.reason,
+        description: "the skip rule: auto_reply, bulk, mailer_daemon, own_domain, too_large, empty, …",
+      },
+    ],
+  },
+  {
+    name: "switchboard_email_replies",
+    description: "Replies and handoff notices written into Gmail threads, by outcome and purpose",
+    event: LOG_EVENT.emailReplyWritten,
+    kind: "counter",
+    unit: "1",
+    labels: [
+      { key: "outcome", field: LOG_FIELD.outcome, description: "sent, or drafted (draft mode)" },
+      { key: "purpose", field: LOG_FIELD.purpose, description: "reply or handoff_notice" },
+    ],
+  },
+  {
+    name: "switchboard_email_mailboxes_disconnected",
+    description: "Mailboxes disconnected, by reason (Google refused the refresh token, or an admin)",
+    event: LOG_EVENT.emailMailboxDisconnected,
+    kind: "counter",
+    unit: "1",
+    labels: [
+      {
+        key: "reason",
+        field: LOG_FIELD.reason,
+        description: "refresh_token_revoked or disconnected_by_admin",
+      },
+    ],
+  },
+  {
+    name: "switchboard_email_pushes_rejected",
+    description: "Gmail push requests refused with 401 (OIDC token missing or not verifying)",
+    event: LOG_EVENT.emailPushRejected,
+    kind: "counter",
+    unit: "1",
+    labels: [{ key: "reason", field: LOG_FIELD.reason, description: "token_missing or token_refused" }],
+  },
+];
+
 export const LOG_METRICS: readonly LogMetricSpec[] = [
   {
     name: "switchboard_conversation_duration_ms",
@@ -241,6 +304,7 @@ export const LOG_METRICS: readonly LogMetricSpec[] = [
   },
   ...SMS_METRICS,
   ...FOLLOW_UP_METRICS,
+  ...EMAIL_METRICS,
 ];
 
 export const logMetricType = (name: string) => `logging.googleapis.com/user/${name}`;
@@ -261,4 +325,7 @@ export const LOG_VALUE_VARS = {
   SMS_FAILED: "failed" satisfies SmsDeliveryStatus,
   SMS_UNDELIVERED: "undelivered" satisfies SmsDeliveryStatus,
   NOTIFICATION_FAILED: "failed" satisfies NotificationOutcome,
+  UPSTREAM_GMAIL: UPSTREAM.gmail,
+  CHANNEL_EMAIL: "email" satisfies Channel,
+  EMAIL_TOKEN_REVOKED: "refresh_token_revoked" satisfies DisconnectReason,
 } as const;

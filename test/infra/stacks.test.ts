@@ -79,9 +79,9 @@ describe("the synthesized app", () => {
       google_compute_global_address: 1,
       google_compute_network: 1,
       google_compute_subnetwork: 1,
-      google_logging_metric: 20,
-      google_monitoring_alert_policy: 20,
-      google_monitoring_dashboard: 4,
+      google_logging_metric: 25,
+      google_monitoring_alert_policy: 21,
+      google_monitoring_dashboard: 5,
       google_monitoring_notification_channel: 1,
       google_monitoring_uptime_check_config: 1,
       // 6, and the runtime's three conditioned grants for tenant secrets (TenantSecrets).

@@ -271,6 +271,13 @@ describe("failures", () => {
     };
     const before = (await mailboxState(w, box.connectionId))?.syncRequests ?? 0;
     expect(await w.syncer({ access: limited }).run(box.connectionId, tenantA)).toBe("rate_limited");
+    // Counted with the replies' Gmail failures (switchboard_upstream_errors, upstream gmail).
+    expect(w.logs.events("upstream.error").at(-1)).toMatchObject({
+      upstream: "gmail",
+      status: 429,
+      task: "mailbox-sync",
+      connectionId: box.connectionId,
+    });
     expect(w.queue.tasks).toEqual([
       {
         id: box.connectionId,
@@ -290,6 +297,7 @@ describe("failures", () => {
     // A failure the client does not retry (it retries 5xx itself): the sync stops there, as if it crashed.
     w.emu.failNext({ code: 400, status: "FAILED_PRECONDITION", pathIncludes: `/messages/${second?.id}` });
     await expect(w.syncer().run(box.connectionId, tenantA)).rejects.toThrow(/400/);
+    expect(w.logs.events("upstream.error").at(-1)).toMatchObject({ upstream: "gmail", status: 400 });
     expect((await ours(box)).map((r) => r.body)).toEqual(["One"]);
     const stuck = await mailboxState(w, box.connectionId);
     expect(stuck?.syncLeaseUntil).toBeNull();

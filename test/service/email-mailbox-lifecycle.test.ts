@@ -81,6 +81,10 @@ describe("the daily watch renewal", () => {
 
     expect(await renewWatches(w)).toMatchObject({ due: 1, revoked: 1, renewed: 0 });
     const row = await mailboxRow(w, "support@acme.example");
+    // policies/gmail-mailbox-revoked.json counts these lines by their reason.
+    expect(
+      w.svc.logs.events("email.mailbox_disconnected").filter((l) => l.connectionId === row?.connectionId),
+    ).toMatchObject([{ reason: "refresh_token_revoked", mailbox: "support@acme.example" }]);
     expect(row).toMatchObject({ status: "disconnected", disconnectedReason: "refresh_token_revoked" });
     // The dead token is destroyed too.
     expect(row?.secretRefs.refreshToken).toBeUndefined();
@@ -150,6 +154,10 @@ describe("an admin disconnecting a mailbox", () => {
         (a) => a.target === before?.connectionId,
       ),
     ).toHaveLength(1);
+    // One disconnection, as the dashboard counts it (the log line's reason is the metric's label).
+    expect(
+      w.svc.logs.events("email.mailbox_disconnected").filter((l) => l.connectionId === before?.connectionId),
+    ).toMatchObject([{ reason: "disconnected_by_admin" }]);
   });
 
   test("deleting its channel connection revokes the grant first, then the mailbox is gone", async () => {

@@ -91,6 +91,10 @@ describe("handing an e-mail thread to a person", () => {
       reason: "handoff_notice",
       answersGmailId: null,
     });
+    // Counted apart from the replies on the e-mail dashboard (switchboard_email_replies by purpose).
+    expect(w.logs.events("email.reply_written")).toMatchObject([
+      { outcome: "sent", purpose: "handoff_notice", gmailId: notice?.id },
+    ]);
 
     // The person has the thread now: the customer's next mail gets no bot reply, and no second notice.
     await w.receive({

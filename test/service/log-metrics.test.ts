@@ -4,6 +4,7 @@ import type { Database } from "../../service/src/db/client";
 import { DEFAULT_TENANT_ID } from "../../service/src/db/tenant-scope";
 import { LOG_EVENT, LOG_FIELD, MODEL_PURPOSE, UPSTREAM } from "../../service/src/observability/log-events";
 import { type GeminiEmulator, startGeminiEmulator } from "../emulators/gemini";
+import { type GmailEmulator, startGmailEmulator } from "../emulators/gmail";
 import { type IntercomEmulator, postNewConversation, startIntercomEmulator } from "../emulators/intercom";
 import { type SlackSink, startSlackSink } from "../emulators/slack-sink";
 import { type SmtpSink, startSmtpSink } from "../emulators/smtp-sink";
@@ -19,13 +20,14 @@ import {
 import { startWebhookReceiver, type WebhookReceiver } from "../emulators/webhook-receiver";
 import type { Body } from "./admin-helpers";
 import { eventually, startTestService, type TestService, testDatabase } from "./helpers";
+import { type EmailScene, emailEnv, emailSetup, emailTraffic, oauthRedirect } from "./log-metrics-email";
 
 /**
  * Service and infra agree: every log event a log-based metric counts (infra/monitoring/log-metrics.ts) is
  * written by the running service, and every line of it carries each field the metric extracts, so no
  * dashboard or alert policy watches a series that never gets a point. The service is driven through the
- * doors a user would use (web chat, an Intercom webhook, texts, a call, the admin API) until each counted
- * event has happened.
+ * doors a user would use (web chat, an Intercom webhook, texts, a call, Gmail pushes, the admin API) until
+ * each counted event has happened.
  */
 
 const SECRET = "intercom-client-secret-for-log-metrics";
@@ -50,6 +52,9 @@ let slack: SlackSink;
 let receiver: WebhookReceiver;
 let telnyx: TelnyxEmulator;
 const VOICE = { number: "+15550100222", apiKey: "KEY_log_metrics_voice" };
+// Issue 15's e-mail channel: the Gmail + OAuth emulator, two tenants' mailboxes (log-metrics-email.ts).
+let gmail: GmailEmulator;
+let emailTenants: Awaited<ReturnType<typeof emailSetup>>;
 
 beforeAll(async () => {
   intercom = await startIntercomEmulator();
@@ -63,6 +68,7 @@ beforeAll(async () => {
   slack = await startSlackSink();
   receiver = await startWebhookReceiver();
   telnyx = await startTelnyxEmulator({ apiKey: VOICE.apiKey });
+  gmail = await startGmailEmulator({ redirectUris: [oauthRedirect(PUBLIC_URL)] });
   const t = await testDatabase();
   db = t.db;
   drop = t.drop;
@@ -88,6 +94,7 @@ beforeAll(async () => {
     SLACK_WEBHOOK_HOSTS: "127.0.0.1",
     // One attempt: a notification that fails once is given up (`failed`, what notification-failures selects).
     NOTIFY_MAX_ATTEMPTS: "1",
+    ...emailEnv(gmail, PUBLIC_URL),
   });
   // The default tenant's number at Twilio: texts, delivery reports and opt-outs are logged for the SMS rows.
   const res = await fetch(`${svc.url}/api/v1/admin/tenants/${DEFAULT_TENANT_ID}/channels`, {
@@ -102,6 +109,7 @@ beforeAll(async () => {
   });
   expect(res.status).toBe(201);
   await followUpSetup();
+  emailTenants = await emailSetup(emailScene());
 });
 afterAll(async () => {
   await svc?.close();
@@ -113,6 +121,7 @@ afterAll(async () => {
   await slack?.close();
   await receiver?.close();
   await telnyx?.close();
+  await gmail?.close();
 });
 
 const admin = async (method: string, path: string, body?: unknown) => {
@@ -125,6 +134,13 @@ const admin = async (method: string, path: string, body?: unknown) => {
   return (await res.json()) as Body;
 };
 const tenantPath = `/tenants/${DEFAULT_TENANT_ID}`;
+const emailScene = (): EmailScene => ({
+  svc,
+  emu: gmail,
+  publicUrl: PUBLIC_URL,
+  adminKey: ADMIN_API_KEY,
+  admin,
+});
 let staleEndpointId: string;
 let voiceUrls: { dynamicVariablesUrl: string; eventsUrl: string };
 
@@ -261,6 +277,7 @@ describe("log events that log-based metrics count", () => {
     await twilio.statusCallback(reply?.sid as string, "undelivered", 30003);
     await text("+15557650100", "STOP");
     await followUp();
+    await emailTraffic(emailScene(), emailTenants);
   }, 120_000);
 
   test.each(
@@ -282,9 +299,10 @@ describe("log events that log-based metrics count", () => {
 
   test("each channel's turns, and the values the alert policies select, are among them", () => {
     const turns = svc.logs.events(LOG_EVENT.conversationProcessed);
-    // The call is a turn of the voice channel too (its line counted by switchboard_conversations).
+    // The call is a turn of the voice channel too (its line counted by switchboard_conversations), and so
+    // is each answered e-mail (dashboards/email.json charts channel "email").
     expect(new Set(turns.map((l) => l[LOG_FIELD.channel]))).toEqual(
-      new Set(["web", "intercom", "sms", "voice"]),
+      new Set(["web", "intercom", "sms", "voice", "email"]),
     );
     // One line per conversation processed: three Intercom conversations are counted three times, not six.
     expect(turns.filter((l) => l[LOG_FIELD.channel] === "intercom")).toHaveLength(3);
@@ -346,6 +364,49 @@ describe("log events that log-based metrics count", () => {
     for (const v of values) {
       expect(v).not.toContain(DEFAULT_TENANT_ID);
       expect(v).not.toMatch(/@|127\.0\.0\.1|https?:|\+1555/);
+    }
+  });
+
+  test("the e-mail events carry the values the e-mail dashboard and alert select", () => {
+    const values = (event: string, ...fields: string[]) =>
+      svc.logs.events(event).map((l) => fields.map((f) => l[f]).join(" "));
+    expect(values(LOG_EVENT.emailMessageSkipped, LOG_FIELD.reason)).toEqual(["bulk"]);
+    // The question to each mailbox; the last mail is never read: its sync meets the revoked grant first.
+    expect(svc.logs.events(LOG_EVENT.emailMessageQueued)).toHaveLength(2);
+    expect(values(LOG_EVENT.emailReplyWritten, LOG_FIELD.outcome, LOG_FIELD.purpose).sort()).toEqual([
+      "drafted reply",
+      "sent reply",
+    ]);
+    // policies/gmail-mailbox-revoked.json selects refresh_token_revoked; an admin's disconnection is charted.
+    expect(values(LOG_EVENT.emailMailboxDisconnected, LOG_FIELD.reason).sort()).toEqual([
+      "disconnected_by_admin",
+      "refresh_token_revoked",
+    ]);
+    expect(values(LOG_EVENT.emailPushRejected, LOG_FIELD.reason).sort()).toEqual([
+      "token_missing",
+      "token_refused",
+    ]);
+    // dashboards/email.json: Gmail's errors are upstream.error lines with upstream gmail (the failed send).
+    const gmailErrors = svc.logs
+      .events(LOG_EVENT.upstreamError)
+      .filter((l) => l[LOG_FIELD.upstream] === UPSTREAM.gmail);
+    expect(gmailErrors.map((l) => l[LOG_FIELD.status])).toEqual([503]);
+    expect(
+      svc.logs.events(LOG_EVENT.conversationProcessed).filter((l) => l[LOG_FIELD.channel] === "email"),
+    ).toHaveLength(2);
+  });
+
+  test("no e-mail metric label carries a tenant, a mailbox or a customer's address", () => {
+    const email = LOG_METRICS.filter((m) => m.event.startsWith("email."));
+    expect(email.length).toBeGreaterThan(0);
+    const labelled = email.filter((m) => m.labels.length > 0);
+    const values = labelled.flatMap((m) =>
+      svc.logs.events(m.event).flatMap((l) => m.labels.map((label) => String(l[label.field]))),
+    );
+    expect(values.length).toBeGreaterThan(0);
+    for (const v of values) {
+      expect(v).not.toMatch(/@|log-metrics|[0-9a-f]{8}-[0-9a-f]{4}-/);
+      expect(v).toMatch(/^[a-z_]+$/);
     }
   });
 });

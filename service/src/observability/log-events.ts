@@ -42,6 +42,17 @@ export const LOG_EVENT = {
   webhookEndpointDisabled: "webhook.endpoint_disabled",
   /** A finished voice call's transcript was stored. */
   voiceCallStored: "voice.call_stored",
+  // Issue 15's e-mail channel (monitoring: dashboards/email.json and policies/gmail-mailbox-revoked.json).
+  /** An inbound Gmail message was recorded and handed to the pipeline to be answered. */
+  emailMessageQueued: "email.message_queued",
+  /** An inbound Gmail message was recorded and left alone; `reason` (a skip rule of channels/email/skip.ts). */
+  emailMessageSkipped: "email.message_skipped",
+  /** A reply, or a handoff notice, was written into a thread; `outcome` (sent, drafted), `purpose`. */
+  emailReplyWritten: "email.reply_written",
+  /** A mailbox was disconnected; `reason` (refresh_token_revoked by Google, disconnected_by_admin). */
+  emailMailboxDisconnected: "email.mailbox_disconnected",
+  /** A Gmail push was refused (401); `reason` (token_missing, token_refused). */
+  emailPushRejected: "email.push_rejected",
 } as const;
 export type LogEvent = (typeof LOG_EVENT)[keyof typeof LOG_EVENT];
 
@@ -55,12 +66,17 @@ export const LOG_FIELD = {
   status: "status",
   model: "model",
   tier: "tier",
+  /** chat or summary on model.usage; reply or handoff_notice on email.reply_written. */
   purpose: "purpose",
   inputTokens: "inputTokens",
   outputTokens: "outputTokens",
   thoughtsTokens: "thoughtsTokens",
   cachedTokens: "cachedTokens",
   costUsd: "costUsd",
+  /**
+   * Why: the handoff's or escalation's reason; the skip rule on email.message_skipped; the cause on
+   * email.mailbox_disconnected and email.push_rejected.
+   */
   reason: "reason",
   /** The SMS provider (twilio, telnyx, voxie) on the sms.* events. */
   provider: "provider",
@@ -83,6 +99,7 @@ export const UPSTREAM = {
   twilio: "twilio",
   telnyx: "telnyx",
   voxie: "voxie",
+  gmail: "gmail",
 } as const;
 
 /** Values of `purpose` (on model.usage): the context-cache alert keeps to chat calls. */

@@ -5,6 +5,7 @@ import { type InboundRequest, InvalidNotification } from "../channels/pipeline/c
 import { AppError } from "../http/errors";
 import { inboundRequest } from "../http/inbound-request";
 import { createRouter } from "../http/router";
+import { LOG_EVENT } from "../observability/log-events";
 import { errorResponses } from "./schemas";
 
 export const GMAIL_PUSH_PATH = "/webhooks/email/gmail-push";
@@ -59,10 +60,11 @@ export function emailPushRoutes(deps: EmailPushDeps) {
     const ack = await inbound.receive(await inboundRequest(c)).catch(refused);
     if (ack.status === "rejected") {
       // The dead-letter alert's runbook starts here: a run of these is a subscription/config mismatch.
+      // `reason`, not `authorization`: the logger rewrites a field of that name as a secret.
       c.get("log").warn(
         {
-          event: "email.push_rejected",
-          authorization: c.req.header("authorization") ? "present" : "missing",
+          event: LOG_EVENT.emailPushRejected,
+          reason: c.req.header("authorization") ? "token_refused" : "token_missing",
         },
         "a Gmail push was refused: its OIDC token is missing or does not verify",
       );

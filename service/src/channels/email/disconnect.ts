@@ -8,6 +8,7 @@ import {
   markMailboxDisconnected,
 } from "../../db/email-mailboxes";
 import { inTenant } from "../../db/tenant-scope";
+import { LOG_EVENT } from "../../observability/log-events";
 import type { GoogleOAuth } from "../../ports/gmail";
 import { readCredential, unlessCredentialsGone } from "../pipeline/credentials";
 import { MailboxConnectError } from "./connect-errors";
@@ -15,6 +16,8 @@ import { type Actor, type MailboxConnectionDeps, REFRESH_TOKEN, SERVICE_ACTOR } 
 
 export const BY_ADMIN = "disconnected_by_admin";
 export const TOKEN_REVOKED = "refresh_token_revoked";
+/** Why a mailbox was disconnected (email_mailboxes.disconnected_reason, the audit's and the log's reason). */
+export type DisconnectReason = typeof BY_ADMIN | typeof TOKEN_REVOKED;
 
 /**
  * An admin disconnects a mailbox: it is marked first (nothing opens it any more), then its grant is
@@ -32,18 +35,27 @@ export function disconnectMailbox(
     if (!row) throw new MailboxConnectError("not_found", "No such mailbox");
     // A grant is released through the OAuth client: without one it stays as it is, and so does the mailbox.
     const oauth = row.secretRefs[REFRESH_TOKEN] ? google() : undefined;
-    await deps.sql.begin(async (tx) => {
+    const marked = await deps.sql.begin(async (tx) => {
       const sql = tx as unknown as Sql;
-      if (!(await markMailboxDisconnected(sql, connectionId, BY_ADMIN))) return;
+      if (!(await markMailboxDisconnected(sql, connectionId, BY_ADMIN))) return false;
       const summary = { address: row.address, reason: BY_ADMIN };
       await appendAudit(sql, { ...by, action: "email.mailbox_disconnected", target: connectionId, summary });
+      return true;
     });
     deps.access?.forget(connectionId);
+    // Once per mailbox (a metric counts these lines): not again when a retry finishes a failed revocation.
+    if (marked)
+      deps.log.info(
+        {
+          event: LOG_EVENT.emailMailboxDisconnected,
+          tenantId,
+          connectionId,
+          mailbox: row.address,
+          reason: BY_ADMIN,
+        },
+        "a mailbox was disconnected by an admin; its grant is being revoked",
+      );
     if (oauth) await releaseGrant(deps, oauth, tenantId, row);
-    deps.log.info(
-      { event: "email.mailbox_disconnected", tenantId, connectionId, mailbox: row.address, reason: BY_ADMIN },
-      "a mailbox was disconnected by an admin; its grant is revoked",
-    );
     return (await findMailbox(deps.sql, connectionId)) ?? row;
   });
 }
@@ -74,7 +86,13 @@ export async function mailboxRevoked(deps: MailboxConnectionDeps, tenantId: stri
   });
   if (!dispatch) return;
   log.warn(
-    { event: "email.mailbox_disconnected", tenantId, connectionId: row.connectionId, mailbox: row.address },
+    {
+      event: LOG_EVENT.emailMailboxDisconnected,
+      tenantId,
+      connectionId: row.connectionId,
+      mailbox: row.address,
+      reason: TOKEN_REVOKED,
+    },
     "a mailbox was disconnected: Google refused its refresh token; the tenant's team is told how to reconnect it",
   );
   await dispatch();

@@ -2,6 +2,7 @@ import type { Sql } from "../../db/client";
 import { mergeContact } from "../../db/contacts";
 import { emailDeliveryId, isOwnMessageId, recordInboundEmail } from "../../db/email-inbound";
 import type { Logger } from "../../logger";
+import { LOG_EVENT } from "../../observability/log-events";
 import type { GmailMailbox, GmailMessage, GmailMessageRef } from "../../ports/gmail";
 import type { ParsedNotification } from "../pipeline/channel";
 import type { Acknowledgement } from "../pipeline/pipeline";
@@ -64,9 +65,16 @@ export async function takeInboundMessage(
   const contactId = contact?.id ?? null;
   const status = await recordInboundEmail(deps.sql, inboundRow(box, message, mail, contactId, reason));
   if (status === "skipped") {
+    // Skipped by an earlier take when this one would answer it (a rule changed meanwhile): it stays skipped.
+    const why = reason ?? "recorded_before";
     deps.log.info(
-      { event: "email.message_skipped", connectionId: box.connectionId, gmailId: message.id, reason },
-      `inbound mail not answered (${reason ?? "recorded before"})`,
+      {
+        event: LOG_EVENT.emailMessageSkipped,
+        connectionId: box.connectionId,
+        gmailId: message.id,
+        reason: why,
+      },
+      `inbound mail not answered (${why})`,
     );
     await labelSkipped(deps.log, box, message.id);
     return "skipped";
@@ -79,7 +87,7 @@ export async function takeInboundMessage(
   );
   deps.log.info(
     {
-      event: "email.message_queued",
+      event: LOG_EVENT.emailMessageQueued,
       connectionId: box.connectionId,
       gmailId: message.id,
       status: ack.status,

@@ -10,6 +10,7 @@ import {
 import type { BusinessHours } from "../../domain/business-hours";
 import { handoffNoticeText } from "../../domain/handoff-notice";
 import type { Logger } from "../../logger";
+import { LOG_EVENT, UPSTREAM } from "../../observability/log-events";
 import { GmailApiError, GmailAuthRevoked } from "../../ports/gmail";
 import type {
   ChannelSender,
@@ -98,8 +99,8 @@ export class EmailSender implements ChannelSender<EmailView> {
 
   failure(error: unknown): UpstreamFailure | undefined {
     if (error instanceof GmailApiError)
-      return { upstream: "gmail", status: error.status, retryAt: error.retryAt };
-    if (error instanceof GmailAuthRevoked) return { upstream: "gmail", status: 401 };
+      return { upstream: UPSTREAM.gmail, status: error.status, retryAt: error.retryAt };
+    if (error instanceof GmailAuthRevoked) return { upstream: UPSTREAM.gmail, status: 401 };
     return undefined;
   }
 
@@ -181,7 +182,13 @@ export class EmailSender implements ChannelSender<EmailView> {
     }
     await markOutbound(sql, w.row.id, { gmailId, status: draft ? "drafted" : "sent" });
     log.info(
-      { event: draft ? "email.draft_created" : "email.reply_sent", connectionId: view.connectionId, gmailId },
+      {
+        event: LOG_EVENT.emailReplyWritten,
+        outcome: draft ? "drafted" : "sent",
+        purpose: w.out.record.reason ?? "reply",
+        connectionId: view.connectionId,
+        gmailId,
+      },
       draft ? "a reply was left as a Gmail draft" : "a reply was sent in the customer's thread",
     );
     await this.label(view, mailbox, {

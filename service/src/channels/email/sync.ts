@@ -10,6 +10,7 @@ import {
 } from "../../db/email-sync";
 import { inTenant } from "../../db/tenant-scope";
 import type { Logger } from "../../logger";
+import { LOG_EVENT, UPSTREAM } from "../../observability/log-events";
 import { GmailApiError, GmailAuthRevoked, GmailHistoryGone, type GmailMessageRef } from "../../ports/gmail";
 import type { TaskQueue } from "../../ports/task-queue";
 import { type EmailDeliveryRecorder, type SyncedMailbox, takeInboundMessage } from "./inbound-message";
@@ -175,19 +176,27 @@ export class MailboxSync {
       await this.deps.access.revoked(tenantId, opened.row);
       return "revoked";
     }
-    if (error instanceof GmailApiError && error.retryAt) {
-      // A task for when Gmail said, under a new request number (a task name is used once).
-      const attempt = await requestSync(this.deps.sql, connectionId);
-      if (attempt !== undefined)
-        await dispatchSync(this.deps, { connectionId, tenantId, attempt, notBefore: error.retryAt });
-      this.deps.log.warn(
-        { event: "email.sync_rate_limited", connectionId, status: error.status, retryAt: error.retryAt },
-        "gmail asked to slow down; the mailbox sync is scheduled again",
-      );
-      return "rate_limited";
-    }
-    // The task queue retries (Cloud Tasks); locally the sweep asks again.
-    throw error;
+    if (!(error instanceof GmailApiError)) throw error;
+    // Counted with the replies' Gmail failures (switchboard_upstream_errors, upstream gmail).
+    this.deps.log.warn(
+      {
+        event: LOG_EVENT.upstreamError,
+        upstream: UPSTREAM.gmail,
+        status: error.status,
+        task: "mailbox-sync",
+        connectionId,
+        retryAt: error.retryAt,
+      },
+      error.retryAt
+        ? "gmail asked to slow down; the mailbox sync is scheduled again"
+        : "a gmail call of the mailbox sync failed; the sync is retried",
+    );
+    if (!error.retryAt) throw error; // the task queue retries (Cloud Tasks); locally the sweep asks again
+    // A task for when Gmail said, under a new request number (a task name is used once).
+    const attempt = await requestSync(this.deps.sql, connectionId);
+    if (attempt !== undefined)
+      await dispatchSync(this.deps, { connectionId, tenantId, attempt, notBefore: error.retryAt });
+    return "rate_limited";
   }
 
   private get leaseSeconds() {
