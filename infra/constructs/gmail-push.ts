@@ -82,23 +82,7 @@ export class GmailPush extends Construct implements ServiceEnvironmentSource {
       accountId: `${prefix}-gmail-push`,
       displayName: "Switchboard Gmail push (OIDC identity of Pub/Sub push requests)",
     });
-    const tokenCreator = new ServiceAccountIamMember(this, "pubsub-agent-token-creator", {
-      serviceAccountId: this.pushIdentity.name,
-      role: "roles/iam.serviceAccountTokenCreator",
-      member: agent,
-      // Pub/Sub's service agent appears with the API's first use, not always the instant it is enabled: a
-      // grant to it before the topic exists can fail with "service account does not exist".
-      dependsOn: [this.topic],
-    });
-    const deployerActsAs = props.deployerMember
-      ? [
-          new ServiceAccountIamMember(this, "deployer-acts-as-push-identity", {
-            serviceAccountId: this.pushIdentity.name,
-            role: "roles/iam.serviceAccountUser",
-            member: props.deployerMember,
-          }),
-        ]
-      : [];
+    const identityGrants = this.pushIdentityGrants(agent, props.deployerMember);
 
     this.deadLetterTopic = new PubsubTopic(this, "dead-letter-topic", {
       project: props.projectId,
@@ -141,7 +125,7 @@ export class GmailPush extends Construct implements ServiceEnvironmentSource {
       },
       labels,
       // Not referenced, yet the first push needs the token grant, and creating it needs actAs.
-      dependsOn: [tokenCreator, deadLetterPublisher, ...deployerActsAs],
+      dependsOn: [...identityGrants, deadLetterPublisher],
     });
     new PubsubSubscriptionIamMember(this, "pubsub-agent-subscriber", {
       project: props.projectId,
@@ -150,7 +134,34 @@ export class GmailPush extends Construct implements ServiceEnvironmentSource {
       member: agent,
     });
 
-    this.renewal = new PollSchedule(this, "watch-renewal", {
+    this.renewal = this.renewalJob(props, prefix);
+  }
+
+  /**
+   * Pub/Sub's service agent mints the push identity's tokens; the CI deployer acts as it to create the
+   * subscription that names it. The subscription waits for both.
+   */
+  private pushIdentityGrants(agent: string, deployerMember: string | undefined): ITerraformDependable[] {
+    const tokenCreator = new ServiceAccountIamMember(this, "pubsub-agent-token-creator", {
+      serviceAccountId: this.pushIdentity.name,
+      role: "roles/iam.serviceAccountTokenCreator",
+      member: agent,
+      // Pub/Sub's service agent appears with the API's first use, not always the instant it is enabled: a
+      // grant to it before the topic exists can fail with "service account does not exist".
+      dependsOn: [this.topic],
+    });
+    if (!deployerMember) return [tokenCreator];
+    const deployerActsAs = new ServiceAccountIamMember(this, "deployer-acts-as-push-identity", {
+      serviceAccountId: this.pushIdentity.name,
+      role: "roles/iam.serviceAccountUser",
+      member: deployerMember,
+    });
+    return [tokenCreator, deployerActsAs];
+  }
+
+  /** The daily watch renewal on the worker. */
+  private renewalJob(props: GmailPushProps, prefix: string): PollSchedule {
+    return new PollSchedule(this, "watch-renewal", {
       projectId: props.projectId,
       region: props.region,
       jobName: `${prefix}-gmail-watch-renewal`,
