@@ -289,6 +289,15 @@ describe("texting a tenant's number", () => {
       () => sentByTwilio(customer),
       (s) => s.length > 0,
     );
+    // Twilio reports a message after its API answered the send; the emulator answers at once, so wait
+    // until the service recorded that answer (a report before it is dropped: see docs/sms.md).
+    await eventually(
+      () =>
+        raw(db)<
+          { id: string }[]
+        >`select id from sms_messages where provider_message_id = ${reply?.sid as string}`,
+      (rows) => rows.length > 0,
+    );
     const result = await twilio.statusCallback(reply?.sid as string, "undelivered", 30003);
     expect(result.status).toBe(200);
     const [row] = await raw(db)<{ status: string; errorCode: string }[]>`
