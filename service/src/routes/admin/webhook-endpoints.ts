@@ -52,6 +52,7 @@ const hostOf = (url: string) => new URL(url).host;
 export function webhookEndpointRoutes(deps: AdminDeps, hooks: WebhookAdminDeps) {
   const app = createRouter();
   app.route("/", endpointRoutes(deps, hooks));
+  app.route("/", endpointChangeRoutes(deps, hooks));
   app.route("/", deliveryRoutes(deps, hooks));
   return app;
 }
@@ -60,7 +61,7 @@ export function webhookEndpointRoutes(deps: AdminDeps, hooks: WebhookAdminDeps) 
 const tenantAdmin = (deps: AdminDeps) => (c: Context<AppEnv>, id: string) =>
   requireTenantRole(c, deps.sql, id, ["tenant_admin"]);
 
-/** Register, list, read, change or re-enable, delete an endpoint, and rotate its secret. */
+/** Register, list and read endpoints. */
 function endpointRoutes(deps: AdminDeps, hooks: WebhookAdminDeps) {
   const app = createRouter();
   const { sql, secrets } = deps;
@@ -113,6 +114,15 @@ function endpointRoutes(deps: AdminDeps, hooks: WebhookAdminDeps) {
     return c.json(endpointView(endpoint), 200);
   });
 
+  return app;
+}
+
+/** Change or re-enable an endpoint, delete it, and rotate its secret. */
+function endpointChangeRoutes(deps: AdminDeps, hooks: WebhookAdminDeps) {
+  const app = createRouter();
+  const { sql, secrets } = deps;
+  const admin = tenantAdmin(deps);
+
   app.openapi(updateDef, async (c) => {
     const { id, endpointId } = c.req.valid("param");
     const { acting } = await admin(c, id);
@@ -126,12 +136,7 @@ function endpointRoutes(deps: AdminDeps, hooks: WebhookAdminDeps) {
         enable: change.enabled,
       });
       if (!row) throw noSuchEndpoint();
-      const summary = {
-        ...(url ? { host: hostOf(url) } : {}),
-        ...(change.events ? { events: change.events } : {}),
-        ...(change.description !== undefined ? { description: true } : {}),
-        ...(change.enabled ? { enabled: true } : {}),
-      };
+      const summary = changeSummary(url, change);
       await recordAction(c, sql, acting, { action: "webhook_endpoint.updated", target: endpointId, summary });
       // Enabled again: what it kept while disabled goes out now (the rest, past this batch, by the sweep).
       const due = change.enabled ? await duePending(sql, endpointId, new Date(), 500) : [];
@@ -170,6 +175,23 @@ function endpointRoutes(deps: AdminDeps, hooks: WebhookAdminDeps) {
   });
 
   return app;
+}
+
+/** What an endpoint change touched, for the audit log: the host, never the URL (it may carry a token). */
+function changeSummary(
+  url: string | undefined,
+  change: {
+    events?: readonly string[] | undefined;
+    description?: string | null | undefined;
+    enabled?: boolean | undefined;
+  },
+) {
+  return {
+    ...(url ? { host: hostOf(url) } : {}),
+    ...(change.events ? { events: change.events } : {}),
+    ...(change.description !== undefined ? { description: true } : {}),
+    ...(change.enabled ? { enabled: true } : {}),
+  };
 }
 
 /** An endpoint's delivery log, a replay of one delivery, and a test event. */
