@@ -20,11 +20,11 @@ import {
 } from "../../service/src/engine/conversation-engine";
 import { ModelCallLimiter } from "../../service/src/engine/model-limiter";
 import { CircuitBreaker } from "../../service/src/engine/resilience";
-import { TenantDirectory } from "../../service/src/engine/tenant-directory";
 import { Authenticator } from "../../service/src/http/auth";
 import { createLogger } from "../../service/src/logger";
 import type { GenerateRequest, GenerateResult, ModelProvider } from "../../service/src/ports/model-provider";
 import { bearer, testDatabase } from "./helpers";
+import { minimalAppDeps } from "./minimal-app";
 
 /**
  * createApp and the engine with fakes, through app.request(): no server, no emulator. A fake model
@@ -82,28 +82,7 @@ function engineWith(
 }
 
 function appWith(engine: TurnEngine, sql: Sql) {
-  return createApp({
-    log,
-    auth,
-    bodyLimitBytes: 64 * 1024,
-    webhookBodyLimitBytes: 1024 * 1024,
-    adminApiKey: undefined,
-    internalAuth: { mode: "shared", secret: undefined },
-    chat: { engine, sql, messageMaxChars: 4000 },
-    tenants: new TenantDirectory(sql),
-    health: {
-      sql,
-      databaseKind: "embedded",
-      modelProvider: () => ({ name: "fake", circuit: "closed" }),
-      knowledgeChunks: 0,
-      integrations: {},
-      version: "test",
-      startedAt: Date.now(),
-    },
-    pipeline: undefined,
-    internal: { retention: () => Promise.reject(new Error("not in this test")) },
-    intercom: { admin: { gateway: undefined, sql, erasureKey: Buffer.alloc(32), configured: {} } },
-  });
+  return createApp(minimalAppDeps({ log, auth, sql, engine }));
 }
 
 type App = ReturnType<typeof appWith>;

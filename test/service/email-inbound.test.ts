@@ -6,7 +6,6 @@ import { gmailPushVerifier } from "../../service/src/channels/email/push-verifie
 import { InvalidNotification } from "../../service/src/channels/pipeline/channel";
 import { findPushMailbox } from "../../service/src/db/platform-email-push";
 import { inTenant } from "../../service/src/db/tenant-scope";
-import { TenantDirectory } from "../../service/src/engine/tenant-directory";
 import { Authenticator } from "../../service/src/http/auth";
 import type { EmailPushDeps } from "../../service/src/routes/email-push";
 import {
@@ -19,6 +18,7 @@ import {
   signedPush,
   startEmailWorld,
 } from "./email-inbound-world";
+import { minimalAppDeps } from "./minimal-app";
 import { FakeEngine } from "./pipeline-fakes";
 
 /**
@@ -38,29 +38,8 @@ const B = "help@bravo.example";
 
 function appWith(deps: EmailPushDeps) {
   const { sql, log } = w;
-  return createApp({
-    log,
-    auth: new Authenticator({ sessionKey: "email-inbound-test-session-key-0123456789" }),
-    bodyLimitBytes: 64 * 1024,
-    webhookBodyLimitBytes: 1024 * 1024,
-    adminApiKey: undefined,
-    internalAuth: { mode: "shared", secret: undefined },
-    chat: { engine: new FakeEngine(), sql, messageMaxChars: 4000 },
-    tenants: new TenantDirectory(sql),
-    health: {
-      sql,
-      databaseKind: "embedded",
-      modelProvider: () => ({ name: "fake", circuit: "closed" }),
-      knowledgeChunks: 0,
-      integrations: {},
-      version: "test",
-      startedAt: Date.now(),
-    },
-    pipeline: undefined,
-    internal: { retention: () => Promise.reject(new Error("not in this test")) },
-    intercom: { admin: { gateway: undefined, sql, erasureKey: Buffer.alloc(32), configured: {} } },
-    emailPush: deps,
-  });
+  const auth = new Authenticator({ sessionKey: "email-inbound-test-session-key-0123456789" });
+  return createApp({ ...minimalAppDeps({ log, auth, sql, engine: new FakeEngine() }), emailPush: deps });
 }
 
 let app: ReturnType<typeof appWith>;
