@@ -6,8 +6,8 @@
  * https://github.com/sverweij/dependency-cruiser/blob/main/doc/rules-reference.md
  */
 const SRC = "^service/src/";
-// The HTTP edge: the app, its middleware, routes and the widget they serve.
-const HTTP_EDGE = `${SRC}(app\\.ts$|http/|middleware/|routes/|widget/)`;
+// The HTTP edge: the app, its middleware, routes, the widget and the console they serve.
+const HTTP_EDGE = `${SRC}(app\\.ts$|http/|middleware/|routes/|widget/|console/)`;
 // The composition root and the entry points: the only modules that see the whole configuration.
 const COMPOSITION = `${SRC}(compose/|main\\.ts$|server\\.ts$|migrate-cli\\.ts$)`;
 const CONFIG = `${SRC}config\\.ts$`;

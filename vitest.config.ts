@@ -1,6 +1,6 @@
 import { defineConfig } from "vitest/config";
 
-// Two projects so CI can re-run only the database-backed service suites on embedded PGlite
+// Projects so CI can re-run only the database-backed service suites on embedded PGlite
 // (see .ci/run) while infra synth tests run once.
 export default defineConfig({
   test: {
@@ -14,14 +14,19 @@ export default defineConfig({
       {
         test: {
           name: "service",
-          include: [
-            "test/service/**/*.test.ts",
-            "test/emulators/**/*.test.ts",
-            "test/delivery/**/*.test.ts",
-            // The chat widget in Chromium; skips itself where /usr/bin/chromium is missing.
-            "test/browser/**/*.test.ts",
-          ],
+          include: ["test/service/**/*.test.ts", "test/emulators/**/*.test.ts", "test/delivery/**/*.test.ts"],
           testTimeout: 30_000,
+          hookTimeout: 60_000,
+          pool: "forks",
+        },
+      },
+      {
+        // The chat widget and the console in Chromium; each file skips itself where /usr/bin/chromium is
+        // missing. Their own project so CI's second pass (the database suites on PGlite) leaves them out.
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          testTimeout: 60_000,
           hookTimeout: 60_000,
           pool: "forks",
         },

@@ -9,6 +9,7 @@
  *   file), which after bundling also points next to the bundle. So the embedded database bundles too, and the
  *   image needs no node_modules at all.
  * - `widget.js`: the chat widget, served as written, found like the migrations.
+ * - `console-assets/`: the web console's script and style sheet, found the same way.
  * - `knowledge/`: the default knowledge base. `KNOWLEDGE_DIR` is relative to the working directory, so the
  *   image sets `KNOWLEDGE_DIR=/app/knowledge`.
  *
@@ -144,6 +145,10 @@ export async function buildService(options: BuildOptions = {}): Promise<BuildRes
   await cp(join(ROOT, "service/knowledge"), join(outdir, "knowledge"), { recursive: true });
   // The chat widget is served as written; service/src/widget/assets.ts finds it next to the bundle.
   await copyFile(join(ROOT, "service/src/widget/widget.js"), join(outdir, "widget.js"));
+  // The console's scripts and style sheet, served as written; service/src/console/assets.ts finds the folder.
+  await cp(join(ROOT, "service/src/console/console-assets"), join(outdir, "console-assets"), {
+    recursive: true,
+  });
 
   const require = createRequire(join(ROOT, "service/src/db/client.ts"));
   const pgliteDist = dirname(require.resolve("@electric-sql/pglite"));

@@ -1,6 +1,8 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { MailboxConnections } from "./channels/email/connection";
 import type { InboundPipeline } from "./channels/pipeline/pipeline";
+import { consoleAdminPrincipal, consoleRoutes } from "./console";
+import type { ConsoleSessions } from "./console/session";
 import type { AppEnv } from "./http/app-env";
 import type { Authenticator } from "./http/auth";
 import { errorHandler, notFoundHandler } from "./http/error-handler";
@@ -45,6 +47,8 @@ export interface AppDeps extends Omit<MiddlewareOptions, "role"> {
   internalAuth: InternalAuthOptions;
   /** The e-mail channel's OAuth callback (connecting a mailbox); absent in tests of other parts. */
   emailOAuth?: MailboxConnections | undefined;
+  /** The web console's sessions (console/session.ts); absent (or without the admin API): no console. */
+  console?: { sessions: ConsoleSessions } | undefined;
   /** Which part of the surface this process serves. @default "all" */
   role?: MiddlewareOptions["role"];
 }
@@ -86,7 +90,10 @@ function mountRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps, role: MiddlewareOp
   app.route("/", internalRoutes({ ...deps.internal, pipeline: deps.pipeline, auth: deps.internalAuth }));
   app.route("/", intercomAdminRoutes({ ...deps.intercom.admin, ...admin }));
   app.route("/", widgetConfigRoutes());
-  if (deps.admin) app.route("/", adminRoutes({ ...deps.admin, ...admin }));
+  const sessions = deps.admin ? deps.console?.sessions : undefined;
+  const consoleSession = sessions ? consoleAdminPrincipal(sessions) : undefined;
+  if (deps.admin) app.route("/", adminRoutes({ ...deps.admin, ...admin, consoleSession }));
+  if (deps.admin && sessions) app.route("/", consoleRoutes({ admin: deps.admin, sessions, log: deps.log }));
   if (deps.emailOAuth) app.route("/", emailOAuthRoutes(deps.emailOAuth));
   app.route("/", widgetRoutes());
 }

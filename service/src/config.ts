@@ -273,6 +273,12 @@ export const configSchema = z.object({
   /** Inbound mail larger than this (Gmail's size estimate, attachments included) is not answered. */
   EMAIL_MAX_BYTES: int(10 * 1024 * 1024, 1024),
   // ---- end of the e-mail channel ----
+  // ---- the web console (issue 16, docs/console.md) ----
+  /** A console session unused this long ends (minutes). */
+  CONSOLE_SESSION_IDLE_MINUTES: int(60, 1),
+  /** A console session ends this long after sign-in, used or not (hours). */
+  CONSOLE_SESSION_MAX_HOURS: int(12, 1),
+  // ---- end of the web console ----
   TASK_QUEUE: z.enum(["in-process", "cloud-tasks"]).default("in-process"),
   CLOUD_TASKS_QUEUE: optionalString.pipe(
     z

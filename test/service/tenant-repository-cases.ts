@@ -17,6 +17,7 @@ import { currentTenant, saveTenantSettings } from "../../service/src/db/tenants"
 import { saveSummary, saveTurn } from "../../service/src/db/turns";
 import type { LedgerEntry, UsageCharge } from "../../service/src/db/usage";
 import { ADMIN_READS, ADMIN_WRITES } from "./tenant-admin-cases";
+import { CONSOLE_DEPLOYMENT_WIDE } from "./tenant-console-cases";
 import { CONTACTS_CASES, CONTACTS_DEPLOYMENT_WIDE } from "./tenant-contacts-cases";
 import { EMAIL_CASES, EMAIL_DEPLOYMENT_WIDE } from "./tenant-email-cases";
 import { ESCALATION_CASES } from "./tenant-escalation-cases";
@@ -332,6 +333,7 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
 export const DEPLOYMENT_WIDE: Record<string, string> = {
   ...CONTACTS_DEPLOYMENT_WIDE,
   ...EMAIL_DEPLOYMENT_WIDE,
+  ...CONSOLE_DEPLOYMENT_WIDE,
   "client.openDatabase": "opens the pool",
   "client.isDatabaseUnavailable": "classifies errors",
   "client.databaseResponds": "readiness: select 1",

@@ -1,5 +1,6 @@
 import { createApp } from "../app";
 import { type Config, internalAudience, VERSION } from "../config";
+import { consoleSessions } from "../console/session";
 import type { Database } from "../db/client";
 import type { OutboundEvents } from "../engine/follow-up";
 import type { KnowledgeBase } from "../engine/knowledge";
@@ -113,6 +114,14 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
       escalations: parts.escalation?.escalations,
       slackHosts: config.SLACK_WEBHOOK_HOSTS,
       email: parts.email?.connections,
+    },
+    console: {
+      sessions: consoleSessions({
+        sql: db.sql,
+        idleSeconds: config.CONSOLE_SESSION_IDLE_MINUTES * 60,
+        maxAgeSeconds: config.CONSOLE_SESSION_MAX_HOURS * 3600,
+        publicUrl: config.PUBLIC_URL,
+      }),
     },
     googleCloudProject: config.GOOGLE_CLOUD_PROJECT,
     trustedProxyHops: config.TRUSTED_PROXY_HOPS,

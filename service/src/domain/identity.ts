@@ -50,3 +50,28 @@ export interface AdminPrincipal {
   /** A user's JWT subject, to find them in the tenant's users table; none for the API key. */
   subject?: string;
 }
+
+/** One tenant_users row that matched a console user: a tenant (none for a platform admin) and a role. */
+export interface TenantMembership {
+  tenantId: string | null;
+  tenantName: string | null;
+  /** The row's subject: what the admin API's authorization looks the person up by in that tenant. */
+  subject: string;
+  role: TenantRole;
+}
+
+/** Who is signed in to the console (console/session.ts), with every tenant they may act on. */
+export interface ConsoleViewer {
+  sessionId: string;
+  csrfToken: string;
+  issuer: string;
+  subject: string;
+  email: string | null;
+  name: string | null;
+  /** A platform admin acts on every tenant. */
+  platformAdmin: boolean;
+  /** The tenants they belong to and their role in each. */
+  memberships: TenantMembership[];
+  /** The tenant the console shows (the tenant switch), when there is one. */
+  currentTenantId: string | null;
+}

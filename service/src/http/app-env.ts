@@ -1,4 +1,4 @@
-import type { AdminPrincipal, Identity } from "../domain/identity";
+import type { AdminPrincipal, ConsoleViewer, Identity } from "../domain/identity";
 import type { Tenant } from "../domain/tenant";
 import type { TurnLogFields } from "../domain/turn";
 import type { Logger } from "../logger";
@@ -12,6 +12,8 @@ export interface AppEnv {
     tenant: Tenant | undefined;
     /** The caller of /api/v1/admin/* (middleware/admin-principal.ts). */
     admin: AdminPrincipal | undefined;
+    /** The person signed in to the console (console/session.ts), on /console pages and cookie-authenticated admin calls. */
+    console: ConsoleViewer | undefined;
     /** The client's IP address, resolved by the client-address middleware (X-Forwarded-For as far as trusted). */
     clientAddress: string;
     /** A chat turn's conversation.processed fields, which the request line carries. */

@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { Sql } from "../db/client";
 import { appendPlatformAudit } from "../db/platform";
 import { isApiKey } from "../domain/api-key";
-import type { TenantRole } from "../domain/identity";
+import type { AdminPrincipal, TenantRole } from "../domain/identity";
 import type { AppEnv } from "../http/app-env";
 import type { Authenticator } from "../http/auth";
 import { bearerToken, sameSecret } from "../http/credentials";
@@ -18,6 +18,11 @@ export interface AdminPrincipalOptions {
   apiKey?:
     | ((key: string) => Promise<{ id: string; tenantId: string; role: TenantRole } | undefined>)
     | undefined;
+  /**
+   * A console session's principal (console/session.ts): a signed-in browser calls the admin API with its
+   * cookie instead of an Authorization header, echoing the session's CSRF token on every change.
+   */
+  console?: ((c: Context<AppEnv>) => Promise<AdminPrincipal | undefined>) | undefined;
 }
 
 /** The actor of the deployment's ADMIN_API_KEY in the audit log. */
@@ -54,6 +59,13 @@ export function adminPrincipal(opts: AdminPrincipalOptions): MiddlewareHandler<A
   };
   return async function adminPrincipalMiddleware(c, next) {
     const authorization = c.req.header("authorization");
+    if (!authorization && opts.console) {
+      const signedIn = await opts.console(c);
+      if (signedIn) {
+        c.set("admin", signedIn);
+        return next();
+      }
+    }
     if (!authorization) throw new AppError(401, "unauthorized", "an admin credential is required");
     const token = bearerToken(authorization);
     if (!token) return refuse(c, "malformed_authorization");

@@ -22,15 +22,44 @@ const HSTS = "max-age=63072000; includeSubDomains";
 export function securityHeaders(opts: SecurityHeadersOptions = {}): MiddlewareHandler {
   const page = headersWith(NONCE);
   const data = headersWith("'none'");
+  const consolePage = consoleHeaders();
   const alwaysHttps = opts.publicUrl?.startsWith("https:") ?? false;
   return async function securityHeadersMiddleware(c, next) {
-    await (DATA_ONLY.test(c.req.path) ? data : page)(c, next);
+    const policy = DATA_ONLY.test(c.req.path) ? data : CONSOLE.test(c.req.path) ? consolePage : page;
+    await policy(c, next);
     if (alwaysHttps || overHttps(c)) c.res.headers.set("Strict-Transport-Security", HSTS);
   };
 }
 
 /** Paths that answer data, never a document. */
 const DATA_ONLY = /^\/(?:api|webhooks|internal)\//;
+/** The web console's pages (console/): documents with their own scripts and forms. */
+const CONSOLE = /^\/console(?:\/|$)/;
+
+/**
+ * The console loads its script and style sheet from /console/assets ('self'; a page's nonce for the widget
+ * it previews), posts its forms to itself, and may frame its own pages (the widget's live preview), nobody
+ * else may frame it.
+ */
+function consoleHeaders(): MiddlewareHandler {
+  return secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'none'"],
+      scriptSrc: ["'self'", NONCE],
+      styleSrc: ["'self'", NONCE],
+      connectSrc: ["'self'"],
+      imgSrc: ["'self'", "data:"],
+      frameSrc: ["'self'"],
+      baseUri: ["'none'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'self'"],
+    },
+    xFrameOptions: "SAMEORIGIN",
+    referrerPolicy: "same-origin",
+    strictTransportSecurity: false,
+    overwrite: false,
+  });
+}
 
 function headersWith(scriptsAndStyles: typeof NONCE | "'none'"): MiddlewareHandler {
   return secureHeaders({

@@ -1,9 +1,12 @@
+import type { Context } from "hono";
 import type { MailboxConnections } from "../../channels/email/connection";
 import type { Sql } from "../../db/client";
+import type { AdminPrincipal } from "../../domain/identity";
 import type { EngineSettings } from "../../engine/conversation-engine";
 import type { TenantEscalations } from "../../engine/escalations";
 import type { OutboundEvents } from "../../engine/follow-up";
 import type { TenantDirectory } from "../../engine/tenant-directory";
+import type { AppEnv } from "../../http/app-env";
 import type { Authenticator } from "../../http/auth";
 import type { SecretStore } from "../../ports/secret-store";
 import type { WebhookAdminDeps } from "./webhook-deps";
@@ -36,6 +39,8 @@ export interface AdminDeps {
   slackHosts?: readonly string[] | undefined;
   /** Tenants' Gmail mailboxes (routes/admin/email.ts); absent: those routes answer not configured. */
   email?: MailboxConnections | undefined;
+  /** A signed-in console browser (console/index.tsx `consoleAdminPrincipal`): its cookie is a credential. */
+  consoleSession?: ((c: Context<AppEnv>) => Promise<AdminPrincipal | undefined>) | undefined;
 }
 
 /** A unique index refused the row (PostgreSQL's `unique_violation`). */

@@ -34,6 +34,7 @@ export function adminRoutes(deps: AdminDeps) {
     sql: deps.sql,
     // Tenants' API keys (routes/admin/api-keys.ts): found by their hash.
     apiKey: (key) => findApiKey(deps.sql, hashApiKey(key)),
+    console: deps.consoleSession,
   });
   app.use("/api/v1/admin", principal);
   app.use("/api/v1/admin/*", principal);
