@@ -31,6 +31,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
     return c.redirect("/console/platform/tenants", 303);
   });
   app.get("/console/t/:tenantId", (c) => c.redirect(tenantPath(c.req.param("tenantId"), "escalations"), 303));
+  // The pages, one module per concern (console/pages/): each serves its own paths.
   // Last: a console path no page answered is a page saying so (the app's own 404 is JSON).
   app.all("/console/*", () => {
     throw new AppError(404, "not_found", "There is no such page in the console.");
