@@ -1,4 +1,5 @@
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type AdminService, adminSuite, asKey, createTenant } from "../service/admin-helpers";
@@ -20,6 +21,8 @@ let admin: ConsoleLogin;
 let platform: ConsoleLogin;
 
 const today = new Date().toISOString().slice(0, 10);
+/** Screenshots of the pages (git-ignored): the README's pictures of the usage charts come from here. */
+const ARTIFACTS = join(import.meta.dirname, "../artifacts");
 
 beforeAll(async () => {
   if (!hasChromium) return;
@@ -71,6 +74,8 @@ describe.skipIf(!hasChromium)("the console's usage and platform pages in a brows
     expect(await page.locator("#budget-day").getAttribute("value")).toBe("440");
     expect(await page.getByText("440 of 1,000 tokens (44%)").isVisible()).toBe(true);
     await expectAccessible(page);
+    await mkdir(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: join(ARTIFACTS, "console-usage.png"), fullPage: true });
 
     const table = chart.locator("table");
     expect(await table.isVisible()).toBe(false);

@@ -7,6 +7,7 @@ import {
   StackedBars,
   summaryOf,
   ticksOf,
+  topOf,
 } from "../../service/src/console/charts";
 import { chartData, daysBetween, formatOf } from "../../service/src/console/usage-charts";
 import type { UsageChartRow } from "../../service/src/db/usage-report";
@@ -25,7 +26,21 @@ describe("the value axis", () => {
     expect(niceMax(11)).toBe(20);
     expect(niceMax(230)).toBe(250);
     expect(niceMax(0.0031)).toBeCloseTo(0.005);
-    expect(ticksOf(250)).toEqual([0, 62.5, 125, 187.5, 250]);
+    expect(ticksOf(250)).toEqual([0, 50, 100, 150, 200, 250]);
+  });
+
+  test("of a count shows whole numbers only, however small the counts", () => {
+    const ones = { days, series: [{ key: "web", label: "web", values: [1, 0, 2] }] };
+    expect(topOf(ones, true)).toBe(5);
+    expect(ticksOf(topOf(ones, true))).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(topOf(ones)).toBe(2);
+    for (const max of [7, 13, 24, 99, 180, 4321]) {
+      const many = { days: ["2026-11-01"], series: [{ key: "k", label: "k", values: [max] }] };
+      expect(ticksOf(topOf(many, true)).every(Number.isInteger), `ticks for ${max}`).toBe(true);
+    }
+    const svg = render(StackedBars({ id: "c", title: "Counts", data: ones, format: count, integer: true }));
+    const labels = [...svg.matchAll(/text-anchor="end"[^>]*>([^<]+)</g)].map((m) => m[1]);
+    expect(labels).toEqual(["0", "1", "2", "3", "4", "5"]);
   });
 
   test("labels about six days, always the first and the last", () => {

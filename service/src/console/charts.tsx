@@ -26,6 +26,8 @@ export interface ChartProps {
   title: string;
   data: ChartData;
   format: (value: number) => string;
+  /** Counts: the axis shows whole numbers only (its top is at least 5). */
+  integer?: boolean | undefined;
 }
 
 /**
@@ -48,8 +50,17 @@ export function niceMax(max: number): number {
   return step * power;
 }
 
-/** Evenly spaced values from 0 to `top` (`count` steps). */
-export const ticksOf = (top: number, count = 4): number[] =>
+/** The value axis's top for the data: a nice number, and at least 5 for a whole-number chart. */
+export function topOf(data: ChartData, integer = false): number {
+  const top = niceMax(Math.max(0, ...totalsOf(data)));
+  return integer ? Math.max(5, top) : top;
+}
+
+/**
+ * Evenly spaced values from 0 to `top`. Five steps: every `niceMax` top (1, 2, 2.5, 5 × 10ⁿ) divides into
+ * round fifths, and a whole-number chart's top of at least 5 into whole numbers.
+ */
+export const ticksOf = (top: number, count = 5): number[] =>
   Array.from({ length: count + 1 }, (_, i) => (top * i) / count);
 
 /** Each day's sum over the series (the height of a stacked bar). */
@@ -166,7 +177,7 @@ function Bars(props: { id: string; top: number; data: ChartData; format: (v: num
 
 /** A stacked bar chart of the series per day, its legend, and a one-sentence summary. */
 export function StackedBars(props: ChartProps) {
-  const top = niceMax(Math.max(0, ...totalsOf(props.data)));
+  const top = topOf(props.data, props.integer);
   const titleId = `${props.id}-title`;
   const descId = `${props.id}-desc`;
   return (

@@ -102,7 +102,13 @@ function ChartCard(props: {
   return (
     <section class="card" aria-labelledby={`${props.name}-heading`}>
       <h2 id={`${props.name}-heading`}>{def.title}</h2>
-      <StackedBars id={props.name} title={def.title} data={data} format={format} />
+      <StackedBars
+        id={props.name}
+        title={def.title}
+        data={data}
+        format={format}
+        integer={def.measure !== "costUsd"}
+      />
       <details>
         <summary>Show as table</summary>
         <ChartTable caption={def.title} data={data} format={format} />
