@@ -23,6 +23,7 @@ import { EMAIL_CASES, EMAIL_DEPLOYMENT_WIDE } from "./tenant-email-cases";
 import { ESCALATION_CASES } from "./tenant-escalation-cases";
 import { type SeededTenant, SHARED } from "./tenant-fixtures";
 import { SMS_CASES } from "./tenant-sms-cases";
+import { USAGE_CASES } from "./tenant-usage-cases";
 import { CALL_CASES } from "./tenant-voice-cases";
 import { WEBHOOK_CASES } from "./tenant-webhooks-cases";
 
@@ -323,6 +324,7 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
   ...ESCALATION_CASES,
   ...EMAIL_CASES,
   ...CALL_CASES,
+  ...USAGE_CASES,
   ...purges,
 };
 

@@ -64,9 +64,10 @@ export async function listAudit(sql: Sql, filter: AuditFilter): Promise<AuditRec
     filter.beforeId !== undefined ? sql`id < ${filter.beforeId}` : undefined,
   ].filter((c) => c !== undefined);
   const where = conditions.reduce((all, c) => sql`${all} and ${c}`, sql`true`);
-  // Awaited here, so the statement runs in the scope of the caller's `inTenant` or `asPlatform`.
+  // Awaited here, so the statement runs in the scope of the caller's `inTenant` or `asPlatform`. The order
+  // names the table's column: a bare `id` is the text output column, which sorts "9" after "10".
   return await sql<AuditRecord[]>`
     select id::text as id, at, tenant_id, actor, role, action, target, request_id, client_address, summary
     from audit_log where ${where}
-    order by id desc limit ${filter.limit}`;
+    order by audit_log.id desc limit ${filter.limit}`;
 }
