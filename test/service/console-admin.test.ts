@@ -95,6 +95,7 @@ describe("the channels page", () => {
     expect(before.html).toContain(TWILIO.number);
     expect(before.html).toContain("No traffic yet");
     expect(before.html).not.toContain(TWILIO.token);
+    expect(before.html).toContain("e-mail is not configured on this deployment");
 
     expect((await textTheNumber("Are you open today?")).status).toBe(200);
     const after = await eventually(

@@ -116,7 +116,10 @@ export function AddChannelForms(props: { tenantId: string }) {
   );
 }
 
-/** Gmail: a plain GET form to the admin API, which answers with a redirect to Google's consent screen. */
+/**
+ * Gmail: a plain GET form to the admin API, which answers with a redirect to Google's consent screen (no
+ * script needed). The address is required: an empty `loginHint` would be refused as not an e-mail address.
+ */
 export function ConnectGmail(props: { tenantId: string; configured: boolean }) {
   if (!props.configured)
     return (
@@ -129,8 +132,8 @@ export function ConnectGmail(props: { tenantId: string; configured: boolean }) {
       <summary>Connect a Gmail mailbox</summary>
       <form class="stack" method="get" action={adminApi(props.tenantId, "email/connect")}>
         <label for="gmail-hint">
-          Mailbox address (optional)
-          <input id="gmail-hint" name="loginHint" type="email" autocomplete="off" />
+          Mailbox address
+          <input id="gmail-hint" name="loginHint" type="email" required autocomplete="off" />
         </label>
         <button type="submit">Continue to Google</button>
       </form>

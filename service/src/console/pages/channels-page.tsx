@@ -54,7 +54,7 @@ export async function channelsPage(c: Context<AppEnv>, deps: ConsoleDeps) {
       ))}
       <h2>Add a channel</h2>
       <AddChannelForms tenantId={tenant.id} />
-      <ConnectGmail tenantId={tenant.id} configured={deps.admin.email !== undefined} />
+      <ConnectGmail tenantId={tenant.id} configured={deps.admin.email?.configured === true} />
     </Page>,
   );
 }
