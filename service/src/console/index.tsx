@@ -7,6 +7,7 @@ import { consoleAssetRoutes } from "./assets";
 import type { ConsoleDeps } from "./deps";
 import { consoleErrorHandler } from "./errors";
 import { tenantPath } from "./layout";
+import { adminPages } from "./pages/admin-pages";
 import { auditPages } from "./pages/audit";
 import { platformTenantPages } from "./pages/platform-tenants";
 import { usagePages } from "./pages/usage";
@@ -38,6 +39,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
   app.route("/", usagePages(deps));
   app.route("/", platformTenantPages(deps));
   app.route("/", auditPages(deps));
+  app.route("/", adminPages(deps));
   // Last: a console path no page answered is a page saying so (the app's own 404 is JSON).
   app.all("/console/*", () => {
     throw new AppError(404, "not_found", "There is no such page in the console.");

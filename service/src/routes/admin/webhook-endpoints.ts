@@ -6,6 +6,7 @@ import { recordTestEvent } from "../../db/outbound-events";
 import { inTenant } from "../../db/tenant-scope";
 import {
   deleteEndpoint,
+  disableEndpoint,
   findEndpoint,
   insertEndpoint,
   listEndpoints,
@@ -136,11 +137,16 @@ function endpointChangeRoutes(deps: AdminDeps, hooks: WebhookAdminDeps) {
         enable: change.enabled,
       });
       if (!row) throw noSuchEndpoint();
+      // Switched off by an admin: kept off (deliveries wait, as with an open circuit) until enabled again.
+      const current =
+        change.enabled === false
+          ? ((await disableEndpoint(sql, endpointId, "disabled_by_admin")) ?? row)
+          : row;
       const summary = changeSummary(url, change);
       await recordAction(c, sql, acting, { action: "webhook_endpoint.updated", target: endpointId, summary });
       // Enabled again: what it kept while disabled goes out now (the rest, past this batch, by the sweep).
       const due = change.enabled ? await duePending(sql, endpointId, new Date(), 500) : [];
-      return { endpoint: row, kept: due };
+      return { endpoint: current, kept: due };
     });
     await dispatchDeliveries(hooks.queue, hooks.log, id, kept);
     return c.json(endpointView(endpoint), 200);
@@ -190,7 +196,7 @@ function changeSummary(
     ...(url ? { host: hostOf(url) } : {}),
     ...(change.events ? { events: change.events } : {}),
     ...(change.description !== undefined ? { description: true } : {}),
-    ...(change.enabled ? { enabled: true } : {}),
+    ...(change.enabled !== undefined ? { enabled: change.enabled } : {}),
   };
 }
 

@@ -108,7 +108,8 @@ export const getDef = createRoute({
 export const updateDef = createRoute({
   method: "patch",
   path: `${base}/{endpointId}`,
-  summary: "Change an endpoint's URL, events or description, or enable it again after its circuit opened",
+  summary:
+    "Change an endpoint's URL, events or description, disable it, or enable it again (also after its circuit opened)",
   request: {
     params: EndpointParams,
     ...jsonBody(
@@ -117,7 +118,10 @@ export const updateDef = createRoute({
           url: Url.optional(),
           events: Events.optional(),
           description: z.string().trim().max(500).nullable().optional(),
-          enabled: z.literal(true).optional().openapi({ description: "Enable a disabled endpoint" }),
+          enabled: z.boolean().optional().openapi({
+            description:
+              "true: enable a disabled endpoint; false: disable it (its deliveries wait until enabled)",
+          }),
         })
         .refine((b) => Object.values(b).some((v) => v !== undefined), "nothing to change"),
     ),
