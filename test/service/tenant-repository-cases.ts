@@ -18,6 +18,7 @@ import { saveSummary, saveTurn } from "../../service/src/db/turns";
 import type { LedgerEntry, UsageCharge } from "../../service/src/db/usage";
 import { ADMIN_READS, ADMIN_WRITES } from "./tenant-admin-cases";
 import { CONSOLE_DEPLOYMENT_WIDE } from "./tenant-console-cases";
+import { SIGNIN_DEPLOYMENT_WIDE } from "./tenant-signin-cases";
 import { CONTACTS_CASES, CONTACTS_DEPLOYMENT_WIDE } from "./tenant-contacts-cases";
 import { EMAIL_CASES, EMAIL_DEPLOYMENT_WIDE } from "./tenant-email-cases";
 import { ESCALATION_CASES } from "./tenant-escalation-cases";
@@ -334,6 +335,7 @@ export const DEPLOYMENT_WIDE: Record<string, string> = {
   ...CONTACTS_DEPLOYMENT_WIDE,
   ...EMAIL_DEPLOYMENT_WIDE,
   ...CONSOLE_DEPLOYMENT_WIDE,
+  ...SIGNIN_DEPLOYMENT_WIDE,
   "client.openDatabase": "opens the pool",
   "client.isDatabaseUnavailable": "classifies errors",
   "client.databaseResponds": "readiness: select 1",
