@@ -16,7 +16,8 @@ const printed: string[] = [];
 beforeAll(async () => {
   t = await testDatabase();
   svc = await startTestService(t.db, {}, { consoleLink: (line) => printed.push(line) });
-});
+  // Starting the service migrates a fresh database: slow on a busy machine.
+}, 120_000);
 afterAll(async () => {
   await svc?.close();
   await t?.drop();

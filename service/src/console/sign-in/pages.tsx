@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import type { Child } from "hono/jsx";
 import type { AppEnv } from "../../http/app-env";
 import { Page } from "../layout";
 
@@ -64,13 +65,13 @@ function LocalHelp() {
 export function SignInProblem(props: {
   c: Context<AppEnv>;
   title: string;
-  children: unknown;
+  children: Child;
   local?: boolean;
 }) {
   return (
     <Page c={props.c} title={props.title}>
       <div class="card sign-in">
-        <p role="alert">{props.children as string}</p>
+        <p role="alert">{props.children}</p>
         {props.local ? <LocalHelp /> : null}
         <p>
           <a href="/console/sign-in">Back to sign-in</a>

@@ -77,6 +77,20 @@ export function signInRoutes(deps: ConsoleDeps, opts: SignInOptions) {
   return app;
 }
 
+/**
+ * On to the issuer's logout. Not a redirect: the sign-out form's page allows forms to post to this origin
+ * only (CSP form-action 'self'), which browsers apply to the form's redirects too. A Refresh header is a
+ * plain navigation; the page's link is there for a browser that ignores it.
+ */
+function leaveForIssuer(c: Context<AppEnv>, logout: URL) {
+  c.header("Refresh", `0;url=${logout.href}`);
+  return c.html(
+    <SignInProblem c={c} title="Signing out">
+      You are signed out of Switchboard. <a href={logout.href}>Continue to sign out at {logout.host}</a>
+    </SignInProblem>,
+  );
+}
+
 function signInMode(opts: SignInOptions): SignInMode {
   if (opts.oidc) return { kind: "oidc", issuerHost: new URL(opts.oidc.settings.issuer).host };
   return opts.localLinks ? { kind: "local" } : { kind: "none" };
@@ -156,7 +170,7 @@ async function signOut(c: Context<AppEnv>, deps: ConsoleDeps, opts: SignInOption
   const signInPage = `${publicOrigin(c, opts.publicUrl)}/console/sign-in`;
   if (opts.oidc && viewer.issuer === opts.oidc.settings.issuer) {
     const logout = await opts.oidc.endSessionUrl(ended?.idToken ?? null, signInPage);
-    if (logout) return c.redirect(logout.href, 303);
+    if (logout) return leaveForIssuer(c, logout);
   }
   return c.redirect("/console/sign-in", 303);
 }
