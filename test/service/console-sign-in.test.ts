@@ -207,6 +207,15 @@ describe("signed in", () => {
     const reused = await fetch(`${svc.url}/api/v1/admin/tenants/${alpha}/knowledge`, { headers: { cookie } });
     expect(reused.status).toBe(401);
     expect((await auditRows(db, "console.signed_out")).some((r) => r.actor === jo.email)).toBe(true);
+    // The same form again (another tab): already signed out, so on to the sign-in page, not an error.
+    const again = await fetch(`${svc.url}/console/sign-out`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ _csrf: session?.csrfToken ?? "" }),
+    });
+    expect(again.status).toBe(303);
+    expect(again.headers.get("location")).toBe("/console/sign-in");
   });
 
   test("signing out without the CSRF token changes nothing", async () => {

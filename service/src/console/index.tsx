@@ -55,6 +55,8 @@ function signedIn(sessions: ConsoleSessions): MiddlewareHandler<AppEnv> {
 }
 
 function unauthorized(c: Context<AppEnv>) {
+  // Signing out of a session that already ended (another tab, expiry) is done: on to the sign-in page.
+  if (c.req.path === "/console/sign-out") return c.redirect("/console/sign-in", 303);
   if (c.req.method === "GET")
     return c.redirect(`/console/sign-in?next=${encodeURIComponent(c.req.path)}`, 303);
   return c.json(
