@@ -260,6 +260,16 @@ export interface EnvironmentSpec {
   readonly tenantSecrets: TenantSecretsSpec;
   readonly auditLogs: AuditLogSpec;
   readonly email: EmailSpec;
+  /** The web console's sign-in; absent: no issuer (the deployed console then has no sign-in). */
+  readonly console?: ConsoleSpec;
+}
+
+/**
+ * The console's OpenID Connect issuer and client (docs/console.md, "Sign-in"): the issuer and client id are
+ * plain configuration; the client secret is the Secret Manager secret `console-oidc-client-secret`.
+ */
+export interface ConsoleSpec {
+  readonly oidc?: { readonly issuer: string; readonly clientId: string };
 }
 
 const tasksDefaults: TasksSpec = {
@@ -661,6 +671,11 @@ const SECRETS = {
     envVar: "GOOGLE_OAUTH_CLIENT_SECRET",
     description: "Google OAuth client secret of the e-mail channel (code exchange, token refresh)",
   },
+  consoleOidcClientSecret: {
+    id: "console-oidc-client-secret",
+    envVar: "OIDC_CLIENT_SECRET",
+    description: "Client secret of the web console at its OpenID Connect issuer (sign-in)",
+  },
 } as const satisfies Record<string, SecretSpec>;
 
 /** The secrets an environment's service reads: always the Intercom and signing keys, model keys by choice. */
@@ -677,6 +692,7 @@ export function secretsFor(env: EnvironmentSpec): SecretSpec[] {
     ...(env.model.gemini === "api-key" ? [SECRETS.geminiApiKey] : []),
     ...(env.model.gptTrainer ? [SECRETS.gptTrainerApiKey, SECRETS.chatbotUuid] : []),
     ...(env.email.enabled ? [SECRETS.gmailOAuthClientId, SECRETS.gmailOAuthClientSecret] : []),
+    ...(env.console?.oidc ? [SECRETS.consoleOidcClientSecret] : []),
   ];
 }
 

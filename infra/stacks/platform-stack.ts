@@ -476,6 +476,8 @@ function deploymentEnvironment(d: Deployment, addresses: Addresses): ServiceEnvi
     .set("WORKER_URL", addresses.workerUrl)
     .set("INTERNAL_AUDIENCE", addresses.workerUrl);
   if (d.notifyFrom) environment.set("NOTIFY_FROM", d.notifyFrom);
+  const oidc = d.env.console?.oidc;
+  if (oidc) environment.set("OIDC_ISSUER", oidc.issuer).set("OIDC_CLIENT_ID", oidc.clientId);
   if (model.gemini === "vertex") {
     environment.set("GOOGLE_GENAI_USE_VERTEXAI", "true").set("GOOGLE_CLOUD_LOCATION", model.vertexLocation);
   }

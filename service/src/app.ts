@@ -3,6 +3,7 @@ import type { MailboxConnections } from "./channels/email/connection";
 import type { InboundPipeline } from "./channels/pipeline/pipeline";
 import { consoleAdminPrincipal, consoleRoutes } from "./console";
 import type { ConsoleSessions } from "./console/session";
+import type { SignInOptions } from "./console/sign-in/options";
 import type { AppEnv } from "./http/app-env";
 import type { Authenticator } from "./http/auth";
 import { errorHandler, notFoundHandler } from "./http/error-handler";
@@ -48,7 +49,7 @@ export interface AppDeps extends Omit<MiddlewareOptions, "role"> {
   /** The e-mail channel's OAuth callback (connecting a mailbox); absent in tests of other parts. */
   emailOAuth?: MailboxConnections | undefined;
   /** The web console's sessions (console/session.ts); absent (or without the admin API): no console. */
-  console?: { sessions: ConsoleSessions } | undefined;
+  console?: { sessions: ConsoleSessions; signIn?: SignInOptions | undefined } | undefined;
   /** Which part of the surface this process serves. @default "all" */
   role?: MiddlewareOptions["role"];
 }
@@ -93,7 +94,11 @@ function mountRoutes(app: OpenAPIHono<AppEnv>, deps: AppDeps, role: MiddlewareOp
   const sessions = deps.admin ? deps.console?.sessions : undefined;
   const consoleSession = sessions ? consoleAdminPrincipal(sessions) : undefined;
   if (deps.admin) app.route("/", adminRoutes({ ...deps.admin, ...admin, consoleSession }));
-  if (deps.admin && sessions) app.route("/", consoleRoutes({ admin: deps.admin, sessions, log: deps.log }));
+  if (deps.admin && sessions)
+    app.route(
+      "/",
+      consoleRoutes({ admin: deps.admin, sessions, log: deps.log, signIn: deps.console?.signIn }),
+    );
   if (deps.emailOAuth) app.route("/", emailOAuthRoutes(deps.emailOAuth));
   app.route("/", widgetRoutes());
 }

@@ -278,6 +278,15 @@ export const configSchema = z.object({
   CONSOLE_SESSION_IDLE_MINUTES: int(60, 1),
   /** A console session ends this long after sign-in, used or not (hours). */
   CONSOLE_SESSION_MAX_HOURS: int(12, 1),
+  /** The OpenID Connect issuer people sign in with (its discovery document is at /.well-known/openid-configuration). Unset: the local one-time link (never in production). */
+  OIDC_ISSUER: optionalString.pipe(z.url().optional()),
+  OIDC_CLIENT_ID: optionalString,
+  /** The client's secret: may be an `sm://` reference. */
+  OIDC_CLIENT_SECRET: optionalString,
+  /** Where the issuer sends the browser back; default PUBLIC_URL (else http://localhost:PORT) + /console/auth/callback. */
+  OIDC_REDIRECT_URL: optionalString.pipe(z.url().optional()),
+  /** The scopes asked for (space-separated); `openid` and `email` are needed to match people. */
+  OIDC_SCOPES: z.string().trim().min(1).default("openid email profile"),
   // ---- end of the web console ----
   TASK_QUEUE: z.enum(["in-process", "cloud-tasks"]).default("in-process"),
   CLOUD_TASKS_QUEUE: optionalString.pipe(
@@ -475,6 +484,7 @@ function crossFieldIssues(env: Env): string[] {
   issues.push(...databaseIssues(env));
   issues.push(...jwksIssues(env));
   issues.push(...secretStoreIssues(env));
+  issues.push(...oidcIssues(env));
   return issues;
 }
 
@@ -496,6 +506,18 @@ function secretStoreIssues(env: Env): string[] {
     ];
   }
   return [];
+}
+
+/** An issuer needs the client registered with it; in production it must be reached over https. */
+function oidcIssues(env: Env): string[] {
+  const issuer = env.OIDC_ISSUER?.trim();
+  if (!issuer) return [];
+  const issues: string[] = [];
+  if (!present(env.OIDC_CLIENT_ID)) issues.push("OIDC_CLIENT_ID: is required when OIDC_ISSUER is set");
+  if (env.NODE_ENV?.trim() === "production" && !/^https:\/\//i.test(issuer)) {
+    issues.push("OIDC_ISSUER: must be an https:// URL in production");
+  }
+  return issues;
 }
 
 function databaseIssues(env: Env): string[] {

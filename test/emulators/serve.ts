@@ -10,6 +10,7 @@ import { writeFileSync } from "node:fs";
 import { signedNotification, startIntercomEmulator } from "./intercom";
 import { startEscalationSinks } from "./serve-escalations";
 import { startGmailEmulators } from "./serve-gmail";
+import { startOidcEmulator } from "./serve-oidc";
 import { startSmsEmulators } from "./serve-sms";
 import { startWebhookReceiver } from "./webhook-receiver";
 
@@ -76,6 +77,10 @@ console.log(escalations.instructions);
 const gmail = await startGmailEmulators();
 console.log(gmail.instructions);
 // ---- end of e-mail ----
+// ---- The console's sign-in: an OpenID provider whose one person is the local platform admin ----
+const oidc = await startOidcEmulator();
+console.log(oidc.instructions);
+// ---- end of the console's sign-in ----
 console.log("Ctrl-C stops the emulators.");
 
 let seen = 0;

@@ -23,6 +23,7 @@ import { CONTACTS_CASES, CONTACTS_DEPLOYMENT_WIDE } from "./tenant-contacts-case
 import { EMAIL_CASES, EMAIL_DEPLOYMENT_WIDE } from "./tenant-email-cases";
 import { ESCALATION_CASES } from "./tenant-escalation-cases";
 import { type SeededTenant, SHARED } from "./tenant-fixtures";
+import { SIGNIN_DEPLOYMENT_WIDE } from "./tenant-signin-cases";
 import { SMS_CASES } from "./tenant-sms-cases";
 import { USAGE_CASES } from "./tenant-usage-cases";
 import { CALL_CASES } from "./tenant-voice-cases";
@@ -338,6 +339,7 @@ export const DEPLOYMENT_WIDE: Record<string, string> = {
   ...CONTACTS_DEPLOYMENT_WIDE,
   ...EMAIL_DEPLOYMENT_WIDE,
   ...CONSOLE_DEPLOYMENT_WIDE,
+  ...SIGNIN_DEPLOYMENT_WIDE,
   "client.openDatabase": "opens the pool",
   "client.isDatabaseUnavailable": "classifies errors",
   "client.databaseResponds": "readiness: select 1",

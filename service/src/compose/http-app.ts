@@ -9,6 +9,7 @@ import type { Logger } from "../logger";
 import type { InternalAuthOptions } from "../middleware/internal-auth";
 import type { SecretStore } from "../ports/secret-store";
 import type { Channels } from "./channels";
+import { consoleSignIn } from "./console-sign-in";
 import type { EmailParts } from "./email";
 import type { EmailInbound } from "./email-inbound";
 import type { EscalationParts } from "./escalations";
@@ -122,6 +123,7 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
         maxAgeSeconds: config.CONSOLE_SESSION_MAX_HOURS * 3600,
         publicUrl: config.PUBLIC_URL,
       }),
+      signIn: consoleSignIn(config),
     },
     googleCloudProject: config.GOOGLE_CLOUD_PROJECT,
     trustedProxyHops: config.TRUSTED_PROXY_HOPS,

@@ -14,6 +14,7 @@ import type { SecretSource } from "../ports/secret-source";
 import type { SecretStore } from "../ports/secret-store";
 import { drain, exitOnSignals, listen, type Server } from "../server";
 import { buildChannels, type Channels } from "./channels";
+import { announceConsoleSignIn } from "./console-sign-in";
 import { buildEmail } from "./email";
 import { buildEmailInbound } from "./email-inbound";
 import { buildFollowUp } from "./follow-up";
@@ -42,6 +43,11 @@ export interface StartOptions {
   secretManagerClientOptions?: SecretManagerClientOptions;
   /** Cloud Tasks client options (tests point the real client at the emulator). */
   cloudTasksClientOptions?: CloudTasksClientOptions;
+  /**
+   * Where the console's one-time sign-in link is printed (no OIDC_ISSUER, not production). Default: stderr
+   * under NODE_ENV=development (`npm start`); none otherwise, so tests of other parts make no link.
+   */
+  consoleLink?: (line: string) => void;
   /** Register SIGTERM/SIGINT handlers (the real process only). */
   handleSignals?: boolean;
 }
@@ -173,6 +179,7 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       },
       `Switchboard listening on http://localhost:${port}`,
     );
+    await announceConsoleSignIn(config, { sql: db.sql, log, port, print: consoleLinkPrinter(config, opts) });
     const close = closer({ server, channels, secrets, db, log, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
     const closeAll = async () => {
       await close();
@@ -192,6 +199,12 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
     await db.close(1).catch(() => {});
     throw error;
   }
+}
+
+function consoleLinkPrinter(config: Config, opts: StartOptions) {
+  if (opts.consoleLink) return opts.consoleLink;
+  if (config.NODE_ENV !== "development") return undefined;
+  return (line: string) => process.stderr.write(`${line}\n`);
 }
 
 interface WorkDeps {

@@ -1,6 +1,7 @@
 import type { Logger } from "../logger";
 import type { AdminDeps } from "../routes/admin/deps";
 import type { ConsoleSessions } from "./session";
+import type { SignInOptions } from "./sign-in/options";
 
 /** What the console is built from (compose/http-app.ts hands it in). */
 export interface ConsoleDeps {
@@ -8,4 +9,6 @@ export interface ConsoleDeps {
   admin: Omit<AdminDeps, "auth" | "adminApiKey">;
   sessions: ConsoleSessions;
   log: Logger;
+  /** How people sign in (console/sign-in/); absent: the sign-in page says none is configured. */
+  signIn?: SignInOptions | undefined;
 }

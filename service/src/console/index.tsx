@@ -12,6 +12,7 @@ import { auditPages } from "./pages/audit";
 import { platformTenantPages } from "./pages/platform-tenants";
 import { usagePages } from "./pages/usage";
 import { type ConsoleSessions, principalOf, requireCsrf, tenantOfAdminPath } from "./session";
+import { signInRoutes } from "./sign-in/routes";
 
 export type { ConsoleDeps } from "./deps";
 
@@ -40,6 +41,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
   app.route("/", platformTenantPages(deps));
   app.route("/", auditPages(deps));
   app.route("/", adminPages(deps));
+  app.route("/", signInRoutes(deps, deps.signIn ?? { localLinks: false }));
   // Last: a console path no page answered is a page saying so (the app's own 404 is JSON).
   app.all("/console/*", () => {
     throw new AppError(404, "not_found", "There is no such page in the console.");
@@ -61,6 +63,8 @@ function signedIn(sessions: ConsoleSessions): MiddlewareHandler<AppEnv> {
 }
 
 function unauthorized(c: Context<AppEnv>) {
+  // Signing out of a session that already ended (another tab, expiry) is done: on to the sign-in page.
+  if (c.req.path === "/console/sign-out") return c.redirect("/console/sign-in", 303);
   if (c.req.method === "GET")
     return c.redirect(`/console/sign-in?next=${encodeURIComponent(c.req.path)}`, 303);
   return c.json(

@@ -100,3 +100,79 @@ export function membershipsOf(
       order by u.tenant_id nulls first, t.name`,
   );
 }
+
+/** An OpenID Connect authorization in flight, keyed by the hash of its browser-binding cookie. */
+export interface ConsoleAuthorization {
+  state: string;
+  nonce: string;
+  codeVerifier: string;
+  returnTo: string | null;
+}
+
+export function saveConsoleAuthorization(
+  sql: Sql,
+  browserHash: Buffer,
+  a: ConsoleAuthorization & { ttlSeconds: number },
+): Promise<void> {
+  return asPlatform(async () => {
+    // Old rows go on the way: abandoned sign-ins would otherwise pile up (nothing else sweeps them).
+    await sql`delete from console_authorizations where expires_at < now()`;
+    await sql`
+      insert into console_authorizations (browser_hash, state, nonce, code_verifier, return_to, expires_at)
+      values (${browserHash}, ${a.state}, ${a.nonce}, ${a.codeVerifier}, ${a.returnTo},
+        now() + ${`${a.ttlSeconds} seconds`}::interval)
+      on conflict (browser_hash) do update set state = excluded.state, nonce = excluded.nonce,
+        code_verifier = excluded.code_verifier, return_to = excluded.return_to, expires_at = excluded.expires_at`;
+  });
+}
+
+/** Takes the browser's authorization (single use: deleted in the same statement); undefined if none or expired. */
+export function takeConsoleAuthorization(
+  sql: Sql,
+  browserHash: Buffer,
+): Promise<ConsoleAuthorization | undefined> {
+  return asPlatform(async () => {
+    const [row] = await sql<(ConsoleAuthorization & { live: boolean })[]>`
+      delete from console_authorizations where browser_hash = ${browserHash}
+      returning state, nonce, code_verifier, return_to, expires_at > now() as live`;
+    if (!row?.live) return undefined;
+    const { live: _, ...authorization } = row;
+    return authorization;
+  });
+}
+
+/** A one-time sign-in link's hash for a person (the local platform admin); valid `ttlSeconds`. */
+export function createConsoleSignInLink(
+  sql: Sql,
+  link: { tokenHash: Buffer; subject: string; email: string; ttlSeconds: number },
+): Promise<void> {
+  return asPlatform(async () => {
+    await sql`
+      insert into console_sign_in_links (token_hash, subject, email, expires_at)
+      values (${link.tokenHash}, ${link.subject}, ${link.email}, now() + ${`${link.ttlSeconds} seconds`}::interval)`;
+  });
+}
+
+/** Uses a link: the first caller of a live one gets its person, everyone after (or too late) nothing. */
+export function useConsoleSignInLink(
+  sql: Sql,
+  tokenHash: Buffer,
+): Promise<{ subject: string; email: string | null } | undefined> {
+  return asPlatform(async () => {
+    const [row] = await sql<{ subject: string; email: string | null }[]>`
+      update console_sign_in_links set used_at = now()
+      where token_hash = ${tokenHash} and used_at is null and expires_at > now()
+      returning subject, email`;
+    return row;
+  });
+}
+
+/** The local platform admin of a deployment without an issuer (no-op when listed already). */
+export function ensurePlatformAdmin(sql: Sql, person: { subject: string; email: string }): Promise<void> {
+  return asPlatform(async () => {
+    await sql`
+      insert into tenant_users (tenant_id, subject, email, role)
+      values (null, ${person.subject}, ${person.email}, 'platform_admin')
+      on conflict do nothing`;
+  });
+}
