@@ -19,6 +19,7 @@ import type { LedgerEntry, UsageCharge } from "../../service/src/db/usage";
 import { ADMIN_READS, ADMIN_WRITES } from "./tenant-admin-cases";
 import { CONSOLE_DEPLOYMENT_WIDE } from "./tenant-console-cases";
 import { CONTACTS_CASES, CONTACTS_DEPLOYMENT_WIDE } from "./tenant-contacts-cases";
+import { CONVERSATION_CASES, CONVERSATIONS_DEPLOYMENT_WIDE } from "./tenant-conversations-cases";
 import { EMAIL_CASES, EMAIL_DEPLOYMENT_WIDE } from "./tenant-email-cases";
 import { ESCALATION_CASES } from "./tenant-escalation-cases";
 import { type SeededTenant, SHARED } from "./tenant-fixtures";
@@ -323,6 +324,7 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
   ...ESCALATION_CASES,
   ...EMAIL_CASES,
   ...CALL_CASES,
+  ...CONVERSATION_CASES,
   ...purges,
 };
 
@@ -334,6 +336,7 @@ export const DEPLOYMENT_WIDE: Record<string, string> = {
   ...CONTACTS_DEPLOYMENT_WIDE,
   ...EMAIL_DEPLOYMENT_WIDE,
   ...CONSOLE_DEPLOYMENT_WIDE,
+  ...CONVERSATIONS_DEPLOYMENT_WIDE,
   "client.openDatabase": "opens the pool",
   "client.isDatabaseUnavailable": "classifies errors",
   "client.databaseResponds": "readiness: select 1",
