@@ -52,3 +52,43 @@ export async function seedConversations(db: Database, tenantId: string, o: SeedO
       and split_part(s.identity_id, '-', 2)::int % 25 = 0`;
   await sql`analyze sessions`;
 }
+
+/** One person on four channels: a web chat, texts, an e-mail, a phone call; the texts escalated. */
+export async function seedPerson(db: Database, tenantId: string) {
+  const sql = raw(db);
+  const [ada] = await sql<{ id: string }[]>`
+    insert into contacts (tenant_id, name, phone, email, channels)
+    values (${tenantId}, 'Ada Lovelace', '+15550001111', 'ada@example.com', '{web,sms,email,voice}') returning id`;
+  const at = (minutes: number) => new Date(Date.parse("2025-06-01T10:00:00Z") + minutes * 60_000);
+  const sessions: Record<string, string> = {};
+  for (const [channel, minutes, words] of [
+    ["web", 0, "web: do you open on Sundays?"],
+    ["sms", 10, "sms: I want to book a table"],
+    ["email", 30, "email: please send the invoice"],
+  ] as const) {
+    const [s] = await sql<{ id: string }[]>`
+      insert into sessions (id, tenant_id, identity_id, channel, turns, contact_id, created_at, updated_at)
+      values (gen_random_uuid(), ${tenantId}, ${`ada-${channel}`}, ${channel}, 1, ${ada?.id ?? null},
+              ${at(minutes)}, ${at(minutes + 1)}) returning id`;
+    sessions[channel] = s?.id ?? "";
+    await sql`
+      insert into messages (tenant_id, session_id, role, content, tokens, created_at)
+      values (${tenantId}, ${s?.id ?? null}, 'user', ${words}, 3, ${at(minutes)}),
+             (${tenantId}, ${s?.id ?? null}, 'assistant', ${`reply to ${channel}`}, 3, ${at(minutes)})`;
+  }
+  await sql`
+    insert into calls (tenant_id, call_control_id, contact_id, transcript, created_at)
+    values (${tenantId}, 'cc-ada', ${ada?.id ?? null}, ${sql.json([
+      { role: "user", text: "voice: is my table ready?", createdAt: at(20).toISOString() },
+      { role: "tool", text: "lookup_booking()", createdAt: at(20).toISOString() },
+      { role: "assistant", text: "voice reply: yes", createdAt: at(21).toISOString() },
+    ])}, ${at(20)})`;
+  await sql`
+    insert into escalations (tenant_id, channel, conversation_id, session_id, contact_id, reason, summary, created_at)
+    values (${tenantId}, 'sms', ${sessions.sms ?? ""}, ${sessions.sms ?? null}, ${ada?.id ?? null},
+            'asked for a person', 'wants a table for six', ${at(12)})`;
+  await sql`
+    insert into leads (tenant_id, contact_id, intent, summary, source_channel, source_kind, source_id)
+    values (${tenantId}, ${ada?.id ?? null}, 'booking', 'table for six', 'sms', 'session', ${sessions.sms ?? ""})`;
+  return { contactId: ada?.id ?? "", sessions };
+}
