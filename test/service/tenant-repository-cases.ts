@@ -20,6 +20,7 @@ import { ADMIN_READS, ADMIN_WRITES } from "./tenant-admin-cases";
 import { CHANNEL_TRAFFIC_CASES } from "./tenant-channel-traffic-cases";
 import { CONSOLE_DEPLOYMENT_WIDE } from "./tenant-console-cases";
 import { CONTACTS_CASES, CONTACTS_DEPLOYMENT_WIDE } from "./tenant-contacts-cases";
+import { CONVERSATION_CASES, CONVERSATIONS_DEPLOYMENT_WIDE } from "./tenant-conversations-cases";
 import { EMAIL_CASES, EMAIL_DEPLOYMENT_WIDE } from "./tenant-email-cases";
 import { ESCALATION_CASES } from "./tenant-escalation-cases";
 import { type SeededTenant, SHARED } from "./tenant-fixtures";
@@ -328,6 +329,7 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
   ...CHANNEL_TRAFFIC_CASES,
   ...CALL_CASES,
   ...USAGE_CASES,
+  ...CONVERSATION_CASES,
   ...purges,
 };
 
@@ -340,6 +342,7 @@ export const DEPLOYMENT_WIDE: Record<string, string> = {
   ...EMAIL_DEPLOYMENT_WIDE,
   ...CONSOLE_DEPLOYMENT_WIDE,
   ...SIGNIN_DEPLOYMENT_WIDE,
+  ...CONVERSATIONS_DEPLOYMENT_WIDE,
   "client.openDatabase": "opens the pool",
   "client.isDatabaseUnavailable": "classifies errors",
   "client.databaseResponds": "readiness: select 1",

@@ -9,6 +9,9 @@ import { consoleErrorHandler } from "./errors";
 import { tenantPath } from "./layout";
 import { adminPages } from "./pages/admin-pages";
 import { auditPages } from "./pages/audit";
+import { contactPages } from "./pages/contacts";
+import { conversationPages } from "./pages/conversations";
+import { leadPages } from "./pages/leads";
 import { platformTenantPages } from "./pages/platform-tenants";
 import { usagePages } from "./pages/usage";
 import { type ConsoleSessions, principalOf, requireCsrf, tenantOfAdminPath } from "./session";
@@ -42,6 +45,9 @@ export function consoleRoutes(deps: ConsoleDeps) {
   app.route("/", auditPages(deps));
   app.route("/", adminPages(deps));
   app.route("/", signInRoutes(deps, deps.signIn ?? { localLinks: false }));
+  app.route("/", conversationPages(deps));
+  app.route("/", contactPages(deps));
+  app.route("/", leadPages(deps));
   // Last: a console path no page answered is a page saying so (the app's own 404 is JSON).
   app.all("/console/*", () => {
     throw new AppError(404, "not_found", "There is no such page in the console.");
