@@ -21,6 +21,7 @@ import { CONSOLE_DEPLOYMENT_WIDE } from "./tenant-console-cases";
 import { CONTACTS_CASES, CONTACTS_DEPLOYMENT_WIDE } from "./tenant-contacts-cases";
 import { EMAIL_CASES, EMAIL_DEPLOYMENT_WIDE } from "./tenant-email-cases";
 import { ESCALATION_CASES } from "./tenant-escalation-cases";
+import { ESCALATION_REPLY_CASES } from "./tenant-escalation-reply-cases";
 import { type SeededTenant, SHARED } from "./tenant-fixtures";
 import { SMS_CASES } from "./tenant-sms-cases";
 import { CALL_CASES } from "./tenant-voice-cases";
@@ -321,6 +322,7 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
   ...WEBHOOK_CASES,
   ...CONTACTS_CASES,
   ...ESCALATION_CASES,
+  ...ESCALATION_REPLY_CASES,
   ...EMAIL_CASES,
   ...CALL_CASES,
   ...purges,
