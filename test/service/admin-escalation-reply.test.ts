@@ -161,6 +161,38 @@ describe("answering an escalated SMS conversation", () => {
   });
 });
 
+describe("when the provider refuses", () => {
+  test("a refusal sends nothing and the same replyId may try again, then sends once", async () => {
+    const phone = "+15557650106";
+    const escalation = await escalated(phone);
+    const agent = await consoleLogin(world.db, { role: "agent", tenantId: world.tenant.id });
+    // The handoff notice went out first, so the fault below is the reply's.
+    await eventually(
+      () => sentTo(phone),
+      (t) => t.length === 1,
+    );
+    const body = { text: "Sorry for the wait: it is sorted.", replyId: randomUUID() };
+    world.twilio.failNext({ status: 500, times: 10 });
+    const refused = await reply(agent, world.tenant.id, escalation.id, body);
+    expect(refused.status).toBe(502);
+    expect((await json(refused)).error.code).toBe("upstream_refused");
+    world.twilio.reset();
+    const retried = await reply(agent, world.tenant.id, escalation.id, body);
+    expect(await json(retried)).toMatchObject({ status: "sent", duplicate: false });
+    expect(sentTo(phone).filter((t) => t.body === body.text)).toHaveLength(1);
+  });
+
+  test("a customer who opted out gets nothing; the reply says why", async () => {
+    const phone = "+15557650107";
+    const escalation = await escalated(phone);
+    world.twilio.optOut(phone);
+    const agent = await consoleLogin(world.db, { role: "agent", tenantId: world.tenant.id });
+    const res = await reply(agent, world.tenant.id, escalation.id, { text: "Hello?", replyId: randomUUID() });
+    expect(await json(res)).toMatchObject({ status: "failed", outcome: "opted_out" });
+    expect(sentTo(phone).map((t) => t.body)).not.toContain("Hello?");
+  });
+});
+
 describe("answering other channels", () => {
   test("a web chat's answer is stored in its session for the widget's next read", async () => {
     const sessionId = randomUUID();
