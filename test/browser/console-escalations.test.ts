@@ -96,7 +96,9 @@ describe.skipIf(!hasChromium)("the escalation queue in a browser", () => {
       .getByRole("button", { name: /^Claim/ });
     await claim.waitFor();
     // Nothing wider than the screen: the table stacks its cells.
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = (await page.evaluate(
+      "document.documentElement.scrollWidth - window.innerWidth",
+    )) as number;
     expect(overflow).toBeLessThanOrEqual(0);
     expect(await claim.isVisible()).toBe(true);
     await expectAccessible(page, "the queue on a phone");
