@@ -33,9 +33,17 @@ export function ageOf(since: Date, now = new Date()): string {
   return hours < 48 ? `${hours} h` : `${Math.floor(hours / 24)} d`;
 }
 
+/** Escalation and reply statuses as badges: waiting is amber, done is green, failed is red. */
+const TONE: Record<string, string> = {
+  open: "warn",
+  pending: "warn",
+  resolved: "ok",
+  sent: "ok",
+  failed: "danger",
+};
+
 export function StatusBadge(props: { status: string }) {
-  const tone = props.status === "open" ? "warn" : props.status === "claimed" ? "" : "ok";
-  return <span class={`badge ${tone}`.trim()}>{props.status}</span>;
+  return <span class={`badge ${TONE[props.status] ?? ""}`.trim()}>{props.status}</span>;
 }
 
 /** The queue's table; `viewer` is the signed-in person's actor id (their claims say "you"). */
