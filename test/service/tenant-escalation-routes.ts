@@ -60,6 +60,22 @@ export const ESCALATION_ROUTES: RouteRow[] = [
     as: "aAdmin",
   },
   {
+    name: "answer B's escalation by id",
+    route: `POST ${E}/{escalationId}/reply`,
+    path: ({ a, b }) => `${T}/${a.id}/escalations/${b.escalationId}/reply`,
+    body: () => ({ text: "alpha answer", replyId: "0b1e55ed-0000-4000-8000-0000000a1fa0" }),
+    status: [404],
+    as: "aAdmin",
+  },
+  {
+    name: "answer B's escalation",
+    route: `POST ${E}/{escalationId}/reply`,
+    path: ({ b }) => `${T}/${b.id}/escalations/${b.escalationId}/reply`,
+    body: () => ({ text: "alpha answer", replyId: "0b1e55ed-0000-4000-8000-0000000a1fa1" }),
+    status: [404],
+    as: "aAdmin",
+  },
+  {
     name: "set B's Slack webhook",
     route: `PUT ${E}/slack-webhook`,
     path: ({ b }) => `${T}/${b.id}/escalations/slack-webhook`,

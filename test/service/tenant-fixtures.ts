@@ -26,6 +26,7 @@ import { createLogger } from "../../service/src/logger";
 import { type ContactsSeed, seedContacts } from "./tenant-contacts-seed";
 import { seedEmail } from "./tenant-email-cases";
 import { seedEscalations } from "./tenant-escalation-cases";
+import { seedEscalationReplies } from "./tenant-escalation-reply-cases";
 import { seedWebhooks, type WebhookSeed } from "./tenant-webhooks-seed";
 
 /**
@@ -292,6 +293,7 @@ export async function seedTenant(sql: Sql, stack: ModelStack, slug: string): Pro
     const secrets = await secret(sql, tenant.id);
     const texts = await sms(sql, marker);
     const escalated = await seedEscalations(sql, marker);
+    await seedEscalationReplies(sql, escalated.escalationId, marker);
     const calls = await call(sql, marker, texts.smsContactId);
     await erasure(sql, marker);
     const webhooks = await seedWebhooks(sql, marker);

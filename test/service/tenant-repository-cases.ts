@@ -23,6 +23,7 @@ import { CONTACTS_CASES, CONTACTS_DEPLOYMENT_WIDE } from "./tenant-contacts-case
 import { CONVERSATION_CASES, CONVERSATIONS_DEPLOYMENT_WIDE } from "./tenant-conversations-cases";
 import { EMAIL_CASES, EMAIL_DEPLOYMENT_WIDE } from "./tenant-email-cases";
 import { ESCALATION_CASES } from "./tenant-escalation-cases";
+import { ESCALATION_REPLY_CASES } from "./tenant-escalation-reply-cases";
 import { type SeededTenant, SHARED } from "./tenant-fixtures";
 import { SIGNIN_DEPLOYMENT_WIDE } from "./tenant-signin-cases";
 import { SMS_CASES } from "./tenant-sms-cases";
@@ -325,6 +326,7 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
   ...WEBHOOK_CASES,
   ...CONTACTS_CASES,
   ...ESCALATION_CASES,
+  ...ESCALATION_REPLY_CASES,
   ...EMAIL_CASES,
   ...CHANNEL_TRAFFIC_CASES,
   ...CALL_CASES,

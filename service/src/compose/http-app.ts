@@ -1,4 +1,5 @@
 import { createApp } from "../app";
+import { AgentReplies } from "../channels/pipeline/agent-reply";
 import { type Config, internalAudience, VERSION } from "../config";
 import { consoleSessions } from "../console/session";
 import type { Database } from "../db/client";
@@ -113,6 +114,7 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
       webhooks: parts.webhooks?.admin,
       events: parts.events,
       escalations: parts.escalation?.escalations,
+      agentReplies: new AgentReplies({ sql: db.sql, channels: channels.pipeline }),
       slackHosts: config.SLACK_WEBHOOK_HOSTS,
       email: parts.email?.connections,
     },

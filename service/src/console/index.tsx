@@ -11,6 +11,7 @@ import { adminPages } from "./pages/admin-pages";
 import { auditPages } from "./pages/audit";
 import { contactPages } from "./pages/contacts";
 import { conversationPages } from "./pages/conversations";
+import { escalationPages } from "./pages/escalations";
 import { leadPages } from "./pages/leads";
 import { platformTenantPages } from "./pages/platform-tenants";
 import { usagePages } from "./pages/usage";
@@ -48,6 +49,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
   app.route("/", conversationPages(deps));
   app.route("/", contactPages(deps));
   app.route("/", leadPages(deps));
+  app.route("/", escalationPages(deps));
   // Last: a console path no page answered is a page saying so (the app's own 404 is JSON).
   app.all("/console/*", () => {
     throw new AppError(404, "not_found", "There is no such page in the console.");

@@ -92,7 +92,10 @@ export async function readAdmission(sql: Sql, query: AdmissionQuery): Promise<Ad
          and ((period = 'day' and period_start = ${query.day}::date)
            or (period = 'month' and period_start = ${query.month}::date))) as used,
       (select coalesce(json_agg(json_build_object(
-           'id', m.id::text, 'role', m.role, 'content', m.content, 'tokens', m.tokens) order by m.id), '[]')
+           'id', m.id::text,
+           -- A person's answer (00019) is the assistant's side of the conversation to the model.
+           'role', case when m.role = 'agent' then 'assistant' else m.role end,
+           'content', m.content, 'tokens', m.tokens) order by m.id), '[]')
        from s join messages m on m.session_id = s.id and m.id > s.summarized_through) as history,
       s.*
     from (values (1)) as one left join s on true`;

@@ -1,7 +1,9 @@
 import type { StoredMessage } from "../domain/turn";
 import type { Sql } from "./client";
 
-export interface MessageRow extends StoredMessage {
+export interface MessageRow extends Omit<StoredMessage, "role"> {
+  /** `agent`: a person of the tenant answered (migration 00019). */
+  role: StoredMessage["role"] | "agent";
   model: string | null;
   createdAt: Date;
 }

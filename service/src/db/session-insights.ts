@@ -31,7 +31,7 @@ export async function sessionLines(
   limit: number,
 ): Promise<{ role: "user" | "assistant"; text: string }[]> {
   const rows = await sql<{ role: "user" | "assistant"; text: string }[]>`
-    select role, content as text from messages
+    select case when role = 'agent' then 'assistant' else role end as role, content as text from messages
     where session_id = ${sessionId} and id <= ${through}::bigint
     order by messages.id desc limit ${limit}`;
   return rows.reverse();

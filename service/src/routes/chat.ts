@@ -93,7 +93,9 @@ const MessagesResponse = z
     messages: z.array(
       z.object({
         id: z.string(),
-        role: z.enum(["user", "assistant"]),
+        role: z
+          .enum(["user", "assistant", "agent"])
+          .openapi({ description: "`agent`: a person of the team" }),
         content: z.string(),
         model: z.string().nullable(),
         createdAt: z.string(),

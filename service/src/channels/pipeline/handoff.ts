@@ -96,7 +96,8 @@ async function handoffContext(
     context: {
       reason,
       summary: session?.summary ?? null,
-      recent: recent.map((m) => ({ role: m.role, content: m.content })),
+      // A person's earlier answer reads as the assistant's side for whoever takes over now.
+      recent: recent.map((m) => ({ role: m.role === "user" ? "user" : "assistant", content: m.content })),
     },
     sessionId: session?.id ?? null,
   };

@@ -84,6 +84,8 @@ interface Runner {
 export class InboundPipeline {
   private queue: TaskQueue | undefined;
   private readonly runners = new Map<string, Runner>();
+  /** The registered channels as given (a runner keeps only what the inbound side needs). */
+  private readonly channels = new Map<string, QueuedChannel<unknown>>();
 
   constructor(
     private readonly deps: {
@@ -104,6 +106,7 @@ export class InboundPipeline {
    */
   register<View>(channel: QueuedChannel<View>, opts: { tenantId?: string } = {}): this {
     this.runners.set(channel.name, this.runnerOf(channel, opts.tenantId ?? DEFAULT_TENANT_ID));
+    this.channels.set(channel.name, channel as QueuedChannel<unknown>);
     return this;
   }
 
@@ -133,6 +136,16 @@ export class InboundPipeline {
   /** Every channel whose rows are claimed and swept here: the registered ones and the connectable ones. */
   private channelNames(): string[] {
     return [...new Set([...this.runners.keys(), ...(this.deps.connected?.names ?? [])])];
+  }
+
+  /**
+   * The channel that answers `tenantId`'s conversations on `name`, with its sender: a person's reply to an
+   * escalation goes out through it (agent-reply.ts). In the tenant's scope.
+   */
+  async channelFor(name: QueuedChannelName, tenantId: string): Promise<QueuedChannel<unknown> | undefined> {
+    const registered = this.channels.get(name);
+    if (registered && this.runners.get(name)?.tenantId === tenantId) return registered;
+    return this.deps.connected?.ofTenant(name, tenantId);
   }
 
   /** The queue calls back into `process`, so it is attached after construction. */

@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { MailboxConnections } from "../../channels/email/connection";
+import type { AgentReplies } from "../../channels/pipeline/agent-reply";
 import type { Sql } from "../../db/client";
 import type { AdminPrincipal } from "../../domain/identity";
 import type { EngineSettings } from "../../engine/conversation-engine";
@@ -35,6 +36,8 @@ export interface AdminDeps {
   events: OutboundEvents;
   /** Escalations (routes/admin/escalations.ts); absent: those routes are not served. */
   escalations?: TenantEscalations | undefined;
+  /** A person's answers to escalated conversations, out through the channels' senders; absent: not served. */
+  agentReplies?: AgentReplies | undefined;
   /** The hosts a tenant's Slack webhook may be on (SLACK_WEBHOOK_HOSTS). */
   slackHosts?: readonly string[] | undefined;
   /** Tenants' Gmail mailboxes (routes/admin/email.ts); absent: those routes answer not configured. */

@@ -10,6 +10,7 @@ import { contactDirectoryRoutes } from "./contact-directory";
 import { contactRoutes } from "./contacts";
 import type { AdminDeps } from "./deps";
 import { emailRoutes } from "./email";
+import { escalationReplyRoutes } from "./escalation-reply";
 import { escalationRoutes } from "./escalations";
 import { knowledgeRoutes } from "./knowledge";
 import { leadRoutes } from "./leads";
@@ -60,5 +61,7 @@ export function adminRoutes(deps: AdminDeps) {
       "/",
       escalationRoutes({ ...deps, escalations, slackHosts: deps.slackHosts ?? ["hooks.slack.com"] }),
     );
+  const replies = deps.agentReplies;
+  if (escalations && replies) app.route("/", escalationReplyRoutes({ ...deps, escalations, replies }));
   return app;
 }
