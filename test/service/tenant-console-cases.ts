@@ -8,6 +8,8 @@ export const CONSOLE_DEPLOYMENT_WIDE: Record<string, string> = {
   "platform-console.createConsoleSession": "a person's session (no tenant's data)",
   "platform-console.touchConsoleSession": "a person's session (no tenant's data)",
   "platform-console.revokeConsoleSession": "a person's session (no tenant's data)",
-  "platform-console.setConsoleTenant": "a person's session; the caller checked the tenant (console/access.ts)",
-  "platform-console.membershipsOf": "finds a signed-in person's tenants by subject or e-mail, across tenants by design",
+  "platform-console.setConsoleTenant":
+    "a person's session; the caller checked the tenant (console/access.ts)",
+  "platform-console.membershipsOf":
+    "finds a signed-in person's tenants by subject or e-mail, across tenants by design",
 };

@@ -9,6 +9,7 @@ import type { TenantDirectory } from "../../engine/tenant-directory";
 import type { AppEnv } from "../../http/app-env";
 import type { Authenticator } from "../../http/auth";
 import type { SecretStore } from "../../ports/secret-store";
+import type { SettingsTrials } from "./settings-try";
 import type { WebhookAdminDeps } from "./webhook-deps";
 
 /** What the admin API is built from (compose/http-app.ts hands it in). */
@@ -39,6 +40,8 @@ export interface AdminDeps {
   slackHosts?: readonly string[] | undefined;
   /** Tenants' Gmail mailboxes (routes/admin/email.ts); absent: those routes answer not configured. */
   email?: MailboxConnections | undefined;
+  /** "Try it" turns on draft settings (routes/admin/settings-try.ts); absent: that route is not served. */
+  trials?: SettingsTrials | undefined;
   /** A signed-in console browser (console/index.tsx `consoleAdminPrincipal`): its cookie is a credential. */
   consoleSession?: ((c: Context<AppEnv>) => Promise<AdminPrincipal | undefined>) | undefined;
 }
