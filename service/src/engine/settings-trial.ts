@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { searchKnowledge } from "../db/knowledge";
 import { recordModelCall } from "../db/usage";
+import type { Tenant, TenantSettings } from "../domain/tenant";
 import type { TurnResult } from "../domain/turn";
 import type { GenerateRequest, GenerateResult } from "../ports/model-provider";
 import { redactPii } from "../redaction";
@@ -28,6 +29,11 @@ export interface TrialAnswer {
 export interface TrialRequest {
   message: string;
   actor: string;
+}
+
+/** Runs a turn on draft settings without saving anything of it (tenant-engines.ts `trial`). */
+export interface SettingsTrials {
+  trial(tenant: Tenant, draft: TenantSettings, request: TrialRequest): Promise<TrialAnswer>;
 }
 
 /**

@@ -5,11 +5,11 @@ import type { AdminPrincipal } from "../../domain/identity";
 import type { EngineSettings } from "../../engine/conversation-engine";
 import type { TenantEscalations } from "../../engine/escalations";
 import type { OutboundEvents } from "../../engine/follow-up";
+import type { SettingsTrials } from "../../engine/settings-trial";
 import type { TenantDirectory } from "../../engine/tenant-directory";
 import type { AppEnv } from "../../http/app-env";
 import type { Authenticator } from "../../http/auth";
 import type { SecretStore } from "../../ports/secret-store";
-import type { SettingsTrials } from "./settings-try";
 import type { WebhookAdminDeps } from "./webhook-deps";
 
 /** What the admin API is built from (compose/http-app.ts hands it in). */

@@ -1,19 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { countRequest } from "../../db/rate-limits";
 import { inTenant } from "../../db/tenant-scope";
-import { applySettingsPatch, type Tenant, type TenantSettings } from "../../domain/tenant";
-import type { TrialAnswer, TrialRequest } from "../../engine/settings-trial";
+import { applySettingsPatch } from "../../domain/tenant";
+import type { SettingsTrials } from "../../engine/settings-trial";
 import { AppError } from "../../http/errors";
 import { createRouter } from "../../http/router";
 import { recordAction, requireTenantRole } from "./access";
 import type { AdminDeps } from "./deps";
 import { errorResponses, jsonBody, jsonContent, TenantParams } from "./schemas";
 import { invalidSettings } from "./settings-view";
-
-/** Runs a turn on draft settings without saving anything of it (engine/tenant-engines.ts `trial`). */
-export interface SettingsTrials {
-  trial(tenant: Tenant, draft: TenantSettings, request: TrialRequest): Promise<TrialAnswer>;
-}
 
 /** "Try it" turns a person may run a minute: each spends model tokens. */
 export const TRIALS_PER_MINUTE = 20;
