@@ -7,6 +7,7 @@ import { consoleAssetRoutes } from "./assets";
 import type { ConsoleDeps } from "./deps";
 import { consoleErrorHandler } from "./errors";
 import { tenantPath } from "./layout";
+import { assistantPages } from "./pages/assistant-pages";
 import { type ConsoleSessions, principalOf, requireCsrf, tenantOfAdminPath } from "./session";
 
 export type { ConsoleDeps } from "./deps";
@@ -32,6 +33,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
   });
   app.get("/console/t/:tenantId", (c) => c.redirect(tenantPath(c.req.param("tenantId"), "escalations"), 303));
   // The pages, one module per concern (console/pages/): each serves its own paths.
+  app.route("/", assistantPages(deps));
   // Last: a console path no page answered is a page saying so (the app's own 404 is JSON).
   app.all("/console/*", () => {
     throw new AppError(404, "not_found", "There is no such page in the console.");
