@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type AdminService, adminSuite, asKey, createTenant, json } from "./admin-helpers";
 import { type ConsoleLogin, consoleHeaders, consoleLogin } from "./console-helpers";
+import { raw } from "./helpers";
 
 /** The assistant, knowledge and widget pages as served: roles, tenant isolation, escaping, CSRF. */
 
@@ -98,5 +99,31 @@ describe("the assistant, knowledge and widget pages", () => {
     expect(preview).toContain(`data-tenant="${tenant.widgetKey}"`);
     expect(preview).toContain('data-title="&lt;b&gt;Hi"');
     expect(preview).not.toContain("data-color");
+  });
+
+  test("each answer records its documents and whether it was sure; the knowledge page counts them", async () => {
+    const hours = "# Opening hours\n\nThe alpha shop opens at 8am on weekdays.";
+    const put = await svc.call("PUT", `/api/v1/admin/tenants/${alpha}/knowledge/hours`, hours, {
+      ...asKey,
+      "content-type": "text/markdown",
+    });
+    expect(put.status).toBe(200);
+    const tenant = await json(await svc.call("GET", `/api/v1/admin/tenants/${alpha}`, undefined, asKey));
+    const widget = { "x-switchboard-tenant": tenant.widgetKey as string };
+    for (const message of ["When does the shop open on weekdays?", "Do you repair submarines?"]) {
+      expect((await svc.call("POST", "/api/v1/chat", { message }, widget)).status).toBe(200);
+    }
+    const rows = await raw(svc.db)<{ sources: string[]; confident: boolean | null }[]>`
+      select sources, confident from messages where tenant_id = ${alpha} and role = 'assistant' order by id`;
+    expect(rows).toEqual([
+      { sources: ["hours"], confident: true },
+      { sources: [], confident: false },
+    ]);
+    const html = await (await page(`/console/t/${alpha}/knowledge`, admin)).text();
+    expect(html).toMatch(/<summary>1 question<\/summary><ul><li>When does the shop open on weekdays\?<\/li>/);
+    expect(html).toContain("Do you repair submarines?");
+    const other = await consoleLogin(svc.db, { role: "tenant_admin", tenantId: bravo });
+    const bravoHtml = await (await page(`/console/t/${bravo}/knowledge`, other)).text();
+    expect(bravoHtml).not.toContain("submarines");
   });
 });

@@ -1,4 +1,5 @@
 import { expect } from "vitest";
+import { documentAnswerCounts, unansweredQuestions } from "../../service/src/db/knowledge-answers";
 import { countRequest } from "../../service/src/db/rate-limits";
 import type { CaseContext, IsolationCase } from "./tenant-repository-cases";
 
@@ -7,6 +8,13 @@ import type { CaseContext, IsolationCase } from "./tenant-repository-cases";
  * counts in must name tenant A; the same person's tries in B count in another window.
  */
 export const ASSISTANT_CASES: Record<string, IsolationCase> = {
+  // The console's knowledge page (messages.sources, messages.confident): A's answers only.
+  "knowledge-answers.documentAnswerCounts": {
+    run: ({ sql }: CaseContext) => documentAnswerCounts(sql, new Date(0)),
+  },
+  "knowledge-answers.unansweredQuestions": {
+    run: ({ sql }: CaseContext) => unansweredQuestions(sql, new Date(0), 100),
+  },
   "rate-limits.countRequest": {
     run: async ({ sql }: CaseContext) => ({
       allowed: await countRequest(sql, "try:isolation", new Date(Date.UTC(2000, 0, 1)), 1),

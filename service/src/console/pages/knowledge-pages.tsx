@@ -1,6 +1,12 @@
 import type { Context } from "hono";
 import { raw } from "hono/html";
 import { getDocument, listDocuments, type StoredDocument } from "../../db/knowledge";
+import {
+  type DocumentAnswers,
+  documentAnswerCounts,
+  type UnansweredQuestion,
+  unansweredQuestions,
+} from "../../db/knowledge-answers";
 import { inTenant } from "../../db/tenant-scope";
 import type { Tenant } from "../../domain/tenant";
 import type { AppEnv } from "../../http/app-env";
@@ -18,7 +24,12 @@ const when = (d: Date) => new Date(d).toISOString().slice(0, 16).replace("T", " 
 export async function knowledgeListPage(c: Context<AppEnv>, deps: ConsoleDeps) {
   const { sql } = deps.admin;
   const { tenant } = await consoleTenant(c, sql, c.req.param("tenantId") ?? "", ADMIN_ROLES);
-  const documents = await inTenant(tenant.id, () => listDocuments(sql));
+  const since = new Date(Date.now() - 30 * 86_400_000);
+  const { documents, answers, unanswered } = await inTenant(tenant.id, async () => ({
+    documents: await listDocuments(sql),
+    answers: await documentAnswerCounts(sql, since),
+    unanswered: await unansweredQuestions(sql, since, 20),
+  }));
   return c.html(
     <Page
       c={c}
@@ -27,8 +38,9 @@ export async function knowledgeListPage(c: Context<AppEnv>, deps: ConsoleDeps) {
       section="knowledge"
       scripts={["knowledge.js"]}
     >
-      <DocumentTable tenant={tenant} documents={documents} />
-      <section class="card" aria-labelledby="new-heading">
+      <DocumentTable tenant={tenant} documents={documents} answers={answers} />
+      <Unanswered questions={unanswered} />
+      <section class="card" id="new" aria-labelledby="new-heading">
         <h2 id="new-heading">New document</h2>
         <NewDocumentForm tenant={tenant} />
       </section>
@@ -36,7 +48,8 @@ export async function knowledgeListPage(c: Context<AppEnv>, deps: ConsoleDeps) {
   );
 }
 
-function DocumentTable(props: { tenant: Tenant; documents: StoredDocument[] }) {
+function DocumentTable(props: { tenant: Tenant; documents: StoredDocument[]; answers: DocumentAnswers[] }) {
+  const answers = new Map(props.answers.map((a) => [a.source, a]));
   if (props.documents.length === 0)
     return (
       <p class="card">No documents yet: the assistant has nothing to answer from. Write the first below.</p>
@@ -51,6 +64,7 @@ function DocumentTable(props: { tenant: Tenant; documents: StoredDocument[] }) {
             <th scope="col">Name</th>
             <th scope="col">From</th>
             <th scope="col">Changed (UTC)</th>
+            <th scope="col">Answered (30 days)</th>
           </tr>
         </thead>
         <tbody>
@@ -64,11 +78,58 @@ function DocumentTable(props: { tenant: Tenant; documents: StoredDocument[] }) {
               </td>
               <td>{d.origin === "files" ? "the deployment's files" : "the console or API"}</td>
               <td>{when(d.updatedAt)}</td>
+              <td>
+                <Answered answers={answers.get(d.slug)} />
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
     </div>
+  );
+}
+
+/** "answered N questions", with the latest few of them to see what people ask it for. */
+function Answered(props: { answers: DocumentAnswers | undefined }) {
+  const a = props.answers;
+  if (!a) return <span class="muted">none</span>;
+  const label = `${a.answered} ${a.answered === 1 ? "question" : "questions"}`;
+  if (a.examples.length === 0) return <span>{label}</span>;
+  return (
+    <details>
+      <summary>{label}</summary>
+      <ul>
+        {a.examples.map((q) => (
+          <li>{q}</li>
+        ))}
+      </ul>
+    </details>
+  );
+}
+
+/** What the assistant could not answer lately: what to write next. */
+function Unanswered(props: { questions: UnansweredQuestion[] }) {
+  return (
+    <section class="card" aria-labelledby="unanswered-heading">
+      <h2 id="unanswered-heading">Questions it could not answer (30 days)</h2>
+      {props.questions.length === 0 ? (
+        <p class="muted">None: every question had a confident answer.</p>
+      ) : (
+        <ul class="unanswered">
+          {props.questions.map((q) => (
+            <li>
+              <span>{q.question}</span>{" "}
+              <span class="muted">
+                ({q.channel}, {when(q.askedAt)})
+              </span>
+            </li>
+          ))}
+        </ul>
+      )}
+      <p>
+        <a href="#new">Write a document</a> that answers them.
+      </p>
+    </section>
   );
 }
 
