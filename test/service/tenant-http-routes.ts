@@ -1,3 +1,4 @@
+import { ASSISTANT_ROUTES } from "./tenant-assistant-routes";
 import { CONTACTS_ROUTES } from "./tenant-contacts-http-rows";
 import { EMAIL_ROUTES } from "./tenant-email-routes";
 import { ESCALATION_ROUTES } from "./tenant-escalation-routes";
@@ -494,6 +495,7 @@ export const ROUTES: RouteRow[] = [
   ...CONTACTS_ROUTES,
   ...ESCALATION_ROUTES,
   ...EMAIL_ROUTES,
+  ...ASSISTANT_ROUTES,
   ...calls,
 ];
 

@@ -17,6 +17,7 @@ import { currentTenant, saveTenantSettings } from "../../service/src/db/tenants"
 import { saveSummary, saveTurn } from "../../service/src/db/turns";
 import type { LedgerEntry, UsageCharge } from "../../service/src/db/usage";
 import { ADMIN_READS, ADMIN_WRITES } from "./tenant-admin-cases";
+import { ASSISTANT_CASES } from "./tenant-assistant-cases";
 import { CHANNEL_TRAFFIC_CASES } from "./tenant-channel-traffic-cases";
 import { CONSOLE_DEPLOYMENT_WIDE } from "./tenant-console-cases";
 import { CONTACTS_CASES, CONTACTS_DEPLOYMENT_WIDE } from "./tenant-contacts-cases";
@@ -332,6 +333,7 @@ export const ISOLATION_CASES: Record<string, IsolationCase> = {
   ...CALL_CASES,
   ...USAGE_CASES,
   ...CONVERSATION_CASES,
+  ...ASSISTANT_CASES,
   ...purges,
 };
 

@@ -33,11 +33,13 @@ export class LocalKnowledgeProvider implements ModelProvider, KnowledgeFallback 
     const last = [...req.turns].reverse().find((t) => t.role === "user")?.text ?? "";
     let text: string;
     let confident = true;
+    let sources: string[] = [];
     if (req.purpose === "summary") {
       text = extractiveSummary(last);
     } else {
       const hit = await this.answer(last);
       confident = hit !== undefined;
+      sources = hit ? [hit.source] : [];
       text = hit ? `**${hit.heading}**\n\n${hit.body.trim()}\n\n(Source: ${hit.source})` : NO_ANSWER;
     }
     if (req.onDelta) {
@@ -56,6 +58,7 @@ export class LocalKnowledgeProvider implements ModelProvider, KnowledgeFallback 
         thoughtsTokens: 0,
       },
       functionCalls: [],
+      sources,
     };
   }
 }

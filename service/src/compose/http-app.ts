@@ -107,6 +107,7 @@ export function buildHttpApp(config: Config, parts: HttpAppParts) {
       sql: db.sql,
       tenants: models.tenants,
       engineDefaults: engineSettings(config),
+      trials: models.engine,
       secrets: parts.secretStore,
       documentMaxBytes: config.KNOWLEDGE_DOCUMENT_MAX_BYTES,
       publicUrl: config.PUBLIC_URL,

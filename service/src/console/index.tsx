@@ -8,6 +8,7 @@ import type { ConsoleDeps } from "./deps";
 import { consoleErrorHandler } from "./errors";
 import { tenantPath } from "./layout";
 import { adminPages } from "./pages/admin-pages";
+import { assistantPages } from "./pages/assistant-pages";
 import { auditPages } from "./pages/audit";
 import { contactPages } from "./pages/contacts";
 import { conversationPages } from "./pages/conversations";
@@ -50,6 +51,7 @@ export function consoleRoutes(deps: ConsoleDeps) {
   app.route("/", contactPages(deps));
   app.route("/", leadPages(deps));
   app.route("/", escalationPages(deps));
+  app.route("/", assistantPages(deps));
   // Last: a console path no page answered is a page saying so (the app's own 404 is JSON).
   app.all("/console/*", () => {
     throw new AppError(404, "not_found", "There is no such page in the console.");

@@ -12,6 +12,9 @@ export interface SavedTurn {
   reply: string;
   replyTokens: number;
   model: string;
+  /** The knowledge documents the reply came from; whether it was a confident answer (null: unknown). */
+  sources?: string[] | undefined;
+  confident?: boolean | null | undefined;
 }
 
 /**
@@ -32,9 +35,10 @@ export async function saveTurn(
       on conflict (id) do update set turns = sessions.turns + 1, updated_at = now()
       returning id),
     messages as (
-      insert into messages (session_id, role, content, tokens, model)
-      values (${turn.sessionId}, 'user', ${turn.userText}, ${turn.userTokens}, null),
-             (${turn.sessionId}, 'assistant', ${turn.reply}, ${turn.replyTokens}, ${turn.model})),
+      insert into messages (session_id, role, content, tokens, model, sources, confident)
+      values (${turn.sessionId}, 'user', ${turn.userText}, ${turn.userTokens}, null, '{}', null),
+             (${turn.sessionId}, 'assistant', ${turn.reply}, ${turn.replyTokens}, ${turn.model},
+              ${turn.sources ?? []}::text[], ${turn.confident ?? null})),
     ${chargeTail(sql, entry, charge, "session")}`;
 }
 

@@ -4,7 +4,8 @@ export interface LedgerEntry {
   identityId: string;
   sessionId: string | null;
   channel: string;
-  purpose: "chat" | "summary" | "extraction";
+  /** `try`: the console's "try it" turn on draft settings (nothing of it stored but this row). */
+  purpose: "chat" | "summary" | "extraction" | "try";
   provider: string;
   model: string;
   inputTokens: number;

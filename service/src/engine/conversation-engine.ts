@@ -67,6 +67,8 @@ interface Answer {
   provider: string;
   outcome: TurnResult["outcome"];
   confident: boolean;
+  /** The knowledge documents it came from, when known (the console's knowledge page counts them). */
+  sources: string[];
 }
 
 /**
@@ -120,6 +122,7 @@ export class ConversationEngine implements TurnEngine {
       usage,
       latencyMs: Math.round(performance.now() - started),
       outcome: answer.outcome === "answered" ? "ok" : "fallback",
+      answer: { sources: answer.sources, confident: answer.confident },
     });
     // The e-mail or phone the customer typed, read before redaction hid it: the session's contact (issue 14).
     await captureContact(this.deps, {
@@ -208,13 +211,22 @@ export class ConversationEngine implements TurnEngine {
     const call = await this.model.call(request, forward);
     if (call.ok) {
       const confident = call.result.finishReason !== "NO_ANSWER";
-      return { reply: call.result.text, result: call.result, provider, outcome: "answered", confident };
+      const sources = call.result.sources ?? [];
+      return {
+        reply: call.result.text,
+        result: call.result,
+        provider,
+        outcome: "answered",
+        confident,
+        sources,
+      };
     }
     if (streamed) {
       // Deltas already reached the user; a second answer would contradict the first.
       await onDelta?.(INTERRUPTED);
       const reply = streamed + INTERRUPTED;
-      return { reply, result: emptyResult(request.model), provider, outcome: "fallback", confident: false };
+      const result = emptyResult(request.model);
+      return { reply, result, provider, outcome: "fallback", confident: false, sources: [] };
     }
     const article = await this.deps.fallback.answer(turn.text).catch(() => undefined);
     const reply = fallbackReply(article);
@@ -225,6 +237,7 @@ export class ConversationEngine implements TurnEngine {
       provider: article ? "local" : provider,
       outcome: "fallback",
       confident: false,
+      sources: article ? [article.source] : [],
     };
   }
 }

@@ -1,7 +1,7 @@
 import type { Sql } from "../db/client";
 import { currentTenantId, DEFAULT_TENANT_ID, inTenant } from "../db/tenant-scope";
 import { TenantSuspended, UnknownTenant } from "../domain/errors";
-import type { Tenant } from "../domain/tenant";
+import type { Tenant, TenantSettings } from "../domain/tenant";
 import type { TurnInput, TurnResult } from "../domain/turn";
 import {
   ConversationEngine,
@@ -10,6 +10,7 @@ import {
   type TurnEngine,
 } from "./conversation-engine";
 import { loadKnowledgeBase } from "./knowledge";
+import { runTrial, type TrialAnswer, type TrialRequest } from "./settings-trial";
 import type { TenantDirectory } from "./tenant-directory";
 import { tenantEngineSettings } from "./tenant-settings";
 
@@ -50,6 +51,18 @@ export class TenantEngines implements TurnEngine {
     this.engines.set(tenant.id, { stamp, engine });
     engine.catch(() => this.engines.delete(tenant.id));
     return engine;
+  }
+
+  /**
+   * A "try it" turn of a tenant on draft settings (its saved ones with a patch over them), with its
+   * current knowledge: an engine of its own for this one call, so the tenant's engine is left as it is.
+   */
+  trial(tenant: Tenant, draft: TenantSettings, request: TrialRequest): Promise<TrialAnswer> {
+    return inTenant(tenant.id, async () => {
+      const knowledge = await loadKnowledgeBase(this.deps.sql);
+      const settings = tenantEngineSettings(this.deps.settings, draft);
+      return runTrial({ ...this.deps, settings, knowledge }, request);
+    });
   }
 
   private async build(tenant: Tenant): Promise<ConversationEngine> {

@@ -21,6 +21,8 @@ export interface AccountedCall {
   usage: TurnUsage;
   latencyMs: number;
   outcome: LedgerEntry["outcome"];
+  /** A chat turn's answer: the documents it came from and whether it was confident (stored with it). */
+  answer?: { sources: string[]; confident: boolean } | undefined;
 }
 
 /**
@@ -86,6 +88,8 @@ export class TurnAccounting {
         reply,
         replyTokens: call.usage.outputTokens || estimateTokens(reply),
         model: call.model,
+        sources: call.answer?.sources ?? [],
+        confident: call.answer?.confident ?? null,
       },
       entry,
       this.charge(input.identity, call.usage),

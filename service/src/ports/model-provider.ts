@@ -41,6 +41,8 @@ export interface GenerateResult {
   finishReason?: string | undefined;
   usage: TokenUsage;
   functionCalls: FunctionCall[];
+  /** The knowledge documents (slugs) the answer came from, when the provider knows (the local one). */
+  sources?: string[] | undefined;
 }
 
 export interface ModelProvider {

@@ -6,6 +6,7 @@ import type { AdminPrincipal } from "../../domain/identity";
 import type { EngineSettings } from "../../engine/conversation-engine";
 import type { TenantEscalations } from "../../engine/escalations";
 import type { OutboundEvents } from "../../engine/follow-up";
+import type { SettingsTrials } from "../../engine/settings-trial";
 import type { TenantDirectory } from "../../engine/tenant-directory";
 import type { AppEnv } from "../../http/app-env";
 import type { Authenticator } from "../../http/auth";
@@ -42,6 +43,8 @@ export interface AdminDeps {
   slackHosts?: readonly string[] | undefined;
   /** Tenants' Gmail mailboxes (routes/admin/email.ts); absent: those routes answer not configured. */
   email?: MailboxConnections | undefined;
+  /** "Try it" turns on draft settings (routes/admin/settings-try.ts); absent: that route is not served. */
+  trials?: SettingsTrials | undefined;
   /** A signed-in console browser (console/index.tsx `consoleAdminPrincipal`): its cookie is a credential. */
   consoleSession?: ((c: Context<AppEnv>) => Promise<AdminPrincipal | undefined>) | undefined;
 }

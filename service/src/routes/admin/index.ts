@@ -15,6 +15,7 @@ import { escalationRoutes } from "./escalations";
 import { knowledgeRoutes } from "./knowledge";
 import { leadRoutes } from "./leads";
 import { settingsRoutes } from "./settings";
+import { settingsTryRoutes } from "./settings-try";
 import { tenantRoutes } from "./tenants";
 import { usageRoutes } from "./usage";
 import { userRoutes } from "./users";
@@ -41,6 +42,7 @@ export function adminRoutes(deps: AdminDeps) {
   app.use("/api/v1/admin/*", principal);
   app.route("/", tenantRoutes(deps));
   app.route("/", settingsRoutes(deps));
+  if (deps.trials) app.route("/", settingsTryRoutes(deps, deps.trials));
   app.route("/", knowledgeRoutes(deps));
   app.route("/", userRoutes(deps));
   app.route("/", usageRoutes(deps));
