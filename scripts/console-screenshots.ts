@@ -23,14 +23,17 @@ const ADMIN_API_KEY = randomBytes(24).toString("hex");
 const TWILIO = { accountSid: "AC0000000000000000000000000000beef", authToken: "demo-twilio-auth-token" };
 const SHOP = "+15550100001";
 const JANE = "+15557654321";
+const PORT = 18480;
 
 const twilio = await startTwilioEmulator(TWILIO);
 const db = await openDatabase({ poolMax: 5 });
 const service = await startService(
   {
     NODE_ENV: "development",
-    PORT: "0",
+    // Twilio signs the URL it calls: the service checks signatures against its public URL, so it has a fixed one.
+    PORT: String(PORT),
     HOST: "127.0.0.1",
+    PUBLIC_URL: `http://127.0.0.1:${PORT}`,
     LOG_LEVEL: "warn",
     MODEL_PROVIDER: "local",
     KNOWLEDGE_DIR: "service/knowledge",
@@ -58,6 +61,7 @@ const admin = `/api/v1/admin/tenants/${DEFAULT_TENANT_ID}`;
 
 async function seedKnowledge() {
   await api("PATCH", admin, { name: "Northwind Outfitters" });
+  await api("PATCH", `${admin}/settings`, { tenantBudget: { dailyTokens: 5_000, monthlyTokens: 150_000 } });
   const docs: Record<string, string> = {
     returns:
       "# Returns\n\nWe take returns within **60 days** of delivery, unworn and with the tags on.\n\n" +
