@@ -179,13 +179,14 @@ export async function startService(env: Env, opts: StartOptions = {}): Promise<R
       },
       `Switchboard listening on http://localhost:${port}`,
     );
-    await announceConsoleSignIn(config, { sql: db.sql, log, port, print: consoleLinkPrinter(config, opts) });
     const close = closer({ server, channels, secrets, db, log, timeoutMs: config.SHUTDOWN_TIMEOUT_MS });
     const closeAll = async () => {
       await close();
       escalation.mailer?.close();
     };
+    // Before anything else awaits: from the moment it listens, a SIGTERM must drain, not kill the process.
     if (opts.handleSignals) exitOnSignals(closeAll, log);
+    await announceConsoleSignIn(config, { sql: db.sql, log, port, print: consoleLinkPrinter(config, opts) });
     return {
       url: `http://127.0.0.1:${port}`,
       port,
