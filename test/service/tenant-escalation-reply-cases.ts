@@ -42,6 +42,11 @@ export const ESCALATION_REPLY_CASES: Record<string, IsolationCase> = {
     // A's own is sent already; B's is not reachable.
     check: nothing,
   },
+  "escalation-replies.resumeReply": {
+    // The id both tenants used: A's own is sent (not pending), and B's is never reached.
+    run: ({ sql }) => replies.resumeReply(sql, SHARED_REPLY_ID, 0),
+    check: nothing,
+  },
   "escalation-replies.forgetReply": {
     run: ({ sql }) => replies.forgetReply(sql, SHARED_REPLY_ID),
   },

@@ -60,6 +60,24 @@ export async function finishReply(
   return row;
 }
 
+/**
+ * Takes over a `pending` reply whose attempt began more than `afterSeconds` ago (the process that began it
+ * died, or gave up waiting): one statement, so of two retries at once only one gets it. Undefined when the
+ * reply is not pending or its attempt is recent (it may still be in flight).
+ */
+export async function resumeReply(
+  sql: Sql,
+  id: string,
+  afterSeconds: number,
+): Promise<EscalationReplyRow | undefined> {
+  const [row] = await sql<EscalationReplyRow[]>`
+    update escalation_replies set attempted_at = now()
+    where id = ${id} and status = 'pending'
+      and attempted_at <= now() - make_interval(secs => ${afterSeconds}::float8)
+    returning ${COLUMNS(sql)}`;
+  return row;
+}
+
 /** A record whose send the provider refused outright (nothing sent): it goes, so the same id may try again. */
 export async function forgetReply(sql: Sql, id: string): Promise<void> {
   await sql`delete from escalation_replies where id = ${id} and status = 'pending'`;

@@ -29,22 +29,30 @@ export function outgoing(m: {
   inbound: InboundEmail;
   text: string;
   audience: Audience;
-  /** What it is, besides a reply: `handoff_notice` (then it answers no message of its own). */
-  purpose?: "handoff_notice" | undefined;
+  /**
+   * What it is, besides the bot's reply: `handoff_notice`, or `agent_reply` (a person's answer). Then it
+   * answers no message of its own: the inbound message's one answer stays the bot's.
+   */
+  purpose?: "handoff_notice" | "agent_reply" | undefined;
+  /** What its Message-ID derives from, when not the inbound message (an agent reply: its replyId). */
+  key?: string | undefined;
 }): Outgoing {
   const { connectionId, mailbox, settings, inbound } = m;
   const original = asParsed(inbound);
   const mode = m.audience === "sender" ? "sender" : settings.replyTo;
   const { to, cc } = replyRecipients(original, mailbox, mode);
   // Deterministic: the same message always gets the same Message-ID, which a retry searches Gmail for.
-  const seed = m.purpose ? `${inbound.gmailId}/${m.purpose}` : inbound.gmailId;
+  const seed = m.key ?? (m.purpose ? `${inbound.gmailId}/${m.purpose}` : inbound.gmailId);
   const messageId = outboundMessageId(seed, connectionId, mailbox);
   const subject = replySubject(inbound.subject);
   const references = referencesOf(original);
   const from = { address: mailbox, name: settings.businessName };
   const text = signed(m.text, settings.signature);
   return {
-    draft: { from, to, cc, subject, inReplyTo: inbound.rfc822MessageId ?? "", references, messageId, text },
+    draft: {
+      ...{ from, to, cc, subject, inReplyTo: inbound.rfc822MessageId ?? "", references, messageId, text },
+      byPerson: m.purpose === "agent_reply",
+    },
     record: {
       connectionId,
       threadId: inbound.threadId,

@@ -22,6 +22,8 @@ export interface ReplyDraft {
   messageId: string;
   /** Plain text with light Markdown (the model's reply). */
   text: string;
+  /** A person wrote it (an agent's answer from the console): not marked as an automatic reply. */
+  byPerson?: boolean | undefined;
 }
 
 /** RFC 2822 bytes: text/plain with a text/html alternative, UTF-8, ready for Gmail's messages.send `raw`. */
@@ -39,7 +41,7 @@ export async function composeReply(draft: ReplyDraft, now: Date = new Date()): P
     date: now,
     headers: {
       // RFC 3834: an automatic answer. Vacation responders and well-behaved bots do not answer it back.
-      "Auto-Submitted": "auto-replied",
+      ...(draft.byPerson ? {} : { "Auto-Submitted": "auto-replied" }),
       // Exchange's equivalent: no out-of-office or delivery receipts back to the support mailbox.
       "X-Auto-Response-Suppress": "All",
       // Our id again, where nothing rewrites it: whether Gmail keeps a sender's Message-ID on messages.send

@@ -75,6 +75,18 @@ export class EmailSender implements ChannelSender<EmailView> {
   }
 
   /**
+   * A person's answer to an escalated thread (the console), in the thread of its newest message, under a
+   * Message-ID derived from the reply's id: its own outbound record, so the bot's one answer per inbound
+   * message is not spent, and a retry of the same reply searches the mailbox instead of sending again.
+   * Always sent, never drafted: draft mode is for the bot's answers, which an agent reviews; this one an
+   * agent wrote and chose to send.
+   */
+  agentReply(view: EmailView, reply: { id: string; text: string }): Promise<Undelivered | undefined> {
+    const what = { text: reply.text, audience: "configured" as const, purpose: "agent_reply" as const };
+    return this.write(view, { ...what, key: `agent-reply/${reply.id}` }, "written");
+  }
+
+  /**
    * A send began and was never recorded. Its record (written before Gmail was called) says what to look
    * for: none, the crash came first (false: send); sent or drafted (true); still `sending`, Gmail is
    * searched for its Message-ID: found, it is finished now (true), else it never went out (false).
@@ -134,7 +146,7 @@ export class EmailSender implements ChannelSender<EmailView> {
    */
   private async write(
     view: EmailView,
-    what: { text: string; audience: Audience; purpose?: "handoff_notice" },
+    what: { text: string; audience: Audience; purpose?: "handoff_notice" | "agent_reply"; key?: string },
     inboundLabel: LabelKind,
   ): Promise<Undelivered | undefined> {
     const inbound = answering(view);
@@ -168,7 +180,7 @@ export class EmailSender implements ChannelSender<EmailView> {
   ): Promise<Undelivered | undefined> {
     const { sql, log } = this.deps;
     const raw = await composeReply(w.out.draft, this.deps.now?.() ?? new Date());
-    const draft = view.settings.mode === "draft";
+    const draft = view.settings.mode === "draft" && w.out.record.reason !== "agent_reply";
     let gmailId: string;
     try {
       gmailId = draft

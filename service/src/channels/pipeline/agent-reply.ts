@@ -6,6 +6,7 @@ import {
   finishReply,
   forgetReply,
   lastInbound,
+  resumeReply,
   saveAgentMessage,
 } from "../../db/escalation-replies";
 import type { EscalationRow } from "../../db/escalations";
@@ -47,7 +48,18 @@ export class ReplyNotSent extends Error {
  * Runs in the tenant's scope.
  */
 export class AgentReplies {
-  constructor(private readonly deps: { sql: Sql; channels?: AgentChannels | undefined }) {}
+  constructor(
+    private readonly deps: {
+      sql: Sql;
+      channels?: AgentChannels | undefined;
+      /**
+       * After how long a `pending` e-mail reply is taken over by a retry of its id (its attempt died): e-mail
+       * records the Message-ID before Gmail is called and searches for it, so resuming never sends twice.
+       * Other channels cannot tell, and a pending reply of theirs is never repeated. Default 60 s.
+       */
+      resumeAfterSeconds?: number | undefined;
+    },
+  ) {}
 
   async send(
     tenantId: string,
@@ -61,7 +73,7 @@ export class AgentReplies {
       author: reply.author,
       channel: escalation.channel,
     });
-    if (!created) return { row, duplicate: true };
+    if (!created && !(await this.resumable(row))) return { row, duplicate: true };
     const delivered =
       escalation.channel === "web"
         ? { identityId: undefined as string | undefined }
@@ -78,6 +90,12 @@ export class AgentReplies {
     return { row: sent ?? row, duplicate: false };
   }
 
+  /** An e-mail reply whose attempt died: this retry takes it over (one retry only, after a while). */
+  private async resumable(row: EscalationReplyRow): Promise<boolean> {
+    if (row.status !== "pending" || row.channel !== "email") return false;
+    return !!(await resumeReply(this.deps.sql, row.id, this.deps.resumeAfterSeconds ?? 60));
+  }
+
   /** Through the channel's sender; a refusal with a status sent nothing, so its record goes. */
   private async deliver(
     tenantId: string,
@@ -92,7 +110,10 @@ export class AgentReplies {
     try {
       const opened = await channel.sender.open(escalation.conversationId, messages);
       const identityId = channel.policy.identity(opened.view, escalation.conversationId).id;
-      const sent = await channel.sender.send(opened.view, reply.text);
+      const { sender } = channel;
+      const sent = sender.agentReply
+        ? await sender.agentReply(opened.view, { id: reply.id, text: reply.text })
+        : await sender.send(opened.view, reply.text);
       if (sent && "undelivered" in sent) return sent;
       return { identityId };
     } catch (error) {

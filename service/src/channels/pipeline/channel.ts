@@ -213,6 +213,12 @@ export interface ChannelSender<View> {
   // biome-ignore lint/suspicious/noConfusingVoidType: senders that always deliver (Intercom) stay `Promise<void>`.
   send(view: View, reply: string): Promise<void | Undelivered>;
   /**
+   * A person's answer (the console's escalation reply), when the channel keys it apart from the bot's
+   * reply: e-mail records one answer per inbound message, so an agent's answer needs its own key. Absent:
+   * `send` carries it.
+   */
+  agentReply?(view: View, reply: { id: string; text: string }): Promise<Undelivered | undefined>;
+  /**
    * Handles the messages that are commands, not questions (SMS keywords), before anything else of the
    * turn: they finish as returned, the rest are answered as usual. Runs even when a person has the
    * conversation (an opt-out must be recorded whoever answers). Absent: every message is a question.

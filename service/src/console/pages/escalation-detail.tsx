@@ -149,13 +149,6 @@ function Answer(props: { tenantId: string; entry: QueueEntry }) {
       </p>
     );
   }
-  if (e.channel === "email")
-    return (
-      <p>
-        Answer this customer from the tenant's mailbox, in the same e-mail thread
-        {e.contactEmail ? ` (${e.contactEmail})` : ""}: the console does not send e-mail answers yet.
-      </p>
-    );
   const api = `/api/v1/admin/tenants/${props.tenantId}/escalations/${e.id}/reply`;
   return (
     <form class="stack" data-api={`POST ${api}`} data-next="reload">

@@ -55,8 +55,8 @@ const replyRouteDef = createRoute({
 /**
  * A person answers an escalated conversation. Who may: the person who claimed it, or a tenant admin; an
  * open escalation is claimed for the person answering (audited as a claim), since whoever answers has
- * it. A resolved one is closed (409); a voice call cannot be answered in writing (409, call back), nor
- * an e-mail yet (409: from the mailbox).
+ * it. A resolved one is closed (409); a voice call cannot be answered in writing (409, call back). An
+ * e-mail is answered in the customer's thread, keyed by the replyId (channels/email/sender.ts).
  */
 export function escalationReplyRoutes(
   deps: AdminDeps & { escalations: TenantEscalations; replies: AgentReplies },
@@ -111,14 +111,6 @@ async function answerable(
       409,
       "channel_not_answerable",
       "A phone call cannot be answered in writing: call back",
-    );
-  // The e-mail channel keeps one answer per inbound message (its idempotency key), and the handoff notice
-  // is that answer already: a second send through it would be taken for a retry and silently dropped.
-  if (found.channel === "email")
-    throw new AppError(
-      409,
-      "channel_not_answerable",
-      "Answer this e-mail from the tenant's mailbox, in its thread",
     );
   if (found.status === "claimed") {
     const admin = acting.role === "tenant_admin" || acting.role === "platform_admin";
